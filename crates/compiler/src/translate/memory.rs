@@ -1,0 +1,188 @@
+//! Linear-memory access: loads, stores, `memory.size/grow`, and the bulk-memory operators.
+//!
+//! Bounds checks: with guard pages (the default for 32-bit memories) every address `base + index + offset`
+//! lies inside the memory's reservation (4 GiB addressable + 4 GiB guard), so the access itself faults
+//! when out of bounds and the signal handler turns the fault into a trap. With explicit checks (chosen
+//! in the Config, and always for 64-bit memories) the end of the access is compared with the current
+//! length before the access.
+
+use super::FuncTranslator;
+use crate::env::{POINTER, readonly, trusted};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData, TrapCode, Type, Value, types};
+use wasmparser::{MemArg, MemArgTarget, Operator};
+use wasmz_environ::{Builtin, WasmResult, vmoffsets};
+
+impl FuncTranslator<'_, '_> {
+    fn memory_def(&mut self, memory: u32) -> Value {
+        let offset = self.env.offsets.memory(memory);
+        self.builder.ins().load(POINTER, readonly(), self.vmctx, offset as i32)
+    }
+
+    fn is_memory64(&self, memory: u32) -> bool {
+        self.env.module.memories[memory as usize].memory64
+    }
+
+    /// Widens an index operand of `memory` to 64 bits.
+    fn memory_index_to_i64(&mut self, memory: u32, index: Value) -> Value {
+        if self.is_memory64(memory) { index } else { self.builder.ins().uextend(types::I64, index) }
+    }
+
+    /// The native address of an access of `size` bytes at `index` + `memarg.offset`, bounds-checked.
+    fn memory_address(&mut self, memarg: &MemArg, index: Value, size: u32) -> Value {
+        let memory = match memarg.target {
+            MemArgTarget::Memory(m) => m,
+            MemArgTarget::Array(_) => unreachable!("GC array accesses are rejected at validation"),
+        };
+        let def = self.memory_def(memory);
+        let base = self.builder.ins().load(POINTER, readonly(), def, vmoffsets::memory::BASE as i32);
+        let memory64 = self.is_memory64(memory);
+        let index = self.memory_index_to_i64(memory, index);
+        if self.env.explicit_bounds_checks || memory64 {
+            let length = self.builder.ins().load(types::I64, trusted(), def, vmoffsets::memory::LENGTH as i32);
+            let end_offset = memarg.offset.saturating_add(u64::from(size));
+            let end_offset = self.builder.ins().iconst(types::I64, end_offset as i64);
+            let end = if memory64 {
+                self.builder.ins().uadd_overflow_trap(index, end_offset, TrapCode::HEAP_OUT_OF_BOUNDS)
+            } else {
+                self.builder.ins().iadd(index, end_offset)
+            };
+            let oob = self.builder.ins().icmp(IntCC::UnsignedGreaterThan, end, length);
+            self.builder.ins().trapnz(oob, TrapCode::HEAP_OUT_OF_BOUNDS);
+        }
+        let addr = self.builder.ins().iadd(base, index);
+        if memarg.offset == 0 {
+            addr
+        } else {
+            self.builder.ins().iadd_imm_s(addr, memarg.offset as i64)
+        }
+    }
+
+    fn heap_flags() -> MemFlagsData {
+        MemFlagsData::new().with_trap_code(Some(TrapCode::HEAP_OUT_OF_BOUNDS))
+    }
+
+    fn load(&mut self, memarg: &MemArg, ty: Type, size: u32, kind: LoadKind) {
+        let index = self.pop();
+        let addr = self.memory_address(memarg, index, size);
+        let flags = Self::heap_flags();
+        let ins = self.builder.ins();
+        let v = match kind {
+            LoadKind::Plain => ins.load(ty, flags, addr, 0),
+            LoadKind::S8 => ins.sload8(ty, flags, addr, 0),
+            LoadKind::U8 => ins.uload8(ty, flags, addr, 0),
+            LoadKind::S16 => ins.sload16(ty, flags, addr, 0),
+            LoadKind::U16 => ins.uload16(ty, flags, addr, 0),
+            LoadKind::S32 => ins.sload32(flags, addr, 0),
+            LoadKind::U32 => ins.uload32(flags, addr, 0),
+        };
+        self.push(v);
+    }
+
+    fn store(&mut self, memarg: &MemArg, size: u32) {
+        let (index, value) = self.pop2();
+        let addr = self.memory_address(memarg, index, size);
+        let flags = Self::heap_flags();
+        let value_bits = self.builder.func.dfg.value_type(value).bytes();
+        let ins = self.builder.ins();
+        match size {
+            1 => ins.istore8(flags, value, addr, 0),
+            2 => ins.istore16(flags, value, addr, 0),
+            4 if value_bits == 8 => ins.istore32(flags, value, addr, 0),
+            _ => ins.store(flags, value, addr, 0),
+        };
+    }
+
+    pub(super) fn translate_memory(&mut self, op: &Operator<'_>) -> WasmResult<bool> {
+        use LoadKind::*;
+        use Operator as O;
+        use types::{F32, F64, I32, I64};
+        match op {
+            O::I32Load { memarg } => self.load(memarg, I32, 4, Plain),
+            O::I64Load { memarg } => self.load(memarg, I64, 8, Plain),
+            O::F32Load { memarg } => self.load(memarg, F32, 4, Plain),
+            O::F64Load { memarg } => self.load(memarg, F64, 8, Plain),
+            O::I32Load8S { memarg } => self.load(memarg, I32, 1, S8),
+            O::I32Load8U { memarg } => self.load(memarg, I32, 1, U8),
+            O::I32Load16S { memarg } => self.load(memarg, I32, 2, S16),
+            O::I32Load16U { memarg } => self.load(memarg, I32, 2, U16),
+            O::I64Load8S { memarg } => self.load(memarg, I64, 1, S8),
+            O::I64Load8U { memarg } => self.load(memarg, I64, 1, U8),
+            O::I64Load16S { memarg } => self.load(memarg, I64, 2, S16),
+            O::I64Load16U { memarg } => self.load(memarg, I64, 2, U16),
+            O::I64Load32S { memarg } => self.load(memarg, I64, 4, S32),
+            O::I64Load32U { memarg } => self.load(memarg, I64, 4, U32),
+            O::I32Store { memarg } | O::F32Store { memarg } => self.store(memarg, 4),
+            O::I64Store { memarg } | O::F64Store { memarg } => self.store(memarg, 8),
+            O::I32Store8 { memarg } | O::I64Store8 { memarg } => self.store(memarg, 1),
+            O::I32Store16 { memarg } | O::I64Store16 { memarg } => self.store(memarg, 2),
+            O::I64Store32 { memarg } => self.store(memarg, 4),
+            O::MemorySize { mem } => {
+                let def = self.memory_def(*mem);
+                let length = self.builder.ins().load(I64, trusted(), def, vmoffsets::memory::LENGTH as i32);
+                let pages = self.builder.ins().ushr_imm_s(length, 16);
+                let v = if self.is_memory64(*mem) { pages } else { self.builder.ins().ireduce(I32, pages) };
+                self.push(v);
+            }
+            O::MemoryGrow { mem } => {
+                let delta = self.pop();
+                let delta = self.memory_index_to_i64(*mem, delta);
+                let mem_index = self.builder.ins().iconst(I32, i64::from(*mem));
+                let old = self.env.call_builtin(&mut self.builder, self.vmctx, Builtin::MemoryGrow, &[mem_index, delta]);
+                let old = old.expect("memory.grow returns the old size");
+                let v = if self.is_memory64(*mem) { old } else { self.builder.ins().ireduce(I32, old) };
+                self.push(v);
+            }
+            O::MemoryFill { mem } => {
+                let (dst, value, len) = self.pop3();
+                let dst = self.memory_index_to_i64(*mem, dst);
+                let len = self.memory_index_to_i64(*mem, len);
+                let mem_index = self.builder.ins().iconst(I32, i64::from(*mem));
+                self.env.call_trapping_builtin(
+                    &mut self.builder,
+                    self.vmctx,
+                    Builtin::MemoryFill,
+                    &[mem_index, dst, value, len],
+                );
+            }
+            O::MemoryCopy { dst_mem, src_mem } => {
+                let (dst, src, len) = self.pop3();
+                let dst = self.memory_index_to_i64(*dst_mem, dst);
+                let src = self.memory_index_to_i64(*src_mem, src);
+                // The length has the narrower of the two index types.
+                let len = if self.is_memory64(*dst_mem) && self.is_memory64(*src_mem) {
+                    len
+                } else {
+                    self.builder.ins().uextend(I64, len)
+                };
+                let d = self.builder.ins().iconst(I32, i64::from(*dst_mem));
+                let s = self.builder.ins().iconst(I32, i64::from(*src_mem));
+                self.env.call_trapping_builtin(&mut self.builder, self.vmctx, Builtin::MemoryCopy, &[d, s, dst, src, len]);
+            }
+            O::MemoryInit { data_index, mem } => {
+                let (dst, src, len) = self.pop3();
+                let dst = self.memory_index_to_i64(*mem, dst);
+                let m = self.builder.ins().iconst(I32, i64::from(*mem));
+                let d = self.builder.ins().iconst(I32, i64::from(*data_index));
+                self.env.call_trapping_builtin(&mut self.builder, self.vmctx, Builtin::MemoryInit, &[m, d, dst, src, len]);
+            }
+            O::DataDrop { data_index } => {
+                let d = self.builder.ins().iconst(I32, i64::from(*data_index));
+                self.env.call_builtin(&mut self.builder, self.vmctx, Builtin::DataDrop, &[d]);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum LoadKind {
+    Plain,
+    S8,
+    U8,
+    S16,
+    U16,
+    S32,
+    U32,
+}

@@ -1,0 +1,196 @@
+//! Translation of one wasm function body to Cranelift IR.
+//!
+//! The operators are split by family, one file each; [`FuncTranslator::translate_operator`] hands every
+//! operator to the families in turn. The operand stack holds Cranelift values; the control stack is in
+//! [`control`]. Translation assumes the body was validated, so stack shapes always match.
+
+mod call;
+mod control;
+mod convert;
+mod memory;
+mod numeric;
+mod table;
+mod variable;
+
+use crate::env::{ModuleEnv, clif_type, wasm_signature};
+use control::ControlFrame;
+use cranelift_codegen::ir::{self, Block, BlockArg, Function, InstBuilder, UserFuncName, Value};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use wasmparser::{FunctionBody, Operator};
+use wasmz_environ::{VMOffsets, WasmError, WasmResult};
+
+/// Reusable allocations for translating many functions.
+#[derive(Default)]
+pub struct TranslatorContext {
+    builder: FunctionBuilderContext,
+}
+
+/// Translates the body of defined function `func_index` into a Cranelift function.
+///
+/// # Errors
+/// When the body uses an operator wasmz does not support yet.
+pub fn translate_function(
+    env: &ModuleEnv<'_>,
+    ctx: &mut TranslatorContext,
+    func_index: u32,
+    body: &FunctionBody<'_>,
+) -> WasmResult<Function> {
+    let ty = env.module.func_type(func_index);
+    let mut func = Function::with_name_signature(UserFuncName::user(0, func_index), wasm_signature(ty));
+    let vmctx_gv = func.create_global_value(ir::GlobalValueData::VMContext);
+    let readonly_flags = func.dfg.mem_flags.insert(crate::env::readonly()).expect("few flag sets");
+    let trusted_flags = func.dfg.mem_flags.insert(crate::env::trusted()).expect("few flag sets");
+    let store_ctx = func.create_global_value(ir::GlobalValueData::Load {
+        base: vmctx_gv,
+        offset: (VMOffsets::STORE_CONTEXT as i32).into(),
+        global_type: crate::env::POINTER,
+        flags: readonly_flags,
+    });
+    let stack_limit = func.create_global_value(ir::GlobalValueData::Load {
+        base: store_ctx,
+        offset: 0.into(),
+        global_type: crate::env::POINTER,
+        flags: trusted_flags,
+    });
+    func.stack_limit = Some(stack_limit);
+    let mut builder = FunctionBuilder::new(&mut func, &mut ctx.builder);
+    let entry = builder.create_block();
+    builder.append_block_params_for_function_params(entry);
+    builder.switch_to_block(entry);
+    builder.seal_block(entry);
+    let vmctx = builder.block_params(entry)[0];
+
+    let exit = builder.create_block();
+    for result in ty.results.iter() {
+        builder.append_block_param(exit, clif_type(*result));
+    }
+    let mut t = FuncTranslator {
+        env,
+        builder,
+        vmctx,
+        locals: Vec::new(),
+        stack: Vec::new(),
+        control: Vec::new(),
+        reachable: true,
+    };
+    t.declare_locals(entry, body)?;
+    t.control.push(ControlFrame::function(exit, ty.results.len()));
+    let mut reader = body.get_operators_reader()?;
+    while !reader.eof() {
+        let offset = reader.original_position() as u64;
+        let op = reader.read()?;
+        t.translate_operator(&op, offset)?;
+    }
+    t.builder.seal_all_blocks();
+    t.builder.finalize(env.isa.frontend_config());
+    Ok(func)
+}
+
+/// State while translating one function.
+pub(crate) struct FuncTranslator<'a, 'f> {
+    env: &'a ModuleEnv<'a>,
+    builder: FunctionBuilder<'f>,
+    vmctx: Value,
+    locals: Vec<Variable>,
+    stack: Vec<Value>,
+    control: Vec<ControlFrame>,
+    /// Whether the current position can be reached; operators in dead code are skipped.
+    reachable: bool,
+}
+
+impl FuncTranslator<'_, '_> {
+    fn declare_locals(&mut self, entry: Block, body: &FunctionBody<'_>) -> WasmResult<()> {
+        let params: Vec<Value> = self.builder.block_params(entry)[2..].to_vec();
+        let ty = self.env.module.func_type(self.current_func_index());
+        for (value, vt) in params.iter().zip(ty.params.iter()) {
+            let var = self.builder.declare_var(clif_type(*vt));
+            self.builder.def_var(var, *value);
+            self.locals.push(var);
+        }
+        let mut reader = body.get_locals_reader()?;
+        for _ in 0..reader.get_count() {
+            let offset = reader.original_position() as u64;
+            let (count, ty) = reader.read()?;
+            let vt = wasmz_environ::ValType::from_wasmparser(ty)
+                .ok_or_else(|| WasmError::unsupported(format!("local of type {ty}"), offset))?;
+            let zero = self.zero(vt);
+            for _ in 0..count {
+                let var = self.builder.declare_var(clif_type(vt));
+                self.builder.def_var(var, zero);
+                self.locals.push(var);
+            }
+        }
+        Ok(())
+    }
+
+    fn current_func_index(&self) -> u32 {
+        match self.builder.func.name {
+            UserFuncName::User(ref name) => name.index,
+            UserFuncName::Testcase(_) => unreachable!("wasm functions have user names"),
+        }
+    }
+
+    /// A zero (or null) value of type `ty`.
+    fn zero(&mut self, ty: wasmz_environ::ValType) -> Value {
+        use wasmz_environ::ValType as V;
+        match ty {
+            V::I32 => self.builder.ins().iconst(ir::types::I32, 0),
+            V::I64 | V::FuncRef | V::ExternRef => self.builder.ins().iconst(ir::types::I64, 0),
+            V::F32 => self.builder.ins().f32const(0.0),
+            V::F64 => self.builder.ins().f64const(0.0),
+            V::V128 => {
+                let c = self.builder.func.dfg.constants.insert(vec![0u8; 16].into());
+                self.builder.ins().vconst(ir::types::I8X16, c)
+            }
+        }
+    }
+
+    fn translate_operator(&mut self, op: &Operator<'_>, offset: u64) -> WasmResult<()> {
+        if !self.reachable {
+            return self.translate_unreachable_operator(op);
+        }
+        let handled = self.translate_control(op)?
+            || self.translate_variable(op)?
+            || self.translate_numeric(op)?
+            || self.translate_convert(op)?
+            || self.translate_memory(op)?
+            || self.translate_table(op)?
+            || self.translate_call(op)?;
+        if handled { Ok(()) } else { Err(WasmError::unsupported(format!("operator {op:?}"), offset)) }
+    }
+
+    fn pop(&mut self) -> Value {
+        self.stack.pop().expect("validated wasm never pops an empty stack")
+    }
+
+    fn pop2(&mut self) -> (Value, Value) {
+        let b = self.pop();
+        let a = self.pop();
+        (a, b)
+    }
+
+    fn pop3(&mut self) -> (Value, Value, Value) {
+        let c = self.pop();
+        let (a, b) = self.pop2();
+        (a, b, c)
+    }
+
+    fn push(&mut self, v: Value) {
+        self.stack.push(v);
+    }
+
+    /// The top `n` values of the stack, bottom first.
+    fn peekn(&self, n: usize) -> &[Value] {
+        &self.stack[self.stack.len() - n..]
+    }
+
+    fn popn(&mut self, n: usize) -> Vec<Value> {
+        let at = self.stack.len() - n;
+        self.stack.split_off(at)
+    }
+}
+
+/// Block arguments from plain values.
+pub(crate) fn block_args(values: &[Value]) -> Vec<BlockArg> {
+    values.iter().map(|v| BlockArg::Value(*v)).collect()
+}

@@ -1,0 +1,91 @@
+//! The builtin functions (libcalls) that compiled code calls through the VMContext's builtins table.
+//!
+//! This list is the single source: the compiler derives call signatures from [`Builtin::signature`], and the
+//! runtime fills the table by an exhaustive `match` over [`Builtin::ALL`], so neither side can forget one.
+//! Every builtin takes the calling instance's vmctx as an implicit first argument and uses the host's C
+//! calling convention. Builtins that can trap return a trap code (0 = no trap) instead of unwinding; the
+//! compiled code then calls [`Builtin::RaiseTrap`].
+
+/// The machine type of a builtin's parameter or result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuiltinType {
+    /// 32-bit integer.
+    I32,
+    /// 64-bit integer.
+    I64,
+    /// Pointer-sized integer.
+    Ptr,
+}
+
+/// A builtin's signature, not counting the leading vmctx.
+#[derive(Debug, Clone, Copy)]
+pub struct BuiltinSignature {
+    /// Parameter types after the vmctx.
+    pub params: &'static [BuiltinType],
+    /// Result type, if any.
+    pub result: Option<BuiltinType>,
+}
+
+macro_rules! builtins {
+    ($($(#[$doc:meta])* $name:ident($($param:ident),*) $(-> $result:ident)?;)*) => {
+        /// A builtin function reachable from compiled code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(u32)]
+        pub enum Builtin {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl Builtin {
+            /// Every builtin, in table order.
+            pub const ALL: &'static [Builtin] = &[$(Builtin::$name,)*];
+            /// Number of builtins.
+            pub const COUNT: usize = Builtin::ALL.len();
+
+            /// The builtin's signature.
+            pub fn signature(self) -> BuiltinSignature {
+                use BuiltinType::*;
+                match self {
+                    $(Builtin::$name => BuiltinSignature {
+                        params: &[$($param),*],
+                        result: builtins!(@result $($result)?),
+                    },)*
+                }
+            }
+
+            /// Offset of this builtin's pointer in the builtins table.
+            pub fn table_offset(self) -> u32 {
+                self as u32 * crate::vmoffsets::POINTER_SIZE
+            }
+        }
+    };
+    (@result) => { None };
+    (@result $r:ident) => { Some($r) };
+}
+
+builtins! {
+    /// `memory.grow(mem, delta_pages) -> old_pages or -1`.
+    MemoryGrow(I32, I64) -> I64;
+    /// `memory.fill(mem, dst, byte, len) -> trap code`.
+    MemoryFill(I32, I64, I32, I64) -> I32;
+    /// `memory.copy(dst_mem, src_mem, dst, src, len) -> trap code`.
+    MemoryCopy(I32, I32, I64, I64, I64) -> I32;
+    /// `memory.init(mem, data_segment, dst, src, len) -> trap code`.
+    MemoryInit(I32, I32, I64, I32, I32) -> I32;
+    /// `data.drop(data_segment)`.
+    DataDrop(I32);
+    /// `table.grow(table, init, delta) -> old_size or -1`.
+    TableGrow(I32, Ptr, I64) -> I64;
+    /// `table.fill(table, dst, value, len) -> trap code`.
+    TableFill(I32, I64, Ptr, I64) -> I32;
+    /// `table.copy(dst_table, src_table, dst, src, len) -> trap code`.
+    TableCopy(I32, I32, I64, I64, I64) -> I32;
+    /// `table.init(table, elem_segment, dst, src, len) -> trap code`.
+    TableInit(I32, I32, I64, I32, I32) -> I32;
+    /// `elem.drop(elem_segment)`.
+    ElemDrop(I32);
+    /// Calls a host function: `(host_func_ctx, values) -> trap code`; arguments and results live in `values`
+    /// (16 bytes per value).
+    HostCall(Ptr, Ptr) -> I32;
+    /// Ends the current wasm execution with a trap code. Never returns.
+    RaiseTrap(I32);
+}

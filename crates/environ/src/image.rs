@@ -1,0 +1,47 @@
+//! The code image: every compiled function and trampoline laid out in one position-independent buffer,
+//! with the metadata the runtime needs (where each function starts, trap sites).
+
+use std::ops::Range;
+use crate::TrapCode;
+
+/// Alignment of each function in the image.
+pub const FUNCTION_ALIGNMENT: usize = 16;
+
+/// A module's machine code and its metadata. Offsets are relative to the start of `code`.
+#[derive(Debug, Clone, Default)]
+pub struct CodeImage {
+    /// The machine code, relocations already applied.
+    pub code: Vec<u8>,
+    /// Range of each defined function (index = defined function index).
+    pub functions: Vec<Range<u32>>,
+    /// Offset of the entry trampoline of each type in the type section.
+    pub entry_trampolines: Vec<u32>,
+    /// Offset of the host trampoline of each type in the type section.
+    pub host_trampolines: Vec<u32>,
+    /// Trap sites, sorted by offset.
+    pub traps: Vec<(u32, TrapCode)>,
+    /// Number of imported functions (defined function `i` is function `num_imported_funcs + i`).
+    pub num_imported_funcs: u32,
+    /// Function names from the name section, sorted by function index.
+    pub func_names: Vec<(u32, String)>,
+}
+
+impl CodeImage {
+    /// The trap code recorded for the instruction at `offset`, if any.
+    pub fn lookup_trap(&self, offset: u32) -> Option<TrapCode> {
+        self.traps.binary_search_by_key(&offset, |(o, _)| *o).ok().map(|i| self.traps[i].1)
+    }
+
+    /// The name of function `func_index`, if the module named it.
+    pub fn func_name(&self, func_index: u32) -> Option<&str> {
+        let i = self.func_names.binary_search_by_key(&func_index, |(f, _)| *f).ok()?;
+        Some(&self.func_names[i].1)
+    }
+
+    /// The defined function whose code contains `offset`, if any.
+    pub fn function_at(&self, offset: u32) -> Option<u32> {
+        let i = self.functions.partition_point(|r| r.end <= offset);
+        let r = self.functions.get(i)?;
+        r.contains(&offset).then_some(u32::try_from(i).ok()?)
+    }
+}

@@ -1,0 +1,21 @@
+//! The module environment of wasmz: validation and module metadata, value types, trap codes, the VMContext
+//! layout and the list of builtins. It knows nothing of code generation or of how memory is mapped.
+
+pub mod builtins;
+pub mod error;
+pub mod image;
+pub mod module;
+pub mod parse;
+pub mod trap;
+pub mod types;
+pub mod vmoffsets;
+
+pub use builtins::{Builtin, BuiltinSignature, BuiltinType};
+pub use error::{WasmError, WasmResult};
+pub use image::CodeImage;
+pub use module::*;
+pub use parse::parse_module;
+pub use trap::TrapCode;
+pub use types::*;
+pub use vmoffsets::VMOffsets;
+pub use wasmparser;

@@ -1,0 +1,227 @@
+//! `ModuleInfo`: everything about a module except its function bodies' code.
+
+use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType, ValType};
+use std::collections::HashMap;
+use std::ops::Range;
+
+/// One instruction of a constant expression (global initializers, segment offsets, element items).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ConstOp {
+    /// `i32.const`
+    I32(i32),
+    /// `i64.const`
+    I64(i64),
+    /// `f32.const` (bits)
+    F32(u32),
+    /// `f64.const` (bits)
+    F64(u64),
+    /// `v128.const` (bits)
+    V128(u128),
+    /// `ref.null` of the given reference type.
+    RefNull(ValType),
+    /// `ref.func`
+    RefFunc(u32),
+    /// `global.get`
+    GlobalGet(u32),
+    /// `i32.add`
+    I32Add,
+    /// `i32.sub`
+    I32Sub,
+    /// `i32.mul`
+    I32Mul,
+    /// `i64.add`
+    I64Add,
+    /// `i64.sub`
+    I64Sub,
+    /// `i64.mul`
+    I64Mul,
+}
+
+/// A constant expression: a short stack program evaluated at instantiation.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ConstExpr {
+    /// The instructions, without the final `end`.
+    pub ops: Vec<ConstOp>,
+}
+
+/// What an import or export refers to, by index in its index space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntityIndex {
+    /// A function index.
+    Func(u32),
+    /// A table index.
+    Table(u32),
+    /// A memory index.
+    Memory(u32),
+    /// A global index.
+    Global(u32),
+}
+
+/// One import.
+#[derive(Debug, Clone)]
+pub struct Import {
+    /// Module name.
+    pub module: String,
+    /// Field name.
+    pub name: String,
+    /// What is imported; its index is in the module's own index space.
+    pub index: EntityIndex,
+}
+
+/// The elements of an element segment.
+#[derive(Debug, Clone)]
+pub enum ElemItems {
+    /// Function indices (the `funcref` short form).
+    Funcs(Vec<u32>),
+    /// One constant expression per element.
+    Exprs(Vec<ConstExpr>),
+}
+
+impl ElemItems {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        match self {
+            ElemItems::Funcs(f) => f.len(),
+            ElemItems::Exprs(e) => e.len(),
+        }
+    }
+
+    /// Whether the segment is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// How an element segment is used.
+#[derive(Debug, Clone)]
+pub enum ElemMode {
+    /// Copied into a table at instantiation, then dropped.
+    Active {
+        /// Table index.
+        table: u32,
+        /// Offset expression.
+        offset: ConstExpr,
+    },
+    /// Available to `table.init`.
+    Passive,
+    /// Only declares functions for `ref.func`; dropped at instantiation.
+    Declared,
+}
+
+/// An element segment.
+#[derive(Debug, Clone)]
+pub struct ElemSegment {
+    /// How the segment is used.
+    pub mode: ElemMode,
+    /// Element type.
+    pub ty: ValType,
+    /// The elements.
+    pub items: ElemItems,
+}
+
+/// How a data segment is used.
+#[derive(Debug, Clone)]
+pub enum DataMode {
+    /// Copied into a memory at instantiation, then dropped.
+    Active {
+        /// Memory index.
+        memory: u32,
+        /// Offset expression.
+        offset: ConstExpr,
+    },
+    /// Available to `memory.init`.
+    Passive,
+}
+
+/// A data segment.
+#[derive(Debug, Clone)]
+pub struct DataSegment {
+    /// How the segment is used.
+    pub mode: DataMode,
+    /// The bytes.
+    pub bytes: Box<[u8]>,
+}
+
+/// A table defined by the module, with its initializer.
+#[derive(Debug, Clone)]
+pub struct TableDef {
+    /// The table's type.
+    pub ty: TableType,
+    /// Initial value of each element (`ref.null` when absent).
+    pub init: Option<ConstExpr>,
+}
+
+/// Everything about a module that is needed to compile and instantiate it.
+#[derive(Debug, Clone, Default)]
+pub struct ModuleInfo {
+    /// The type section.
+    pub types: Vec<FuncType>,
+    /// The imports, in order.
+    pub imports: Vec<Import>,
+    /// Type index of every function, imported ones first.
+    pub functions: Vec<u32>,
+    /// Number of imported functions.
+    pub num_imported_funcs: u32,
+    /// Every table, imported ones first (imports have no initializer).
+    pub tables: Vec<TableDef>,
+    /// Number of imported tables.
+    pub num_imported_tables: u32,
+    /// Every memory, imported ones first.
+    pub memories: Vec<MemoryType>,
+    /// Number of imported memories.
+    pub num_imported_memories: u32,
+    /// Every global's type, imported ones first.
+    pub globals: Vec<GlobalType>,
+    /// Number of imported globals.
+    pub num_imported_globals: u32,
+    /// Initializers of the defined globals.
+    pub global_inits: Vec<ConstExpr>,
+    /// Exports by name.
+    pub exports: Vec<(String, EntityIndex)>,
+    /// Export lookup by name.
+    pub export_map: HashMap<String, EntityIndex>,
+    /// The start function.
+    pub start: Option<u32>,
+    /// Element segments.
+    pub elems: Vec<ElemSegment>,
+    /// Data segments.
+    pub data: Vec<DataSegment>,
+    /// Byte range of each defined function's body in the module's bytes.
+    pub bodies: Vec<Range<u64>>,
+    /// Function names from the name section.
+    pub func_names: HashMap<u32, String>,
+    /// Functions that may be referenced (exported, in element segments, or `ref.func` in globals).
+    pub escaping_funcs: Vec<bool>,
+}
+
+impl ModuleInfo {
+    /// The signature of function `func`.
+    pub fn func_type(&self, func: u32) -> &FuncType {
+        &self.types[self.functions[func as usize] as usize]
+    }
+
+    /// Number of functions defined (not imported) by the module.
+    pub fn num_defined_funcs(&self) -> u32 {
+        u32::try_from(self.functions.len()).unwrap_or(u32::MAX) - self.num_imported_funcs
+    }
+
+    /// Whether function `func` is imported.
+    pub fn is_imported_func(&self, func: u32) -> bool {
+        func < self.num_imported_funcs
+    }
+
+    /// The type of an entity of this module.
+    pub fn entity_type(&self, index: EntityIndex) -> ExternType {
+        match index {
+            EntityIndex::Func(i) => ExternType::Func(self.func_type(i).clone()),
+            EntityIndex::Table(i) => ExternType::Table(self.tables[i as usize].ty),
+            EntityIndex::Memory(i) => ExternType::Memory(self.memories[i as usize]),
+            EntityIndex::Global(i) => ExternType::Global(self.globals[i as usize]),
+        }
+    }
+
+    /// The name of function `func` from the name section, if any.
+    pub fn func_name(&self, func: u32) -> Option<&str> {
+        self.func_names.get(&func).map(String::as_str)
+    }
+}

@@ -1,0 +1,133 @@
+//! The layout of a `VMContext`, the per-instance block that compiled code receives as its first argument.
+//!
+//! This is the one definition of the layout: the compiler reads offsets from here and the runtime's
+//! `#[repr(C)]` structs are checked against these constants by tests.
+//!
+//! ```text
+//! offset  field
+//! 0       magic: u32 (VMCTX_MAGIC), padding
+//! 8       instance: *mut Instance (runtime data behind this vmctx)
+//! 16      store_context: *const VMStoreContext (stack limit first; shared by the store's instances)
+//! 24      builtins: *const [usize; Builtin::COUNT]
+//! 32      reserved (fuel)
+//! 40      reserved (epoch deadline)
+//! 48      memories: [*mut VMMemoryDefinition; num_memories]
+//! ..      tables:   [*mut VMTableDefinition; num_tables]
+//! ..      globals:  [*mut VMGlobal; num_globals]
+//! ..      funcrefs: [VMFuncRef; num_funcs]
+//! ..      type_ids: [u32; num_types]
+//! ```
+
+use crate::module::ModuleInfo;
+
+/// Value stored at offset 0 of every VMContext, to recognise one when debugging.
+pub const VMCTX_MAGIC: u32 = u32::from_le_bytes(*b"wsmz");
+
+/// Size of a pointer on the targets wasmz supports (64-bit only).
+pub const POINTER_SIZE: u32 = 8;
+
+/// Offsets inside `VMFuncRef { wasm_call, vmctx, type_id }`.
+pub mod funcref {
+    /// Offset of the code pointer (Tail calling convention entry).
+    pub const WASM_CALL: u32 = 0;
+    /// Offset of the callee's vmctx.
+    pub const VMCTX: u32 = 8;
+    /// Offset of the engine-wide canonical type id (u32).
+    pub const TYPE_ID: u32 = 16;
+    /// Size of a `VMFuncRef`.
+    pub const SIZE: u32 = 24;
+}
+
+/// Offsets inside `VMMemoryDefinition { base, length }`.
+pub mod memory {
+    /// Offset of the base pointer.
+    pub const BASE: u32 = 0;
+    /// Offset of the current length in bytes (u64).
+    pub const LENGTH: u32 = 8;
+}
+
+/// Offsets inside `VMTableDefinition { base, length }`.
+pub mod table {
+    /// Offset of the element array pointer (8 bytes per element).
+    pub const BASE: u32 = 0;
+    /// Offset of the current length in elements (u64).
+    pub const LENGTH: u32 = 8;
+    /// Size of one table element.
+    pub const ELEMENT_SIZE: u32 = 8;
+}
+
+/// Size of the storage of one global (wide enough for a v128).
+pub const GLOBAL_SIZE: u32 = 16;
+
+/// The computed layout of one module's VMContext.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VMOffsets {
+    /// Number of memories (imported and defined).
+    pub num_memories: u32,
+    /// Number of tables (imported and defined).
+    pub num_tables: u32,
+    /// Number of globals (imported and defined).
+    pub num_globals: u32,
+    /// Number of functions (imported and defined).
+    pub num_funcs: u32,
+    /// Number of types in the type section.
+    pub num_types: u32,
+}
+
+impl VMOffsets {
+    /// Offset of the magic number.
+    pub const MAGIC: u32 = 0;
+    /// Offset of the runtime instance pointer.
+    pub const INSTANCE: u32 = 8;
+    /// Offset of the pointer to the store's `VMStoreContext`, whose first field is the stack limit (the
+    /// lowest stack pointer wasm code may use).
+    pub const STORE_CONTEXT: u32 = 16;
+    /// Offset of the builtins table pointer.
+    pub const BUILTINS: u32 = 24;
+    /// Offset of the first memory pointer.
+    const HEADER_SIZE: u32 = 48;
+
+    /// The layout for `module`.
+    pub fn new(module: &ModuleInfo) -> VMOffsets {
+        let count = |n: usize| u32::try_from(n).expect("module entity counts fit in u32 (validated)");
+        VMOffsets {
+            num_memories: count(module.memories.len()),
+            num_tables: count(module.tables.len()),
+            num_globals: count(module.globals.len()),
+            num_funcs: count(module.functions.len()),
+            num_types: count(module.types.len()),
+        }
+    }
+
+    /// Offset of the pointer to memory `index`'s definition.
+    pub fn memory(&self, index: u32) -> u32 {
+        debug_assert!(index < self.num_memories);
+        Self::HEADER_SIZE + index * POINTER_SIZE
+    }
+
+    /// Offset of the pointer to table `index`'s definition.
+    pub fn table(&self, index: u32) -> u32 {
+        debug_assert!(index < self.num_tables);
+        self.memory(0) + self.num_memories * POINTER_SIZE + index * POINTER_SIZE
+    }
+
+    /// Offset of the pointer to global `index`'s storage.
+    pub fn global(&self, index: u32) -> u32 {
+        self.memory(0) + (self.num_memories + self.num_tables + index) * POINTER_SIZE
+    }
+
+    /// Offset of function `index`'s `VMFuncRef`.
+    pub fn funcref(&self, index: u32) -> u32 {
+        self.global(self.num_globals) + index * funcref::SIZE
+    }
+
+    /// Offset of type `index`'s canonical id (u32).
+    pub fn type_id(&self, index: u32) -> u32 {
+        self.funcref(self.num_funcs) + index * 4
+    }
+
+    /// Total size of the VMContext in bytes.
+    pub fn size(&self) -> u32 {
+        self.type_id(self.num_types)
+    }
+}

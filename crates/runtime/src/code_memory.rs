@@ -1,0 +1,83 @@
+//! Executable memory for a code image, and the process-wide registry of published code that the signal
+//! handler consults to tell wasm faults from host crashes.
+
+use memmap2::{Mmap, MmapMut};
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use wasmz_environ::{CodeImage, TrapCode};
+
+/// A code image published into executable memory. Unregistered when dropped.
+pub struct CodeMemory {
+    map: Mmap,
+    image: Arc<CodeImage>,
+}
+
+/// Registered code ranges: start address → (end address, image metadata).
+static REGISTRY: RwLock<BTreeMap<usize, (usize, Arc<CodeImage>)>> = RwLock::new(BTreeMap::new());
+
+impl CodeMemory {
+    /// Copies `image`'s code into fresh memory, makes it executable and registers it.
+    ///
+    /// # Errors
+    /// When the memory cannot be mapped or protected.
+    pub fn publish(image: CodeImage) -> std::io::Result<CodeMemory> {
+        let len = image.code.len().max(1);
+        let mut map = MmapMut::map_anon(len)?;
+        map[..image.code.len()].copy_from_slice(&image.code);
+        let map = map.make_exec()?;
+        let image = Arc::new(image);
+        let start = map.as_ptr() as usize;
+        REGISTRY
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(start, (start + len, image.clone()));
+        Ok(CodeMemory { map, image })
+    }
+
+    /// Address of the byte at `offset` in the image.
+    pub fn at(&self, offset: u32) -> *const u8 {
+        // `offset` comes from the image's own metadata, so it lies inside the mapping.
+        self.map.as_ptr().wrapping_add(offset as usize)
+    }
+
+    /// The image's metadata.
+    pub fn image(&self) -> &CodeImage {
+        &self.image
+    }
+}
+
+impl Drop for CodeMemory {
+    fn drop(&mut self) {
+        let start = self.map.as_ptr() as usize;
+        REGISTRY.write().unwrap_or_else(|e| e.into_inner()).remove(&start);
+    }
+}
+
+/// What the registry knows of a code address.
+pub struct CodeLookup {
+    /// The image holding the address.
+    pub image: Arc<CodeImage>,
+    /// Offset of the address inside the image.
+    pub offset: u32,
+}
+
+/// Looks up `pc` among the published images.
+pub fn lookup_code(pc: usize) -> Option<CodeLookup> {
+    let registry = REGISTRY.try_read().ok()?;
+    let (start, (end, image)) = registry.range(..=pc).next_back()?;
+    if pc >= *end {
+        return None;
+    }
+    Some(CodeLookup { image: image.clone(), offset: u32::try_from(pc - start).ok()? })
+}
+
+/// The trap code recorded at `pc`, if `pc` is a trap site of published wasm code.
+pub fn trap_code_at(pc: usize) -> Option<TrapCode> {
+    let l = lookup_code(pc)?;
+    l.image.lookup_trap(l.offset)
+}
+
+/// Whether `pc` lies in published wasm code.
+pub fn is_wasm_pc(pc: usize) -> bool {
+    lookup_code(pc).is_some()
+}

@@ -1,0 +1,57 @@
+//! Host functions as the runtime sees them, and the view of the caller they receive.
+
+use crate::instance::Instance;
+use crate::memory::LinearMemory;
+use crate::store::StoreInner;
+use crate::values::RawVal;
+use std::any::Any;
+use std::sync::Arc;
+use wasmz_environ::{EntityIndex, FuncType, TrapCode};
+
+/// A trap requested by a host function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostTrap {
+    /// The trap code (usually [`TrapCode::HostError`]).
+    pub code: TrapCode,
+    /// The host's explanation.
+    pub message: Option<String>,
+}
+
+/// The callback behind a host function: `(caller, params, results)`.
+pub type HostCallback = dyn Fn(&mut Caller<'_>, &[RawVal], &mut [RawVal]) -> Result<(), HostTrap> + Send + Sync;
+
+/// A host function registered in a store.
+#[derive(Clone)]
+pub struct HostFunc {
+    /// Its signature.
+    pub ty: FuncType,
+    /// What it runs.
+    pub callback: Arc<HostCallback>,
+}
+
+/// What a host function can reach of the wasm code that called it.
+pub struct Caller<'a> {
+    pub(crate) instance: &'a Instance,
+    pub(crate) store: *mut StoreInner,
+}
+
+impl Caller<'_> {
+    /// The calling instance's memory: its export named "memory", else its memory 0.
+    pub fn memory(&self) -> Option<&LinearMemory> {
+        let info = &self.instance.module().info;
+        let index = match info.export_map.get("memory") {
+            Some(EntityIndex::Memory(m)) => *m,
+            _ if !info.memories.is_empty() => 0,
+            _ => return None,
+        };
+        // SAFETY: the store outlives every call into its instances, and memories are never removed.
+        Some(unsafe { &*self.instance.memory_ptr(index) })
+    }
+
+    /// The store's embedder data.
+    pub fn data_mut(&mut self) -> Option<&mut (dyn Any + 'static)> {
+        // SAFETY: the store outlives the call; while a host function runs, the embedder holds no other
+        // reference to the store's data (calls take the store's handle mutably or own it).
+        unsafe { (*self.store).data_mut() }
+    }
+}

@@ -1,0 +1,431 @@
+//! Instances: a module's VMContext and the runtime objects it refers to, and instantiation.
+
+use crate::code_memory::CodeMemory;
+use crate::memory::LinearMemory;
+use crate::store::{GlobalId, InstanceId, MemoryId, StoreInner, TableId};
+use crate::table::Table;
+use crate::traphandlers::TrapInfo;
+use crate::vmcontext::{VMContext, VMFuncRef, VMGlobal};
+use crate::{HostFuncId, libcalls};
+use std::alloc::Layout;
+use std::cell::Cell;
+use std::sync::Arc;
+use thiserror::Error;
+use wasmz_environ::vmoffsets::VMCTX_MAGIC;
+use wasmz_environ::{
+    ConstExpr, ConstOp, DataMode, ElemItems, ElemMode, EntityIndex, ExternType, FuncType, ModuleInfo, TrapCode,
+    VMOffsets,
+};
+
+/// A compiled module as the runtime needs it.
+pub struct RuntimeModule {
+    /// Module metadata.
+    pub info: ModuleInfo,
+    /// VMContext layout.
+    pub offsets: VMOffsets,
+    /// Published machine code.
+    pub code: CodeMemory,
+    /// Engine-wide canonical id of each type of the type section.
+    pub type_ids: Vec<u32>,
+}
+
+/// A value supplied for an import.
+#[derive(Debug, Clone, Copy)]
+pub enum ImportValue {
+    /// A function of another instance (or any function reference).
+    Func(VMFuncRef),
+    /// A host function of the store.
+    HostFunc(HostFuncId),
+    /// A memory of the store.
+    Memory(MemoryId),
+    /// A table of the store.
+    Table(TableId),
+    /// A global of the store.
+    Global(GlobalId),
+}
+
+/// A function that can be called from the host.
+#[derive(Debug, Clone)]
+pub struct FuncHandle {
+    /// The function reference.
+    pub funcref: *const VMFuncRef,
+    /// Its signature.
+    pub ty: FuncType,
+    /// The entry trampoline for its signature.
+    pub entry: *const u8,
+    /// A vmctx of a real instance to pass as the caller.
+    pub caller_vmctx: *mut VMContext,
+}
+
+/// An export of an instance.
+#[derive(Debug, Clone)]
+pub enum ExportValue {
+    /// A function.
+    Func(FuncHandle),
+    /// A memory.
+    Memory(MemoryId),
+    /// A table.
+    Table(TableId),
+    /// A global.
+    Global(GlobalId),
+}
+
+/// Why instantiation failed.
+#[derive(Debug, Error)]
+pub enum InstantiationError {
+    /// An import does not fit.
+    #[error("{0}")]
+    Link(String),
+    /// A resource could not be created.
+    #[error("{0}")]
+    Resource(String),
+    /// A trap during initialization (segment out of bounds, start function).
+    #[error("trap during instantiation: {}", .0.code)]
+    Trap(TrapInfo),
+}
+
+/// One instance.
+pub struct Instance {
+    module: Arc<RuntimeModule>,
+    vmctx: *mut u8,
+    layout: Layout,
+    memories: Vec<MemoryId>,
+    tables: Vec<TableId>,
+    globals: Vec<GlobalId>,
+    memory_ptrs: Vec<*const LinearMemory>,
+    table_ptrs: Vec<*const Table>,
+    pub(crate) store: *mut StoreInner,
+    pub(crate) dropped_data: Vec<Cell<bool>>,
+    /// Element segments evaluated at instantiation; emptied by `elem.drop`.
+    pub(crate) elem_values: Vec<std::cell::RefCell<Vec<u64>>>,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        // SAFETY: `vmctx` was allocated with `layout` in `allocate` and is freed only here.
+        unsafe { std::alloc::dealloc(self.vmctx, self.layout) };
+    }
+}
+
+impl Instance {
+    /// The instance's module.
+    pub fn module(&self) -> &Arc<RuntimeModule> {
+        &self.module
+    }
+
+    /// The VMContext pointer passed to compiled code.
+    pub fn vmctx(&self) -> *mut VMContext {
+        self.vmctx.cast()
+    }
+
+    /// The instance behind a vmctx.
+    ///
+    /// # Safety
+    /// `vmctx` must be the vmctx of a live instance.
+    pub(crate) unsafe fn from_vmctx<'a>(vmctx: *mut VMContext) -> &'a Instance {
+        // SAFETY: every vmctx stores its instance's address at `INSTANCE` (written in `instantiate`).
+        unsafe { &**vmctx.cast::<u8>().add(VMOffsets::INSTANCE as usize).cast::<*const Instance>() }
+    }
+
+    fn write<T>(&self, offset: u32, value: T) {
+        debug_assert!(offset as usize + size_of::<T>() <= self.layout.size());
+        // SAFETY: `offset` comes from this module's VMOffsets, so the write stays inside the allocation,
+        // and every field is naturally aligned (the allocation is 16-aligned).
+        unsafe { self.vmctx.add(offset as usize).cast::<T>().write(value) };
+    }
+
+    fn funcref_ptr(&self, func: u32) -> *const VMFuncRef {
+        self.vmctx.wrapping_add(self.module.offsets.funcref(func) as usize).cast()
+    }
+
+    /// The memory `index` of this instance.
+    pub(crate) fn memory_ptr(&self, index: u32) -> *const LinearMemory {
+        self.memory_ptrs[index as usize]
+    }
+
+    /// The table `index` of this instance.
+    pub(crate) fn table_ptr(&self, index: u32) -> *const Table {
+        self.table_ptrs[index as usize]
+    }
+
+    /// The memory ids of this instance, in index order.
+    pub fn memory_ids(&self) -> &[MemoryId] {
+        &self.memories
+    }
+
+    /// A function handle for function `index`.
+    pub fn func_handle(&self, index: u32) -> FuncHandle {
+        let type_index = self.module.info.functions[index as usize];
+        FuncHandle {
+            funcref: self.funcref_ptr(index),
+            ty: self.module.info.types[type_index as usize].clone(),
+            entry: self.module.code.at(self.module.code.image().entry_trampolines[type_index as usize]),
+            caller_vmctx: self.vmctx(),
+        }
+    }
+
+    /// The export called `name`.
+    pub fn export(&self, name: &str) -> Option<ExportValue> {
+        Some(match *self.module.info.export_map.get(name)? {
+            EntityIndex::Func(f) => ExportValue::Func(self.func_handle(f)),
+            EntityIndex::Memory(m) => ExportValue::Memory(self.memories[m as usize]),
+            EntityIndex::Table(t) => ExportValue::Table(self.tables[t as usize]),
+            EntityIndex::Global(g) => ExportValue::Global(self.globals[g as usize]),
+        })
+    }
+
+    /// Evaluates a constant expression to its value's bits.
+    fn eval(&self, store: &StoreInner, expr: &ConstExpr) -> u128 {
+        let mut stack: Vec<u128> = Vec::with_capacity(2);
+        for op in &expr.ops {
+            let v = match *op {
+                ConstOp::I32(v) => u128::from(v as u32),
+                ConstOp::I64(v) => u128::from(v as u64),
+                ConstOp::F32(b) => u128::from(b),
+                ConstOp::F64(b) => u128::from(b),
+                ConstOp::V128(b) => b,
+                ConstOp::RefNull(_) => 0,
+                ConstOp::RefFunc(f) => self.funcref_ptr(f) as usize as u128,
+                ConstOp::GlobalGet(g) => store.global(self.globals[g as usize]).get(),
+                ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
+                    let (b, a) = (stack.pop().unwrap_or(0) as u32, stack.pop().unwrap_or(0) as u32);
+                    u128::from(match op {
+                        ConstOp::I32Add => a.wrapping_add(b),
+                        ConstOp::I32Sub => a.wrapping_sub(b),
+                        _ => a.wrapping_mul(b),
+                    })
+                }
+                ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+                    let (b, a) = (stack.pop().unwrap_or(0) as u64, stack.pop().unwrap_or(0) as u64);
+                    u128::from(match op {
+                        ConstOp::I64Add => a.wrapping_add(b),
+                        ConstOp::I64Sub => a.wrapping_sub(b),
+                        _ => a.wrapping_mul(b),
+                    })
+                }
+            };
+            stack.push(v);
+        }
+        stack.pop().unwrap_or(0)
+    }
+
+    fn elem_items(&self, store: &StoreInner, items: &ElemItems) -> Vec<u64> {
+        match items {
+            ElemItems::Funcs(fs) => fs.iter().map(|f| self.funcref_ptr(*f) as usize as u64).collect(),
+            ElemItems::Exprs(es) => es.iter().map(|e| self.eval(store, e) as u64).collect(),
+        }
+    }
+}
+
+fn link_error(info: &ModuleInfo, import: usize, reason: String) -> InstantiationError {
+    let i = &info.imports[import];
+    InstantiationError::Link(format!("incompatible import type for `{}::{}`: {reason}", i.module, i.name))
+}
+
+/// Checks `value` against import `index` of `module`.
+fn check_import(store: &StoreInner, module: &RuntimeModule, index: usize, value: &ImportValue) -> Result<(), InstantiationError> {
+    let info = &module.info;
+    let expected = info.entity_type(info.imports[index].index);
+    let mismatch = |found: String| link_error(info, index, format!("expected {expected}, found {found}"));
+    match (&expected, value, info.imports[index].index) {
+        (ExternType::Func(_), ImportValue::Func(f), EntityIndex::Func(i)) => {
+            if f.type_id != module.type_ids[info.functions[i as usize] as usize] {
+                return Err(mismatch("a function of another type".into()));
+            }
+        }
+        (ExternType::Func(ty), ImportValue::HostFunc(h), _) => {
+            let found = &store.host_func(*h).ty;
+            if found != ty {
+                return Err(mismatch(found.to_string()));
+            }
+        }
+        (ExternType::Memory(ty), ImportValue::Memory(m), _) => {
+            let mem = store.memory(*m);
+            let mut actual = mem.ty();
+            actual.limits.min = mem.pages();
+            if !actual.limits.matches(&ty.limits) || actual.memory64 != ty.memory64 || actual.shared != ty.shared {
+                return Err(mismatch(actual.to_string()));
+            }
+        }
+        (ExternType::Table(ty), ImportValue::Table(t), _) => {
+            let table = store.table(*t);
+            let mut actual = table.ty();
+            actual.limits.min = table.size();
+            if !actual.limits.matches(&ty.limits) || actual.element != ty.element || actual.table64 != ty.table64 {
+                return Err(mismatch(actual.to_string()));
+            }
+        }
+        (ExternType::Global(ty), ImportValue::Global(g), _) => {
+            let actual = store.global(*g).ty();
+            if actual != *ty {
+                return Err(mismatch(actual.to_string()));
+            }
+        }
+        (_, other, _) => return Err(mismatch(format!("{other:?}"))),
+    }
+    Ok(())
+}
+
+/// Creates an instance of `module` in `store`, with `imports` in the module's import order, and runs its
+/// initialization (segments, start function).
+///
+/// # Safety
+/// `store` must be valid for the whole call and not otherwise borrowed; host functions called by the start
+/// function may access it.
+pub unsafe fn instantiate(
+    store: *mut StoreInner,
+    module: &Arc<RuntimeModule>,
+    imports: &[ImportValue],
+) -> Result<InstanceId, InstantiationError> {
+    // SAFETY: valid and unaliased per the caller's contract; this borrow ends before wasm code runs.
+    let s = unsafe { &mut *store };
+    let info = &module.info;
+    if imports.len() != info.imports.len() {
+        return Err(InstantiationError::Link(format!("expected {} imports, got {}", info.imports.len(), imports.len())));
+    }
+    for (i, value) in imports.iter().enumerate() {
+        check_import(s, module, i, value)?;
+    }
+    let offsets = module.offsets;
+    let layout = Layout::from_size_align(offsets.size().max(16) as usize, 16)
+        .map_err(|e| InstantiationError::Resource(e.to_string()))?;
+    // SAFETY: `layout` has a non-zero size.
+    let vmctx = unsafe { std::alloc::alloc_zeroed(layout) };
+    if vmctx.is_null() {
+        return Err(InstantiationError::Resource("cannot allocate a VMContext".into()));
+    }
+    let mut instance = Box::new(Instance {
+        module: module.clone(),
+        vmctx,
+        layout,
+        memories: Vec::new(),
+        tables: Vec::new(),
+        globals: Vec::new(),
+        memory_ptrs: Vec::new(),
+        table_ptrs: Vec::new(),
+        store,
+        dropped_data: info.data.iter().map(|_| Cell::new(false)).collect(),
+        elem_values: Vec::new(),
+    });
+    let code = &module.code;
+    let image = code.image();
+    instance.write(VMOffsets::MAGIC, VMCTX_MAGIC);
+    instance.write(VMOffsets::INSTANCE, &*instance as *const Instance);
+    instance.write(VMOffsets::STORE_CONTEXT, s.vm_store_context());
+    instance.write(VMOffsets::BUILTINS, libcalls::builtins_table());
+    for (i, id) in module.type_ids.iter().enumerate() {
+        instance.write(offsets.type_id(i as u32), *id);
+    }
+    // Imports.
+    for (value, import) in imports.iter().zip(&info.imports) {
+        match (*value, import.index) {
+            (ImportValue::Func(f), EntityIndex::Func(i)) => instance.write(offsets.funcref(i), f),
+            (ImportValue::HostFunc(h), EntityIndex::Func(i)) => {
+                let type_index = info.functions[i as usize] as usize;
+                let funcref = VMFuncRef {
+                    wasm_call: code.at(image.host_trampolines[type_index]),
+                    vmctx: (s.host_func(h) as *const crate::HostFunc).cast_mut().cast(),
+                    type_id: module.type_ids[type_index],
+                };
+                instance.write(offsets.funcref(i), funcref);
+            }
+            (ImportValue::Memory(m), _) => {
+                instance.memory_ptrs.push(s.memory(m) as *const LinearMemory);
+                instance.memories.push(m);
+            }
+            (ImportValue::Table(t), _) => {
+                instance.table_ptrs.push(s.table(t) as *const Table);
+                instance.tables.push(t);
+            }
+            (ImportValue::Global(g), _) => instance.globals.push(g),
+            _ => unreachable!("checked by check_import"),
+        }
+    }
+    // Defined functions.
+    for (d, range) in image.functions.iter().enumerate() {
+        let f = info.num_imported_funcs + d as u32;
+        let type_index = info.functions[f as usize] as usize;
+        let funcref = VMFuncRef {
+            wasm_call: code.at(range.start),
+            vmctx: vmctx.cast(),
+            type_id: module.type_ids[type_index],
+        };
+        instance.write(offsets.funcref(f), funcref);
+    }
+    // Defined memories.
+    let limits = s.limits();
+    for ty in &info.memories[info.num_imported_memories as usize..] {
+        let memory = LinearMemory::new(*ty, limits.explicit_bounds_checks, limits.memory_limit_pages)
+            .map_err(|e| InstantiationError::Resource(e.to_string()))?;
+        instance.memory_ptrs.push(&*memory as *const LinearMemory);
+        instance.memories.push(s.add_memory(memory));
+    }
+    // Defined globals, in order (an initializer may read earlier globals).
+    for (ty, init) in info.globals[info.num_imported_globals as usize..].iter().zip(&info.global_inits) {
+        let value = instance.eval(s, init);
+        instance.globals.push(s.add_global(*ty, value));
+    }
+    // Defined tables.
+    for def in &info.tables[info.num_imported_tables as usize..] {
+        let init = def.init.as_ref().map_or(0, |e| instance.eval(s, e) as u64);
+        let table = Table::new(def.ty, init)
+            .ok_or_else(|| InstantiationError::Resource(format!("table of {} elements is too large", def.ty.limits.min)))?;
+        instance.table_ptrs.push(&*table as *const Table);
+        instance.tables.push(s.add_table(table));
+    }
+    for (i, m) in instance.memories.iter().enumerate() {
+        instance.write(offsets.memory(i as u32), s.memory(*m).definition());
+    }
+    for (i, t) in instance.tables.iter().enumerate() {
+        instance.write(offsets.table(i as u32), s.table(*t).definition());
+    }
+    for (i, g) in instance.globals.iter().enumerate() {
+        instance.write::<*mut VMGlobal>(offsets.global(i as u32), s.global(*g).storage());
+    }
+    // Element segments: active ones are copied now, then they and declared ones are dropped.
+    let mut trap = None;
+    for seg in &info.elems {
+        let values = instance.elem_items(s, &seg.items);
+        match &seg.mode {
+            ElemMode::Passive => instance.elem_values.push(std::cell::RefCell::new(values)),
+            ElemMode::Declared => instance.elem_values.push(std::cell::RefCell::new(Vec::new())),
+            ElemMode::Active { table, offset } => {
+                instance.elem_values.push(std::cell::RefCell::new(Vec::new()));
+                if trap.is_none() {
+                    let at = instance.eval(s, offset) as u64;
+                    let at = if info.tables[*table as usize].ty.table64 { at } else { at & 0xffff_ffff };
+                    if s.table(instance.tables[*table as usize]).init(at, &values).is_none() {
+                        trap = Some(TrapCode::TableOutOfBounds);
+                    }
+                }
+            }
+        }
+    }
+    // Data segments.
+    if trap.is_none() {
+        for (i, seg) in info.data.iter().enumerate() {
+            if let DataMode::Active { memory, offset } = &seg.mode {
+                let at = instance.eval(s, offset) as u64;
+                let at = if info.memories[*memory as usize].memory64 { at } else { at & 0xffff_ffff };
+                if s.memory(instance.memories[*memory as usize]).write(at, &seg.bytes).is_err() {
+                    trap = Some(TrapCode::MemoryOutOfBounds);
+                    break;
+                }
+                instance.dropped_data[i].set(true);
+            }
+        }
+    }
+    let start = info.start;
+    s.instances.push(instance);
+    let id = InstanceId(s.instances.len() - 1);
+    if let Some(code) = trap {
+        return Err(InstantiationError::Trap(TrapInfo { code, message: None, backtrace: Vec::new() }));
+    }
+    if let Some(start) = start {
+        let handle = s.instance(id).func_handle(start);
+        // SAFETY: the store is valid (caller's contract) and `handle` belongs to it; no borrow of the
+        // store is live across the call.
+        unsafe { crate::call::call_func(store, &handle, &mut []) }.map_err(InstantiationError::Trap)?;
+    }
+    Ok(id)
+}

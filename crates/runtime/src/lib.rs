@@ -1,0 +1,27 @@
+//! The wasmz runtime: executable code memory, VMContexts and instances, linear memories, tables and
+//! globals, builtins called from compiled code, and trap handling.
+//!
+//! Nearly all of wasmz's `unsafe` lives here; each block says why it holds.
+
+pub mod call;
+pub mod code_memory;
+pub mod host;
+pub mod instance;
+pub mod libcalls;
+pub mod memory;
+pub mod store;
+pub mod table;
+pub mod traphandlers;
+pub mod values;
+pub mod vmcontext;
+
+pub use call::call_func;
+pub use code_memory::CodeMemory;
+pub use host::{Caller, HostCallback, HostFunc, HostTrap};
+pub use instance::{ExportValue, FuncHandle, ImportValue, Instance, InstantiationError, RuntimeModule, instantiate};
+pub use memory::{LinearMemory, MemoryError, PAGE_SIZE};
+pub use store::{Global, GlobalId, HostFuncId, InstanceId, MemoryId, StoreInner, StoreLimits, TableId};
+pub use table::Table;
+pub use traphandlers::{FrameInfo, TrapInfo};
+pub use values::{FromRawVal, IntoRawVal, RawVal};
+pub use vmcontext::{VMContext, VMFuncRef};

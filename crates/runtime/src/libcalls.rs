@@ -1,0 +1,164 @@
+//! The builtins compiled code calls (see `wasmz_environ::builtins` for the list and signatures).
+//!
+//! Each takes the calling instance's vmctx first. Builtins that can fail return a trap code (0 = ok)
+//! instead of unwinding, except `raise_trap`, which is the one place that unwinds, and is only ever
+//! called directly by compiled code.
+
+use crate::host::{Caller, HostFunc};
+use crate::instance::Instance;
+use crate::traphandlers::{record_trap, set_trap_message, unwind};
+use crate::values::RawVal;
+use crate::vmcontext::VMContext;
+use std::sync::OnceLock;
+use wasmz_environ::{Builtin, TrapCode};
+
+/// The builtins table every vmctx points at.
+pub(crate) fn builtins_table() -> *const usize {
+    static TABLE: OnceLock<Vec<usize>> = OnceLock::new();
+    TABLE
+        .get_or_init(|| {
+            Builtin::ALL
+                .iter()
+                .map(|b| match b {
+                    Builtin::MemoryGrow => memory_grow as *const () as usize,
+                    Builtin::MemoryFill => memory_fill as *const () as usize,
+                    Builtin::MemoryCopy => memory_copy as *const () as usize,
+                    Builtin::MemoryInit => memory_init as *const () as usize,
+                    Builtin::DataDrop => data_drop as *const () as usize,
+                    Builtin::TableGrow => table_grow as *const () as usize,
+                    Builtin::TableFill => table_fill as *const () as usize,
+                    Builtin::TableCopy => table_copy as *const () as usize,
+                    Builtin::TableInit => table_init as *const () as usize,
+                    Builtin::ElemDrop => elem_drop as *const () as usize,
+                    Builtin::HostCall => host_call as *const () as usize,
+                    Builtin::RaiseTrap => raise_trap as *const () as usize,
+                })
+                .collect()
+        })
+        .as_ptr()
+}
+
+/// The instance calling a builtin.
+fn instance<'a>(vmctx: *mut VMContext) -> &'a Instance {
+    // SAFETY: builtins are only called by compiled code, which passes its own live vmctx.
+    unsafe { Instance::from_vmctx(vmctx) }
+}
+
+fn status(ok: bool, code: TrapCode) -> u32 {
+    if ok { 0 } else { u32::from(code.to_u8()) }
+}
+
+extern "C" fn memory_grow(vmctx: *mut VMContext, memory: u32, delta: u64) -> u64 {
+    // SAFETY: the instance's memories live as long as its store.
+    let memory = unsafe { &*instance(vmctx).memory_ptr(memory) };
+    memory.grow(delta).unwrap_or(u64::MAX)
+}
+
+extern "C" fn memory_fill(vmctx: *mut VMContext, memory: u32, dst: u64, value: u32, len: u64) -> u32 {
+    // SAFETY: as in `memory_grow`.
+    let memory = unsafe { &*instance(vmctx).memory_ptr(memory) };
+    status(memory.fill(dst, value as u8, len).is_ok(), TrapCode::MemoryOutOfBounds)
+}
+
+extern "C" fn memory_copy(vmctx: *mut VMContext, dst_mem: u32, src_mem: u32, dst: u64, src: u64, len: u64) -> u32 {
+    let inst = instance(vmctx);
+    // SAFETY: as in `memory_grow`.
+    let (d, s) = unsafe { (&*inst.memory_ptr(dst_mem), &*inst.memory_ptr(src_mem)) };
+    status(d.copy_from(s, dst, src, len).is_ok(), TrapCode::MemoryOutOfBounds)
+}
+
+extern "C" fn memory_init(vmctx: *mut VMContext, memory: u32, data: u32, dst: u64, src: u32, len: u32) -> u32 {
+    let inst = instance(vmctx);
+    let bytes: &[u8] = if inst.dropped_data[data as usize].get() { &[] } else { &inst.module().info.data[data as usize].bytes };
+    let Some(chunk) = (src as usize).checked_add(len as usize).and_then(|end| bytes.get(src as usize..end)) else {
+        return status(false, TrapCode::MemoryOutOfBounds);
+    };
+    // SAFETY: as in `memory_grow`.
+    let memory = unsafe { &*inst.memory_ptr(memory) };
+    status(memory.write(dst, chunk).is_ok(), TrapCode::MemoryOutOfBounds)
+}
+
+extern "C" fn data_drop(vmctx: *mut VMContext, data: u32) {
+    instance(vmctx).dropped_data[data as usize].set(true);
+}
+
+extern "C" fn table_grow(vmctx: *mut VMContext, table: u32, init: u64, delta: u64) -> u64 {
+    // SAFETY: the instance's tables live as long as its store.
+    let table = unsafe { &*instance(vmctx).table_ptr(table) };
+    table.grow(delta, init).unwrap_or(u64::MAX)
+}
+
+extern "C" fn table_fill(vmctx: *mut VMContext, table: u32, dst: u64, value: u64, len: u64) -> u32 {
+    // SAFETY: as in `table_grow`.
+    let table = unsafe { &*instance(vmctx).table_ptr(table) };
+    status(table.fill(dst, value, len).is_some(), TrapCode::TableOutOfBounds)
+}
+
+extern "C" fn table_copy(vmctx: *mut VMContext, dst_t: u32, src_t: u32, dst: u64, src: u64, len: u64) -> u32 {
+    let inst = instance(vmctx);
+    // SAFETY: as in `table_grow`.
+    let (d, s) = unsafe { (&*inst.table_ptr(dst_t), &*inst.table_ptr(src_t)) };
+    status(d.copy_from(s, dst, src, len).is_some(), TrapCode::TableOutOfBounds)
+}
+
+extern "C" fn table_init(vmctx: *mut VMContext, table: u32, elem: u32, dst: u64, src: u32, len: u32) -> u32 {
+    let inst = instance(vmctx);
+    let values = inst.elem_values[elem as usize].borrow();
+    let Some(chunk) = (src as usize).checked_add(len as usize).and_then(|end| values.get(src as usize..end)) else {
+        return status(false, TrapCode::TableOutOfBounds);
+    };
+    // SAFETY: as in `table_grow`.
+    let table = unsafe { &*inst.table_ptr(table) };
+    status(table.init(dst, chunk).is_some(), TrapCode::TableOutOfBounds)
+}
+
+extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
+    instance(vmctx).elem_values[elem as usize].borrow_mut().clear();
+}
+
+/// Most parameters copied to the stack before a host call; more go to the heap.
+const INLINE_PARAMS: usize = 16;
+
+extern "C" fn host_call(vmctx: *mut VMContext, func: *const HostFunc, values: *mut RawVal) -> u32 {
+    // SAFETY: `func` is the host-function context stored in the funcref by instantiation; host functions
+    // live as long as their store.
+    let func = unsafe { &*func };
+    let (np, nr) = (func.ty.params.len(), func.ty.results.len());
+    // SAFETY: the host trampoline passes a buffer of max(params, results) 16-byte slots.
+    let slots = unsafe { std::slice::from_raw_parts_mut(values, np.max(nr)) };
+    let mut inline = [RawVal::default(); INLINE_PARAMS];
+    let heap;
+    let params: &[RawVal] = if np <= INLINE_PARAMS {
+        inline[..np].copy_from_slice(&slots[..np]);
+        &inline[..np]
+    } else {
+        heap = slots[..np].to_vec();
+        &heap
+    };
+    let inst = instance(vmctx);
+    let mut caller = Caller { instance: inst, store: inst.store };
+    let results = &mut slots[..nr];
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (func.callback)(&mut caller, params, results)));
+    match outcome {
+        Ok(Ok(())) => 0,
+        Ok(Err(trap)) => {
+            set_trap_message(trap.message);
+            u32::from(trap.code.to_u8())
+        }
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            set_trap_message(Some(format!("host function panicked: {what}")));
+            u32::from(TrapCode::HostError.to_u8())
+        }
+    }
+}
+
+extern "C" fn raise_trap(_vmctx: *mut VMContext, code: u32) {
+    let code = u8::try_from(code).ok().and_then(TrapCode::from_u8).unwrap_or(TrapCode::HostError);
+    record_trap(code, None, 0, 0);
+    unwind();
+}

@@ -1,0 +1,171 @@
+//! `StoreInner`: owner of everything instances create (memories, tables, globals, host functions,
+//! instances). Objects are boxed so their addresses, which compiled code holds, never change; they live
+//! until the store is dropped.
+
+use crate::host::HostFunc;
+use crate::instance::Instance;
+use crate::memory::LinearMemory;
+use crate::table::Table;
+use crate::vmcontext::{VMGlobal, VMStoreContext};
+use std::any::Any;
+use std::cell::UnsafeCell;
+use wasmz_environ::GlobalType;
+
+macro_rules! ids {
+    ($($(#[$doc:meta])* $name:ident),*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $name(pub(crate) usize);
+    )*};
+}
+ids!(
+    /// A memory of a store.
+    MemoryId,
+    /// A table of a store.
+    TableId,
+    /// A global of a store.
+    GlobalId,
+    /// An instance of a store.
+    InstanceId,
+    /// A host function of a store.
+    HostFuncId
+);
+
+/// A global's storage and type.
+#[derive(Debug)]
+pub struct Global {
+    storage: UnsafeCell<VMGlobal>,
+    ty: GlobalType,
+}
+
+impl Global {
+    /// The global's type.
+    pub fn ty(&self) -> GlobalType {
+        self.ty
+    }
+
+    /// Pointer to the storage compiled code reads and writes.
+    pub fn storage(&self) -> *mut VMGlobal {
+        self.storage.get()
+    }
+
+    /// The current value's bits.
+    pub fn get(&self) -> u128 {
+        // SAFETY: globals are accessed by one thread at a time; no reference to the storage is held.
+        u128::from_le_bytes(unsafe { (*self.storage.get()).bytes })
+    }
+
+    /// Sets the value's bits.
+    pub fn set(&self, bits: u128) {
+        // SAFETY: as in `get`.
+        unsafe { (*self.storage.get()).bytes = bits.to_le_bytes() };
+    }
+}
+
+/// Settings of a store that affect execution.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreLimits {
+    /// Bytes of native stack wasm code may use below the entry point.
+    pub max_wasm_stack: usize,
+    /// Use explicit bounds checks rather than guard pages for new memories.
+    pub explicit_bounds_checks: bool,
+    /// Upper bound on any memory's size in pages.
+    pub memory_limit_pages: Option<u64>,
+}
+
+/// The contents of a store.
+pub struct StoreInner {
+    pub(crate) ctx: Box<UnsafeCell<VMStoreContext>>,
+    pub(crate) memories: Vec<Box<LinearMemory>>,
+    pub(crate) tables: Vec<Box<Table>>,
+    pub(crate) globals: Vec<Box<Global>>,
+    pub(crate) host_funcs: Vec<Box<HostFunc>>,
+    pub(crate) instances: Vec<Box<Instance>>,
+    pub(crate) limits: StoreLimits,
+    data: Option<Box<dyn Any>>,
+}
+
+impl StoreInner {
+    /// An empty store.
+    pub fn new(limits: StoreLimits) -> StoreInner {
+        StoreInner {
+            ctx: Box::default(),
+            memories: Vec::new(),
+            tables: Vec::new(),
+            globals: Vec::new(),
+            host_funcs: Vec::new(),
+            instances: Vec::new(),
+            limits,
+            data: None,
+        }
+    }
+
+    /// The store's limits.
+    pub fn limits(&self) -> StoreLimits {
+        self.limits
+    }
+
+    /// Adds a memory.
+    pub fn add_memory(&mut self, memory: Box<LinearMemory>) -> MemoryId {
+        self.memories.push(memory);
+        MemoryId(self.memories.len() - 1)
+    }
+
+    /// Adds a table.
+    pub fn add_table(&mut self, table: Box<Table>) -> TableId {
+        self.tables.push(table);
+        TableId(self.tables.len() - 1)
+    }
+
+    /// Adds a global with an initial value.
+    pub fn add_global(&mut self, ty: GlobalType, bits: u128) -> GlobalId {
+        self.globals.push(Box::new(Global { storage: UnsafeCell::new(VMGlobal { bytes: bits.to_le_bytes() }), ty }));
+        GlobalId(self.globals.len() - 1)
+    }
+
+    /// Adds a host function.
+    pub fn add_host_func(&mut self, func: HostFunc) -> HostFuncId {
+        self.host_funcs.push(Box::new(func));
+        HostFuncId(self.host_funcs.len() - 1)
+    }
+
+    /// A memory.
+    pub fn memory(&self, id: MemoryId) -> &LinearMemory {
+        &self.memories[id.0]
+    }
+
+    /// A table.
+    pub fn table(&self, id: TableId) -> &Table {
+        &self.tables[id.0]
+    }
+
+    /// A global.
+    pub fn global(&self, id: GlobalId) -> &Global {
+        &self.globals[id.0]
+    }
+
+    /// A host function.
+    pub fn host_func(&self, id: HostFuncId) -> &HostFunc {
+        &self.host_funcs[id.0]
+    }
+
+    /// An instance.
+    pub fn instance(&self, id: InstanceId) -> &Instance {
+        &self.instances[id.0]
+    }
+
+    /// Replaces the embedder's data.
+    pub fn set_data(&mut self, data: Box<dyn Any>) {
+        self.data = Some(data);
+    }
+
+    /// The embedder's data.
+    pub fn data_mut(&mut self) -> Option<&mut (dyn Any + 'static)> {
+        self.data.as_deref_mut()
+    }
+
+    /// The store context compiled code reads.
+    pub(crate) fn vm_store_context(&self) -> *mut VMStoreContext {
+        self.ctx.get()
+    }
+}

@@ -1,0 +1,180 @@
+//! Trap handling: running compiled code so that every trap comes back to the caller as a [`TrapInfo`].
+//!
+//! A host → wasm call goes through [`call_entry`], which arms a jump buffer (in `helpers.c`) and calls the
+//! entry trampoline. A trap is raised either by a fault in compiled code (caught by the signal handler in
+//! [`signals`], which maps the faulting PC to a trap code through the published trap tables) or by the
+//! raise-trap builtin. Both record the trap in thread-local state and jump back to the armed buffer. Only
+//! compiled wasm frames, trampolines and builtins without destructors lie between, so no Rust frame with
+//! something to drop is skipped: host functions return their errors, and the trap is raised after they
+//! have returned.
+
+mod signals;
+
+use crate::code_memory::lookup_code;
+use std::cell::{Cell, RefCell};
+use std::ffi::c_void;
+use wasmz_environ::TrapCode;
+
+/// Most frames kept in a trap's backtrace.
+pub const MAX_BACKTRACE: usize = 32;
+
+type EntryFn = unsafe extern "C" fn(*mut c_void, *mut c_void, *const u8, *mut c_void);
+
+unsafe extern "C" {
+    fn wasmz_call(
+        slot: *mut *mut c_void,
+        entry: EntryFn,
+        callee_vmctx: *mut c_void,
+        caller_vmctx: *mut c_void,
+        code: *const u8,
+        values: *mut c_void,
+    ) -> libc::c_int;
+    fn wasmz_unwind(buf: *mut c_void) -> !;
+}
+
+thread_local! {
+    /// The innermost armed jump buffer of this thread (null outside wasm).
+    static JMP_BUF: Cell<*mut c_void> = const { Cell::new(std::ptr::null_mut()) };
+    /// Stack pointer at the outermost entry: frame pointers above it are not wasm frames.
+    static ENTRY_SP: Cell<usize> = const { Cell::new(0) };
+    static TRAP_CODE: Cell<u8> = const { Cell::new(0) };
+    static TRAP_PCS: [Cell<usize>; MAX_BACKTRACE] = const { [const { Cell::new(0) }; MAX_BACKTRACE] };
+    static TRAP_LEN: Cell<usize> = const { Cell::new(0) };
+    static TRAP_MESSAGE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// One frame of a wasm backtrace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// Index of the function in its module's function index space.
+    pub func_index: u32,
+    /// The function's name from the name section, if any.
+    pub func_name: Option<String>,
+    /// Offset of the instruction inside the function's machine code.
+    pub code_offset: u32,
+}
+
+/// A trap that ended a wasm call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrapInfo {
+    /// Why it trapped.
+    pub code: TrapCode,
+    /// The host's message, for traps raised by host functions.
+    pub message: Option<String>,
+    /// Wasm frames, innermost first.
+    pub backtrace: Vec<FrameInfo>,
+}
+
+/// Records `code` and a backtrace starting at (`pc`, `fp`) in this thread's trap state.
+///
+/// Async-signal-safe: it only touches thread-locals with constant initializers and reads stack memory
+/// inside this thread's wasm stack range.
+pub(crate) fn record_trap(code: TrapCode, pc: Option<usize>, fp: usize, sp: usize) {
+    TRAP_CODE.with(|c| c.set(code.to_u8()));
+    let top = ENTRY_SP.with(Cell::get);
+    TRAP_PCS.with(|pcs| {
+        let mut n = 0;
+        if let Some(pc) = pc {
+            pcs[0].set(pc);
+            n = 1;
+        }
+        let mut fp = fp;
+        while n < MAX_BACKTRACE && fp > sp && fp < top && fp % 8 == 0 {
+            // SAFETY: `fp` lies between the trapping stack pointer and the entry stack pointer of this
+            // thread, so it points into this thread's live stack; compiled code keeps frame pointers,
+            // so a frame record is `[saved fp, return address]`.
+            let (next, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
+            if !crate::code_memory::is_wasm_pc(ret) {
+                break;
+            }
+            pcs[n].set(ret);
+            n += 1;
+            if next <= fp {
+                break;
+            }
+            fp = next;
+        }
+        TRAP_LEN.with(|l| l.set(n));
+    });
+}
+
+/// Unwinds to the innermost armed entry. Must only be called with wasm frames (and frames without
+/// destructors) between the caller and that entry.
+pub(crate) fn unwind() -> ! {
+    let buf = JMP_BUF.with(Cell::get);
+    assert!(!buf.is_null(), "a trap was raised outside any wasm call");
+    // SAFETY: `buf` is the jump buffer armed by the innermost live `wasmz_call` on this thread (it is reset
+    // when that call returns), and the frames above it hold nothing to drop (see the module docs).
+    unsafe { wasmz_unwind(buf) }
+}
+
+/// Sets the message of the trap about to be raised (host function errors).
+pub fn set_trap_message(message: Option<String>) {
+    TRAP_MESSAGE.with(|m| *m.borrow_mut() = message);
+}
+
+/// Whether this thread is inside a wasm call.
+pub fn in_wasm_call() -> bool {
+    !JMP_BUF.with(Cell::get).is_null()
+}
+
+fn take_trap() -> TrapInfo {
+    let code = TrapCode::from_u8(TRAP_CODE.with(Cell::get)).unwrap_or(TrapCode::UnreachableCodeReached);
+    let message = TRAP_MESSAGE.with(|m| m.borrow_mut().take());
+    let len = TRAP_LEN.with(Cell::get);
+    let mut backtrace = Vec::with_capacity(len);
+    TRAP_PCS.with(|pcs| {
+        for (i, pc) in pcs[..len].iter().enumerate() {
+            // Return addresses point after the call; step back into the calling instruction.
+            let pc = if i == 0 { pc.get() } else { pc.get() - 1 };
+            if let Some(l) = lookup_code(pc)
+                && let Some(defined) = l.image.function_at(l.offset)
+            {
+                let func_index = l.image.num_imported_funcs + defined;
+                backtrace.push(FrameInfo {
+                    func_index,
+                    func_name: l.image.func_name(func_index).map(str::to_string),
+                    code_offset: l.offset - l.image.functions[defined as usize].start,
+                });
+            }
+        }
+    });
+    TrapInfo { code, message, backtrace }
+}
+
+/// Calls the entry trampoline `entry` with `(callee_vmctx, caller_vmctx, code, values)`, turning any trap
+/// into `Err`.
+///
+/// # Safety
+/// `entry` must be an entry trampoline of a published image, `code` a function of the signature the
+/// trampoline was made for, the vmctx pointers live instances, and `values` must hold enough 16-byte
+/// slots for the arguments and results.
+pub unsafe fn call_entry(
+    entry: *const u8,
+    callee_vmctx: *mut c_void,
+    caller_vmctx: *mut c_void,
+    code: *const u8,
+    values: *mut c_void,
+) -> Result<(), TrapInfo> {
+    signals::ensure_installed();
+    let outermost = ENTRY_SP.with(Cell::get) == 0;
+    if outermost {
+        let marker = 0u8;
+        ENTRY_SP.with(|s| s.set(std::ptr::addr_of!(marker) as usize));
+    }
+    // SAFETY: `entry` is an entry trampoline with the C signature `EntryFn` (caller's contract).
+    let entry: EntryFn = unsafe { std::mem::transmute::<*const u8, EntryFn>(entry) };
+    // SAFETY: the jump slot is this thread's; the arguments are valid per the caller's contract.
+    let unwound = JMP_BUF.with(|slot| unsafe { wasmz_call(slot.as_ptr(), entry, callee_vmctx, caller_vmctx, code, values) });
+    if outermost {
+        ENTRY_SP.with(|s| s.set(0));
+    }
+    if unwound == 0 { Ok(()) } else { Err(take_trap()) }
+}
+
+/// The current stack pointer, approximately (the address of a local).
+#[inline(never)]
+pub fn approximate_sp() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(std::ptr::addr_of!(marker) as usize)
+}

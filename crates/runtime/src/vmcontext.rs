@@ -1,0 +1,79 @@
+//! The `#[repr(C)]` structures compiled code reads through the VMContext. Their layout must match
+//! `wasmz_environ::vmoffsets`; the tests below check every offset.
+
+use std::ffi::c_void;
+
+/// Opaque marker for a VMContext allocation (see `wasmz_environ::vmoffsets` for its layout).
+#[repr(C)]
+pub struct VMContext {
+    _private: [u8; 0],
+}
+
+/// A function reference: what `ref.func`, tables and imports hold.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct VMFuncRef {
+    /// Entry point with the wasm calling convention.
+    pub wasm_call: *const u8,
+    /// The callee's vmctx (a host function's context for host functions).
+    pub vmctx: *mut c_void,
+    /// Engine-wide canonical id of the function's type.
+    pub type_id: u32,
+}
+
+/// The part of a linear memory compiled code reads.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMMemoryDefinition {
+    /// Start of the memory; never moves.
+    pub base: *mut u8,
+    /// Current length in bytes.
+    pub length: u64,
+}
+
+/// The part of a table compiled code reads.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMTableDefinition {
+    /// The elements (8 bytes each).
+    pub base: *mut u64,
+    /// Current length in elements.
+    pub length: u64,
+}
+
+/// Per-store state shared by all of the store's instances, reached from every vmctx.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct VMStoreContext {
+    /// The lowest stack address wasm code may use (checked in every function prologue); 0 outside wasm.
+    pub stack_limit: usize,
+}
+
+/// Storage of one global (16 bytes, wide enough for a v128).
+#[repr(C, align(16))]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VMGlobal {
+    /// The value's bytes, little-endian, zero-extended.
+    pub bytes: [u8; 16],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::{offset_of, size_of};
+    use wasmz_environ::vmoffsets::{GLOBAL_SIZE, funcref, memory, table};
+
+    #[test]
+    fn layouts_match_vmoffsets() {
+        assert_eq!(offset_of!(VMFuncRef, wasm_call), funcref::WASM_CALL as usize);
+        assert_eq!(offset_of!(VMFuncRef, vmctx), funcref::VMCTX as usize);
+        assert_eq!(offset_of!(VMFuncRef, type_id), funcref::TYPE_ID as usize);
+        assert_eq!(size_of::<VMFuncRef>(), funcref::SIZE as usize);
+        assert_eq!(offset_of!(VMMemoryDefinition, base), memory::BASE as usize);
+        assert_eq!(offset_of!(VMMemoryDefinition, length), memory::LENGTH as usize);
+        assert_eq!(offset_of!(VMTableDefinition, base), table::BASE as usize);
+        assert_eq!(offset_of!(VMTableDefinition, length), table::LENGTH as usize);
+        assert_eq!(offset_of!(VMStoreContext, stack_limit), 0);
+        assert_eq!(size_of::<VMGlobal>(), GLOBAL_SIZE as usize);
+    }
+}

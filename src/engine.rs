@@ -1,0 +1,134 @@
+//! `Config` and `Engine`: compilation settings and the state shared by every module compiled with them.
+
+use crate::Error;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use wasmz_compiler::OwnedTargetIsa;
+use wasmz_environ::FuncType;
+use wasmz_environ::wasmparser::WasmFeatures;
+
+/// How hard Cranelift optimizes generated code.
+pub use wasmz_compiler::OptLevel;
+
+/// How linear-memory accesses are kept in bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BoundsChecks {
+    /// Reserve address space with guard pages so 32-bit accesses need no check (default).
+    #[default]
+    GuardPages,
+    /// Compare every access with the memory's length; reserves only what a memory can grow to.
+    Explicit,
+}
+
+/// Settings for an [`Engine`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub(crate) opt_level: OptLevel,
+    pub(crate) bounds_checks: BoundsChecks,
+    pub(crate) max_wasm_stack: usize,
+    pub(crate) memory_limit: Option<u64>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            opt_level: OptLevel::Speed,
+            bounds_checks: BoundsChecks::GuardPages,
+            max_wasm_stack: 512 * 1024,
+            memory_limit: None,
+        }
+    }
+}
+
+impl Config {
+    /// Default settings.
+    pub fn new() -> Config {
+        Config::default()
+    }
+
+    /// Sets Cranelift's optimization level.
+    pub fn opt_level(&mut self, level: OptLevel) -> &mut Self {
+        self.opt_level = level;
+        self
+    }
+
+    /// Chooses guard pages or explicit bounds checks for linear memories.
+    pub fn bounds_checks(&mut self, mode: BoundsChecks) -> &mut Self {
+        self.bounds_checks = mode;
+        self
+    }
+
+    /// Sets how many bytes of native stack wasm code may use per call from the host (default 512 KiB).
+    /// Deeper recursion traps with [`crate::TrapCode::StackOverflow`]. The calling thread's stack must
+    /// have that much room left.
+    pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
+        self.max_wasm_stack = bytes;
+        self
+    }
+
+    /// Limits every linear memory to `bytes` (rounded down to whole pages); `memory.grow` past it returns -1.
+    pub fn memory_limit(&mut self, bytes: Option<u64>) -> &mut Self {
+        self.memory_limit = bytes;
+        self
+    }
+
+    pub(crate) fn features(&self) -> WasmFeatures {
+        (WasmFeatures::WASM2 | WasmFeatures::EXTENDED_CONST) - WasmFeatures::SIMD
+    }
+}
+
+pub(crate) struct EngineInner {
+    pub(crate) config: Config,
+    pub(crate) isa: OwnedTargetIsa,
+    types: Mutex<HashMap<FuncType, u32>>,
+}
+
+/// Compilation settings, the code generator, and the engine-wide registry of function types. Cheap to
+/// clone; `Send + Sync`.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<EngineInner>,
+}
+
+impl Engine {
+    /// Creates an engine for the host CPU.
+    ///
+    /// # Errors
+    /// When Cranelift does not support the host.
+    pub fn new(config: &Config) -> Result<Engine, Error> {
+        let isa = wasmz_compiler::build_isa(None, config.opt_level).map_err(|e| Error::Engine(e.to_string()))?;
+        Ok(Engine { inner: Arc::new(EngineInner { config: config.clone(), isa, types: Mutex::new(HashMap::new()) }) })
+    }
+
+    /// The engine's settings.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The canonical id of `ty`: equal types get equal ids in every module of this engine.
+    pub(crate) fn type_id(&self, ty: &FuncType) -> u32 {
+        let mut types = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
+        let next = u32::try_from(types.len()).expect("fewer than 2^32 distinct function types");
+        *types.entry(ty.clone()).or_insert(next)
+    }
+
+    pub(crate) fn same(&self, other: &Engine) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl Default for Engine {
+    /// An engine with [`Config::default`].
+    ///
+    /// # Panics
+    /// When the host CPU is not supported by Cranelift (x86-64 and aarch64 are).
+    fn default() -> Engine {
+        Engine::new(&Config::default()).expect("the host CPU is supported")
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("config", &self.inner.config).finish()
+    }
+}

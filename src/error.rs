@@ -1,0 +1,100 @@
+//! The one public error type.
+
+use crate::values::Trap;
+use thiserror::Error;
+use wasmz_environ::{ValType, WasmError};
+
+/// Everything that can go wrong in wasmz, except a trap inside a call (which is an
+/// [`ExecResult::Trap`](crate::ExecResult::Trap)).
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The module is malformed, invalid, or uses an unsupported feature (with its byte offset).
+    #[error(transparent)]
+    Wasm(#[from] WasmError),
+    /// The text given to [`Module::compile`](crate::Module::compile) is neither a binary module nor valid
+    /// text format.
+    #[error("cannot parse the module text: {0}")]
+    Wat(String),
+    /// Code generation failed.
+    #[error("compilation failed: {0}")]
+    Compile(String),
+    /// The engine could not be created.
+    #[error("cannot create the engine: {0}")]
+    Engine(String),
+    /// An import has no definition in the linker.
+    #[error("unknown import: `{module}::{name}` has not been defined")]
+    UnknownImport {
+        /// Module name of the import.
+        module: String,
+        /// Field name of the import.
+        name: String,
+    },
+    /// An import's definition has the wrong type, or belongs to another store.
+    #[error("{0}")]
+    Link(String),
+    /// A name was defined twice in a linker.
+    #[error("`{module}::{name}` is already defined")]
+    DuplicateDefinition {
+        /// Module name.
+        module: String,
+        /// Field name.
+        name: String,
+    },
+    /// A resource (memory, table) could not be created.
+    #[error("{0}")]
+    Resource(String),
+    /// Instantiation trapped (out-of-bounds segment, or a trap in the start function).
+    #[error("{0}")]
+    Trap(Trap),
+    /// No export has that name.
+    #[error("unknown export `{0}`")]
+    UnknownExport(String),
+    /// The export exists but is of another kind.
+    #[error("export `{name}` is not a {expected}")]
+    ExportKind {
+        /// Export name.
+        name: String,
+        /// The kind asked for.
+        expected: &'static str,
+    },
+    /// A call had the wrong number of arguments.
+    #[error("`{func}` takes {expected} arguments, {got} given")]
+    ArgumentCount {
+        /// Function name.
+        func: String,
+        /// Parameters declared.
+        expected: usize,
+        /// Arguments given.
+        got: usize,
+    },
+    /// A call argument had the wrong type.
+    #[error("argument {index} of `{func}` must be {expected}, got {got}")]
+    ArgumentType {
+        /// Function name.
+        func: String,
+        /// Argument position.
+        index: usize,
+        /// Declared type.
+        expected: ValType,
+        /// Given type.
+        got: ValType,
+    },
+    /// A value had the wrong type (globals, tables).
+    #[error("type mismatch: expected {expected}, got {got}")]
+    ValueType {
+        /// Expected type.
+        expected: ValType,
+        /// Given type.
+        got: ValType,
+    },
+    /// An immutable global was written.
+    #[error("cannot set an immutable global")]
+    ImmutableGlobal,
+    /// A host access to memory or a table was out of bounds, or a grow failed.
+    #[error("{0}")]
+    OutOfBounds(String),
+    /// Values from another store were used.
+    #[error("the value belongs to another store")]
+    WrongStore,
+}

@@ -1,0 +1,284 @@
+//! Handles to a store's functions, memories, tables and globals.
+
+use crate::Error;
+use crate::store::{Store, StoreCell};
+use crate::values::Val;
+use std::rc::Rc;
+use wasmz_environ::{ExternType, FuncType, GlobalType, MemoryType, TableType};
+use wasmz_runtime::{FuncHandle, GlobalId, LinearMemory, MemoryId, TableId, VMFuncRef};
+
+/// Something an instance exports or a linker defines.
+#[derive(Clone, Debug)]
+pub enum Extern {
+    /// A function.
+    Func(Func),
+    /// A memory.
+    Memory(Memory),
+    /// A table.
+    Table(Table),
+    /// A global.
+    Global(Global),
+}
+
+impl Extern {
+    /// The type of this item.
+    pub fn ty(&self) -> ExternType {
+        match self {
+            Extern::Func(f) => ExternType::Func(f.ty().cloned().unwrap_or_default()),
+            Extern::Memory(m) => ExternType::Memory(m.ty()),
+            Extern::Table(t) => ExternType::Table(t.ty()),
+            Extern::Global(g) => ExternType::Global(g.ty()),
+        }
+    }
+
+    pub(crate) fn store(&self) -> &Rc<StoreCell> {
+        match self {
+            Extern::Func(f) => &f.store,
+            Extern::Memory(m) => &m.store,
+            Extern::Table(t) => &t.store,
+            Extern::Global(g) => &g.store,
+        }
+    }
+}
+
+/// A function reference of a store.
+#[derive(Clone)]
+pub struct Func {
+    pub(crate) store: Rc<StoreCell>,
+    raw: *const VMFuncRef,
+    pub(crate) handle: Option<FuncHandle>,
+}
+
+impl std::fmt::Debug for Func {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Func({:p})", self.raw)
+    }
+}
+
+impl Func {
+    pub(crate) fn from_handle(store: &Rc<StoreCell>, handle: FuncHandle) -> Func {
+        Func { store: store.clone(), raw: handle.funcref, handle: Some(handle) }
+    }
+
+    pub(crate) fn from_raw(store: &Rc<StoreCell>, raw: u64) -> Option<Func> {
+        (raw != 0).then(|| Func { store: store.clone(), raw: raw as usize as *const VMFuncRef, handle: None })
+    }
+
+    pub(crate) fn raw(&self) -> *const VMFuncRef {
+        self.raw
+    }
+
+    /// The function's type, when known (always for exported functions).
+    pub fn ty(&self) -> Option<&FuncType> {
+        self.handle.as_ref().map(|h| &h.ty)
+    }
+}
+
+/// A linear memory of a store.
+#[derive(Clone)]
+pub struct Memory {
+    pub(crate) store: Rc<StoreCell>,
+    pub(crate) id: MemoryId,
+}
+
+impl std::fmt::Debug for Memory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Memory({:?})", self.id)
+    }
+}
+
+impl Memory {
+    /// Creates a memory in `store` (to define in a [`crate::Linker`]).
+    ///
+    /// # Errors
+    /// When the memory cannot be reserved or exceeds the configured limit.
+    pub fn new(store: &mut Store, ty: MemoryType) -> Result<Memory, Error> {
+        let limits = store.cell.get().limits();
+        let memory = LinearMemory::new(ty, limits.explicit_bounds_checks, limits.memory_limit_pages)
+            .map_err(|e| Error::Resource(e.to_string()))?;
+        let id = store.cell.get_mut().add_memory(memory);
+        Ok(Memory { store: store.cell.clone(), id })
+    }
+
+    fn memory(&self) -> &LinearMemory {
+        self.store.get().memory(self.id)
+    }
+
+    /// The memory's type (with its declared initial size).
+    pub fn ty(&self) -> MemoryType {
+        self.memory().ty()
+    }
+
+    /// Current size in pages.
+    pub fn size_pages(&self) -> u64 {
+        self.memory().pages()
+    }
+
+    /// Current size in bytes.
+    pub fn data_size(&self) -> u64 {
+        self.memory().byte_size()
+    }
+
+    /// Grows by `delta` pages and returns the old size.
+    ///
+    /// # Errors
+    /// When the maximum or the configured limit would be exceeded.
+    pub fn grow(&self, delta: u64) -> Result<u64, Error> {
+        self.memory().grow(delta).ok_or_else(|| Error::OutOfBounds(format!("cannot grow memory by {delta} pages")))
+    }
+
+    /// Copies `buf.len()` bytes starting at `offset` out of the memory.
+    ///
+    /// # Errors
+    /// When the range is out of bounds.
+    pub fn read(&self, offset: u64, buf: &mut [u8]) -> Result<(), Error> {
+        self.memory().read(offset, buf).map_err(|e| Error::OutOfBounds(e.to_string()))
+    }
+
+    /// Copies `data` into the memory at `offset`.
+    ///
+    /// # Errors
+    /// When the range is out of bounds.
+    pub fn write(&self, offset: u64, data: &[u8]) -> Result<(), Error> {
+        self.memory().write(offset, data).map_err(|e| Error::OutOfBounds(e.to_string()))
+    }
+}
+
+/// A table of a store.
+#[derive(Clone)]
+pub struct Table {
+    pub(crate) store: Rc<StoreCell>,
+    pub(crate) id: TableId,
+}
+
+impl std::fmt::Debug for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Table({:?})", self.id)
+    }
+}
+
+fn check_type(expected: wasmz_environ::ValType, v: &Val) -> Result<(), Error> {
+    if v.ty() == expected { Ok(()) } else { Err(Error::ValueType { expected, got: v.ty() }) }
+}
+
+fn check_store(store: &Rc<StoreCell>, v: &Val) -> Result<(), Error> {
+    match v {
+        Val::FuncRef(Some(f)) if !Rc::ptr_eq(&f.store, store) => Err(Error::WrongStore),
+        _ => Ok(()),
+    }
+}
+
+impl Table {
+    /// Creates a table in `store` with every element set to `init`.
+    ///
+    /// # Errors
+    /// When `init` does not match the element type or the table is too large.
+    pub fn new(store: &mut Store, ty: TableType, init: Val) -> Result<Table, Error> {
+        check_type(ty.element, &init)?;
+        check_store(&store.cell, &init)?;
+        let table = wasmz_runtime::Table::new(ty, init.to_raw().low64())
+            .ok_or_else(|| Error::Resource(format!("table of {} elements is too large", ty.limits.min)))?;
+        let id = store.cell.get_mut().add_table(table);
+        Ok(Table { store: store.cell.clone(), id })
+    }
+
+    fn table(&self) -> &wasmz_runtime::Table {
+        self.store.get().table(self.id)
+    }
+
+    /// The table's type.
+    pub fn ty(&self) -> TableType {
+        self.table().ty()
+    }
+
+    /// Current number of elements.
+    pub fn size(&self) -> u64 {
+        self.table().size()
+    }
+
+    /// Element `index`, or `None` when out of bounds.
+    pub fn get(&self, index: u64) -> Option<Val> {
+        let raw = self.table().get(index)?;
+        Some(Val::from_raw(&self.store, wasmz_runtime::RawVal::from_u64(raw), self.ty().element))
+    }
+
+    /// Sets element `index`.
+    ///
+    /// # Errors
+    /// When out of bounds or the value has the wrong type.
+    pub fn set(&self, index: u64, value: Val) -> Result<(), Error> {
+        check_type(self.ty().element, &value)?;
+        check_store(&self.store, &value)?;
+        self.table()
+            .set(index, value.to_raw().low64())
+            .ok_or_else(|| Error::OutOfBounds(format!("table index {index} is out of bounds")))
+    }
+
+    /// Grows by `delta` elements set to `init`; returns the old size.
+    ///
+    /// # Errors
+    /// When the maximum would be exceeded or `init` has the wrong type.
+    pub fn grow(&self, delta: u64, init: Val) -> Result<u64, Error> {
+        check_type(self.ty().element, &init)?;
+        check_store(&self.store, &init)?;
+        self.table()
+            .grow(delta, init.to_raw().low64())
+            .ok_or_else(|| Error::OutOfBounds(format!("cannot grow table by {delta} elements")))
+    }
+}
+
+/// A global of a store.
+#[derive(Clone)]
+pub struct Global {
+    pub(crate) store: Rc<StoreCell>,
+    pub(crate) id: GlobalId,
+}
+
+impl std::fmt::Debug for Global {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Global({:?})", self.id)
+    }
+}
+
+impl Global {
+    /// Creates a global in `store`.
+    ///
+    /// # Errors
+    /// When `init` does not have the global's type.
+    pub fn new(store: &mut Store, ty: GlobalType, init: Val) -> Result<Global, Error> {
+        check_type(ty.content, &init)?;
+        check_store(&store.cell, &init)?;
+        let id = store.cell.get_mut().add_global(ty, init.to_raw().to_bits());
+        Ok(Global { store: store.cell.clone(), id })
+    }
+
+    fn global(&self) -> &wasmz_runtime::Global {
+        self.store.get().global(self.id)
+    }
+
+    /// The global's type.
+    pub fn ty(&self) -> GlobalType {
+        self.global().ty()
+    }
+
+    /// The current value.
+    pub fn get(&self) -> Val {
+        let raw = wasmz_runtime::RawVal::from_bits(self.global().get());
+        Val::from_raw(&self.store, raw, self.ty().content)
+    }
+
+    /// Sets the value.
+    ///
+    /// # Errors
+    /// When the global is immutable or the value has the wrong type.
+    pub fn set(&self, value: Val) -> Result<(), Error> {
+        let ty = self.ty();
+        if !ty.mutable {
+            return Err(Error::ImmutableGlobal);
+        }
+        check_type(ty.content, &value)?;
+        check_store(&self.store, &value)?;
+        self.global().set(value.to_raw().to_bits());
+        Ok(())
+    }
+}

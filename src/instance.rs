@@ -1,0 +1,255 @@
+//! `Instance`: an instantiated module, callable from the host.
+
+use crate::Error;
+use crate::externals::{Extern, Func, Global, Memory, Table};
+use crate::linker::{Definition, Linker};
+use crate::module::Module;
+use crate::store::{Store, StoreCell};
+use crate::values::{ExecResult, Trap, Val};
+use std::rc::Rc;
+use wasmz_environ::EntityIndex;
+use wasmz_runtime::{ExportValue, FuncHandle, ImportValue, InstanceId, InstantiationError, RawVal};
+
+/// An instance of a module in a store. A handle: it keeps the store alive, and clones refer to the same
+/// instance.
+#[derive(Clone)]
+pub struct Instance {
+    store: Rc<StoreCell>,
+    id: InstanceId,
+    module: Module,
+}
+
+impl std::fmt::Debug for Instance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Instance({:?})", self.id)
+    }
+}
+
+/// Most values of a call kept on the stack; larger calls allocate.
+const INLINE_VALUES: usize = 8;
+
+impl Instance {
+    /// Instantiates `module` in `store`, resolving its imports from `linker`, and runs its start function.
+    ///
+    /// # Errors
+    /// [`Error::UnknownImport`] or [`Error::Link`] when an import is missing or has the wrong type,
+    /// [`Error::Resource`] when a memory or table cannot be created, [`Error::Trap`] when initialization
+    /// traps (segment out of bounds, trap in the start function).
+    pub fn new(store: &mut Store, module: &Module, linker: &Linker) -> Result<Instance, Error> {
+        if !store.engine().same(module.engine()) {
+            return Err(Error::Link("the module was compiled by another engine than the store's".into()));
+        }
+        let cell = store.cell.clone();
+        let mut imports = Vec::with_capacity(module.runtime.info.imports.len());
+        for import in &module.runtime.info.imports {
+            let def = linker
+                .get(&import.module, &import.name)
+                .ok_or_else(|| Error::UnknownImport { module: import.module.clone(), name: import.name.clone() })?;
+            let wrong_kind = |what: &str| {
+                Error::Link(format!(
+                    "incompatible import type for `{}::{}`: expected {}, found {what}",
+                    import.module,
+                    import.name,
+                    module.runtime.info.entity_type(import.index)
+                ))
+            };
+            let value = match (def, import.index) {
+                (Definition::Host(h), EntityIndex::Func(_)) => {
+                    let func = wasmz_runtime::HostFunc { ty: h.ty.clone(), callback: h.callback.clone() };
+                    ImportValue::HostFunc(cell.get_mut().add_host_func(func))
+                }
+                (Definition::Extern(ext), _) if !Rc::ptr_eq(ext.store(), &cell) => return Err(Error::WrongStore),
+                (Definition::Extern(Extern::Func(f)), EntityIndex::Func(_)) => {
+                    // SAFETY: `f` belongs to this store (checked above), which keeps its funcref alive.
+                    ImportValue::Func(unsafe { *f.raw() })
+                }
+                (Definition::Extern(Extern::Memory(m)), EntityIndex::Memory(_)) => ImportValue::Memory(m.id),
+                (Definition::Extern(Extern::Table(t)), EntityIndex::Table(_)) => ImportValue::Table(t.id),
+                (Definition::Extern(Extern::Global(g)), EntityIndex::Global(_)) => ImportValue::Global(g.id),
+                (Definition::Host(_), _) => return Err(wrong_kind("a host function")),
+                (Definition::Extern(ext), _) => return Err(wrong_kind(&ext.ty().to_string())),
+            };
+            imports.push(value);
+        }
+        // SAFETY: no reference into the store is live here; host functions run by the start function reach
+        // the store only through the runtime's raw pointer.
+        let id = unsafe { wasmz_runtime::instantiate(cell.ptr(), &module.runtime, &imports) }.map_err(|e| match e {
+            InstantiationError::Link(m) => Error::Link(m),
+            InstantiationError::Resource(m) => Error::Resource(m),
+            InstantiationError::Trap(t) => Error::Trap(Trap::from_info(t)),
+        })?;
+        Ok(Instance { store: cell, id, module: module.clone() })
+    }
+
+    fn runtime(&self) -> &wasmz_runtime::Instance {
+        self.store.get().instance(self.id)
+    }
+
+    fn to_extern(&self, value: ExportValue) -> Extern {
+        match value {
+            ExportValue::Func(h) => Extern::Func(Func::from_handle(&self.store, h)),
+            ExportValue::Memory(id) => Extern::Memory(Memory { store: self.store.clone(), id }),
+            ExportValue::Table(id) => Extern::Table(Table { store: self.store.clone(), id }),
+            ExportValue::Global(id) => Extern::Global(Global { store: self.store.clone(), id }),
+        }
+    }
+
+    /// The export called `name`.
+    pub fn export(&self, name: &str) -> Option<Extern> {
+        let value = self.runtime().export(name)?;
+        Some(self.to_extern(value))
+    }
+
+    /// All exports, in the module's order.
+    pub fn exports(&self) -> Vec<(String, Extern)> {
+        self.module
+            .runtime
+            .info
+            .exports
+            .iter()
+            .filter_map(|(name, _)| Some((name.clone(), self.export(name)?)))
+            .collect()
+    }
+
+    /// The exported global `name`.
+    pub fn global(&self, name: &str) -> Option<Global> {
+        match self.export(name)? {
+            Extern::Global(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// The exported memory `name`.
+    pub fn memory(&self, name: &str) -> Option<Memory> {
+        match self.export(name)? {
+            Extern::Memory(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The exported table `name`.
+    pub fn table(&self, name: &str) -> Option<Table> {
+        match self.export(name)? {
+            Extern::Table(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The exported function `name`.
+    pub fn func(&self, name: &str) -> Option<Func> {
+        match self.export(name)? {
+            Extern::Func(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    fn func_handle(&self, name: &str) -> Result<FuncHandle, Error> {
+        match self.runtime().export(name) {
+            Some(ExportValue::Func(h)) => Ok(h),
+            Some(_) => Err(Error::ExportKind { name: name.to_string(), expected: "function" }),
+            None => Err(Error::UnknownExport(name.to_string())),
+        }
+    }
+
+    fn invoke(&self, handle: &FuncHandle, values: &mut [RawVal]) -> Result<(), Trap> {
+        // SAFETY: `handle` comes from this store's instance; no reference into the store is held during
+        // the call; `values` has room for every argument and result, and the arguments were checked
+        // against the signature by the callers (count for raw calls, types for `call_vals`).
+        unsafe { wasmz_runtime::call_func(self.store.ptr(), handle, values) }.map_err(Trap::from_info)
+    }
+
+    /// Calls the exported function `name` with untyped arguments.
+    ///
+    /// # Errors
+    /// [`Error::UnknownExport`], [`Error::ExportKind`], or [`Error::ArgumentCount`]. A trap is not an
+    /// error: it is returned as [`ExecResult::Trap`].
+    pub fn call(&mut self, name: &str, args: &[RawVal]) -> Result<ExecResult, Error> {
+        let handle = self.func_handle(name)?;
+        let (np, nr) = (handle.ty.params.len(), handle.ty.results.len());
+        if args.len() != np {
+            return Err(Error::ArgumentCount { func: name.to_string(), expected: np, got: args.len() });
+        }
+        let n = np.max(nr);
+        let mut inline = [RawVal::default(); INLINE_VALUES];
+        let mut heap = Vec::new();
+        let values: &mut [RawVal] = if n <= INLINE_VALUES {
+            &mut inline[..n]
+        } else {
+            heap.resize(n, RawVal::default());
+            &mut heap
+        };
+        values[..np].copy_from_slice(args);
+        Ok(match self.invoke(&handle, values) {
+            Ok(()) => ExecResult::Ok(values[..nr].to_vec()),
+            Err(trap) => ExecResult::Trap(trap),
+        })
+    }
+
+    /// Calls the exported function `name` with typed arguments, checking their types.
+    ///
+    /// # Errors
+    /// As [`Instance::call`], plus [`Error::ArgumentType`] and [`Error::WrongStore`]. The inner
+    /// `Result` is the call's outcome: results or trap.
+    pub fn call_vals(&mut self, name: &str, args: &[Val]) -> Result<Result<Vec<Val>, Trap>, Error> {
+        let handle = self.func_handle(name)?;
+        let ty = &handle.ty;
+        if args.len() != ty.params.len() {
+            return Err(Error::ArgumentCount { func: name.to_string(), expected: ty.params.len(), got: args.len() });
+        }
+        for (index, (arg, expected)) in args.iter().zip(ty.params.iter()).enumerate() {
+            if arg.ty() != *expected {
+                return Err(Error::ArgumentType { func: name.to_string(), index, expected: *expected, got: arg.ty() });
+            }
+            if let Val::FuncRef(Some(f)) = arg
+                && !Rc::ptr_eq(&f.store, &self.store)
+            {
+                return Err(Error::WrongStore);
+            }
+        }
+        let mut values = vec![RawVal::default(); ty.params.len().max(ty.results.len())];
+        for (slot, arg) in values.iter_mut().zip(args) {
+            *slot = arg.to_raw();
+        }
+        Ok(self
+            .invoke(&handle, &mut values)
+            .map(|()| ty.results.iter().zip(&values).map(|(t, raw)| Val::from_raw(&self.store, *raw, *t)).collect()))
+    }
+
+    fn call_optional(&mut self, name: &str) -> Result<Option<ExecResult>, Error> {
+        if self.func(name).is_none() {
+            return Ok(None);
+        }
+        self.call(name, &[]).map(Some)
+    }
+
+    /// Runs the command entry point `_start`, if exported.
+    ///
+    /// # Errors
+    /// When `_start` takes arguments.
+    pub fn run_start_function(&mut self) -> Result<Option<ExecResult>, Error> {
+        self.call_optional("_start")
+    }
+
+    /// Runs the reactor initializer `_initialize`, if exported.
+    ///
+    /// # Errors
+    /// When `_initialize` takes arguments.
+    pub fn initialize_reactor(&mut self) -> Result<Option<ExecResult>, Error> {
+        self.call_optional("_initialize")
+    }
+
+    /// Whether the module is a command (exports `_start`).
+    pub fn is_command(&self) -> bool {
+        self.func("_start").is_some()
+    }
+
+    /// Whether the module is a reactor (does not export `_start`).
+    pub fn is_reactor(&self) -> bool {
+        !self.is_command()
+    }
+
+    /// The instance's module.
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+}

@@ -1,0 +1,52 @@
+//! # wasmz
+//!
+//! A WebAssembly runtime that compiles wasm to native code with Cranelift.
+//!
+//! ```
+//! use wasmz::{Engine, HostFunc, Instance, Linker, Module, RawVal, Store, ValType};
+//!
+//! let engine = Engine::default();
+//! let module = Module::compile(&engine, r#"
+//!     (module
+//!       (import "env" "add" (func $add (param i32 i32) (result i32)))
+//!       (func (export "add") (param i32 i32) (result i32)
+//!         (call $add (local.get 0) (local.get 1))))
+//! "#)?;
+//! let mut linker = Linker::new();
+//! linker.define("env", "add", HostFunc::new([ValType::I32, ValType::I32], [ValType::I32], |_, params, results| {
+//!     results[0] = RawVal::from(params[0].read_as::<i32>() + params[1].read_as::<i32>());
+//!     Ok(())
+//! }))?;
+//! let mut store = Store::new(&engine);
+//! let mut instance = Instance::new(&mut store, &module, &linker)?;
+//! let result = instance.call("add", &[RawVal::from(3i32), RawVal::from(4i32)])?;
+//! assert_eq!(result.values().unwrap()[0].read_as::<i32>(), 7);
+//! # Ok::<(), wasmz::Error>(())
+//! ```
+//!
+//! Ownership: a [`Store`] owns everything its instances create (memories, tables, globals, host
+//! functions, instance state). [`Instance`], [`Memory`], [`Table`], [`Global`] and [`Func`] are handles
+//! that keep their store alive, which is why [`Instance::call`] needs no store argument. Stores and
+//! their handles stay on one thread; [`Engine`] and [`Module`] are `Send + Sync` and cheap to clone.
+
+mod engine;
+mod error;
+mod externals;
+mod instance;
+mod linker;
+mod module;
+mod store;
+mod values;
+
+pub use engine::{BoundsChecks, Config, Engine, OptLevel};
+pub use error::Error;
+pub use externals::{Extern, Func, Global, Memory, Table};
+pub use instance::Instance;
+pub use linker::{HostContext, HostError, HostFunc, Linker};
+pub use module::Module;
+pub use store::Store;
+pub use values::{ExecResult, Trap, Val};
+pub use wasmz_environ::{
+    ExternType, FuncType, GlobalType, Limits, MemoryType, TableType, TrapCode, ValType, WasmError,
+};
+pub use wasmz_runtime::{FrameInfo, FromRawVal, IntoRawVal, RawVal};

@@ -1,0 +1,248 @@
+//! `Linker`: named definitions that satisfy a module's imports, including host functions.
+
+use crate::Error;
+use crate::externals::{Extern, Func, Global, Memory, Table};
+use crate::instance::Instance;
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::Arc;
+use wasmz_environ::{FuncType, TrapCode, ValType};
+use wasmz_runtime::{Caller, HostCallback, HostTrap, RawVal};
+
+/// An error returned by a host function: it ends the wasm call with a trap carrying the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostError {
+    code: TrapCode,
+    message: String,
+}
+
+impl HostError {
+    /// A host error with trap code [`TrapCode::HostError`].
+    pub fn new(message: impl Into<String>) -> HostError {
+        HostError { code: TrapCode::HostError, message: message.into() }
+    }
+
+    /// A host error raising a specific trap code.
+    pub fn trap(code: TrapCode, message: impl Into<String>) -> HostError {
+        HostError { code, message: message.into() }
+    }
+
+    /// The trap code it raises.
+    pub fn code(&self) -> TrapCode {
+        self.code
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl std::fmt::Display for HostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for HostError {}
+
+/// What a host function receives about its caller: the calling instance's memory and the store's data.
+pub struct HostContext<'a, 'b> {
+    caller: &'a mut Caller<'b>,
+}
+
+impl HostContext<'_, '_> {
+    fn memory(&self) -> Result<&wasmz_runtime::LinearMemory, HostError> {
+        self.caller.memory().ok_or_else(|| HostError::new("the calling instance has no memory"))
+    }
+
+    /// Size of the caller's memory in bytes (0 without a memory).
+    pub fn memory_size(&self) -> u64 {
+        self.caller.memory().map_or(0, |m| m.byte_size())
+    }
+
+    /// Reads bytes from the caller's memory (its export "memory", else memory 0).
+    ///
+    /// # Errors
+    /// When there is no memory or the range is out of bounds (the error traps the guest if returned).
+    pub fn read_memory(&self, offset: u64, buf: &mut [u8]) -> Result<(), HostError> {
+        self.memory()?.read(offset, buf).map_err(|e| HostError::trap(TrapCode::MemoryOutOfBounds, e.to_string()))
+    }
+
+    /// Writes bytes into the caller's memory.
+    ///
+    /// # Errors
+    /// When there is no memory or the range is out of bounds.
+    pub fn write_memory(&mut self, offset: u64, data: &[u8]) -> Result<(), HostError> {
+        self.memory()?.write(offset, data).map_err(|e| HostError::trap(TrapCode::MemoryOutOfBounds, e.to_string()))
+    }
+
+    /// Reads a little-endian `u32` from the caller's memory.
+    ///
+    /// # Errors
+    /// As [`HostContext::read_memory`].
+    pub fn read_u32(&self, offset: u64) -> Result<u32, HostError> {
+        let mut b = [0; 4];
+        self.read_memory(offset, &mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    /// Writes a little-endian `u32` into the caller's memory.
+    ///
+    /// # Errors
+    /// As [`HostContext::write_memory`].
+    pub fn write_u32(&mut self, offset: u64, value: u32) -> Result<(), HostError> {
+        self.write_memory(offset, &value.to_le_bytes())
+    }
+
+    /// The store's data, if it was set with [`crate::Store::set_data`] with type `T`.
+    pub fn data<T: Any>(&mut self) -> Option<&mut T> {
+        self.caller.data_mut()?.downcast_mut()
+    }
+
+    /// A trap to return from the host function: `return Err(cx.trap("bad input"))`.
+    pub fn trap(&self, message: impl Into<String>) -> HostError {
+        HostError::new(message)
+    }
+}
+
+type UserCallback = dyn Fn(&mut HostContext<'_, '_>, &[RawVal], &mut [RawVal]) -> Result<(), HostError> + Send + Sync;
+
+/// A function implemented by the host.
+#[derive(Clone)]
+pub struct HostFunc {
+    pub(crate) ty: FuncType,
+    pub(crate) callback: Arc<HostCallback>,
+}
+
+impl std::fmt::Debug for HostFunc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HostFunc{}", self.ty)
+    }
+}
+
+impl HostFunc {
+    /// A host function of the given signature. `f` receives the caller's context, the arguments, and a
+    /// slice to write the results into; an `Err` (or a panic) traps the calling wasm code.
+    pub fn new(
+        params: impl Into<Vec<ValType>>,
+        results: impl Into<Vec<ValType>>,
+        f: impl Fn(&mut HostContext<'_, '_>, &[RawVal], &mut [RawVal]) -> Result<(), HostError> + Send + Sync + 'static,
+    ) -> HostFunc {
+        let f: Arc<UserCallback> = Arc::new(f);
+        let callback = move |caller: &mut Caller<'_>, params: &[RawVal], results: &mut [RawVal]| {
+            let mut cx = HostContext { caller };
+            f(&mut cx, params, results).map_err(|e| HostTrap { code: e.code, message: Some(e.message) })
+        };
+        HostFunc { ty: FuncType::new(params.into(), results.into()), callback: Arc::new(callback) }
+    }
+
+    /// The seed API's form: a host function with an explicit context pointer passed back on every call.
+    /// The pointer must stay valid, and be safe to use from any thread the function is called on, for as
+    /// long as the function can be called.
+    pub fn with_context(
+        context: usize,
+        params: impl Into<Vec<ValType>>,
+        results: impl Into<Vec<ValType>>,
+        f: fn(usize, &mut HostContext<'_, '_>, &[RawVal], &mut [RawVal]) -> Result<(), HostError>,
+    ) -> HostFunc {
+        HostFunc::new(params, results, move |cx, p, r| f(context, cx, p, r))
+    }
+
+    /// The function's signature.
+    pub fn ty(&self) -> &FuncType {
+        &self.ty
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Definition {
+    Host(HostFunc),
+    Extern(Extern),
+}
+
+/// Definitions for imports, by (module, name).
+#[derive(Clone, Default, Debug)]
+pub struct Linker {
+    pub(crate) defs: HashMap<(String, String), Definition>,
+}
+
+impl Linker {
+    /// An empty linker.
+    pub fn new() -> Linker {
+        Linker::default()
+    }
+
+    fn insert(&mut self, module: &str, name: &str, def: Definition) -> Result<&mut Self, Error> {
+        let key = (module.to_string(), name.to_string());
+        if self.defs.contains_key(&key) {
+            return Err(Error::DuplicateDefinition { module: key.0, name: key.1 });
+        }
+        self.defs.insert(key, def);
+        Ok(self)
+    }
+
+    /// Defines a host function.
+    ///
+    /// # Errors
+    /// When the name is already defined.
+    pub fn define(&mut self, module: &str, name: &str, func: HostFunc) -> Result<&mut Self, Error> {
+        self.insert(module, name, Definition::Host(func))
+    }
+
+    /// Defines a global (create it with [`Global::new`]).
+    ///
+    /// # Errors
+    /// When the name is already defined.
+    pub fn define_global(&mut self, module: &str, name: &str, global: Global) -> Result<&mut Self, Error> {
+        self.insert(module, name, Definition::Extern(Extern::Global(global)))
+    }
+
+    /// Defines a memory.
+    ///
+    /// # Errors
+    /// When the name is already defined.
+    pub fn define_memory(&mut self, module: &str, name: &str, memory: Memory) -> Result<&mut Self, Error> {
+        self.insert(module, name, Definition::Extern(Extern::Memory(memory)))
+    }
+
+    /// Defines a table.
+    ///
+    /// # Errors
+    /// When the name is already defined.
+    pub fn define_table(&mut self, module: &str, name: &str, table: Table) -> Result<&mut Self, Error> {
+        self.insert(module, name, Definition::Extern(Extern::Table(table)))
+    }
+
+    /// Defines a function of an instance.
+    ///
+    /// # Errors
+    /// When the name is already defined.
+    pub fn define_func(&mut self, module: &str, name: &str, func: Func) -> Result<&mut Self, Error> {
+        self.insert(module, name, Definition::Extern(Extern::Func(func)))
+    }
+
+    /// Defines any extern.
+    ///
+    /// # Errors
+    /// When the name is already defined.
+    pub fn define_extern(&mut self, module: &str, name: &str, ext: Extern) -> Result<&mut Self, Error> {
+        self.insert(module, name, Definition::Extern(ext))
+    }
+
+    /// Defines every export of `instance` under the module name `module` (replacing earlier definitions
+    /// of the same names).
+    ///
+    /// # Errors
+    /// Never at present; kept fallible for future checks.
+    pub fn define_instance(&mut self, module: &str, instance: &Instance) -> Result<&mut Self, Error> {
+        for (name, ext) in instance.exports() {
+            self.defs.insert((module.to_string(), name), Definition::Extern(ext));
+        }
+        Ok(self)
+    }
+
+    pub(crate) fn get(&self, module: &str, name: &str) -> Option<&Definition> {
+        self.defs.get(&(module.to_string(), name.to_string()))
+    }
+}

@@ -1,0 +1,70 @@
+//! `Store`: the owner of all runtime state of its instances.
+
+use crate::engine::Engine;
+use std::any::Any;
+use std::cell::UnsafeCell;
+use std::rc::Rc;
+use wasmz_runtime::{StoreInner, StoreLimits};
+
+/// The shared cell behind a store and its handles.
+pub(crate) struct StoreCell {
+    inner: UnsafeCell<StoreInner>,
+    pub(crate) engine: Engine,
+}
+
+impl StoreCell {
+    /// Raw access for calls into wasm: no reference to the store is live while compiled code runs.
+    pub(crate) fn ptr(&self) -> *mut StoreInner {
+        self.inner.get()
+    }
+
+    /// Shared access for reading and for objects with interior mutability.
+    pub(crate) fn get(&self) -> &StoreInner {
+        // SAFETY: mutable access is only taken by `get_mut` for the duration of adding an object, never
+        // across a call into wasm or user code, and stores are single-threaded (`Rc`).
+        unsafe { &*self.inner.get() }
+    }
+
+    /// Exclusive access to add objects.
+    #[expect(clippy::mut_from_ref, reason = "the store is single-threaded and the borrow is never held across calls")]
+    pub(crate) fn get_mut(&self) -> &mut StoreInner {
+        // SAFETY: as in `get`: callers hold this only while adding an object and call no user code.
+        unsafe { &mut *self.inner.get() }
+    }
+}
+
+/// Runtime state: memories, tables, globals, host functions and instances, plus the embedder's data.
+///
+/// Not thread-safe: create one store per thread. Handles ([`crate::Instance`], [`crate::Memory`], ...)
+/// keep the store's contents alive.
+pub struct Store {
+    pub(crate) cell: Rc<StoreCell>,
+}
+
+impl Store {
+    /// An empty store for modules of `engine`.
+    pub fn new(engine: &Engine) -> Store {
+        let config = engine.config();
+        let limits = StoreLimits {
+            max_wasm_stack: config.max_wasm_stack,
+            explicit_bounds_checks: config.bounds_checks == crate::BoundsChecks::Explicit,
+            memory_limit_pages: config.memory_limit.map(|b| b / wasmz_runtime::PAGE_SIZE),
+        };
+        Store { cell: Rc::new(StoreCell { inner: UnsafeCell::new(StoreInner::new(limits)), engine: engine.clone() }) }
+    }
+
+    /// The engine this store belongs to.
+    pub fn engine(&self) -> &Engine {
+        &self.cell.engine
+    }
+
+    /// Sets the embedder's data, which host functions reach through [`crate::HostContext::data`].
+    pub fn set_data<T: Any>(&mut self, data: T) {
+        self.cell.get_mut().set_data(Box::new(data));
+    }
+
+    /// The embedder's data, if it has type `T`.
+    pub fn data<T: Any>(&mut self) -> Option<&mut T> {
+        self.cell.get_mut().data_mut()?.downcast_mut()
+    }
+}
