@@ -96,8 +96,15 @@ impl Engine {
     /// # Errors
     /// When Cranelift does not support the host.
     pub fn new(config: &Config) -> Result<Engine, Error> {
-        let isa = wasmz_compiler::build_isa(None, config.opt_level).map_err(|e| Error::Engine(e.to_string()))?;
-        Ok(Engine { inner: Arc::new(EngineInner { config: config.clone(), isa, types: Mutex::new(HashMap::new()) }) })
+        let isa = wasmz_compiler::build_isa(None, config.opt_level)
+            .map_err(|e| Error::Engine(e.to_string()))?;
+        Ok(Engine {
+            inner: Arc::new(EngineInner {
+                config: config.clone(),
+                isa,
+                types: Mutex::new(HashMap::new()),
+            }),
+        })
     }
 
     /// The engine's settings.
@@ -129,6 +136,8 @@ impl Default for Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("config", &self.inner.config).finish()
+        f.debug_struct("Engine")
+            .field("config", &self.inner.config)
+            .finish()
     }
 }

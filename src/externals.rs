@@ -57,11 +57,19 @@ impl std::fmt::Debug for Func {
 
 impl Func {
     pub(crate) fn from_handle(store: &Rc<StoreCell>, handle: FuncHandle) -> Func {
-        Func { store: store.clone(), raw: handle.funcref, handle: Some(handle) }
+        Func {
+            store: store.clone(),
+            raw: handle.funcref,
+            handle: Some(handle),
+        }
     }
 
     pub(crate) fn from_raw(store: &Rc<StoreCell>, raw: u64) -> Option<Func> {
-        (raw != 0).then(|| Func { store: store.clone(), raw: raw as usize as *const VMFuncRef, handle: None })
+        (raw != 0).then(|| Func {
+            store: store.clone(),
+            raw: raw as usize as *const VMFuncRef,
+            handle: None,
+        })
     }
 
     pub(crate) fn raw(&self) -> *const VMFuncRef {
@@ -94,10 +102,14 @@ impl Memory {
     /// When the memory cannot be reserved or exceeds the configured limit.
     pub fn new(store: &mut Store, ty: MemoryType) -> Result<Memory, Error> {
         let limits = store.cell.get().limits();
-        let memory = LinearMemory::new(ty, limits.explicit_bounds_checks, limits.memory_limit_pages)
-            .map_err(|e| Error::Resource(e.to_string()))?;
+        let memory =
+            LinearMemory::new(ty, limits.explicit_bounds_checks, limits.memory_limit_pages)
+                .map_err(|e| Error::Resource(e.to_string()))?;
         let id = store.cell.get_mut().add_memory(memory);
-        Ok(Memory { store: store.cell.clone(), id })
+        Ok(Memory {
+            store: store.cell.clone(),
+            id,
+        })
     }
 
     fn memory(&self) -> &LinearMemory {
@@ -124,7 +136,9 @@ impl Memory {
     /// # Errors
     /// When the maximum or the configured limit would be exceeded.
     pub fn grow(&self, delta: u64) -> Result<u64, Error> {
-        self.memory().grow(delta).ok_or_else(|| Error::OutOfBounds(format!("cannot grow memory by {delta} pages")))
+        self.memory()
+            .grow(delta)
+            .ok_or_else(|| Error::OutOfBounds(format!("cannot grow memory by {delta} pages")))
     }
 
     /// Copies `buf.len()` bytes starting at `offset` out of the memory.
@@ -132,7 +146,9 @@ impl Memory {
     /// # Errors
     /// When the range is out of bounds.
     pub fn read(&self, offset: u64, buf: &mut [u8]) -> Result<(), Error> {
-        self.memory().read(offset, buf).map_err(|e| Error::OutOfBounds(e.to_string()))
+        self.memory()
+            .read(offset, buf)
+            .map_err(|e| Error::OutOfBounds(e.to_string()))
     }
 
     /// Copies `data` into the memory at `offset`.
@@ -140,7 +156,9 @@ impl Memory {
     /// # Errors
     /// When the range is out of bounds.
     pub fn write(&self, offset: u64, data: &[u8]) -> Result<(), Error> {
-        self.memory().write(offset, data).map_err(|e| Error::OutOfBounds(e.to_string()))
+        self.memory()
+            .write(offset, data)
+            .map_err(|e| Error::OutOfBounds(e.to_string()))
     }
 }
 
@@ -158,7 +176,14 @@ impl std::fmt::Debug for Table {
 }
 
 fn check_type(expected: wasmz_environ::ValType, v: &Val) -> Result<(), Error> {
-    if v.ty() == expected { Ok(()) } else { Err(Error::ValueType { expected, got: v.ty() }) }
+    if v.ty() == expected {
+        Ok(())
+    } else {
+        Err(Error::ValueType {
+            expected,
+            got: v.ty(),
+        })
+    }
 }
 
 fn check_store(store: &Rc<StoreCell>, v: &Val) -> Result<(), Error> {
@@ -176,10 +201,14 @@ impl Table {
     pub fn new(store: &mut Store, ty: TableType, init: Val) -> Result<Table, Error> {
         check_type(ty.element, &init)?;
         check_store(&store.cell, &init)?;
-        let table = wasmz_runtime::Table::new(ty, init.to_raw().low64())
-            .ok_or_else(|| Error::Resource(format!("table of {} elements is too large", ty.limits.min)))?;
+        let table = wasmz_runtime::Table::new(ty, init.to_raw().low64()).ok_or_else(|| {
+            Error::Resource(format!("table of {} elements is too large", ty.limits.min))
+        })?;
         let id = store.cell.get_mut().add_table(table);
-        Ok(Table { store: store.cell.clone(), id })
+        Ok(Table {
+            store: store.cell.clone(),
+            id,
+        })
     }
 
     fn table(&self) -> &wasmz_runtime::Table {
@@ -199,7 +228,11 @@ impl Table {
     /// Element `index`, or `None` when out of bounds.
     pub fn get(&self, index: u64) -> Option<Val> {
         let raw = self.table().get(index)?;
-        Some(Val::from_raw(&self.store, wasmz_runtime::RawVal::from_u64(raw), self.ty().element))
+        Some(Val::from_raw(
+            &self.store,
+            wasmz_runtime::RawVal::from_u64(raw),
+            self.ty().element,
+        ))
     }
 
     /// Sets element `index`.
@@ -249,7 +282,10 @@ impl Global {
         check_type(ty.content, &init)?;
         check_store(&store.cell, &init)?;
         let id = store.cell.get_mut().add_global(ty, init.to_raw().to_bits());
-        Ok(Global { store: store.cell.clone(), id })
+        Ok(Global {
+            store: store.cell.clone(),
+            id,
+        })
     }
 
     fn global(&self) -> &wasmz_runtime::Global {

@@ -37,14 +37,20 @@ impl Instance {
     /// traps (segment out of bounds, trap in the start function).
     pub fn new(store: &mut Store, module: &Module, linker: &Linker) -> Result<Instance, Error> {
         if !store.engine().same(module.engine()) {
-            return Err(Error::Link("the module was compiled by another engine than the store's".into()));
+            return Err(Error::Link(
+                "the module was compiled by another engine than the store's".into(),
+            ));
         }
         let cell = store.cell.clone();
         let mut imports = Vec::with_capacity(module.runtime.info.imports.len());
         for import in &module.runtime.info.imports {
-            let def = linker
-                .get(&import.module, &import.name)
-                .ok_or_else(|| Error::UnknownImport { module: import.module.clone(), name: import.name.clone() })?;
+            let def =
+                linker
+                    .get(&import.module, &import.name)
+                    .ok_or_else(|| Error::UnknownImport {
+                        module: import.module.clone(),
+                        name: import.name.clone(),
+                    })?;
             let wrong_kind = |what: &str| {
                 Error::Link(format!(
                     "incompatible import type for `{}::{}`: expected {}, found {what}",
@@ -55,17 +61,28 @@ impl Instance {
             };
             let value = match (def, import.index) {
                 (Definition::Host(h), EntityIndex::Func(_)) => {
-                    let func = wasmz_runtime::HostFunc { ty: h.ty.clone(), callback: h.callback.clone() };
+                    let func = wasmz_runtime::HostFunc {
+                        ty: h.ty.clone(),
+                        callback: h.callback.clone(),
+                    };
                     ImportValue::HostFunc(cell.get_mut().add_host_func(func))
                 }
-                (Definition::Extern(ext), _) if !Rc::ptr_eq(ext.store(), &cell) => return Err(Error::WrongStore),
+                (Definition::Extern(ext), _) if !Rc::ptr_eq(ext.store(), &cell) => {
+                    return Err(Error::WrongStore);
+                }
                 (Definition::Extern(Extern::Func(f)), EntityIndex::Func(_)) => {
                     // SAFETY: `f` belongs to this store (checked above), which keeps its funcref alive.
                     ImportValue::Func(unsafe { *f.raw() })
                 }
-                (Definition::Extern(Extern::Memory(m)), EntityIndex::Memory(_)) => ImportValue::Memory(m.id),
-                (Definition::Extern(Extern::Table(t)), EntityIndex::Table(_)) => ImportValue::Table(t.id),
-                (Definition::Extern(Extern::Global(g)), EntityIndex::Global(_)) => ImportValue::Global(g.id),
+                (Definition::Extern(Extern::Memory(m)), EntityIndex::Memory(_)) => {
+                    ImportValue::Memory(m.id)
+                }
+                (Definition::Extern(Extern::Table(t)), EntityIndex::Table(_)) => {
+                    ImportValue::Table(t.id)
+                }
+                (Definition::Extern(Extern::Global(g)), EntityIndex::Global(_)) => {
+                    ImportValue::Global(g.id)
+                }
                 (Definition::Host(_), _) => return Err(wrong_kind("a host function")),
                 (Definition::Extern(ext), _) => return Err(wrong_kind(&ext.ty().to_string())),
             };
@@ -73,12 +90,17 @@ impl Instance {
         }
         // SAFETY: no reference into the store is live here; host functions run by the start function reach
         // the store only through the runtime's raw pointer.
-        let id = unsafe { wasmz_runtime::instantiate(cell.ptr(), &module.runtime, &imports) }.map_err(|e| match e {
-            InstantiationError::Link(m) => Error::Link(m),
-            InstantiationError::Resource(m) => Error::Resource(m),
-            InstantiationError::Trap(t) => Error::Trap(Trap::from_info(t)),
-        })?;
-        Ok(Instance { store: cell, id, module: module.clone() })
+        let id = unsafe { wasmz_runtime::instantiate(cell.ptr(), &module.runtime, &imports) }
+            .map_err(|e| match e {
+                InstantiationError::Link(m) => Error::Link(m),
+                InstantiationError::Resource(m) => Error::Resource(m),
+                InstantiationError::Trap(t) => Error::Trap(Trap::from_info(t)),
+            })?;
+        Ok(Instance {
+            store: cell,
+            id,
+            module: module.clone(),
+        })
     }
 
     fn runtime(&self) -> &wasmz_runtime::Instance {
@@ -88,9 +110,18 @@ impl Instance {
     fn to_extern(&self, value: ExportValue) -> Extern {
         match value {
             ExportValue::Func(h) => Extern::Func(Func::from_handle(&self.store, h)),
-            ExportValue::Memory(id) => Extern::Memory(Memory { store: self.store.clone(), id }),
-            ExportValue::Table(id) => Extern::Table(Table { store: self.store.clone(), id }),
-            ExportValue::Global(id) => Extern::Global(Global { store: self.store.clone(), id }),
+            ExportValue::Memory(id) => Extern::Memory(Memory {
+                store: self.store.clone(),
+                id,
+            }),
+            ExportValue::Table(id) => Extern::Table(Table {
+                store: self.store.clone(),
+                id,
+            }),
+            ExportValue::Global(id) => Extern::Global(Global {
+                store: self.store.clone(),
+                id,
+            }),
         }
     }
 
@@ -146,7 +177,10 @@ impl Instance {
     fn func_handle(&self, name: &str) -> Result<FuncHandle, Error> {
         match self.runtime().export(name) {
             Some(ExportValue::Func(h)) => Ok(h),
-            Some(_) => Err(Error::ExportKind { name: name.to_string(), expected: "function" }),
+            Some(_) => Err(Error::ExportKind {
+                name: name.to_string(),
+                expected: "function",
+            }),
             None => Err(Error::UnknownExport(name.to_string())),
         }
     }
@@ -155,7 +189,8 @@ impl Instance {
         // SAFETY: `handle` comes from this store's instance; no reference into the store is held during
         // the call; `values` has room for every argument and result, and the arguments were checked
         // against the signature by the callers (count for raw calls, types for `call_vals`).
-        unsafe { wasmz_runtime::call_func(self.store.ptr(), handle, values) }.map_err(Trap::from_info)
+        unsafe { wasmz_runtime::call_func(self.store.ptr(), handle, values) }
+            .map_err(Trap::from_info)
     }
 
     /// Calls the exported function `name` with untyped arguments.
@@ -167,7 +202,11 @@ impl Instance {
         let handle = self.func_handle(name)?;
         let (np, nr) = (handle.ty.params.len(), handle.ty.results.len());
         if args.len() != np {
-            return Err(Error::ArgumentCount { func: name.to_string(), expected: np, got: args.len() });
+            return Err(Error::ArgumentCount {
+                func: name.to_string(),
+                expected: np,
+                got: args.len(),
+            });
         }
         let n = np.max(nr);
         let mut inline = [RawVal::default(); INLINE_VALUES];
@@ -194,11 +233,20 @@ impl Instance {
         let handle = self.func_handle(name)?;
         let ty = &handle.ty;
         if args.len() != ty.params.len() {
-            return Err(Error::ArgumentCount { func: name.to_string(), expected: ty.params.len(), got: args.len() });
+            return Err(Error::ArgumentCount {
+                func: name.to_string(),
+                expected: ty.params.len(),
+                got: args.len(),
+            });
         }
         for (index, (arg, expected)) in args.iter().zip(ty.params.iter()).enumerate() {
             if arg.ty() != *expected {
-                return Err(Error::ArgumentType { func: name.to_string(), index, expected: *expected, got: arg.ty() });
+                return Err(Error::ArgumentType {
+                    func: name.to_string(),
+                    index,
+                    expected: *expected,
+                    got: arg.ty(),
+                });
             }
             if let Val::FuncRef(Some(f)) = arg
                 && !Rc::ptr_eq(&f.store, &self.store)
@@ -210,9 +258,13 @@ impl Instance {
         for (slot, arg) in values.iter_mut().zip(args) {
             *slot = arg.to_raw();
         }
-        Ok(self
-            .invoke(&handle, &mut values)
-            .map(|()| ty.results.iter().zip(&values).map(|(t, raw)| Val::from_raw(&self.store, *raw, *t)).collect()))
+        Ok(self.invoke(&handle, &mut values).map(|()| {
+            ty.results
+                .iter()
+                .zip(&values)
+                .map(|(t, raw)| Val::from_raw(&self.store, *raw, *t))
+                .collect()
+        }))
     }
 
     fn call_optional(&mut self, name: &str) -> Result<Option<ExecResult>, Error> {

@@ -42,7 +42,7 @@ pub use engine::{BoundsChecks, Config, Engine, OptLevel};
 pub use error::Error;
 pub use externals::{Extern, Func, Global, Memory, Table};
 pub use instance::Instance;
-pub use linker::{HostContext, HostError, HostFunc, Linker};
+pub use linker::{ContextHostFn, HostContext, HostError, HostFunc, Linker};
 pub use module::Module;
 pub use store::Store;
 pub use values::{ExecResult, Trap, Val};

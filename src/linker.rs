@@ -19,12 +19,18 @@ pub struct HostError {
 impl HostError {
     /// A host error with trap code [`TrapCode::HostError`].
     pub fn new(message: impl Into<String>) -> HostError {
-        HostError { code: TrapCode::HostError, message: message.into() }
+        HostError {
+            code: TrapCode::HostError,
+            message: message.into(),
+        }
     }
 
     /// A host error raising a specific trap code.
     pub fn trap(code: TrapCode, message: impl Into<String>) -> HostError {
-        HostError { code, message: message.into() }
+        HostError {
+            code,
+            message: message.into(),
+        }
     }
 
     /// The trap code it raises.
@@ -53,7 +59,9 @@ pub struct HostContext<'a, 'b> {
 
 impl HostContext<'_, '_> {
     fn memory(&self) -> Result<&wasmz_runtime::LinearMemory, HostError> {
-        self.caller.memory().ok_or_else(|| HostError::new("the calling instance has no memory"))
+        self.caller
+            .memory()
+            .ok_or_else(|| HostError::new("the calling instance has no memory"))
     }
 
     /// Size of the caller's memory in bytes (0 without a memory).
@@ -66,7 +74,9 @@ impl HostContext<'_, '_> {
     /// # Errors
     /// When there is no memory or the range is out of bounds (the error traps the guest if returned).
     pub fn read_memory(&self, offset: u64, buf: &mut [u8]) -> Result<(), HostError> {
-        self.memory()?.read(offset, buf).map_err(|e| HostError::trap(TrapCode::MemoryOutOfBounds, e.to_string()))
+        self.memory()?
+            .read(offset, buf)
+            .map_err(|e| HostError::trap(TrapCode::MemoryOutOfBounds, e.to_string()))
     }
 
     /// Writes bytes into the caller's memory.
@@ -74,7 +84,9 @@ impl HostContext<'_, '_> {
     /// # Errors
     /// When there is no memory or the range is out of bounds.
     pub fn write_memory(&mut self, offset: u64, data: &[u8]) -> Result<(), HostError> {
-        self.memory()?.write(offset, data).map_err(|e| HostError::trap(TrapCode::MemoryOutOfBounds, e.to_string()))
+        self.memory()?
+            .write(offset, data)
+            .map_err(|e| HostError::trap(TrapCode::MemoryOutOfBounds, e.to_string()))
     }
 
     /// Reads a little-endian `u32` from the caller's memory.
@@ -106,7 +118,13 @@ impl HostContext<'_, '_> {
     }
 }
 
-type UserCallback = dyn Fn(&mut HostContext<'_, '_>, &[RawVal], &mut [RawVal]) -> Result<(), HostError> + Send + Sync;
+/// The seed-style host function: an explicit context value, then the same arguments as [`HostFunc::new`].
+pub type ContextHostFn =
+    fn(usize, &mut HostContext<'_, '_>, &[RawVal], &mut [RawVal]) -> Result<(), HostError>;
+
+type UserCallback = dyn Fn(&mut HostContext<'_, '_>, &[RawVal], &mut [RawVal]) -> Result<(), HostError>
+    + Send
+    + Sync;
 
 /// A function implemented by the host.
 #[derive(Clone)]
@@ -127,14 +145,23 @@ impl HostFunc {
     pub fn new(
         params: impl Into<Vec<ValType>>,
         results: impl Into<Vec<ValType>>,
-        f: impl Fn(&mut HostContext<'_, '_>, &[RawVal], &mut [RawVal]) -> Result<(), HostError> + Send + Sync + 'static,
+        f: impl Fn(&mut HostContext<'_, '_>, &[RawVal], &mut [RawVal]) -> Result<(), HostError>
+        + Send
+        + Sync
+        + 'static,
     ) -> HostFunc {
         let f: Arc<UserCallback> = Arc::new(f);
         let callback = move |caller: &mut Caller<'_>, params: &[RawVal], results: &mut [RawVal]| {
             let mut cx = HostContext { caller };
-            f(&mut cx, params, results).map_err(|e| HostTrap { code: e.code, message: Some(e.message) })
+            f(&mut cx, params, results).map_err(|e| HostTrap {
+                code: e.code,
+                message: Some(e.message),
+            })
         };
-        HostFunc { ty: FuncType::new(params.into(), results.into()), callback: Arc::new(callback) }
+        HostFunc {
+            ty: FuncType::new(params.into(), results.into()),
+            callback: Arc::new(callback),
+        }
     }
 
     /// The seed API's form: a host function with an explicit context pointer passed back on every call.
@@ -144,7 +171,7 @@ impl HostFunc {
         context: usize,
         params: impl Into<Vec<ValType>>,
         results: impl Into<Vec<ValType>>,
-        f: fn(usize, &mut HostContext<'_, '_>, &[RawVal], &mut [RawVal]) -> Result<(), HostError>,
+        f: ContextHostFn,
     ) -> HostFunc {
         HostFunc::new(params, results, move |cx, p, r| f(context, cx, p, r))
     }
@@ -176,7 +203,10 @@ impl Linker {
     fn insert(&mut self, module: &str, name: &str, def: Definition) -> Result<&mut Self, Error> {
         let key = (module.to_string(), name.to_string());
         if self.defs.contains_key(&key) {
-            return Err(Error::DuplicateDefinition { module: key.0, name: key.1 });
+            return Err(Error::DuplicateDefinition {
+                module: key.0,
+                name: key.1,
+            });
         }
         self.defs.insert(key, def);
         Ok(self)
@@ -194,7 +224,12 @@ impl Linker {
     ///
     /// # Errors
     /// When the name is already defined.
-    pub fn define_global(&mut self, module: &str, name: &str, global: Global) -> Result<&mut Self, Error> {
+    pub fn define_global(
+        &mut self,
+        module: &str,
+        name: &str,
+        global: Global,
+    ) -> Result<&mut Self, Error> {
         self.insert(module, name, Definition::Extern(Extern::Global(global)))
     }
 
@@ -202,7 +237,12 @@ impl Linker {
     ///
     /// # Errors
     /// When the name is already defined.
-    pub fn define_memory(&mut self, module: &str, name: &str, memory: Memory) -> Result<&mut Self, Error> {
+    pub fn define_memory(
+        &mut self,
+        module: &str,
+        name: &str,
+        memory: Memory,
+    ) -> Result<&mut Self, Error> {
         self.insert(module, name, Definition::Extern(Extern::Memory(memory)))
     }
 
@@ -210,7 +250,12 @@ impl Linker {
     ///
     /// # Errors
     /// When the name is already defined.
-    pub fn define_table(&mut self, module: &str, name: &str, table: Table) -> Result<&mut Self, Error> {
+    pub fn define_table(
+        &mut self,
+        module: &str,
+        name: &str,
+        table: Table,
+    ) -> Result<&mut Self, Error> {
         self.insert(module, name, Definition::Extern(Extern::Table(table)))
     }
 
@@ -218,7 +263,12 @@ impl Linker {
     ///
     /// # Errors
     /// When the name is already defined.
-    pub fn define_func(&mut self, module: &str, name: &str, func: Func) -> Result<&mut Self, Error> {
+    pub fn define_func(
+        &mut self,
+        module: &str,
+        name: &str,
+        func: Func,
+    ) -> Result<&mut Self, Error> {
         self.insert(module, name, Definition::Extern(Extern::Func(func)))
     }
 
@@ -226,7 +276,12 @@ impl Linker {
     ///
     /// # Errors
     /// When the name is already defined.
-    pub fn define_extern(&mut self, module: &str, name: &str, ext: Extern) -> Result<&mut Self, Error> {
+    pub fn define_extern(
+        &mut self,
+        module: &str,
+        name: &str,
+        ext: Extern,
+    ) -> Result<&mut Self, Error> {
         self.insert(module, name, Definition::Extern(ext))
     }
 
@@ -235,9 +290,14 @@ impl Linker {
     ///
     /// # Errors
     /// Never at present; kept fallible for future checks.
-    pub fn define_instance(&mut self, module: &str, instance: &Instance) -> Result<&mut Self, Error> {
+    pub fn define_instance(
+        &mut self,
+        module: &str,
+        instance: &Instance,
+    ) -> Result<&mut Self, Error> {
         for (name, ext) in instance.exports() {
-            self.defs.insert((module.to_string(), name), Definition::Extern(ext));
+            self.defs
+                .insert((module.to_string(), name), Definition::Extern(ext));
         }
         Ok(self)
     }

@@ -16,7 +16,9 @@ pub struct Module {
 
 impl std::fmt::Debug for Module {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Module").field("functions", &self.runtime.info.functions.len()).finish()
+        f.debug_struct("Module")
+            .field("functions", &self.runtime.info.functions.len())
+            .finish()
     }
 }
 
@@ -31,32 +33,54 @@ impl Module {
         let wasm = if bytes.starts_with(b"\0asm") {
             std::borrow::Cow::Borrowed(bytes)
         } else {
-            std::borrow::Cow::Owned(wat::parse_bytes(bytes).map_err(|e| Error::Wat(e.to_string()))?.into_owned())
+            std::borrow::Cow::Owned(
+                wat::parse_bytes(bytes)
+                    .map_err(|e| Error::Wat(e.to_string()))?
+                    .into_owned(),
+            )
         };
         let info = wasmz_environ::parse_module(&wasm, engine.config().features())?;
         let options = wasmz_compiler::CompileOptions {
             explicit_bounds_checks: engine.config().bounds_checks == crate::BoundsChecks::Explicit,
         };
-        let image = wasmz_compiler::compile_module(&*engine.inner.isa, &info, &wasm, options).map_err(|e| match e {
-            wasmz_compiler::CompileError::Wasm(w) => Error::Wasm(w),
-            other => Error::Compile(other.to_string()),
-        })?;
-        let code = CodeMemory::publish(image).map_err(|e| Error::Resource(format!("cannot map code memory: {e}")))?;
+        let image = wasmz_compiler::compile_module(&*engine.inner.isa, &info, &wasm, options)
+            .map_err(|e| match e {
+                wasmz_compiler::CompileError::Wasm(w) => Error::Wasm(w),
+                other => Error::Compile(other.to_string()),
+            })?;
+        let code = CodeMemory::publish(image)
+            .map_err(|e| Error::Resource(format!("cannot map code memory: {e}")))?;
         let type_ids = info.types.iter().map(|t| engine.type_id(t)).collect();
         let offsets = VMOffsets::new(&info);
-        Ok(Module { engine: engine.clone(), runtime: Arc::new(RuntimeModule { info, offsets, code, type_ids }) })
+        Ok(Module {
+            engine: engine.clone(),
+            runtime: Arc::new(RuntimeModule {
+                info,
+                offsets,
+                code,
+                type_ids,
+            }),
+        })
     }
 
     /// The module's imports: (module, name, type).
     pub fn imports(&self) -> impl Iterator<Item = (&str, &str, ExternType)> {
         let info = &self.runtime.info;
-        info.imports.iter().map(|i| (i.module.as_str(), i.name.as_str(), info.entity_type(i.index)))
+        info.imports.iter().map(|i| {
+            (
+                i.module.as_str(),
+                i.name.as_str(),
+                info.entity_type(i.index),
+            )
+        })
     }
 
     /// The module's exports: (name, type).
     pub fn exports(&self) -> impl Iterator<Item = (&str, ExternType)> {
         let info = &self.runtime.info;
-        info.exports.iter().map(|(name, index)| (name.as_str(), info.entity_type(*index)))
+        info.exports
+            .iter()
+            .map(|(name, index)| (name.as_str(), info.entity_type(*index)))
     }
 
     /// The engine the module was compiled with.

@@ -26,7 +26,10 @@ impl StoreCell {
     }
 
     /// Exclusive access to add objects.
-    #[expect(clippy::mut_from_ref, reason = "the store is single-threaded and the borrow is never held across calls")]
+    #[expect(
+        clippy::mut_from_ref,
+        reason = "the store is single-threaded and the borrow is never held across calls"
+    )]
     pub(crate) fn get_mut(&self) -> &mut StoreInner {
         // SAFETY: as in `get`: callers hold this only while adding an object and call no user code.
         unsafe { &mut *self.inner.get() }
@@ -50,7 +53,12 @@ impl Store {
             explicit_bounds_checks: config.bounds_checks == crate::BoundsChecks::Explicit,
             memory_limit_pages: config.memory_limit.map(|b| b / wasmz_runtime::PAGE_SIZE),
         };
-        Store { cell: Rc::new(StoreCell { inner: UnsafeCell::new(StoreInner::new(limits)), engine: engine.clone() }) }
+        Store {
+            cell: Rc::new(StoreCell {
+                inner: UnsafeCell::new(StoreInner::new(limits)),
+                engine: engine.clone(),
+            }),
+        }
     }
 
     /// The engine this store belongs to.

@@ -52,7 +52,11 @@ impl Val {
     }
 
     /// Reads a raw value of type `ty`; funcrefs become handles of `store`.
-    pub(crate) fn from_raw(store: &std::rc::Rc<crate::store::StoreCell>, raw: RawVal, ty: ValType) -> Val {
+    pub(crate) fn from_raw(
+        store: &std::rc::Rc<crate::store::StoreCell>,
+        raw: RawVal,
+        ty: ValType,
+    ) -> Val {
         match ty {
             ValType::I32 => Val::I32(raw.read_as()),
             ValType::I64 => Val::I64(raw.read_as()),
@@ -96,7 +100,11 @@ pub struct Trap {
 
 impl Trap {
     pub(crate) fn from_info(info: TrapInfo) -> Trap {
-        Trap { code: info.code, message: info.message, backtrace: info.backtrace }
+        Trap {
+            code: info.code,
+            message: info.message,
+            backtrace: info.backtrace,
+        }
     }
 
     /// The trap code.

@@ -1,3 +1,5 @@
+//! A first end-to-end check: host function, recursion, traps.
+
 use wasmz::*;
 
 #[test]

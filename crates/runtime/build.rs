@@ -2,5 +2,8 @@
 
 fn main() {
     println!("cargo:rerun-if-changed=src/traphandlers/helpers.c");
-    cc::Build::new().file("src/traphandlers/helpers.c").warnings(true).compile("wasmz_trap_helpers");
+    cc::Build::new()
+        .file("src/traphandlers/helpers.c")
+        .warnings(true)
+        .compile("wasmz_trap_helpers");
 }

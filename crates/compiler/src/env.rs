@@ -1,6 +1,8 @@
 //! The seam between wasm operators and the runtime: signatures, and how the VMContext is reached.
 
-use cranelift_codegen::ir::{self, AbiParam, ArgumentPurpose, InstBuilder, MemFlagsData, Signature, Type, types};
+use cranelift_codegen::ir::{
+    self, AbiParam, ArgumentPurpose, InstBuilder, MemFlagsData, Signature, Type, types,
+};
 use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_frontend::FunctionBuilder;
 use wasmz_environ::{Builtin, BuiltinType, FuncType, ModuleInfo, VMOffsets, ValType};
@@ -23,10 +25,13 @@ pub const POINTER: Type = types::I64;
 /// in the `tail` calling convention.
 pub fn wasm_signature(ty: &FuncType) -> Signature {
     let mut sig = Signature::new(CallConv::Tail);
-    sig.params.push(AbiParam::special(POINTER, ArgumentPurpose::VMContext));
+    sig.params
+        .push(AbiParam::special(POINTER, ArgumentPurpose::VMContext));
     sig.params.push(AbiParam::new(POINTER));
-    sig.params.extend(ty.params.iter().map(|t| AbiParam::new(clif_type(*t))));
-    sig.returns.extend(ty.results.iter().map(|t| AbiParam::new(clif_type(*t))));
+    sig.params
+        .extend(ty.params.iter().map(|t| AbiParam::new(clif_type(*t))));
+    sig.returns
+        .extend(ty.results.iter().map(|t| AbiParam::new(clif_type(*t))));
     sig
 }
 
@@ -39,8 +44,10 @@ pub fn builtin_signature(isa: &dyn TargetIsa, builtin: Builtin) -> Signature {
     let b = builtin.signature();
     let mut sig = Signature::new(isa.default_call_conv());
     sig.params.push(AbiParam::new(POINTER));
-    sig.params.extend(b.params.iter().map(|t| AbiParam::new(to_clif(*t))));
-    sig.returns.extend(b.result.map(|t| AbiParam::new(to_clif(t))));
+    sig.params
+        .extend(b.params.iter().map(|t| AbiParam::new(to_clif(*t))));
+    sig.returns
+        .extend(b.result.map(|t| AbiParam::new(to_clif(t))));
     sig
 }
 
@@ -76,8 +83,12 @@ impl ModuleEnv<'_> {
         args: &[ir::Value],
     ) -> Option<ir::Value> {
         let sig = builder.import_signature(builtin_signature(self.isa, builtin));
-        let table = builder.ins().load(POINTER, readonly(), vmctx, VMOffsets::BUILTINS as i32);
-        let callee = builder.ins().load(POINTER, readonly(), table, builtin.table_offset() as i32);
+        let table = builder
+            .ins()
+            .load(POINTER, readonly(), vmctx, VMOffsets::BUILTINS as i32);
+        let callee = builder
+            .ins()
+            .load(POINTER, readonly(), table, builtin.table_offset() as i32);
         let mut all = Vec::with_capacity(args.len() + 1);
         all.push(vmctx);
         all.extend_from_slice(args);
@@ -93,12 +104,19 @@ impl ModuleEnv<'_> {
         builtin: Builtin,
         args: &[ir::Value],
     ) {
-        let status = self.call_builtin(builder, vmctx, builtin, args).expect("trapping builtins return a status");
+        let status = self
+            .call_builtin(builder, vmctx, builtin, args)
+            .expect("trapping builtins return a status");
         self.raise_if_nonzero(builder, vmctx, status);
     }
 
     /// Emits `if status != 0 { raise_trap(status) }`.
-    pub fn raise_if_nonzero(&self, builder: &mut FunctionBuilder<'_>, vmctx: ir::Value, status: ir::Value) {
+    pub fn raise_if_nonzero(
+        &self,
+        builder: &mut FunctionBuilder<'_>,
+        vmctx: ir::Value,
+        status: ir::Value,
+    ) {
         let raise = builder.create_block();
         let cont = builder.create_block();
         builder.ins().brif(status, raise, &[], cont, &[]);
@@ -106,7 +124,9 @@ impl ModuleEnv<'_> {
         builder.switch_to_block(raise);
         builder.seal_block(raise);
         self.call_builtin(builder, vmctx, Builtin::RaiseTrap, &[status]);
-        builder.ins().trap(crate::trap_code(wasmz_environ::TrapCode::HostError));
+        builder
+            .ins()
+            .trap(crate::trap_code(wasmz_environ::TrapCode::HostError));
         builder.switch_to_block(cont);
         builder.seal_block(cont);
     }

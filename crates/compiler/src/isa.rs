@@ -32,7 +32,10 @@ pub struct IsaError {
 /// # Errors
 /// When the target is unknown to Cranelift or a flag is refused.
 pub fn build_isa(triple: Option<&Triple>, opt: OptLevel) -> Result<OwnedTargetIsa, IsaError> {
-    let err = |target: &str, reason: String| IsaError { target: target.to_string(), reason };
+    let err = |target: &str, reason: String| IsaError {
+        target: target.to_string(),
+        reason,
+    };
     let mut flags = settings::builder();
     let opt_name = match opt {
         OptLevel::None => "none",
@@ -40,7 +43,9 @@ pub fn build_isa(triple: Option<&Triple>, opt: OptLevel) -> Result<OwnedTargetIs
         OptLevel::SpeedAndSize => "speed_and_size",
     };
     let set = |flags: &mut settings::Builder, name: &str, value: &str| {
-        flags.set(name, value).map_err(|e| err("flags", format!("{name}={value}: {e}")))
+        flags
+            .set(name, value)
+            .map_err(|e| err("flags", format!("{name}={value}: {e}")))
     };
     set(&mut flags, "opt_level", opt_name)?;
     // Tail calls (`return_call`) need frame pointers on x64; frame pointers also let traps walk wasm frames.
@@ -51,7 +56,15 @@ pub fn build_isa(triple: Option<&Triple>, opt: OptLevel) -> Result<OwnedTargetIs
     set(&mut flags, "enable_probestack", "false")?;
     // The code image is relocated by wasmz itself with PC-relative calls only.
     set(&mut flags, "is_pic", "false")?;
-    set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
+    set(
+        &mut flags,
+        "enable_verifier",
+        if cfg!(debug_assertions) {
+            "true"
+        } else {
+            "false"
+        },
+    )?;
     let shared = settings::Flags::new(flags);
     let host = Triple::host();
     let target = triple.unwrap_or(&host);
@@ -60,5 +73,7 @@ pub fn build_isa(triple: Option<&Triple>, opt: OptLevel) -> Result<OwnedTargetIs
     } else {
         lookup(target.clone()).map_err(|e| err(&target.to_string(), e.to_string()))?
     };
-    isa_builder.finish(shared).map_err(|e| err(&target.to_string(), e.to_string()))
+    isa_builder
+        .finish(shared)
+        .map_err(|e| err(&target.to_string(), e.to_string()))
 }

@@ -11,8 +11,8 @@ pub mod trampolines;
 mod translate;
 
 pub use cranelift_codegen::isa::OwnedTargetIsa;
-pub use wasmz_environ::CodeImage;
 pub use isa::{IsaError, OptLevel, build_isa};
+pub use wasmz_environ::CodeImage;
 
 use cranelift_codegen::{Context, control::ControlPlane, ir};
 use env::ModuleEnv;
@@ -77,7 +77,10 @@ fn compile_function(
     ctx.clear();
     ctx.func = func;
     ctx.compile(isa, &mut ControlPlane::default())
-        .map_err(|e| CompileError::Codegen { what: what(), message: format!("{:?}", e.inner) })?;
+        .map_err(|e| CompileError::Codegen {
+            what: what(),
+            message: format!("{:?}", e.inner),
+        })?;
     let compiled = ctx.compiled_code().expect("compiled just above");
     let mut calls = Vec::new();
     for reloc in compiled.buffer.relocs() {
@@ -87,7 +90,10 @@ fn compile_function(
                 calls.push((reloc.offset, callee, reloc.addend, reloc.kind));
             }
             other => {
-                return Err(CompileError::Codegen { what: what(), message: format!("unexpected relocation {other:?}") });
+                return Err(CompileError::Codegen {
+                    what: what(),
+                    message: format!("unexpected relocation {other:?}"),
+                });
             }
         }
     }
@@ -97,7 +103,11 @@ fn compile_function(
         .iter()
         .filter_map(|t| Some((t.offset, wasm_trap_code(t.code)?)))
         .collect();
-    Ok(CompiledFunction { code: compiled.code_buffer().to_vec(), calls, traps })
+    Ok(CompiledFunction {
+        code: compiled.code_buffer().to_vec(),
+        calls,
+        traps,
+    })
 }
 
 /// Compiles every defined function of `module` (whose bytes are `wasm`) and the trampolines of its types.
@@ -117,7 +127,10 @@ pub fn compile_module(
         explicit_bounds_checks: options.explicit_bounds_checks,
     };
     let num_defined = module.bodies.len();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(num_defined / 4 + 1).max(1);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(num_defined / 4 + 1)
+        .max(1);
     let chunk = num_defined.div_ceil(threads).max(1);
     let indices: Vec<usize> = (0..num_defined).collect();
     let results: Vec<Result<Vec<CompiledFunction>, CompileError>> = std::thread::scope(|s| {
@@ -132,18 +145,26 @@ pub fn compile_module(
                         .map(|&i| {
                             let func_index = module.num_imported_funcs + i as u32;
                             let range = &module.bodies[i];
-                            let start = usize::try_from(range.start).expect("offsets fit in memory");
+                            let start =
+                                usize::try_from(range.start).expect("offsets fit in memory");
                             let end = usize::try_from(range.end).expect("offsets fit in memory");
-                            let reader = wasmparser::BinaryReader::new(&wasm[start..end], range.start);
+                            let reader =
+                                wasmparser::BinaryReader::new(&wasm[start..end], range.start);
                             let body = wasmparser::FunctionBody::new(reader);
-                            let func = translate::translate_function(env, &mut tctx, func_index, &body)?;
-                            compile_function(isa, &mut ctx, func, || format!("function {func_index}"))
+                            let func =
+                                translate::translate_function(env, &mut tctx, func_index, &body)?;
+                            compile_function(isa, &mut ctx, func, || {
+                                format!("function {func_index}")
+                            })
                         })
                         .collect()
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("compiler threads do not panic")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("compiler threads do not panic"))
+            .collect()
     });
     let mut functions = Vec::with_capacity(num_defined);
     for part in results {
@@ -154,17 +175,27 @@ pub fn compile_module(
     let mut host = Vec::new();
     for (i, ty) in module.types.iter().enumerate() {
         let i = i as u32;
-        entry.push(compile_function(isa, &mut ctx, trampolines::entry_trampoline(&env, ty, i), || {
-            format!("entry trampoline of type {i}")
-        })?);
-        host.push(compile_function(isa, &mut ctx, trampolines::host_trampoline(&env, ty, i), || {
-            format!("host trampoline of type {i}")
-        })?);
+        entry.push(compile_function(
+            isa,
+            &mut ctx,
+            trampolines::entry_trampoline(&env, ty, i),
+            || format!("entry trampoline of type {i}"),
+        )?);
+        host.push(compile_function(
+            isa,
+            &mut ctx,
+            trampolines::host_trampoline(&env, ty, i),
+            || format!("host trampoline of type {i}"),
+        )?);
     }
     let mut image = link::link(functions, entry, host, module.num_imported_funcs)?;
     image.traps.sort_by_key(|(offset, _)| *offset);
     image.num_imported_funcs = module.num_imported_funcs;
-    image.func_names = module.func_names.iter().map(|(i, n)| (*i, n.clone())).collect();
+    image.func_names = module
+        .func_names
+        .iter()
+        .map(|(i, n)| (*i, n.clone()))
+        .collect();
     image.func_names.sort();
     Ok(image)
 }

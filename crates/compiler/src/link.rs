@@ -1,16 +1,18 @@
 //! Laying compiled functions out in one image and resolving the calls between them.
 
-use wasmz_environ::image::{CodeImage, FUNCTION_ALIGNMENT};
 use crate::{CompileError, CompiledFunction};
 use cranelift_codegen::binemit::Reloc;
+use wasmz_environ::image::{CodeImage, FUNCTION_ALIGNMENT};
 
 fn place(image: &mut CodeImage, f: &CompiledFunction) -> u32 {
-    while image.code.len() % FUNCTION_ALIGNMENT != 0 {
+    while !image.code.len().is_multiple_of(FUNCTION_ALIGNMENT) {
         image.code.push(0);
     }
     let start = u32::try_from(image.code.len()).expect("code images stay below 4 GiB");
     image.code.extend_from_slice(&f.code);
-    image.traps.extend(f.traps.iter().map(|(o, c)| (start + o, *c)));
+    image
+        .traps
+        .extend(f.traps.iter().map(|(o, c)| (start + o, *c)));
     start
 }
 
@@ -33,10 +35,13 @@ pub(crate) fn link(
     for (f, start) in functions.iter().zip(&starts) {
         for &(offset, callee, addend, kind) in &f.calls {
             let site = start + offset;
-            let defined = callee.checked_sub(num_imported_funcs).ok_or_else(|| CompileError::Codegen {
-                what: "linking".into(),
-                message: format!("direct call to imported function {callee}"),
-            })?;
+            let defined =
+                callee
+                    .checked_sub(num_imported_funcs)
+                    .ok_or_else(|| CompileError::Codegen {
+                        what: "linking".into(),
+                        message: format!("direct call to imported function {callee}"),
+                    })?;
             let target = i64::from(starts[defined as usize]);
             patch(&mut image.code, site, target, addend, kind)?;
         }
@@ -44,7 +49,13 @@ pub(crate) fn link(
     Ok(image)
 }
 
-fn patch(code: &mut [u8], site: u32, target: i64, addend: i64, kind: Reloc) -> Result<(), CompileError> {
+fn patch(
+    code: &mut [u8],
+    site: u32,
+    target: i64,
+    addend: i64,
+    kind: Reloc,
+) -> Result<(), CompileError> {
     let at = site as usize;
     let delta = target + addend - i64::from(site);
     match kind {
@@ -58,7 +69,10 @@ fn patch(code: &mut [u8], site: u32, target: i64, addend: i64, kind: Reloc) -> R
             code[at..at + 4].copy_from_slice(&((insn & 0xfc00_0000) | imm).to_le_bytes());
         }
         other => {
-            return Err(CompileError::Codegen { what: "linking".into(), message: format!("unsupported relocation {other:?}") });
+            return Err(CompileError::Codegen {
+                what: "linking".into(),
+                message: format!("unsupported relocation {other:?}"),
+            });
         }
     }
     Ok(())

@@ -10,7 +10,8 @@
 
 use crate::env::{ModuleEnv, POINTER, clif_type, wasm_signature};
 use cranelift_codegen::ir::{
-    AbiParam, Function, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind, UserFuncName,
+    AbiParam, Function, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind,
+    UserFuncName,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use wasmz_environ::{Builtin, FuncType};
@@ -33,17 +34,22 @@ pub fn entry_trampoline(env: &ModuleEnv<'_>, ty: &FuncType, name_index: u32) -> 
     b.append_block_params_for_function_params(entry);
     b.switch_to_block(entry);
     b.seal_block(entry);
-    let [callee_vmctx, caller_vmctx, code, values] = b.block_params(entry).try_into().expect("four parameters");
+    let [callee_vmctx, caller_vmctx, code, values] =
+        b.block_params(entry).try_into().expect("four parameters");
     let mut args = vec![callee_vmctx, caller_vmctx];
     for (i, t) in ty.params.iter().enumerate() {
         let offset = i as u32 * VALUE_SIZE;
-        args.push(b.ins().load(clif_type(*t), value_flags(), values, offset as i32));
+        args.push(
+            b.ins()
+                .load(clif_type(*t), value_flags(), values, offset as i32),
+        );
     }
     let sig_ref = b.import_signature(wasm_signature(ty));
     let call = b.ins().call_indirect(sig_ref, code, &args);
     let results = b.inst_results(call).to_vec();
     for (i, r) in results.into_iter().enumerate() {
-        b.ins().store(value_flags(), r, values, (i as u32 * VALUE_SIZE) as i32);
+        b.ins()
+            .store(value_flags(), r, values, (i as u32 * VALUE_SIZE) as i32);
     }
     b.ins().return_(&[]);
     b.finalize(env.isa.frontend_config());
@@ -52,7 +58,8 @@ pub fn entry_trampoline(env: &ModuleEnv<'_>, ty: &FuncType, name_index: u32) -> 
 
 /// Builds the wasm → host trampoline for `ty`.
 pub fn host_trampoline(env: &ModuleEnv<'_>, ty: &FuncType, name_index: u32) -> Function {
-    let mut func = Function::with_name_signature(UserFuncName::user(2, name_index), wasm_signature(ty));
+    let mut func =
+        Function::with_name_signature(UserFuncName::user(2, name_index), wasm_signature(ty));
     let mut ctx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(&mut func, &mut ctx);
     let entry = b.create_block();
@@ -62,15 +69,25 @@ pub fn host_trampoline(env: &ModuleEnv<'_>, ty: &FuncType, name_index: u32) -> F
     let params = b.block_params(entry).to_vec();
     let (host_ctx, caller_vmctx) = (params[0], params[1]);
     let slots = ty.params.len().max(ty.results.len()).max(1) as u32;
-    let slot = b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, slots * VALUE_SIZE, 4));
+    let slot = b.create_sized_stack_slot(StackSlotData::new(
+        StackSlotKind::ExplicitSlot,
+        slots * VALUE_SIZE,
+        4,
+    ));
     let values = b.ins().stack_addr(POINTER, slot, 0);
     for (i, v) in params[2..].iter().enumerate() {
-        b.ins().store(value_flags(), *v, values, (i as u32 * VALUE_SIZE) as i32);
+        b.ins()
+            .store(value_flags(), *v, values, (i as u32 * VALUE_SIZE) as i32);
     }
     env.call_trapping_builtin(&mut b, caller_vmctx, Builtin::HostCall, &[host_ctx, values]);
     let mut results = Vec::with_capacity(ty.results.len());
     for (i, t) in ty.results.iter().enumerate() {
-        results.push(b.ins().load(clif_type(*t), value_flags(), values, (i as u32 * VALUE_SIZE) as i32));
+        results.push(b.ins().load(
+            clif_type(*t),
+            value_flags(),
+            values,
+            (i as u32 * VALUE_SIZE) as i32,
+        ));
     }
     b.ins().return_(&results);
     b.finalize(env.isa.frontend_config());

@@ -26,7 +26,10 @@ pub enum WasmError {
 impl WasmError {
     /// An unsupported-feature error.
     pub fn unsupported(message: impl Into<String>, offset: u64) -> WasmError {
-        WasmError::Unsupported { message: message.into(), offset }
+        WasmError::Unsupported {
+            message: message.into(),
+            offset,
+        }
     }
 
     /// The byte offset the error refers to.
@@ -39,7 +42,10 @@ impl WasmError {
 
 impl From<wasmparser::BinaryReaderError> for WasmError {
     fn from(e: wasmparser::BinaryReaderError) -> WasmError {
-        WasmError::Invalid { message: e.message().to_string(), offset: e.offset() }
+        WasmError::Invalid {
+            message: e.message().to_string(),
+            offset: e.offset(),
+        }
     }
 }
 

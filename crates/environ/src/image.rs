@@ -1,8 +1,8 @@
 //! The code image: every compiled function and trampoline laid out in one position-independent buffer,
 //! with the metadata the runtime needs (where each function starts, trap sites).
 
-use std::ops::Range;
 use crate::TrapCode;
+use std::ops::Range;
 
 /// Alignment of each function in the image.
 pub const FUNCTION_ALIGNMENT: usize = 16;
@@ -29,12 +29,18 @@ pub struct CodeImage {
 impl CodeImage {
     /// The trap code recorded for the instruction at `offset`, if any.
     pub fn lookup_trap(&self, offset: u32) -> Option<TrapCode> {
-        self.traps.binary_search_by_key(&offset, |(o, _)| *o).ok().map(|i| self.traps[i].1)
+        self.traps
+            .binary_search_by_key(&offset, |(o, _)| *o)
+            .ok()
+            .map(|i| self.traps[i].1)
     }
 
     /// The name of function `func_index`, if the module named it.
     pub fn func_name(&self, func_index: u32) -> Option<&str> {
-        let i = self.func_names.binary_search_by_key(&func_index, |(f, _)| *f).ok()?;
+        let i = self
+            .func_names
+            .binary_search_by_key(&func_index, |(f, _)| *f)
+            .ok()?;
         Some(&self.func_names[i].1)
     }
 

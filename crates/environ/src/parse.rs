@@ -4,8 +4,8 @@ use crate::error::{WasmError, WasmResult};
 use crate::module::*;
 use crate::types::{FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
 use wasmparser::{
-    DataKind, ElementItems, ElementKind, ExternalKind, KnownCustom, Name, Operator, Parser, Payload, TableInit, TypeRef,
-    Validator, WasmFeatures,
+    DataKind, ElementItems, ElementKind, ExternalKind, KnownCustom, Name, Operator, Parser,
+    Payload, TableInit, TypeRef, Validator, WasmFeatures,
 };
 
 /// Validates `bytes` under `features` and reads its [`ModuleInfo`].
@@ -40,7 +40,11 @@ pub fn parse_module(bytes: &[u8], features: WasmFeatures) -> WasmResult<ModuleIn
             }),
         }
     }
-    for e in info.global_inits.iter().chain(info.tables.iter().filter_map(|t| t.init.as_ref())) {
+    for e in info
+        .global_inits
+        .iter()
+        .chain(info.tables.iter().filter_map(|t| t.init.as_ref()))
+    {
         for op in &e.ops {
             if let ConstOp::RefFunc(f) = op {
                 mark(*f)
@@ -55,16 +59,25 @@ fn read_payload(info: &mut ModuleInfo, payload: Payload<'_>) -> WasmResult<()> {
         Payload::TypeSection(reader) => {
             let offset = reader.range().start;
             for ty in reader.into_iter_err_on_gc_types() {
-                let ty = ty.map_err(|e| WasmError::unsupported(e.message().to_string(), e.offset()))?;
-                let params = ty.params().iter().map(|t| val_type(*t, offset)).collect::<WasmResult<Vec<_>>>()?;
-                let results = ty.results().iter().map(|t| val_type(*t, offset)).collect::<WasmResult<Vec<_>>>()?;
+                let ty =
+                    ty.map_err(|e| WasmError::unsupported(e.message().to_string(), e.offset()))?;
+                let params = ty
+                    .params()
+                    .iter()
+                    .map(|t| val_type(*t, offset))
+                    .collect::<WasmResult<Vec<_>>>()?;
+                let results = ty
+                    .results()
+                    .iter()
+                    .map(|t| val_type(*t, offset))
+                    .collect::<WasmResult<Vec<_>>>()?;
                 info.types.push(FuncType::new(params, results));
             }
         }
         Payload::ImportSection(reader) => {
             for import in reader.into_imports_with_offsets() {
                 let (offset, import) = import?;
-                
+
                 let index = match import.ty {
                     TypeRef::Func(ty) | TypeRef::FuncExact(ty) => {
                         info.functions.push(ty);
@@ -72,7 +85,10 @@ fn read_payload(info: &mut ModuleInfo, payload: Payload<'_>) -> WasmResult<()> {
                         EntityIndex::Func(len_u32(info.functions.len()) - 1)
                     }
                     TypeRef::Table(t) => {
-                        info.tables.push(TableDef { ty: table_type(t, offset)?, init: None });
+                        info.tables.push(TableDef {
+                            ty: table_type(t, offset)?,
+                            init: None,
+                        });
                         info.num_imported_tables += 1;
                         EntityIndex::Table(len_u32(info.tables.len()) - 1)
                     }
@@ -86,9 +102,18 @@ fn read_payload(info: &mut ModuleInfo, payload: Payload<'_>) -> WasmResult<()> {
                         info.num_imported_globals += 1;
                         EntityIndex::Global(len_u32(info.globals.len()) - 1)
                     }
-                    TypeRef::Tag(_) => return Err(WasmError::unsupported("tag imports (exception handling)", offset)),
+                    TypeRef::Tag(_) => {
+                        return Err(WasmError::unsupported(
+                            "tag imports (exception handling)",
+                            offset,
+                        ));
+                    }
                 };
-                info.imports.push(Import { module: import.module.to_string(), name: import.name.to_string(), index });
+                info.imports.push(Import {
+                    module: import.module.to_string(),
+                    name: import.name.to_string(),
+                    index,
+                });
             }
         }
         Payload::FunctionSection(reader) => {
@@ -114,7 +139,10 @@ fn read_payload(info: &mut ModuleInfo, payload: Payload<'_>) -> WasmResult<()> {
             }
         }
         Payload::TagSection(reader) => {
-            return Err(WasmError::unsupported("tags (exception handling)", reader.range().start));
+            return Err(WasmError::unsupported(
+                "tags (exception handling)",
+                reader.range().start,
+            ));
         }
         Payload::GlobalSection(reader) => {
             for global in reader.into_iter_with_offsets() {
@@ -131,7 +159,12 @@ fn read_payload(info: &mut ModuleInfo, payload: Payload<'_>) -> WasmResult<()> {
                     ExternalKind::Table => EntityIndex::Table(export.index),
                     ExternalKind::Memory => EntityIndex::Memory(export.index),
                     ExternalKind::Global => EntityIndex::Global(export.index),
-                    ExternalKind::Tag => return Err(WasmError::unsupported("tag exports (exception handling)", 0)),
+                    ExternalKind::Tag => {
+                        return Err(WasmError::unsupported(
+                            "tag exports (exception handling)",
+                            0,
+                        ));
+                    }
                 };
                 info.exports.push((export.name.to_string(), index));
                 info.export_map.insert(export.name.to_string(), index);
@@ -145,17 +178,23 @@ fn read_payload(info: &mut ModuleInfo, payload: Payload<'_>) -> WasmResult<()> {
                 let mode = match elem.kind {
                     ElementKind::Passive => ElemMode::Passive,
                     ElementKind::Declared => ElemMode::Declared,
-                    ElementKind::Active { table_index, offset_expr } => {
-                        ElemMode::Active { table: table_index.unwrap_or(0), offset: const_expr(&offset_expr)? }
-                    }
+                    ElementKind::Active {
+                        table_index,
+                        offset_expr,
+                    } => ElemMode::Active {
+                        table: table_index.unwrap_or(0),
+                        offset: const_expr(&offset_expr)?,
+                    },
                 };
                 let (ty, items) = match elem.items {
-                    ElementItems::Functions(funcs) => {
-                        (ValType::FuncRef, ElemItems::Funcs(funcs.into_iter().collect::<Result<Vec<_>, _>>()?))
-                    }
+                    ElementItems::Functions(funcs) => (
+                        ValType::FuncRef,
+                        ElemItems::Funcs(funcs.into_iter().collect::<Result<Vec<_>, _>>()?),
+                    ),
                     ElementItems::Expressions(ty, exprs) => {
-                        let ty = ValType::from_ref_type(ty)
-                            .ok_or_else(|| WasmError::unsupported(format!("element type {ty:?}"), offset))?;
+                        let ty = ValType::from_ref_type(ty).ok_or_else(|| {
+                            WasmError::unsupported(format!("element type {ty:?}"), offset)
+                        })?;
                         let mut items = Vec::new();
                         for e in exprs {
                             items.push(const_expr(&e?)?);
@@ -171,11 +210,18 @@ fn read_payload(info: &mut ModuleInfo, payload: Payload<'_>) -> WasmResult<()> {
                 let data = data?;
                 let mode = match data.kind {
                     DataKind::Passive => DataMode::Passive,
-                    DataKind::Active { memory_index, offset_expr } => {
-                        DataMode::Active { memory: memory_index, offset: const_expr(&offset_expr)? }
-                    }
+                    DataKind::Active {
+                        memory_index,
+                        offset_expr,
+                    } => DataMode::Active {
+                        memory: memory_index,
+                        offset: const_expr(&offset_expr)?,
+                    },
                 };
-                info.data.push(DataSegment { mode, bytes: data.data.into() });
+                info.data.push(DataSegment {
+                    mode,
+                    bytes: data.data.into(),
+                });
             }
         }
         Payload::CodeSectionEntry(body) => info.bodies.push(body.range()),
@@ -185,7 +231,8 @@ fn read_payload(info: &mut ModuleInfo, payload: Payload<'_>) -> WasmResult<()> {
                 for name in names.into_iter().flatten() {
                     if let Name::Function(map) = name {
                         for naming in map.into_iter().flatten() {
-                            info.func_names.insert(naming.index, naming.name.to_string());
+                            info.func_names
+                                .insert(naming.index, naming.name.to_string());
                         }
                     }
                 }
@@ -201,16 +248,25 @@ fn len_u32(len: usize) -> u32 {
 }
 
 fn val_type(ty: wasmparser::ValType, offset: u64) -> WasmResult<ValType> {
-    ValType::from_wasmparser(ty).ok_or_else(|| WasmError::unsupported(format!("value type {ty}"), offset))
+    ValType::from_wasmparser(ty)
+        .ok_or_else(|| WasmError::unsupported(format!("value type {ty}"), offset))
 }
 
 fn table_type(t: wasmparser::TableType, offset: u64) -> WasmResult<TableType> {
-    let element = ValType::from_ref_type(t.element_type)
-        .ok_or_else(|| WasmError::unsupported(format!("table element type {}", t.element_type), offset))?;
+    let element = ValType::from_ref_type(t.element_type).ok_or_else(|| {
+        WasmError::unsupported(format!("table element type {}", t.element_type), offset)
+    })?;
     if t.shared {
         return Err(WasmError::unsupported("shared tables", offset));
     }
-    Ok(TableType { element, limits: Limits { min: t.initial, max: t.maximum }, table64: t.table64 })
+    Ok(TableType {
+        element,
+        limits: Limits {
+            min: t.initial,
+            max: t.maximum,
+        },
+        table64: t.table64,
+    })
 }
 
 fn memory_type(m: wasmparser::MemoryType, offset: u64) -> WasmResult<MemoryType> {
@@ -218,14 +274,25 @@ fn memory_type(m: wasmparser::MemoryType, offset: u64) -> WasmResult<MemoryType>
     if page_size_log2 != 16 {
         return Err(WasmError::unsupported("custom page sizes", offset));
     }
-    Ok(MemoryType { limits: Limits { min: m.initial, max: m.maximum }, memory64: m.memory64, shared: m.shared, page_size_log2 })
+    Ok(MemoryType {
+        limits: Limits {
+            min: m.initial,
+            max: m.maximum,
+        },
+        memory64: m.memory64,
+        shared: m.shared,
+        page_size_log2,
+    })
 }
 
 fn global_type(g: wasmparser::GlobalType, offset: u64) -> WasmResult<GlobalType> {
     if g.shared {
         return Err(WasmError::unsupported("shared globals", offset));
     }
-    Ok(GlobalType { content: val_type(g.content_type, offset)?, mutable: g.mutable })
+    Ok(GlobalType {
+        content: val_type(g.content_type, offset)?,
+        mutable: g.mutable,
+    })
 }
 
 /// Reads a constant expression.
@@ -243,7 +310,9 @@ pub fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> WasmResult<ConstExpr> {
             Operator::V128Const { value } => ConstOp::V128(value.i128() as u128),
             Operator::RefNull { hty } => {
                 let ty = wasmparser::RefType::new(true, hty).and_then(ValType::from_ref_type);
-                ConstOp::RefNull(ty.ok_or_else(|| WasmError::unsupported(format!("ref.null {hty:?}"), offset))?)
+                ConstOp::RefNull(
+                    ty.ok_or_else(|| WasmError::unsupported(format!("ref.null {hty:?}"), offset))?,
+                )
             }
             Operator::RefFunc { function_index } => ConstOp::RefFunc(function_index),
             Operator::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
@@ -253,7 +322,12 @@ pub fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> WasmResult<ConstExpr> {
             Operator::I64Add => ConstOp::I64Add,
             Operator::I64Sub => ConstOp::I64Sub,
             Operator::I64Mul => ConstOp::I64Mul,
-            other => return Err(WasmError::unsupported(format!("constant expression operator {other:?}"), offset)),
+            other => {
+                return Err(WasmError::unsupported(
+                    format!("constant expression operator {other:?}"),
+                    offset,
+                ));
+            }
         };
         ops.push(op);
     }

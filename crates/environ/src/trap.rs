@@ -85,7 +85,9 @@ impl TrapCode {
 
     /// Decodes a byte written by [`TrapCode::to_u8`].
     pub fn from_u8(byte: u8) -> Option<TrapCode> {
-        TrapCode::ALL.get(usize::from(byte).checked_sub(1)?).copied()
+        TrapCode::ALL
+            .get(usize::from(byte).checked_sub(1)?)
+            .copied()
     }
 
     /// The spec test suite's wording of this trap.

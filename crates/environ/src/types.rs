@@ -45,12 +45,14 @@ impl ValType {
             return None;
         }
         match r.heap_type() {
-            wasmparser::HeapType::Abstract { shared: false, ty: wasmparser::AbstractHeapType::Func } => {
-                Some(ValType::FuncRef)
-            }
-            wasmparser::HeapType::Abstract { shared: false, ty: wasmparser::AbstractHeapType::Extern } => {
-                Some(ValType::ExternRef)
-            }
+            wasmparser::HeapType::Abstract {
+                shared: false,
+                ty: wasmparser::AbstractHeapType::Func,
+            } => Some(ValType::FuncRef),
+            wasmparser::HeapType::Abstract {
+                shared: false,
+                ty: wasmparser::AbstractHeapType::Extern,
+            } => Some(ValType::ExternRef),
             _ => None,
         }
     }
@@ -82,14 +84,27 @@ pub struct FuncType {
 impl FuncType {
     /// Builds a signature from parameter and result lists.
     pub fn new(params: impl Into<Box<[ValType]>>, results: impl Into<Box<[ValType]>>) -> FuncType {
-        FuncType { params: params.into(), results: results.into() }
+        FuncType {
+            params: params.into(),
+            results: results.into(),
+        }
     }
 }
 
 impl fmt::Display for FuncType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |l: &[ValType]| l.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" ");
-        write!(f, "(func (param {}) (result {}))", list(&self.params), list(&self.results))
+        let list = |l: &[ValType]| {
+            l.iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        write!(
+            f,
+            "(func (param {}) (result {}))",
+            list(&self.params),
+            list(&self.results)
+        )
     }
 }
 
@@ -133,12 +148,21 @@ impl MemoryType {
 
     /// A 32-bit, unshared memory with 64 KiB pages.
     pub fn new(min: u64, max: Option<u64>) -> MemoryType {
-        MemoryType { limits: Limits { min, max }, memory64: false, shared: false, page_size_log2: 16 }
+        MemoryType {
+            limits: Limits { min, max },
+            memory64: false,
+            shared: false,
+            page_size_log2: 16,
+        }
     }
 
     /// The largest number of pages the index type allows.
     pub fn max_pages_allowed(&self) -> u64 {
-        if self.memory64 { 1 << (64 - u32::from(self.page_size_log2)) } else { 1 << (32 - u32::from(self.page_size_log2)) }
+        if self.memory64 {
+            1 << (64 - u32::from(self.page_size_log2))
+        } else {
+            1 << (32 - u32::from(self.page_size_log2))
+        }
     }
 }
 
@@ -184,7 +208,11 @@ pub struct GlobalType {
 
 impl fmt::Display for GlobalType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.mutable { write!(f, "(global (mut {}))", self.content) } else { write!(f, "(global {})", self.content) }
+        if self.mutable {
+            write!(f, "(global (mut {}))", self.content)
+        } else {
+            write!(f, "(global {})", self.content)
+        }
     }
 }
 

@@ -89,7 +89,8 @@ impl VMOffsets {
 
     /// The layout for `module`.
     pub fn new(module: &ModuleInfo) -> VMOffsets {
-        let count = |n: usize| u32::try_from(n).expect("module entity counts fit in u32 (validated)");
+        let count =
+            |n: usize| u32::try_from(n).expect("module entity counts fit in u32 (validated)");
         VMOffsets {
             num_memories: count(module.memories.len()),
             num_tables: count(module.tables.len()),

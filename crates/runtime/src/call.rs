@@ -11,8 +11,15 @@ use crate::values::RawVal;
 /// # Safety
 /// `store` must be the valid store that owns `func`, not borrowed elsewhere during the call, and the
 /// arguments in `values` must match `func`'s parameter types.
-pub unsafe fn call_func(store: *mut StoreInner, func: &FuncHandle, values: &mut [RawVal]) -> Result<(), TrapInfo> {
-    assert!(values.len() >= func.ty.params.len().max(func.ty.results.len()), "value buffer too small");
+pub unsafe fn call_func(
+    store: *mut StoreInner,
+    func: &FuncHandle,
+    values: &mut [RawVal],
+) -> Result<(), TrapInfo> {
+    assert!(
+        values.len() >= func.ty.params.len().max(func.ty.results.len()),
+        "value buffer too small"
+    );
     // SAFETY: `store` is valid (caller's contract); only the stack-limit field is touched.
     let ctx = unsafe { (*store).vm_store_context() };
     // SAFETY: `ctx` points into the live store.

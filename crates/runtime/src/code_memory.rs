@@ -49,7 +49,10 @@ impl CodeMemory {
 impl Drop for CodeMemory {
     fn drop(&mut self) {
         let start = self.map.as_ptr() as usize;
-        REGISTRY.write().unwrap_or_else(|e| e.into_inner()).remove(&start);
+        REGISTRY
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&start);
     }
 }
 
@@ -68,7 +71,10 @@ pub fn lookup_code(pc: usize) -> Option<CodeLookup> {
     if pc >= *end {
         return None;
     }
-    Some(CodeLookup { image: image.clone(), offset: u32::try_from(pc - start).ok()? })
+    Some(CodeLookup {
+        image: image.clone(),
+        offset: u32::try_from(pc - start).ok()?,
+    })
 }
 
 /// The trap code recorded at `pc`, if `pc` is a trap site of published wasm code.

@@ -18,7 +18,8 @@ pub struct HostTrap {
 }
 
 /// The callback behind a host function: `(caller, params, results)`.
-pub type HostCallback = dyn Fn(&mut Caller<'_>, &[RawVal], &mut [RawVal]) -> Result<(), HostTrap> + Send + Sync;
+pub type HostCallback =
+    dyn Fn(&mut Caller<'_>, &[RawVal], &mut [RawVal]) -> Result<(), HostTrap> + Send + Sync;
 
 /// A host function registered in a store.
 #[derive(Clone)]

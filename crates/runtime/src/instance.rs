@@ -13,8 +13,8 @@ use std::sync::Arc;
 use thiserror::Error;
 use wasmz_environ::vmoffsets::VMCTX_MAGIC;
 use wasmz_environ::{
-    ConstExpr, ConstOp, DataMode, ElemItems, ElemMode, EntityIndex, ExternType, FuncType, ModuleInfo, TrapCode,
-    VMOffsets,
+    ConstExpr, ConstOp, DataMode, ElemItems, ElemMode, EntityIndex, ExternType, FuncType,
+    ModuleInfo, TrapCode, VMOffsets,
 };
 
 /// A compiled module as the runtime needs it.
@@ -124,7 +124,12 @@ impl Instance {
     /// `vmctx` must be the vmctx of a live instance.
     pub(crate) unsafe fn from_vmctx<'a>(vmctx: *mut VMContext) -> &'a Instance {
         // SAFETY: every vmctx stores its instance's address at `INSTANCE` (written in `instantiate`).
-        unsafe { &**vmctx.cast::<u8>().add(VMOffsets::INSTANCE as usize).cast::<*const Instance>() }
+        unsafe {
+            &**vmctx
+                .cast::<u8>()
+                .add(VMOffsets::INSTANCE as usize)
+                .cast::<*const Instance>()
+        }
     }
 
     fn write<T>(&self, offset: u32, value: T) {
@@ -135,7 +140,9 @@ impl Instance {
     }
 
     fn funcref_ptr(&self, func: u32) -> *const VMFuncRef {
-        self.vmctx.wrapping_add(self.module.offsets.funcref(func) as usize).cast()
+        self.vmctx
+            .wrapping_add(self.module.offsets.funcref(func) as usize)
+            .cast()
     }
 
     /// The memory `index` of this instance.
@@ -159,7 +166,10 @@ impl Instance {
         FuncHandle {
             funcref: self.funcref_ptr(index),
             ty: self.module.info.types[type_index as usize].clone(),
-            entry: self.module.code.at(self.module.code.image().entry_trampolines[type_index as usize]),
+            entry: self
+                .module
+                .code
+                .at(self.module.code.image().entry_trampolines[type_index as usize]),
             caller_vmctx: self.vmctx(),
         }
     }
@@ -188,7 +198,10 @@ impl Instance {
                 ConstOp::RefFunc(f) => self.funcref_ptr(f) as usize as u128,
                 ConstOp::GlobalGet(g) => store.global(self.globals[g as usize]).get(),
                 ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
-                    let (b, a) = (stack.pop().unwrap_or(0) as u32, stack.pop().unwrap_or(0) as u32);
+                    let (b, a) = (
+                        stack.pop().unwrap_or(0) as u32,
+                        stack.pop().unwrap_or(0) as u32,
+                    );
                     u128::from(match op {
                         ConstOp::I32Add => a.wrapping_add(b),
                         ConstOp::I32Sub => a.wrapping_sub(b),
@@ -196,7 +209,10 @@ impl Instance {
                     })
                 }
                 ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
-                    let (b, a) = (stack.pop().unwrap_or(0) as u64, stack.pop().unwrap_or(0) as u64);
+                    let (b, a) = (
+                        stack.pop().unwrap_or(0) as u64,
+                        stack.pop().unwrap_or(0) as u64,
+                    );
                     u128::from(match op {
                         ConstOp::I64Add => a.wrapping_add(b),
                         ConstOp::I64Sub => a.wrapping_sub(b),
@@ -211,7 +227,10 @@ impl Instance {
 
     fn elem_items(&self, store: &StoreInner, items: &ElemItems) -> Vec<u64> {
         match items {
-            ElemItems::Funcs(fs) => fs.iter().map(|f| self.funcref_ptr(*f) as usize as u64).collect(),
+            ElemItems::Funcs(fs) => fs
+                .iter()
+                .map(|f| self.funcref_ptr(*f) as usize as u64)
+                .collect(),
             ElemItems::Exprs(es) => es.iter().map(|e| self.eval(store, e) as u64).collect(),
         }
     }
@@ -219,14 +238,23 @@ impl Instance {
 
 fn link_error(info: &ModuleInfo, import: usize, reason: String) -> InstantiationError {
     let i = &info.imports[import];
-    InstantiationError::Link(format!("incompatible import type for `{}::{}`: {reason}", i.module, i.name))
+    InstantiationError::Link(format!(
+        "incompatible import type for `{}::{}`: {reason}",
+        i.module, i.name
+    ))
 }
 
 /// Checks `value` against import `index` of `module`.
-fn check_import(store: &StoreInner, module: &RuntimeModule, index: usize, value: &ImportValue) -> Result<(), InstantiationError> {
+fn check_import(
+    store: &StoreInner,
+    module: &RuntimeModule,
+    index: usize,
+    value: &ImportValue,
+) -> Result<(), InstantiationError> {
     let info = &module.info;
     let expected = info.entity_type(info.imports[index].index);
-    let mismatch = |found: String| link_error(info, index, format!("expected {expected}, found {found}"));
+    let mismatch =
+        |found: String| link_error(info, index, format!("expected {expected}, found {found}"));
     match (&expected, value, info.imports[index].index) {
         (ExternType::Func(_), ImportValue::Func(f), EntityIndex::Func(i)) => {
             if f.type_id != module.type_ids[info.functions[i as usize] as usize] {
@@ -243,7 +271,10 @@ fn check_import(store: &StoreInner, module: &RuntimeModule, index: usize, value:
             let mem = store.memory(*m);
             let mut actual = mem.ty();
             actual.limits.min = mem.pages();
-            if !actual.limits.matches(&ty.limits) || actual.memory64 != ty.memory64 || actual.shared != ty.shared {
+            if !actual.limits.matches(&ty.limits)
+                || actual.memory64 != ty.memory64
+                || actual.shared != ty.shared
+            {
                 return Err(mismatch(actual.to_string()));
             }
         }
@@ -251,7 +282,10 @@ fn check_import(store: &StoreInner, module: &RuntimeModule, index: usize, value:
             let table = store.table(*t);
             let mut actual = table.ty();
             actual.limits.min = table.size();
-            if !actual.limits.matches(&ty.limits) || actual.element != ty.element || actual.table64 != ty.table64 {
+            if !actual.limits.matches(&ty.limits)
+                || actual.element != ty.element
+                || actual.table64 != ty.table64
+            {
                 return Err(mismatch(actual.to_string()));
             }
         }
@@ -281,7 +315,11 @@ pub unsafe fn instantiate(
     let s = unsafe { &mut *store };
     let info = &module.info;
     if imports.len() != info.imports.len() {
-        return Err(InstantiationError::Link(format!("expected {} imports, got {}", info.imports.len(), imports.len())));
+        return Err(InstantiationError::Link(format!(
+            "expected {} imports, got {}",
+            info.imports.len(),
+            imports.len()
+        )));
     }
     for (i, value) in imports.iter().enumerate() {
         check_import(s, module, i, value)?;
@@ -292,7 +330,9 @@ pub unsafe fn instantiate(
     // SAFETY: `layout` has a non-zero size.
     let vmctx = unsafe { std::alloc::alloc_zeroed(layout) };
     if vmctx.is_null() {
-        return Err(InstantiationError::Resource("cannot allocate a VMContext".into()));
+        return Err(InstantiationError::Resource(
+            "cannot allocate a VMContext".into(),
+        ));
     }
     let mut instance = Box::new(Instance {
         module: module.clone(),
@@ -330,7 +370,9 @@ pub unsafe fn instantiate(
                 instance.write(offsets.funcref(i), funcref);
             }
             (ImportValue::Memory(m), _) => {
-                instance.memory_ptrs.push(s.memory(m) as *const LinearMemory);
+                instance
+                    .memory_ptrs
+                    .push(s.memory(m) as *const LinearMemory);
                 instance.memories.push(m);
             }
             (ImportValue::Table(t), _) => {
@@ -355,21 +397,32 @@ pub unsafe fn instantiate(
     // Defined memories.
     let limits = s.limits();
     for ty in &info.memories[info.num_imported_memories as usize..] {
-        let memory = LinearMemory::new(*ty, limits.explicit_bounds_checks, limits.memory_limit_pages)
-            .map_err(|e| InstantiationError::Resource(e.to_string()))?;
+        let memory = LinearMemory::new(
+            *ty,
+            limits.explicit_bounds_checks,
+            limits.memory_limit_pages,
+        )
+        .map_err(|e| InstantiationError::Resource(e.to_string()))?;
         instance.memory_ptrs.push(&*memory as *const LinearMemory);
         instance.memories.push(s.add_memory(memory));
     }
     // Defined globals, in order (an initializer may read earlier globals).
-    for (ty, init) in info.globals[info.num_imported_globals as usize..].iter().zip(&info.global_inits) {
+    for (ty, init) in info.globals[info.num_imported_globals as usize..]
+        .iter()
+        .zip(&info.global_inits)
+    {
         let value = instance.eval(s, init);
         instance.globals.push(s.add_global(*ty, value));
     }
     // Defined tables.
     for def in &info.tables[info.num_imported_tables as usize..] {
         let init = def.init.as_ref().map_or(0, |e| instance.eval(s, e) as u64);
-        let table = Table::new(def.ty, init)
-            .ok_or_else(|| InstantiationError::Resource(format!("table of {} elements is too large", def.ty.limits.min)))?;
+        let table = Table::new(def.ty, init).ok_or_else(|| {
+            InstantiationError::Resource(format!(
+                "table of {} elements is too large",
+                def.ty.limits.min
+            ))
+        })?;
         instance.table_ptrs.push(&*table as *const Table);
         instance.tables.push(s.add_table(table));
     }
@@ -388,13 +441,24 @@ pub unsafe fn instantiate(
         let values = instance.elem_items(s, &seg.items);
         match &seg.mode {
             ElemMode::Passive => instance.elem_values.push(std::cell::RefCell::new(values)),
-            ElemMode::Declared => instance.elem_values.push(std::cell::RefCell::new(Vec::new())),
+            ElemMode::Declared => instance
+                .elem_values
+                .push(std::cell::RefCell::new(Vec::new())),
             ElemMode::Active { table, offset } => {
-                instance.elem_values.push(std::cell::RefCell::new(Vec::new()));
+                instance
+                    .elem_values
+                    .push(std::cell::RefCell::new(Vec::new()));
                 if trap.is_none() {
                     let at = instance.eval(s, offset) as u64;
-                    let at = if info.tables[*table as usize].ty.table64 { at } else { at & 0xffff_ffff };
-                    if s.table(instance.tables[*table as usize]).init(at, &values).is_none() {
+                    let at = if info.tables[*table as usize].ty.table64 {
+                        at
+                    } else {
+                        at & 0xffff_ffff
+                    };
+                    if s.table(instance.tables[*table as usize])
+                        .init(at, &values)
+                        .is_none()
+                    {
                         trap = Some(TrapCode::TableOutOfBounds);
                     }
                 }
@@ -406,8 +470,15 @@ pub unsafe fn instantiate(
         for (i, seg) in info.data.iter().enumerate() {
             if let DataMode::Active { memory, offset } = &seg.mode {
                 let at = instance.eval(s, offset) as u64;
-                let at = if info.memories[*memory as usize].memory64 { at } else { at & 0xffff_ffff };
-                if s.memory(instance.memories[*memory as usize]).write(at, &seg.bytes).is_err() {
+                let at = if info.memories[*memory as usize].memory64 {
+                    at
+                } else {
+                    at & 0xffff_ffff
+                };
+                if s.memory(instance.memories[*memory as usize])
+                    .write(at, &seg.bytes)
+                    .is_err()
+                {
                     trap = Some(TrapCode::MemoryOutOfBounds);
                     break;
                 }
@@ -419,13 +490,18 @@ pub unsafe fn instantiate(
     s.instances.push(instance);
     let id = InstanceId(s.instances.len() - 1);
     if let Some(code) = trap {
-        return Err(InstantiationError::Trap(TrapInfo { code, message: None, backtrace: Vec::new() }));
+        return Err(InstantiationError::Trap(TrapInfo {
+            code,
+            message: None,
+            backtrace: Vec::new(),
+        }));
     }
     if let Some(start) = start {
         let handle = s.instance(id).func_handle(start);
         // SAFETY: the store is valid (caller's contract) and `handle` belongs to it; no borrow of the
         // store is live across the call.
-        unsafe { crate::call::call_func(store, &handle, &mut []) }.map_err(InstantiationError::Trap)?;
+        unsafe { crate::call::call_func(store, &handle, &mut []) }
+            .map_err(InstantiationError::Trap)?;
     }
     Ok(id)
 }

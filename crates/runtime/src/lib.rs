@@ -18,9 +18,13 @@ pub mod vmcontext;
 pub use call::call_func;
 pub use code_memory::CodeMemory;
 pub use host::{Caller, HostCallback, HostFunc, HostTrap};
-pub use instance::{ExportValue, FuncHandle, ImportValue, Instance, InstantiationError, RuntimeModule, instantiate};
+pub use instance::{
+    ExportValue, FuncHandle, ImportValue, Instance, InstantiationError, RuntimeModule, instantiate,
+};
 pub use memory::{LinearMemory, MemoryError, PAGE_SIZE};
-pub use store::{Global, GlobalId, HostFuncId, InstanceId, MemoryId, StoreInner, StoreLimits, TableId};
+pub use store::{
+    Global, GlobalId, HostFuncId, InstanceId, MemoryId, StoreInner, StoreLimits, TableId,
+};
 pub use table::Table;
 pub use traphandlers::{FrameInfo, TrapInfo};
 pub use values::{FromRawVal, IntoRawVal, RawVal};

@@ -54,28 +54,64 @@ extern "C" fn memory_grow(vmctx: *mut VMContext, memory: u32, delta: u64) -> u64
     memory.grow(delta).unwrap_or(u64::MAX)
 }
 
-extern "C" fn memory_fill(vmctx: *mut VMContext, memory: u32, dst: u64, value: u32, len: u64) -> u32 {
+extern "C" fn memory_fill(
+    vmctx: *mut VMContext,
+    memory: u32,
+    dst: u64,
+    value: u32,
+    len: u64,
+) -> u32 {
     // SAFETY: as in `memory_grow`.
     let memory = unsafe { &*instance(vmctx).memory_ptr(memory) };
-    status(memory.fill(dst, value as u8, len).is_ok(), TrapCode::MemoryOutOfBounds)
+    status(
+        memory.fill(dst, value as u8, len).is_ok(),
+        TrapCode::MemoryOutOfBounds,
+    )
 }
 
-extern "C" fn memory_copy(vmctx: *mut VMContext, dst_mem: u32, src_mem: u32, dst: u64, src: u64, len: u64) -> u32 {
+extern "C" fn memory_copy(
+    vmctx: *mut VMContext,
+    dst_mem: u32,
+    src_mem: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
+) -> u32 {
     let inst = instance(vmctx);
     // SAFETY: as in `memory_grow`.
     let (d, s) = unsafe { (&*inst.memory_ptr(dst_mem), &*inst.memory_ptr(src_mem)) };
-    status(d.copy_from(s, dst, src, len).is_ok(), TrapCode::MemoryOutOfBounds)
+    status(
+        d.copy_from(s, dst, src, len).is_ok(),
+        TrapCode::MemoryOutOfBounds,
+    )
 }
 
-extern "C" fn memory_init(vmctx: *mut VMContext, memory: u32, data: u32, dst: u64, src: u32, len: u32) -> u32 {
+extern "C" fn memory_init(
+    vmctx: *mut VMContext,
+    memory: u32,
+    data: u32,
+    dst: u64,
+    src: u32,
+    len: u32,
+) -> u32 {
     let inst = instance(vmctx);
-    let bytes: &[u8] = if inst.dropped_data[data as usize].get() { &[] } else { &inst.module().info.data[data as usize].bytes };
-    let Some(chunk) = (src as usize).checked_add(len as usize).and_then(|end| bytes.get(src as usize..end)) else {
+    let bytes: &[u8] = if inst.dropped_data[data as usize].get() {
+        &[]
+    } else {
+        &inst.module().info.data[data as usize].bytes
+    };
+    let Some(chunk) = (src as usize)
+        .checked_add(len as usize)
+        .and_then(|end| bytes.get(src as usize..end))
+    else {
         return status(false, TrapCode::MemoryOutOfBounds);
     };
     // SAFETY: as in `memory_grow`.
     let memory = unsafe { &*inst.memory_ptr(memory) };
-    status(memory.write(dst, chunk).is_ok(), TrapCode::MemoryOutOfBounds)
+    status(
+        memory.write(dst, chunk).is_ok(),
+        TrapCode::MemoryOutOfBounds,
+    )
 }
 
 extern "C" fn data_drop(vmctx: *mut VMContext, data: u32) {
@@ -91,20 +127,43 @@ extern "C" fn table_grow(vmctx: *mut VMContext, table: u32, init: u64, delta: u6
 extern "C" fn table_fill(vmctx: *mut VMContext, table: u32, dst: u64, value: u64, len: u64) -> u32 {
     // SAFETY: as in `table_grow`.
     let table = unsafe { &*instance(vmctx).table_ptr(table) };
-    status(table.fill(dst, value, len).is_some(), TrapCode::TableOutOfBounds)
+    status(
+        table.fill(dst, value, len).is_some(),
+        TrapCode::TableOutOfBounds,
+    )
 }
 
-extern "C" fn table_copy(vmctx: *mut VMContext, dst_t: u32, src_t: u32, dst: u64, src: u64, len: u64) -> u32 {
+extern "C" fn table_copy(
+    vmctx: *mut VMContext,
+    dst_t: u32,
+    src_t: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
+) -> u32 {
     let inst = instance(vmctx);
     // SAFETY: as in `table_grow`.
     let (d, s) = unsafe { (&*inst.table_ptr(dst_t), &*inst.table_ptr(src_t)) };
-    status(d.copy_from(s, dst, src, len).is_some(), TrapCode::TableOutOfBounds)
+    status(
+        d.copy_from(s, dst, src, len).is_some(),
+        TrapCode::TableOutOfBounds,
+    )
 }
 
-extern "C" fn table_init(vmctx: *mut VMContext, table: u32, elem: u32, dst: u64, src: u32, len: u32) -> u32 {
+extern "C" fn table_init(
+    vmctx: *mut VMContext,
+    table: u32,
+    elem: u32,
+    dst: u64,
+    src: u32,
+    len: u32,
+) -> u32 {
     let inst = instance(vmctx);
     let values = inst.elem_values[elem as usize].borrow();
-    let Some(chunk) = (src as usize).checked_add(len as usize).and_then(|end| values.get(src as usize..end)) else {
+    let Some(chunk) = (src as usize)
+        .checked_add(len as usize)
+        .and_then(|end| values.get(src as usize..end))
+    else {
         return status(false, TrapCode::TableOutOfBounds);
     };
     // SAFETY: as in `table_grow`.
@@ -113,7 +172,9 @@ extern "C" fn table_init(vmctx: *mut VMContext, table: u32, elem: u32, dst: u64,
 }
 
 extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
-    instance(vmctx).elem_values[elem as usize].borrow_mut().clear();
+    instance(vmctx).elem_values[elem as usize]
+        .borrow_mut()
+        .clear();
 }
 
 /// Most parameters copied to the stack before a host call; more go to the heap.
@@ -136,9 +197,14 @@ extern "C" fn host_call(vmctx: *mut VMContext, func: *const HostFunc, values: *m
         &heap
     };
     let inst = instance(vmctx);
-    let mut caller = Caller { instance: inst, store: inst.store };
+    let mut caller = Caller {
+        instance: inst,
+        store: inst.store,
+    };
     let results = &mut slots[..nr];
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (func.callback)(&mut caller, params, results)));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        (func.callback)(&mut caller, params, results)
+    }));
     match outcome {
         Ok(Ok(())) => 0,
         Ok(Err(trap)) => {
@@ -158,7 +224,10 @@ extern "C" fn host_call(vmctx: *mut VMContext, func: *const HostFunc, values: *m
 }
 
 extern "C" fn raise_trap(_vmctx: *mut VMContext, code: u32) {
-    let code = u8::try_from(code).ok().and_then(TrapCode::from_u8).unwrap_or(TrapCode::HostError);
+    let code = u8::try_from(code)
+        .ok()
+        .and_then(TrapCode::from_u8)
+        .unwrap_or(TrapCode::HostError);
     record_trap(code, None, 0, 0);
     unwind();
 }

@@ -29,7 +29,9 @@ pub enum MemoryError {
         reason: String,
     },
     /// A host access outside the memory.
-    #[error("memory access of {len} bytes at offset {offset} is out of bounds (memory size {size} bytes)")]
+    #[error(
+        "memory access of {len} bytes at offset {offset} is out of bounds (memory size {size} bytes)"
+    )]
     OutOfBounds {
         /// Start of the access.
         offset: u64,
@@ -55,22 +57,36 @@ impl LinearMemory {
     ///
     /// # Errors
     /// When the initial size exceeds the limit or the reservation fails.
-    pub fn new(ty: MemoryType, explicit_bounds_checks: bool, limit_pages: Option<u64>) -> Result<Box<LinearMemory>, MemoryError> {
-        let mut max_pages = ty.limits.max.unwrap_or(u64::MAX).min(ty.max_pages_allowed());
+    pub fn new(
+        ty: MemoryType,
+        explicit_bounds_checks: bool,
+        limit_pages: Option<u64>,
+    ) -> Result<Box<LinearMemory>, MemoryError> {
+        let mut max_pages = ty
+            .limits
+            .max
+            .unwrap_or(u64::MAX)
+            .min(ty.max_pages_allowed());
         if let Some(limit) = limit_pages {
             max_pages = max_pages.min(limit);
         }
-        let err = |reason: &str| MemoryError::Allocation { pages: ty.limits.min, reason: reason.to_string() };
+        let err = |reason: &str| MemoryError::Allocation {
+            pages: ty.limits.min,
+            reason: reason.to_string(),
+        };
         if ty.limits.min > max_pages {
             return Err(err("the initial size exceeds the memory limit"));
         }
         let reserved = if !explicit_bounds_checks && !ty.memory64 {
             GUARDED_RESERVATION
         } else {
-            max_pages.saturating_mul(PAGE_SIZE).min(DEFAULT_UNGUARDED_RESERVATION.max(ty.limits.min * PAGE_SIZE))
+            max_pages
+                .saturating_mul(PAGE_SIZE)
+                .min(DEFAULT_UNGUARDED_RESERVATION.max(ty.limits.min * PAGE_SIZE))
         };
         max_pages = max_pages.min(reserved / PAGE_SIZE);
-        let reserved = usize::try_from(reserved).map_err(|_| err("reservation exceeds the address space"))?;
+        let reserved =
+            usize::try_from(reserved).map_err(|_| err("reservation exceeds the address space"))?;
         let base = if reserved == 0 {
             std::ptr::NonNull::<u8>::dangling().as_ptr()
         } else {
@@ -143,7 +159,11 @@ impl LinearMemory {
             // SAFETY: `[old_bytes, new_bytes)` lies inside our reservation (new_pages <= max_pages, which
             // fits the reservation), so this only changes the protection of memory we own.
             let rc = unsafe {
-                libc::mprotect(self.base().add(old_bytes).cast(), new_bytes - old_bytes, libc::PROT_READ | libc::PROT_WRITE)
+                libc::mprotect(
+                    self.base().add(old_bytes).cast(),
+                    new_bytes - old_bytes,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                )
             };
             if rc != 0 {
                 return None;
@@ -157,7 +177,9 @@ impl LinearMemory {
     fn check(&self, offset: u64, len: u64) -> Result<usize, MemoryError> {
         let size = self.byte_size();
         match offset.checked_add(len) {
-            Some(end) if end <= size => Ok(usize::try_from(offset).expect("inside a mapped memory")),
+            Some(end) if end <= size => {
+                Ok(usize::try_from(offset).expect("inside a mapped memory"))
+            }
             _ => Err(MemoryError::OutOfBounds { offset, len, size }),
         }
     }
@@ -170,7 +192,9 @@ impl LinearMemory {
         let start = self.check(offset, buf.len() as u64)?;
         // SAFETY: the range is inside the accessible part of the memory (checked above) and `buf` is a
         // distinct Rust buffer.
-        unsafe { std::ptr::copy_nonoverlapping(self.base().add(start), buf.as_mut_ptr(), buf.len()) };
+        unsafe {
+            std::ptr::copy_nonoverlapping(self.base().add(start), buf.as_mut_ptr(), buf.len())
+        };
         Ok(())
     }
 
@@ -194,7 +218,13 @@ impl LinearMemory {
     }
 
     /// `memory.copy` from `src` memory (possibly the same) into this one.
-    pub(crate) fn copy_from(&self, src: &LinearMemory, dst: u64, src_offset: u64, len: u64) -> Result<(), MemoryError> {
+    pub(crate) fn copy_from(
+        &self,
+        src: &LinearMemory,
+        dst: u64,
+        src_offset: u64,
+        len: u64,
+    ) -> Result<(), MemoryError> {
         let d = self.check(dst, len)?;
         let s = src.check(src_offset, len)?;
         // SAFETY: both ranges are inside accessible memory (checked above); `copy` allows overlap.

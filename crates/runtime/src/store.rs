@@ -74,6 +74,10 @@ pub struct StoreLimits {
 }
 
 /// The contents of a store.
+#[expect(
+    clippy::vec_box,
+    reason = "boxing keeps each object's address stable while the vectors grow"
+)]
 pub struct StoreInner {
     pub(crate) ctx: Box<UnsafeCell<VMStoreContext>>,
     pub(crate) memories: Vec<Box<LinearMemory>>,
@@ -119,7 +123,12 @@ impl StoreInner {
 
     /// Adds a global with an initial value.
     pub fn add_global(&mut self, ty: GlobalType, bits: u128) -> GlobalId {
-        self.globals.push(Box::new(Global { storage: UnsafeCell::new(VMGlobal { bytes: bits.to_le_bytes() }), ty }));
+        self.globals.push(Box::new(Global {
+            storage: UnsafeCell::new(VMGlobal {
+                bytes: bits.to_le_bytes(),
+            }),
+            ty,
+        }));
         GlobalId(self.globals.len() - 1)
     }
 

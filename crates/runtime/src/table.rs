@@ -20,13 +20,25 @@ impl Table {
     /// Creates a table of type `ty` with every element set to `init`; `None` if the initial size exceeds
     /// the limit.
     pub fn new(ty: TableType, init: u64) -> Option<Box<Table>> {
-        let max = ty.limits.max.unwrap_or(DEFAULT_MAX_ELEMENTS).min(DEFAULT_MAX_ELEMENTS.max(ty.limits.min));
+        let max = ty
+            .limits
+            .max
+            .unwrap_or(DEFAULT_MAX_ELEMENTS)
+            .min(DEFAULT_MAX_ELEMENTS.max(ty.limits.min));
         if ty.limits.min > max {
             return None;
         }
         let mut elements = vec![init; usize::try_from(ty.limits.min).ok()?];
-        let def = VMTableDefinition { base: elements.as_mut_ptr(), length: ty.limits.min };
-        Some(Box::new(Table { def: UnsafeCell::new(def), elements: UnsafeCell::new(elements), ty, max }))
+        let def = VMTableDefinition {
+            base: elements.as_mut_ptr(),
+            length: ty.limits.min,
+        };
+        Some(Box::new(Table {
+            def: UnsafeCell::new(def),
+            elements: UnsafeCell::new(elements),
+            ty,
+            max,
+        }))
     }
 
     /// The table's type.
@@ -39,6 +51,10 @@ impl Table {
         self.def.get()
     }
 
+    #[expect(
+        clippy::mut_from_ref,
+        reason = "tables are single-threaded and no borrow outlives a method"
+    )]
     fn elements(&self) -> &mut Vec<u64> {
         // SAFETY: tables are used by one thread at a time (the store's), and no reference into the
         // element vector outlives a single method of this type.

@@ -114,7 +114,10 @@ mod tests {
         assert_eq!(RawVal::from(-7i32).read_as::<u32>(), (-7i32) as u32);
         assert_eq!(RawVal::from(i64::MIN).read_as::<i64>(), i64::MIN);
         assert_eq!(RawVal::from(1.5f32).read_as::<f32>(), 1.5);
-        assert_eq!(RawVal::from(-0.0f64).read_as::<f64>().to_bits(), (-0.0f64).to_bits());
+        assert_eq!(
+            RawVal::from(-0.0f64).read_as::<f64>().to_bits(),
+            (-0.0f64).to_bits()
+        );
         let nan = f32::from_bits(0x7fc0_0001);
         assert_eq!(RawVal::from(nan).read_as::<f32>().to_bits(), 0x7fc0_0001);
         assert_eq!(RawVal::from(u128::MAX).to_bits(), u128::MAX);

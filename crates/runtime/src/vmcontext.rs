@@ -65,14 +65,23 @@ mod tests {
 
     #[test]
     fn layouts_match_vmoffsets() {
-        assert_eq!(offset_of!(VMFuncRef, wasm_call), funcref::WASM_CALL as usize);
+        assert_eq!(
+            offset_of!(VMFuncRef, wasm_call),
+            funcref::WASM_CALL as usize
+        );
         assert_eq!(offset_of!(VMFuncRef, vmctx), funcref::VMCTX as usize);
         assert_eq!(offset_of!(VMFuncRef, type_id), funcref::TYPE_ID as usize);
         assert_eq!(size_of::<VMFuncRef>(), funcref::SIZE as usize);
         assert_eq!(offset_of!(VMMemoryDefinition, base), memory::BASE as usize);
-        assert_eq!(offset_of!(VMMemoryDefinition, length), memory::LENGTH as usize);
+        assert_eq!(
+            offset_of!(VMMemoryDefinition, length),
+            memory::LENGTH as usize
+        );
         assert_eq!(offset_of!(VMTableDefinition, base), table::BASE as usize);
-        assert_eq!(offset_of!(VMTableDefinition, length), table::LENGTH as usize);
+        assert_eq!(
+            offset_of!(VMTableDefinition, length),
+            table::LENGTH as usize
+        );
         assert_eq!(offset_of!(VMStoreContext, stack_limit), 0);
         assert_eq!(size_of::<VMGlobal>(), GLOBAL_SIZE as usize);
     }

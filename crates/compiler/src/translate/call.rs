@@ -3,7 +3,9 @@
 use super::FuncTranslator;
 use crate::env::{POINTER, readonly, trusted, wasm_signature};
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{ExtFuncData, ExternalName, InstBuilder, Inst, UserExternalName, Value, types};
+use cranelift_codegen::ir::{
+    ExtFuncData, ExternalName, Inst, InstBuilder, UserExternalName, Value, types,
+};
 use wasmparser::Operator;
 use wasmz_environ::{TrapCode, WasmResult, vmoffsets::funcref};
 
@@ -11,7 +13,10 @@ impl FuncTranslator<'_, '_> {
     pub(super) fn translate_call(&mut self, op: &Operator<'_>) -> WasmResult<bool> {
         match *op {
             Operator::Call { function_index } => self.call(function_index),
-            Operator::CallIndirect { type_index, table_index } => self.call_indirect(type_index, table_index),
+            Operator::CallIndirect {
+                type_index,
+                table_index,
+            } => self.call_indirect(type_index, table_index),
             _ => return Ok(false),
         }
         Ok(true)
@@ -27,16 +32,29 @@ impl FuncTranslator<'_, '_> {
         let args = self.popn(ty.params.len());
         if self.env.module.is_imported_func(function_index) {
             let entry = self.env.offsets.funcref(function_index);
-            let code = self.builder.ins().load(POINTER, readonly(), self.vmctx, (entry + funcref::WASM_CALL) as i32);
-            let callee_vmctx = self.builder.ins().load(POINTER, readonly(), self.vmctx, (entry + funcref::VMCTX) as i32);
+            let code = self.builder.ins().load(
+                POINTER,
+                readonly(),
+                self.vmctx,
+                (entry + funcref::WASM_CALL) as i32,
+            );
+            let callee_vmctx = self.builder.ins().load(
+                POINTER,
+                readonly(),
+                self.vmctx,
+                (entry + funcref::VMCTX) as i32,
+            );
             let sig = self.builder.import_signature(wasm_signature(ty));
             let all = self.call_args(callee_vmctx, &args);
-        let call = self.builder.ins().call_indirect(sig, code, &all);
+            let call = self.builder.ins().call_indirect(sig, code, &all);
             self.push_call_results(call);
             return;
         }
         let sig = self.builder.import_signature(wasm_signature(ty));
-        let name = self.builder.func.declare_imported_user_function(UserExternalName::new(0, function_index));
+        let name = self
+            .builder
+            .func
+            .declare_imported_user_function(UserExternalName::new(0, function_index));
         let func_ref = self.builder.import_function(ExtFuncData {
             name: ExternalName::user(name),
             signature: sig,
@@ -63,18 +81,31 @@ impl FuncTranslator<'_, '_> {
         let addr = self.table_element_addr(table_index, index, TrapCode::TableOutOfBounds);
         let func = self.builder.ins().load(POINTER, trusted(), addr, 0);
         let is_null = self.builder.ins().icmp_imm_s(IntCC::Equal, func, 0);
-        self.builder.ins().trapnz(is_null, crate::trap_code(TrapCode::IndirectCallToNull));
+        self.builder
+            .ins()
+            .trapnz(is_null, crate::trap_code(TrapCode::IndirectCallToNull));
         let expected = self.builder.ins().load(
             types::I32,
             readonly(),
             self.vmctx,
             self.env.offsets.type_id(type_index) as i32,
         );
-        let actual = self.builder.ins().load(types::I32, trusted(), func, funcref::TYPE_ID as i32);
+        let actual = self
+            .builder
+            .ins()
+            .load(types::I32, trusted(), func, funcref::TYPE_ID as i32);
         let mismatch = self.builder.ins().icmp(IntCC::NotEqual, expected, actual);
-        self.builder.ins().trapnz(mismatch, crate::trap_code(TrapCode::BadSignature));
-        let code = self.builder.ins().load(POINTER, trusted(), func, funcref::WASM_CALL as i32);
-        let callee_vmctx = self.builder.ins().load(POINTER, trusted(), func, funcref::VMCTX as i32);
+        self.builder
+            .ins()
+            .trapnz(mismatch, crate::trap_code(TrapCode::BadSignature));
+        let code = self
+            .builder
+            .ins()
+            .load(POINTER, trusted(), func, funcref::WASM_CALL as i32);
+        let callee_vmctx = self
+            .builder
+            .ins()
+            .load(POINTER, trusted(), func, funcref::VMCTX as i32);
         let sig = self.builder.import_signature(wasm_signature(&ty));
         let all = self.call_args(callee_vmctx, &args);
         let call = self.builder.ins().call_indirect(sig, code, &all);

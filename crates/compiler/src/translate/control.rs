@@ -70,13 +70,19 @@ impl ControlFrame {
 
     /// Number of values a branch to this frame carries.
     pub fn branch_arity(&self) -> usize {
-        if matches!(self.kind, FrameKind::Loop) { self.num_params } else { self.num_results }
+        if matches!(self.kind, FrameKind::Loop) {
+            self.num_params
+        } else {
+            self.num_results
+        }
     }
 }
 
 impl FuncTranslator<'_, '_> {
     fn block_type(&self, ty: BlockType) -> (Vec<ValType>, Vec<ValType>) {
-        let conv = |t| ValType::from_wasmparser(t).expect("block types were checked when the module was read");
+        let conv = |t| {
+            ValType::from_wasmparser(t).expect("block types were checked when the module was read")
+        };
         match ty {
             BlockType::Empty => (vec![], vec![]),
             BlockType::Type(t) => (vec![], vec![conv(t)]),
@@ -103,7 +109,15 @@ impl FuncTranslator<'_, '_> {
             }
             Operator::Else => {
                 let frame = self.control.last_mut().expect("validated nesting");
-                if let (false, FrameKind::If { else_block, else_seen, params }) = (frame.dead, &mut frame.kind) {
+                if let (
+                    false,
+                    FrameKind::If {
+                        else_block,
+                        else_seen,
+                        params,
+                    },
+                ) = (frame.dead, &mut frame.kind)
+                {
                     *else_seen = true;
                     let (else_block, params, height) = (*else_block, params.clone(), frame.height);
                     self.stack.truncate(height);
@@ -122,7 +136,9 @@ impl FuncTranslator<'_, '_> {
         match *op {
             Operator::Nop => {}
             Operator::Unreachable => {
-                self.builder.ins().trap(crate::trap_code(WasmTrap::UnreachableCodeReached));
+                self.builder
+                    .ins()
+                    .trap(crate::trap_code(WasmTrap::UnreachableCodeReached));
                 self.reachable = false;
             }
             Operator::Block { blockty } => {
@@ -165,12 +181,18 @@ impl FuncTranslator<'_, '_> {
                 let then_block = self.builder.create_block();
                 let else_block = self.builder.create_block();
                 let end = self.block_with_params(&results);
-                self.builder.ins().brif(cond, then_block, &[], else_block, &[]);
+                self.builder
+                    .ins()
+                    .brif(cond, then_block, &[], else_block, &[]);
                 self.builder.seal_block(then_block);
                 self.builder.seal_block(else_block);
                 self.builder.switch_to_block(then_block);
                 self.control.push(ControlFrame {
-                    kind: FrameKind::If { else_block, else_seen: false, params: self.peekn(params.len()).to_vec() },
+                    kind: FrameKind::If {
+                        else_block,
+                        else_seen: false,
+                        params: self.peekn(params.len()).to_vec(),
+                    },
                     br_target: end,
                     end,
                     num_params: params.len(),
@@ -185,7 +207,12 @@ impl FuncTranslator<'_, '_> {
                 let results = self.stack.split_off(self.stack.len() - frame.num_results);
                 self.builder.ins().jump(frame.end, &block_args(&results));
                 frame.end_reached = true;
-                if let FrameKind::If { else_block, else_seen, params } = &mut frame.kind {
+                if let FrameKind::If {
+                    else_block,
+                    else_seen,
+                    params,
+                } = &mut frame.kind
+                {
                     *else_seen = true;
                     let (else_block, params, height) = (*else_block, params.clone(), frame.height);
                     self.stack.truncate(height);
@@ -208,7 +235,9 @@ impl FuncTranslator<'_, '_> {
                 let cond = self.pop();
                 let next = self.builder.create_block();
                 let (target, args) = self.branch_target(relative_depth);
-                self.builder.ins().brif(cond, target, &block_args(&args), next, &[]);
+                self.builder
+                    .ins()
+                    .brif(cond, target, &block_args(&args), next, &[]);
                 self.builder.seal_block(next);
                 self.builder.switch_to_block(next);
             }
@@ -225,7 +254,9 @@ impl FuncTranslator<'_, '_> {
                 }
                 let default_target = self.mark_branch(default);
                 let default_call = self.builder.func.dfg.block_call(default_target, &args);
-                let jt = self.builder.create_jump_table(JumpTableData::new(default_call, &table));
+                let jt = self
+                    .builder
+                    .create_jump_table(JumpTableData::new(default_call, &table));
                 self.builder.ins().br_table(index, jt);
                 self.reachable = false;
             }
@@ -280,7 +311,12 @@ impl FuncTranslator<'_, '_> {
             return;
         }
         let mut end_reached = frame.end_reached;
-        if let FrameKind::If { else_block, else_seen: false, params } = &frame.kind {
+        if let FrameKind::If {
+            else_block,
+            else_seen: false,
+            params,
+        } = &frame.kind
+        {
             // `if` without `else`: the false arm passes the parameters straight through.
             self.builder.switch_to_block(*else_block);
             self.builder.ins().jump(frame.end, &block_args(params));
@@ -300,7 +336,9 @@ impl FuncTranslator<'_, '_> {
         self.reachable = end_reached;
         if !end_reached {
             // Nothing reaches this block; terminate it so the function stays well formed.
-            self.builder.ins().trap(TrapCode::unwrap_user(WasmTrap::UnreachableCodeReached.to_u8()));
+            self.builder.ins().trap(TrapCode::unwrap_user(
+                WasmTrap::UnreachableCodeReached.to_u8(),
+            ));
         }
     }
 }

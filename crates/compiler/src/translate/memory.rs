@@ -16,7 +16,9 @@ use wasmz_environ::{Builtin, WasmResult, vmoffsets};
 impl FuncTranslator<'_, '_> {
     fn memory_def(&mut self, memory: u32) -> Value {
         let offset = self.env.offsets.memory(memory);
-        self.builder.ins().load(POINTER, readonly(), self.vmctx, offset as i32)
+        self.builder
+            .ins()
+            .load(POINTER, readonly(), self.vmctx, offset as i32)
     }
 
     fn is_memory64(&self, memory: u32) -> bool {
@@ -25,7 +27,11 @@ impl FuncTranslator<'_, '_> {
 
     /// Widens an index operand of `memory` to 64 bits.
     fn memory_index_to_i64(&mut self, memory: u32, index: Value) -> Value {
-        if self.is_memory64(memory) { index } else { self.builder.ins().uextend(types::I64, index) }
+        if self.is_memory64(memory) {
+            index
+        } else {
+            self.builder.ins().uextend(types::I64, index)
+        }
     }
 
     /// The native address of an access of `size` bytes at `index` + `memarg.offset`, bounds-checked.
@@ -35,19 +41,34 @@ impl FuncTranslator<'_, '_> {
             MemArgTarget::Array(_) => unreachable!("GC array accesses are rejected at validation"),
         };
         let def = self.memory_def(memory);
-        let base = self.builder.ins().load(POINTER, readonly(), def, vmoffsets::memory::BASE as i32);
+        let base =
+            self.builder
+                .ins()
+                .load(POINTER, readonly(), def, vmoffsets::memory::BASE as i32);
         let memory64 = self.is_memory64(memory);
         let index = self.memory_index_to_i64(memory, index);
         if self.env.explicit_bounds_checks || memory64 {
-            let length = self.builder.ins().load(types::I64, trusted(), def, vmoffsets::memory::LENGTH as i32);
+            let length = self.builder.ins().load(
+                types::I64,
+                trusted(),
+                def,
+                vmoffsets::memory::LENGTH as i32,
+            );
             let end_offset = memarg.offset.saturating_add(u64::from(size));
             let end_offset = self.builder.ins().iconst(types::I64, end_offset as i64);
             let end = if memory64 {
-                self.builder.ins().uadd_overflow_trap(index, end_offset, TrapCode::HEAP_OUT_OF_BOUNDS)
+                self.builder.ins().uadd_overflow_trap(
+                    index,
+                    end_offset,
+                    TrapCode::HEAP_OUT_OF_BOUNDS,
+                )
             } else {
                 self.builder.ins().iadd(index, end_offset)
             };
-            let oob = self.builder.ins().icmp(IntCC::UnsignedGreaterThan, end, length);
+            let oob = self
+                .builder
+                .ins()
+                .icmp(IntCC::UnsignedGreaterThan, end, length);
             self.builder.ins().trapnz(oob, TrapCode::HEAP_OUT_OF_BOUNDS);
         }
         let addr = self.builder.ins().iadd(base, index);
@@ -119,18 +140,34 @@ impl FuncTranslator<'_, '_> {
             O::I64Store32 { memarg } => self.store(memarg, 4),
             O::MemorySize { mem } => {
                 let def = self.memory_def(*mem);
-                let length = self.builder.ins().load(I64, trusted(), def, vmoffsets::memory::LENGTH as i32);
+                let length =
+                    self.builder
+                        .ins()
+                        .load(I64, trusted(), def, vmoffsets::memory::LENGTH as i32);
                 let pages = self.builder.ins().ushr_imm_s(length, 16);
-                let v = if self.is_memory64(*mem) { pages } else { self.builder.ins().ireduce(I32, pages) };
+                let v = if self.is_memory64(*mem) {
+                    pages
+                } else {
+                    self.builder.ins().ireduce(I32, pages)
+                };
                 self.push(v);
             }
             O::MemoryGrow { mem } => {
                 let delta = self.pop();
                 let delta = self.memory_index_to_i64(*mem, delta);
                 let mem_index = self.builder.ins().iconst(I32, i64::from(*mem));
-                let old = self.env.call_builtin(&mut self.builder, self.vmctx, Builtin::MemoryGrow, &[mem_index, delta]);
+                let old = self.env.call_builtin(
+                    &mut self.builder,
+                    self.vmctx,
+                    Builtin::MemoryGrow,
+                    &[mem_index, delta],
+                );
                 let old = old.expect("memory.grow returns the old size");
-                let v = if self.is_memory64(*mem) { old } else { self.builder.ins().ireduce(I32, old) };
+                let v = if self.is_memory64(*mem) {
+                    old
+                } else {
+                    self.builder.ins().ireduce(I32, old)
+                };
                 self.push(v);
             }
             O::MemoryFill { mem } => {
@@ -157,18 +194,29 @@ impl FuncTranslator<'_, '_> {
                 };
                 let d = self.builder.ins().iconst(I32, i64::from(*dst_mem));
                 let s = self.builder.ins().iconst(I32, i64::from(*src_mem));
-                self.env.call_trapping_builtin(&mut self.builder, self.vmctx, Builtin::MemoryCopy, &[d, s, dst, src, len]);
+                self.env.call_trapping_builtin(
+                    &mut self.builder,
+                    self.vmctx,
+                    Builtin::MemoryCopy,
+                    &[d, s, dst, src, len],
+                );
             }
             O::MemoryInit { data_index, mem } => {
                 let (dst, src, len) = self.pop3();
                 let dst = self.memory_index_to_i64(*mem, dst);
                 let m = self.builder.ins().iconst(I32, i64::from(*mem));
                 let d = self.builder.ins().iconst(I32, i64::from(*data_index));
-                self.env.call_trapping_builtin(&mut self.builder, self.vmctx, Builtin::MemoryInit, &[m, d, dst, src, len]);
+                self.env.call_trapping_builtin(
+                    &mut self.builder,
+                    self.vmctx,
+                    Builtin::MemoryInit,
+                    &[m, d, dst, src, len],
+                );
             }
             O::DataDrop { data_index } => {
                 let d = self.builder.ins().iconst(I32, i64::from(*data_index));
-                self.env.call_builtin(&mut self.builder, self.vmctx, Builtin::DataDrop, &[d]);
+                self.env
+                    .call_builtin(&mut self.builder, self.vmctx, Builtin::DataDrop, &[d]);
             }
             _ => return Ok(false),
         }

@@ -36,10 +36,19 @@ pub fn translate_function(
     body: &FunctionBody<'_>,
 ) -> WasmResult<Function> {
     let ty = env.module.func_type(func_index);
-    let mut func = Function::with_name_signature(UserFuncName::user(0, func_index), wasm_signature(ty));
+    let mut func =
+        Function::with_name_signature(UserFuncName::user(0, func_index), wasm_signature(ty));
     let vmctx_gv = func.create_global_value(ir::GlobalValueData::VMContext);
-    let readonly_flags = func.dfg.mem_flags.insert(crate::env::readonly()).expect("few flag sets");
-    let trusted_flags = func.dfg.mem_flags.insert(crate::env::trusted()).expect("few flag sets");
+    let readonly_flags = func
+        .dfg
+        .mem_flags
+        .insert(crate::env::readonly())
+        .expect("few flag sets");
+    let trusted_flags = func
+        .dfg
+        .mem_flags
+        .insert(crate::env::trusted())
+        .expect("few flag sets");
     let store_ctx = func.create_global_value(ir::GlobalValueData::Load {
         base: vmctx_gv,
         offset: (VMOffsets::STORE_CONTEXT as i32).into(),
@@ -74,10 +83,11 @@ pub fn translate_function(
         reachable: true,
     };
     t.declare_locals(entry, body)?;
-    t.control.push(ControlFrame::function(exit, ty.results.len()));
+    t.control
+        .push(ControlFrame::function(exit, ty.results.len()));
     let mut reader = body.get_operators_reader()?;
     while !reader.eof() {
-        let offset = reader.original_position() as u64;
+        let offset = reader.original_position();
         let op = reader.read()?;
         t.translate_operator(&op, offset)?;
     }
@@ -109,7 +119,7 @@ impl FuncTranslator<'_, '_> {
         }
         let mut reader = body.get_locals_reader()?;
         for _ in 0..reader.get_count() {
-            let offset = reader.original_position() as u64;
+            let offset = reader.original_position();
             let (count, ty) = reader.read()?;
             let vt = wasmz_environ::ValType::from_wasmparser(ty)
                 .ok_or_else(|| WasmError::unsupported(format!("local of type {ty}"), offset))?;
@@ -156,11 +166,17 @@ impl FuncTranslator<'_, '_> {
             || self.translate_memory(op)?
             || self.translate_table(op)?
             || self.translate_call(op)?;
-        if handled { Ok(()) } else { Err(WasmError::unsupported(format!("operator {op:?}"), offset)) }
+        if handled {
+            Ok(())
+        } else {
+            Err(WasmError::unsupported(format!("operator {op:?}"), offset))
+        }
     }
 
     fn pop(&mut self) -> Value {
-        self.stack.pop().expect("validated wasm never pops an empty stack")
+        self.stack
+            .pop()
+            .expect("validated wasm never pops an empty stack")
     }
 
     fn pop2(&mut self) -> (Value, Value) {

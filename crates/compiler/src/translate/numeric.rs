@@ -107,7 +107,9 @@ impl FuncTranslator<'_, '_> {
             O::F32Div | O::F64Div => self.binary(|t, a, b| t.builder.ins().fdiv(a, b)),
             O::F32Min | O::F64Min => self.binary(|t, a, b| t.builder.ins().fmin(a, b)),
             O::F32Max | O::F64Max => self.binary(|t, a, b| t.builder.ins().fmax(a, b)),
-            O::F32Copysign | O::F64Copysign => self.binary(|t, a, b| t.builder.ins().fcopysign(a, b)),
+            O::F32Copysign | O::F64Copysign => {
+                self.binary(|t, a, b| t.builder.ins().fcopysign(a, b))
+            }
             _ => return Ok(false),
         }
         Ok(true)

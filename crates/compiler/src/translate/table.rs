@@ -16,19 +16,43 @@ impl FuncTranslator<'_, '_> {
     }
 
     fn table_index_to_i64(&mut self, table: u32, index: Value) -> Value {
-        if self.is_table64(table) { index } else { self.builder.ins().uextend(types::I64, index) }
+        if self.is_table64(table) {
+            index
+        } else {
+            self.builder.ins().uextend(types::I64, index)
+        }
     }
 
     /// The address of element `index` of `table`, trapping with `oob_trap` when out of bounds.
-    pub(super) fn table_element_addr(&mut self, table: u32, index: Value, oob_trap: TrapCode) -> Value {
+    pub(super) fn table_element_addr(
+        &mut self,
+        table: u32,
+        index: Value,
+        oob_trap: TrapCode,
+    ) -> Value {
         let def_offset = self.env.offsets.table(table);
-        let def = self.builder.ins().load(POINTER, readonly(), self.vmctx, def_offset as i32);
-        let length = self.builder.ins().load(types::I64, trusted(), def, vmoffsets::table::LENGTH as i32);
+        let def = self
+            .builder
+            .ins()
+            .load(POINTER, readonly(), self.vmctx, def_offset as i32);
+        let length =
+            self.builder
+                .ins()
+                .load(types::I64, trusted(), def, vmoffsets::table::LENGTH as i32);
         let index = self.table_index_to_i64(table, index);
-        let oob = self.builder.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, length);
+        let oob = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, index, length);
         self.builder.ins().trapnz(oob, crate::trap_code(oob_trap));
-        let base = self.builder.ins().load(POINTER, trusted(), def, vmoffsets::table::BASE as i32);
-        let byte_offset = self.builder.ins().imul_imm_s(index, i64::from(vmoffsets::table::ELEMENT_SIZE));
+        let base = self
+            .builder
+            .ins()
+            .load(POINTER, trusted(), def, vmoffsets::table::BASE as i32);
+        let byte_offset = self
+            .builder
+            .ins()
+            .imul_imm_s(index, i64::from(vmoffsets::table::ELEMENT_SIZE));
         self.builder.ins().iadd(base, byte_offset)
     }
 
@@ -63,18 +87,37 @@ impl FuncTranslator<'_, '_> {
             }
             Operator::TableSize { table } => {
                 let def_offset = self.env.offsets.table(table);
-                let def = self.builder.ins().load(POINTER, readonly(), self.vmctx, def_offset as i32);
-                let length = self.builder.ins().load(I64, trusted(), def, vmoffsets::table::LENGTH as i32);
-                let v = if self.is_table64(table) { length } else { self.builder.ins().ireduce(I32, length) };
+                let def =
+                    self.builder
+                        .ins()
+                        .load(POINTER, readonly(), self.vmctx, def_offset as i32);
+                let length =
+                    self.builder
+                        .ins()
+                        .load(I64, trusted(), def, vmoffsets::table::LENGTH as i32);
+                let v = if self.is_table64(table) {
+                    length
+                } else {
+                    self.builder.ins().ireduce(I32, length)
+                };
                 self.push(v);
             }
             Operator::TableGrow { table } => {
                 let (init, delta) = self.pop2();
                 let delta = self.table_index_to_i64(table, delta);
                 let t = self.builder.ins().iconst(I32, i64::from(table));
-                let old = self.env.call_builtin(&mut self.builder, self.vmctx, Builtin::TableGrow, &[t, init, delta]);
+                let old = self.env.call_builtin(
+                    &mut self.builder,
+                    self.vmctx,
+                    Builtin::TableGrow,
+                    &[t, init, delta],
+                );
                 let old = old.expect("table.grow returns the old size");
-                let v = if self.is_table64(table) { old } else { self.builder.ins().ireduce(I32, old) };
+                let v = if self.is_table64(table) {
+                    old
+                } else {
+                    self.builder.ins().ireduce(I32, old)
+                };
                 self.push(v);
             }
             Operator::TableFill { table } => {
@@ -82,9 +125,17 @@ impl FuncTranslator<'_, '_> {
                 let dst = self.table_index_to_i64(table, dst);
                 let len = self.table_index_to_i64(table, len);
                 let t = self.builder.ins().iconst(I32, i64::from(table));
-                self.env.call_trapping_builtin(&mut self.builder, self.vmctx, Builtin::TableFill, &[t, dst, value, len]);
+                self.env.call_trapping_builtin(
+                    &mut self.builder,
+                    self.vmctx,
+                    Builtin::TableFill,
+                    &[t, dst, value, len],
+                );
             }
-            Operator::TableCopy { dst_table, src_table } => {
+            Operator::TableCopy {
+                dst_table,
+                src_table,
+            } => {
                 let (dst, src, len) = self.pop3();
                 let dst = self.table_index_to_i64(dst_table, dst);
                 let src = self.table_index_to_i64(src_table, src);
@@ -95,18 +146,29 @@ impl FuncTranslator<'_, '_> {
                 };
                 let d = self.builder.ins().iconst(I32, i64::from(dst_table));
                 let s = self.builder.ins().iconst(I32, i64::from(src_table));
-                self.env.call_trapping_builtin(&mut self.builder, self.vmctx, Builtin::TableCopy, &[d, s, dst, src, len]);
+                self.env.call_trapping_builtin(
+                    &mut self.builder,
+                    self.vmctx,
+                    Builtin::TableCopy,
+                    &[d, s, dst, src, len],
+                );
             }
             Operator::TableInit { elem_index, table } => {
                 let (dst, src, len) = self.pop3();
                 let dst = self.table_index_to_i64(table, dst);
                 let t = self.builder.ins().iconst(I32, i64::from(table));
                 let e = self.builder.ins().iconst(I32, i64::from(elem_index));
-                self.env.call_trapping_builtin(&mut self.builder, self.vmctx, Builtin::TableInit, &[t, e, dst, src, len]);
+                self.env.call_trapping_builtin(
+                    &mut self.builder,
+                    self.vmctx,
+                    Builtin::TableInit,
+                    &[t, e, dst, src, len],
+                );
             }
             Operator::ElemDrop { elem_index } => {
                 let e = self.builder.ins().iconst(I32, i64::from(elem_index));
-                self.env.call_builtin(&mut self.builder, self.vmctx, Builtin::ElemDrop, &[e]);
+                self.env
+                    .call_builtin(&mut self.builder, self.vmctx, Builtin::ElemDrop, &[e]);
             }
             _ => return Ok(false),
         }

@@ -40,6 +40,8 @@ impl FuncTranslator<'_, '_> {
     /// The address of global `index`'s storage.
     fn global_addr(&mut self, index: u32) -> Value {
         let offset = self.env.offsets.global(index);
-        self.builder.ins().load(POINTER, readonly(), self.vmctx, offset as i32)
+        self.builder
+            .ins()
+            .load(POINTER, readonly(), self.vmctx, offset as i32)
     }
 }

@@ -79,7 +79,7 @@ pub(crate) fn record_trap(code: TrapCode, pc: Option<usize>, fp: usize, sp: usiz
             n = 1;
         }
         let mut fp = fp;
-        while n < MAX_BACKTRACE && fp > sp && fp < top && fp % 8 == 0 {
+        while n < MAX_BACKTRACE && fp > sp && fp < top && fp.is_multiple_of(8) {
             // SAFETY: `fp` lies between the trapping stack pointer and the entry stack pointer of this
             // thread, so it points into this thread's live stack; compiled code keeps frame pointers,
             // so a frame record is `[saved fp, return address]`.
@@ -119,7 +119,8 @@ pub fn in_wasm_call() -> bool {
 }
 
 fn take_trap() -> TrapInfo {
-    let code = TrapCode::from_u8(TRAP_CODE.with(Cell::get)).unwrap_or(TrapCode::UnreachableCodeReached);
+    let code =
+        TrapCode::from_u8(TRAP_CODE.with(Cell::get)).unwrap_or(TrapCode::UnreachableCodeReached);
     let message = TRAP_MESSAGE.with(|m| m.borrow_mut().take());
     let len = TRAP_LEN.with(Cell::get);
     let mut backtrace = Vec::with_capacity(len);
@@ -139,7 +140,11 @@ fn take_trap() -> TrapInfo {
             }
         }
     });
-    TrapInfo { code, message, backtrace }
+    TrapInfo {
+        code,
+        message,
+        backtrace,
+    }
 }
 
 /// Calls the entry trampoline `entry` with `(callee_vmctx, caller_vmctx, code, values)`, turning any trap
@@ -165,11 +170,24 @@ pub unsafe fn call_entry(
     // SAFETY: `entry` is an entry trampoline with the C signature `EntryFn` (caller's contract).
     let entry: EntryFn = unsafe { std::mem::transmute::<*const u8, EntryFn>(entry) };
     // SAFETY: the jump slot is this thread's; the arguments are valid per the caller's contract.
-    let unwound = JMP_BUF.with(|slot| unsafe { wasmz_call(slot.as_ptr(), entry, callee_vmctx, caller_vmctx, code, values) });
+    let unwound = JMP_BUF.with(|slot| unsafe {
+        wasmz_call(
+            slot.as_ptr(),
+            entry,
+            callee_vmctx,
+            caller_vmctx,
+            code,
+            values,
+        )
+    });
     if outermost {
         ENTRY_SP.with(|s| s.set(0));
     }
-    if unwound == 0 { Ok(()) } else { Err(take_trap()) }
+    if unwound == 0 {
+        Ok(())
+    } else {
+        Err(take_trap())
+    }
 }
 
 /// The current stack pointer, approximately (the address of a local).

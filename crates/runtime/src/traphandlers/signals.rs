@@ -30,7 +30,11 @@ impl Drop for AltStack {
         }
         // SAFETY: disabling the alternate stack of this thread before unmapping the memory we mapped for it.
         unsafe {
-            let disable = libc::stack_t { ss_sp: std::ptr::null_mut(), ss_flags: libc::SS_DISABLE, ss_size: 0 };
+            let disable = libc::stack_t {
+                ss_sp: std::ptr::null_mut(),
+                ss_flags: libc::SS_DISABLE,
+                ss_size: 0,
+            };
             libc::sigaltstack(&disable, std::ptr::null_mut());
             libc::munmap(self.map, self.size);
         }
@@ -80,7 +84,14 @@ fn install_alt_stack() {
     let size = ALT_STACK_SIZE + page;
     // SAFETY: a fresh anonymous mapping; the lowest page becomes a guard page.
     let map = unsafe {
-        libc::mmap(std::ptr::null_mut(), size, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANON, -1, 0)
+        libc::mmap(
+            std::ptr::null_mut(),
+            size,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANON,
+            -1,
+            0,
+        )
     };
     if map == libc::MAP_FAILED {
         return;
@@ -88,7 +99,11 @@ fn install_alt_stack() {
     // SAFETY: `map` is our mapping of `size` bytes; the stack starts after the guard page.
     unsafe {
         libc::mprotect(map, page, libc::PROT_NONE);
-        let stack = libc::stack_t { ss_sp: map.cast::<u8>().add(page).cast(), ss_flags: 0, ss_size: ALT_STACK_SIZE };
+        let stack = libc::stack_t {
+            ss_sp: map.cast::<u8>().add(page).cast(),
+            ss_flags: 0,
+            ss_size: ALT_STACK_SIZE,
+        };
         libc::sigaltstack(&stack, std::ptr::null_mut());
     }
     ALT_STACK_OWNER.with(|o| *o.borrow_mut() = Some(AltStack { map, size }));
@@ -118,7 +133,11 @@ unsafe fn registers(context: *mut libc::c_void) -> (usize, usize, usize) {
     }
 }
 
-unsafe extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
+unsafe extern "C" fn handler(
+    sig: libc::c_int,
+    info: *mut libc::siginfo_t,
+    context: *mut libc::c_void,
+) {
     // SAFETY: `context` is the ucontext_t passed by the kernel.
     let (pc, fp, sp) = unsafe { registers(context) };
     let armed = !JMP_BUF.with(Cell::get).is_null();
@@ -136,8 +155,12 @@ unsafe extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, conte
 
 /// Hands a signal that is not a wasm trap to the handler that was there before.
 fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
-    let Some(previous) = PREVIOUS.get() else { return };
-    let Some(i) = SIGNALS.iter().position(|s| *s == sig) else { return };
+    let Some(previous) = PREVIOUS.get() else {
+        return;
+    };
+    let Some(i) = SIGNALS.iter().position(|s| *s == sig) else {
+        return;
+    };
     let prev = &previous[i];
     if prev.sa_sigaction == libc::SIG_DFL || prev.sa_sigaction == libc::SIG_IGN {
         // Restore it and return: the faulting instruction runs again and gets the default action.
