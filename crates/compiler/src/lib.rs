@@ -163,7 +163,19 @@ pub fn compile_module(
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().expect("compiler threads do not panic"))
+            .map(|h| {
+                h.join().unwrap_or_else(|panic| {
+                    let message = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    Err(CompileError::Codegen {
+                        what: "a function".into(),
+                        message: format!("internal error: {message}"),
+                    })
+                })
+            })
             .collect()
     });
     let mut functions = Vec::with_capacity(num_defined);

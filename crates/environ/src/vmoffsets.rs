@@ -102,19 +102,17 @@ impl VMOffsets {
 
     /// Offset of the pointer to memory `index`'s definition.
     pub fn memory(&self, index: u32) -> u32 {
-        debug_assert!(index < self.num_memories);
         Self::HEADER_SIZE + index * POINTER_SIZE
     }
 
     /// Offset of the pointer to table `index`'s definition.
     pub fn table(&self, index: u32) -> u32 {
-        debug_assert!(index < self.num_tables);
-        self.memory(0) + self.num_memories * POINTER_SIZE + index * POINTER_SIZE
+        self.memory(self.num_memories) + index * POINTER_SIZE
     }
 
     /// Offset of the pointer to global `index`'s storage.
     pub fn global(&self, index: u32) -> u32 {
-        self.memory(0) + (self.num_memories + self.num_tables + index) * POINTER_SIZE
+        self.table(self.num_tables) + index * POINTER_SIZE
     }
 
     /// Offset of function `index`'s `VMFuncRef`.
