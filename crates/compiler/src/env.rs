@@ -96,21 +96,26 @@ impl ModuleEnv<'_> {
         builder.inst_results(call).first().copied()
     }
 
-    /// Calls a trapping builtin and raises the trap it reports, if any.
-    pub fn call_trapping_builtin(
+    /// Calls a builtin that returns a nonzero status on failure, and traps with `code` when it does.
+    ///
+    /// The trap is an ordinary trap instruction in the calling function, so it is reported with the
+    /// function's own position in the backtrace.
+    pub fn call_checked_builtin(
         &self,
         builder: &mut FunctionBuilder<'_>,
         vmctx: ir::Value,
         builtin: Builtin,
         args: &[ir::Value],
+        code: wasmz_environ::TrapCode,
     ) {
         let status = self
             .call_builtin(builder, vmctx, builtin, args)
-            .expect("trapping builtins return a status");
-        self.raise_if_nonzero(builder, vmctx, status);
+            .expect("checked builtins return a status");
+        builder.ins().trapnz(status, crate::trap_code(code));
     }
 
-    /// Emits `if status != 0 { raise_trap(status) }`.
+    /// Emits `if status != 0 { raise_trap(status, frame_pointer) }`: raises a trap code chosen at run time
+    /// (by a host function).
     pub fn raise_if_nonzero(
         &self,
         builder: &mut FunctionBuilder<'_>,
@@ -123,7 +128,8 @@ impl ModuleEnv<'_> {
         builder.set_cold_block(raise);
         builder.switch_to_block(raise);
         builder.seal_block(raise);
-        self.call_builtin(builder, vmctx, Builtin::RaiseTrap, &[status]);
+        let fp = builder.ins().get_frame_pointer(POINTER);
+        self.call_builtin(builder, vmctx, Builtin::RaiseTrap, &[status, fp]);
         builder
             .ins()
             .trap(crate::trap_code(wasmz_environ::TrapCode::HostError));

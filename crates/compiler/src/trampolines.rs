@@ -79,7 +79,10 @@ pub fn host_trampoline(env: &ModuleEnv<'_>, ty: &FuncType, name_index: u32) -> F
         b.ins()
             .store(value_flags(), *v, values, (i as u32 * VALUE_SIZE) as i32);
     }
-    env.call_trapping_builtin(&mut b, caller_vmctx, Builtin::HostCall, &[host_ctx, values]);
+    let status = env
+        .call_builtin(&mut b, caller_vmctx, Builtin::HostCall, &[host_ctx, values])
+        .expect("HostCall returns a status");
+    env.raise_if_nonzero(&mut b, caller_vmctx, status);
     let mut results = Vec::with_capacity(ty.results.len());
     for (i, t) in ty.results.iter().enumerate() {
         results.push(b.ins().load(

@@ -86,6 +86,7 @@ builtins! {
     /// Calls a host function: `(host_func_ctx, values) -> trap code`; arguments and results live in `values`
     /// (16 bytes per value).
     HostCall(Ptr, Ptr) -> I32;
-    /// Ends the current wasm execution with a trap code. Never returns.
-    RaiseTrap(I32);
+    /// Ends the current wasm execution with a trap code; the second argument is the calling frame's
+    /// frame pointer, where the backtrace starts. Never returns.
+    RaiseTrap(I32, Ptr);
 }

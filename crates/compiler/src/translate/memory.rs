@@ -175,11 +175,12 @@ impl FuncTranslator<'_, '_> {
                 let dst = self.memory_index_to_i64(*mem, dst);
                 let len = self.memory_index_to_i64(*mem, len);
                 let mem_index = self.builder.ins().iconst(I32, i64::from(*mem));
-                self.env.call_trapping_builtin(
+                self.env.call_checked_builtin(
                     &mut self.builder,
                     self.vmctx,
                     Builtin::MemoryFill,
                     &[mem_index, dst, value, len],
+                    wasmz_environ::TrapCode::MemoryOutOfBounds,
                 );
             }
             O::MemoryCopy { dst_mem, src_mem } => {
@@ -194,11 +195,12 @@ impl FuncTranslator<'_, '_> {
                 };
                 let d = self.builder.ins().iconst(I32, i64::from(*dst_mem));
                 let s = self.builder.ins().iconst(I32, i64::from(*src_mem));
-                self.env.call_trapping_builtin(
+                self.env.call_checked_builtin(
                     &mut self.builder,
                     self.vmctx,
                     Builtin::MemoryCopy,
                     &[d, s, dst, src, len],
+                    wasmz_environ::TrapCode::MemoryOutOfBounds,
                 );
             }
             O::MemoryInit { data_index, mem } => {
@@ -206,11 +208,12 @@ impl FuncTranslator<'_, '_> {
                 let dst = self.memory_index_to_i64(*mem, dst);
                 let m = self.builder.ins().iconst(I32, i64::from(*mem));
                 let d = self.builder.ins().iconst(I32, i64::from(*data_index));
-                self.env.call_trapping_builtin(
+                self.env.call_checked_builtin(
                     &mut self.builder,
                     self.vmctx,
                     Builtin::MemoryInit,
                     &[m, d, dst, src, len],
+                    wasmz_environ::TrapCode::MemoryOutOfBounds,
                 );
             }
             O::DataDrop { data_index } => {

@@ -125,11 +125,12 @@ impl FuncTranslator<'_, '_> {
                 let dst = self.table_index_to_i64(table, dst);
                 let len = self.table_index_to_i64(table, len);
                 let t = self.builder.ins().iconst(I32, i64::from(table));
-                self.env.call_trapping_builtin(
+                self.env.call_checked_builtin(
                     &mut self.builder,
                     self.vmctx,
                     Builtin::TableFill,
                     &[t, dst, value, len],
+                    TrapCode::TableOutOfBounds,
                 );
             }
             Operator::TableCopy {
@@ -146,11 +147,12 @@ impl FuncTranslator<'_, '_> {
                 };
                 let d = self.builder.ins().iconst(I32, i64::from(dst_table));
                 let s = self.builder.ins().iconst(I32, i64::from(src_table));
-                self.env.call_trapping_builtin(
+                self.env.call_checked_builtin(
                     &mut self.builder,
                     self.vmctx,
                     Builtin::TableCopy,
                     &[d, s, dst, src, len],
+                    TrapCode::TableOutOfBounds,
                 );
             }
             Operator::TableInit { elem_index, table } => {
@@ -158,11 +160,12 @@ impl FuncTranslator<'_, '_> {
                 let dst = self.table_index_to_i64(table, dst);
                 let t = self.builder.ins().iconst(I32, i64::from(table));
                 let e = self.builder.ins().iconst(I32, i64::from(elem_index));
-                self.env.call_trapping_builtin(
+                self.env.call_checked_builtin(
                     &mut self.builder,
                     self.vmctx,
                     Builtin::TableInit,
                     &[t, e, dst, src, len],
+                    TrapCode::TableOutOfBounds,
                 );
             }
             Operator::ElemDrop { elem_index } => {
