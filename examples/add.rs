@@ -12,12 +12,16 @@ fn main() -> Result<(), wasmz::Error> {
     linker.define(
         "env",
         "add",
-        HostFunc::new([ValType::I32, ValType::I32], [ValType::I32], |_cx, params, results| {
-            let a = params[0].read_as::<i32>();
-            let b = params[1].read_as::<i32>();
-            results[0] = RawVal::from(a + b);
-            Ok(())
-        }),
+        HostFunc::new(
+            [ValType::I32, ValType::I32],
+            [ValType::I32],
+            |_cx, params, results| {
+                let a = params[0].read_as::<i32>();
+                let b = params[1].read_as::<i32>();
+                results[0] = RawVal::from(a + b);
+                Ok(())
+            },
+        ),
     )?;
 
     let mut store = Store::new(&engine);

@@ -27,6 +27,7 @@ pub struct Config {
     pub(crate) bounds_checks: BoundsChecks,
     pub(crate) max_wasm_stack: usize,
     pub(crate) memory_limit: Option<u64>,
+    features: WasmFeatures,
 }
 
 impl Default for Config {
@@ -36,6 +37,7 @@ impl Default for Config {
             bounds_checks: BoundsChecks::GuardPages,
             max_wasm_stack: 512 * 1024,
             memory_limit: None,
+            features: (WasmFeatures::WASM2 | WasmFeatures::EXTENDED_CONST) - WasmFeatures::SIMD,
         }
     }
 }
@@ -72,8 +74,64 @@ impl Config {
         self
     }
 
+    fn feature(&mut self, feature: WasmFeatures, enable: bool) -> &mut Self {
+        self.features.set(feature, enable);
+        self
+    }
+
+    /// Mutable imported and exported globals (on by default).
+    pub fn wasm_mutable_global(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::MUTABLE_GLOBAL, enable)
+    }
+
+    /// Sign-extension operators (on by default).
+    pub fn wasm_sign_extension(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::SIGN_EXTENSION, enable)
+    }
+
+    /// Non-trapping float-to-int conversions (on by default).
+    pub fn wasm_saturating_float_to_int(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::SATURATING_FLOAT_TO_INT, enable)
+    }
+
+    /// Multiple results and block parameters (on by default).
+    pub fn wasm_multi_value(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::MULTI_VALUE, enable)
+    }
+
+    /// Bulk memory and table operations (on by default).
+    pub fn wasm_bulk_memory(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::BULK_MEMORY, enable)
+    }
+
+    /// funcref/externref values, several tables, `table.*` operators (on by default).
+    pub fn wasm_reference_types(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::REFERENCE_TYPES, enable)
+    }
+
+    /// Extended constant expressions (on by default).
+    pub fn wasm_extended_const(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::EXTENDED_CONST, enable)
+    }
+
+    /// Several memories per module (off by default).
+    pub fn wasm_multi_memory(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::MULTI_MEMORY, enable)
+    }
+
+    /// 64-bit memories and tables (off by default; uses explicit bounds checks).
+    pub fn wasm_memory64(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::MEMORY64, enable)
+    }
+
+    /// 128-bit SIMD (off by default: not implemented yet; modules using it fail to compile with an
+    /// unsupported-feature error).
+    pub fn wasm_simd(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::SIMD, enable)
+    }
+
     pub(crate) fn features(&self) -> WasmFeatures {
-        (WasmFeatures::WASM2 | WasmFeatures::EXTENDED_CONST) - WasmFeatures::SIMD
+        self.features
     }
 }
 
