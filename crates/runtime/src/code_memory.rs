@@ -66,7 +66,9 @@ pub struct CodeLookup {
 
 /// Looks up `pc` among the published images.
 pub fn lookup_code(pc: usize) -> Option<CodeLookup> {
-    let registry = REGISTRY.try_read().ok()?;
+    // A blocking read: a writer on another thread (publishing or dropping code) finishes soon, and the
+    // signal handler only looks up PCs of threads inside wasm calls, which never hold the write lock.
+    let registry = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
     let (start, (end, image)) = registry.range(..=pc).next_back()?;
     if pc >= *end {
         return None;
