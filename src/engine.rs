@@ -37,7 +37,11 @@ impl Default for Config {
             bounds_checks: BoundsChecks::GuardPages,
             max_wasm_stack: 512 * 1024,
             memory_limit: None,
-            features: (WasmFeatures::WASM2 | WasmFeatures::EXTENDED_CONST) - WasmFeatures::SIMD,
+            features: (WasmFeatures::WASM2
+                | WasmFeatures::EXTENDED_CONST
+                | WasmFeatures::FUNCTION_REFERENCES
+                | WasmFeatures::TAIL_CALL)
+                - WasmFeatures::SIMD,
         }
     }
 }
@@ -122,6 +126,25 @@ impl Config {
     /// 64-bit memories and tables (off by default; uses explicit bounds checks).
     pub fn wasm_memory64(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::MEMORY64, enable)
+    }
+
+    /// Typed function references: `call_ref`, `ref.as_non_null`, `br_on_null`, `br_on_non_null`,
+    /// non-nullable and concrete reference types (on by default).
+    pub fn wasm_function_references(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::FUNCTION_REFERENCES, enable)
+    }
+
+    /// Tail calls: `return_call`, `return_call_indirect`, `return_call_ref` (on by default).
+    pub fn wasm_tail_call(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::TAIL_CALL, enable)
+    }
+
+    /// The GC proposal's validation rules (off by default). wasmz does not have GC types yet: modules
+    /// that define struct or array types, or use GC operators, fail to compile with an
+    /// unsupported-feature error; the rest of the proposal (such as `global.get` of defined immutable
+    /// globals in constant expressions) works.
+    pub fn wasm_gc(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::GC, enable)
     }
 
     /// 128-bit SIMD (off by default: not implemented yet; modules using it fail to compile with an

@@ -240,7 +240,7 @@ impl Instance {
             });
         }
         for (index, (arg, expected)) in args.iter().zip(ty.params.iter()).enumerate() {
-            if arg.ty() != *expected {
+            if !arg.matches(*expected) {
                 return Err(Error::ArgumentType {
                     func: name.to_string(),
                     index,

@@ -47,6 +47,7 @@ pub use module::Module;
 pub use store::Store;
 pub use values::{ExecResult, Trap, Val};
 pub use wasmz_environ::{
-    ExternType, FuncType, GlobalType, Limits, MemoryType, TableType, TrapCode, ValType, WasmError,
+    ExternType, FuncType, GlobalType, HeapType, Limits, MemoryType, RefType, TableType, TrapCode,
+    ValType, WasmError,
 };
 pub use wasmz_runtime::{FrameInfo, FromRawVal, IntoRawVal, RawVal};

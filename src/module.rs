@@ -50,7 +50,17 @@ impl Module {
             })?;
         let code = CodeMemory::publish(image)
             .map_err(|e| Error::Resource(format!("cannot map code memory: {e}")))?;
-        let type_ids = info.types.iter().map(|t| engine.type_id(t)).collect();
+        let mut type_ids: Vec<u32> = Vec::with_capacity(info.types.len());
+        for ty in &info.types {
+            // Concrete reference types name module type indices; the engine-wide key names canonical ids
+            // instead, so equal types of different modules get the same id.
+            let canon = |t: &wasmz_environ::ValType| t.canonicalize(&type_ids);
+            let key = wasmz_environ::FuncType::new(
+                ty.params.iter().map(canon).collect::<Vec<_>>(),
+                ty.results.iter().map(canon).collect::<Vec<_>>(),
+            );
+            type_ids.push(engine.type_id(&key));
+        }
         let offsets = VMOffsets::new(&info);
         Ok(Module {
             engine: engine.clone(),

@@ -65,6 +65,28 @@ impl Val {
             ValType::V128 => Val::V128(raw.read_as()),
             ValType::FuncRef => Val::FuncRef(Func::from_raw(store, raw.low64())),
             ValType::ExternRef => Val::ExternRef(raw.low64().checked_sub(1)),
+            ValType::Ref(r) if r.is_func() => Val::FuncRef(Func::from_raw(store, raw.low64())),
+            ValType::Ref(_) => Val::ExternRef(raw.low64().checked_sub(1)),
+        }
+    }
+
+    /// Whether this value can be passed where `ty` is expected: equal types, or a reference that fits
+    /// the reference type `ty` (null only where `ty` is nullable).
+    pub fn matches(&self, ty: ValType) -> bool {
+        if self.ty() == ty {
+            return true;
+        }
+        let Some(r) = ty.ref_type() else { return false };
+        match self {
+            Val::FuncRef(None) | Val::ExternRef(None) => {
+                r.nullable && (matches!(self, Val::FuncRef(_)) == r.is_func())
+            }
+            Val::FuncRef(Some(_)) => matches!(
+                r.heap,
+                wasmz_environ::HeapType::Func | wasmz_environ::HeapType::Concrete(_)
+            ),
+            Val::ExternRef(Some(_)) => r.heap == wasmz_environ::HeapType::Extern,
+            _ => false,
         }
     }
 }

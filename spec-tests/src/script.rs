@@ -81,7 +81,8 @@ pub fn spec_config() -> Config {
         config
             .wasm_multi_memory(true)
             .wasm_memory64(true)
-            .wasm_simd(true);
+            .wasm_simd(true)
+            .wasm_gc(true);
     }
     config
 }

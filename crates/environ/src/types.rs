@@ -3,6 +3,10 @@
 use core::fmt;
 
 /// The type of a wasm value.
+///
+/// The two nullable abstract reference types of WebAssembly 2.0 have their own variants,
+/// [`ValType::FuncRef`] and [`ValType::ExternRef`]; every other reference type (non-null, typed, bottom)
+/// is a [`ValType::Ref`]. [`ValType::from_ref`] keeps this normal form, so `==` compares types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ValType {
     /// 32-bit integer.
@@ -15,16 +19,124 @@ pub enum ValType {
     F64,
     /// 128-bit vector.
     V128,
-    /// A nullable reference to a function.
+    /// A nullable reference to any function: `(ref null func)`.
     FuncRef,
-    /// A nullable reference to a host value.
+    /// A nullable reference to a host value: `(ref null extern)`.
     ExternRef,
+    /// Any other reference type.
+    Ref(RefType),
+}
+
+/// What a reference may point to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HeapType {
+    /// Any function.
+    Func,
+    /// Any host value.
+    Extern,
+    /// No function (the bottom of the function hierarchy: only null).
+    NoFunc,
+    /// No host value (only null).
+    NoExtern,
+    /// A function of the given type: a type index in a module, or an engine-wide canonical type id once
+    /// canonicalized (see [`ValType::canonicalize`]).
+    Concrete(u32),
+}
+
+/// A reference type: nullability and heap type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RefType {
+    /// Whether null is a value of the type.
+    pub nullable: bool,
+    /// What the reference points to.
+    pub heap: HeapType,
+}
+
+impl RefType {
+    /// Whether the heap type belongs to the function hierarchy.
+    pub fn is_func(self) -> bool {
+        matches!(
+            self.heap,
+            HeapType::Func | HeapType::NoFunc | HeapType::Concrete(_)
+        )
+    }
 }
 
 impl ValType {
+    /// The value type of reference type `r`, in normal form.
+    pub fn from_ref(r: RefType) -> ValType {
+        match r {
+            RefType {
+                nullable: true,
+                heap: HeapType::Func,
+            } => ValType::FuncRef,
+            RefType {
+                nullable: true,
+                heap: HeapType::Extern,
+            } => ValType::ExternRef,
+            other => ValType::Ref(other),
+        }
+    }
+
+    /// The reference type, if this is one.
+    pub fn ref_type(self) -> Option<RefType> {
+        match self {
+            ValType::FuncRef => Some(RefType {
+                nullable: true,
+                heap: HeapType::Func,
+            }),
+            ValType::ExternRef => Some(RefType {
+                nullable: true,
+                heap: HeapType::Extern,
+            }),
+            ValType::Ref(r) => Some(r),
+            _ => None,
+        }
+    }
+
     /// Whether this is a reference type.
     pub fn is_ref(self) -> bool {
-        matches!(self, ValType::FuncRef | ValType::ExternRef)
+        self.ref_type().is_some()
+    }
+
+    /// Whether this is a reference into the function hierarchy.
+    pub fn is_func_ref(self) -> bool {
+        self.ref_type().is_some_and(RefType::is_func)
+    }
+
+    /// Replaces module type indices in concrete reference types by `type_ids[index]` (engine-wide ids).
+    pub fn canonicalize(self, type_ids: &[u32]) -> ValType {
+        match self {
+            ValType::Ref(RefType {
+                nullable,
+                heap: HeapType::Concrete(i),
+            }) => ValType::Ref(RefType {
+                nullable,
+                heap: HeapType::Concrete(type_ids.get(i as usize).copied().unwrap_or(i)),
+            }),
+            other => other,
+        }
+    }
+
+    /// Whether a value of type `self` is also a value of type `other` (both canonicalized, or both in
+    /// the same module's index space).
+    pub fn is_subtype_of(self, other: ValType) -> bool {
+        if self == other {
+            return true;
+        }
+        let (Some(a), Some(b)) = (self.ref_type(), other.ref_type()) else {
+            return false;
+        };
+        if a.nullable && !b.nullable {
+            return false;
+        }
+        match (a.heap, b.heap) {
+            (x, y) if x == y => true,
+            (HeapType::NoFunc, HeapType::Func | HeapType::Concrete(_)) => true,
+            (HeapType::Concrete(_), HeapType::Func) => true,
+            (HeapType::NoExtern, HeapType::Extern) => true,
+            _ => false,
+        }
     }
 
     /// Converts a wasmparser value type; `None` for types wasmz does not support yet.
@@ -41,34 +153,52 @@ impl ValType {
 
     /// Converts a wasmparser reference type; `None` for types wasmz does not support yet.
     pub fn from_ref_type(r: wasmparser::RefType) -> Option<ValType> {
-        if !r.is_nullable() {
-            return None;
-        }
-        match r.heap_type() {
-            wasmparser::HeapType::Abstract {
-                shared: false,
-                ty: wasmparser::AbstractHeapType::Func,
-            } => Some(ValType::FuncRef),
-            wasmparser::HeapType::Abstract {
-                shared: false,
-                ty: wasmparser::AbstractHeapType::Extern,
-            } => Some(ValType::ExternRef),
-            _ => None,
+        use wasmparser::AbstractHeapType as A;
+        let heap = match r.heap_type() {
+            wasmparser::HeapType::Abstract { shared: false, ty } => match ty {
+                A::Func => HeapType::Func,
+                A::Extern => HeapType::Extern,
+                A::NoFunc => HeapType::NoFunc,
+                A::NoExtern => HeapType::NoExtern,
+                _ => return None,
+            },
+            wasmparser::HeapType::Concrete(idx) | wasmparser::HeapType::Exact(idx) => {
+                HeapType::Concrete(idx.as_module_index()?)
+            }
+            _ => return None,
+        };
+        Some(ValType::from_ref(RefType {
+            nullable: r.is_nullable(),
+            heap,
+        }))
+    }
+}
+
+impl fmt::Display for HeapType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeapType::Func => f.write_str("func"),
+            HeapType::Extern => f.write_str("extern"),
+            HeapType::NoFunc => f.write_str("nofunc"),
+            HeapType::NoExtern => f.write_str("noextern"),
+            HeapType::Concrete(i) => write!(f, "{i}"),
         }
     }
 }
 
 impl fmt::Display for ValType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ValType::I32 => "i32",
-            ValType::I64 => "i64",
-            ValType::F32 => "f32",
-            ValType::F64 => "f64",
-            ValType::V128 => "v128",
-            ValType::FuncRef => "funcref",
-            ValType::ExternRef => "externref",
-        })
+        match self {
+            ValType::I32 => f.write_str("i32"),
+            ValType::I64 => f.write_str("i64"),
+            ValType::F32 => f.write_str("f32"),
+            ValType::F64 => f.write_str("f64"),
+            ValType::V128 => f.write_str("v128"),
+            ValType::FuncRef => f.write_str("funcref"),
+            ValType::ExternRef => f.write_str("externref"),
+            ValType::Ref(r) if r.nullable => write!(f, "(ref null {})", r.heap),
+            ValType::Ref(r) => write!(f, "(ref {})", r.heap),
+        }
     }
 }
 

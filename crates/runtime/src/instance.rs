@@ -283,7 +283,7 @@ fn check_import(
             let mut actual = table.ty();
             actual.limits.min = table.size();
             if !actual.limits.matches(&ty.limits)
-                || actual.element != ty.element
+                || actual.element != ty.element.canonicalize(&module.type_ids)
                 || actual.table64 != ty.table64
             {
                 return Err(mismatch(actual.to_string()));
@@ -291,7 +291,14 @@ fn check_import(
         }
         (ExternType::Global(ty), ImportValue::Global(g), _) => {
             let actual = store.global(*g).ty();
-            if actual != *ty {
+            let wanted = ty.content.canonicalize(&module.type_ids);
+            let fits = actual.mutable == ty.mutable
+                && if ty.mutable {
+                    actual.content == wanted
+                } else {
+                    actual.content.is_subtype_of(wanted)
+                };
+            if !fits {
                 return Err(mismatch(actual.to_string()));
             }
         }
@@ -412,12 +419,20 @@ pub unsafe fn instantiate(
         .zip(&info.global_inits)
     {
         let value = instance.eval(s, init);
-        instance.globals.push(s.add_global(*ty, value));
+        let ty = wasmz_environ::GlobalType {
+            content: ty.content.canonicalize(&module.type_ids),
+            ..*ty
+        };
+        instance.globals.push(s.add_global(ty, value));
     }
     // Defined tables.
     for def in &info.tables[info.num_imported_tables as usize..] {
         let init = def.init.as_ref().map_or(0, |e| instance.eval(s, e) as u64);
-        let table = Table::new(def.ty, init).ok_or_else(|| {
+        let ty = wasmz_environ::TableType {
+            element: def.ty.element.canonicalize(&module.type_ids),
+            ..def.ty
+        };
+        let table = Table::new(ty, init).ok_or_else(|| {
             InstantiationError::Resource(format!(
                 "table of {} elements is too large",
                 def.ty.limits.min

@@ -1,35 +1,78 @@
-//! Calls: `call` (direct for defined functions, through the VMContext for imports) and `call_indirect`.
+//! Calls: `call` (direct for defined functions, through the VMContext for imports), `call_indirect`,
+//! `call_ref`, and their tail-call forms `return_call*`.
 
 use super::FuncTranslator;
 use crate::env::{POINTER, readonly, trusted, wasm_signature};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    ExtFuncData, ExternalName, Inst, InstBuilder, UserExternalName, Value, types,
+    ExtFuncData, ExternalName, InstBuilder, SigRef, UserExternalName, Value, types,
 };
 use wasmparser::Operator;
-use wasmz_environ::{TrapCode, WasmResult, vmoffsets::funcref};
+use wasmz_environ::{FuncType, TrapCode, WasmResult, vmoffsets::funcref};
+
+/// Whether a call returns to its caller or replaces the caller's frame.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CallKind {
+    Normal,
+    Tail,
+}
 
 impl FuncTranslator<'_, '_> {
     pub(super) fn translate_call(&mut self, op: &Operator<'_>) -> WasmResult<bool> {
+        use CallKind::{Normal, Tail};
         match *op {
-            Operator::Call { function_index } => self.call(function_index),
+            Operator::Call { function_index } => self.call(function_index, Normal),
+            Operator::ReturnCall { function_index } => self.call(function_index, Tail),
             Operator::CallIndirect {
                 type_index,
                 table_index,
-            } => self.call_indirect(type_index, table_index),
+            } => self.call_indirect(type_index, table_index, Normal),
+            Operator::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => self.call_indirect(type_index, table_index, Tail),
+            Operator::CallRef { type_index } => self.call_ref(type_index, Normal),
+            Operator::ReturnCallRef { type_index } => self.call_ref(type_index, Tail),
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    fn push_call_results(&mut self, call: Inst) {
-        let results = self.builder.inst_results(call).to_vec();
-        self.stack.extend(results);
+    fn call_args(&self, callee_vmctx: Value, args: &[Value]) -> Vec<Value> {
+        let mut all = Vec::with_capacity(args.len() + 2);
+        all.push(callee_vmctx);
+        all.push(self.vmctx);
+        all.extend_from_slice(args);
+        all
     }
 
-    fn call(&mut self, function_index: u32) {
+    /// Emits an indirect call (or tail call) of `code` and pushes its results.
+    fn emit_indirect(
+        &mut self,
+        kind: CallKind,
+        sig: SigRef,
+        code: Value,
+        callee_vmctx: Value,
+        args: &[Value],
+    ) {
+        let all = self.call_args(callee_vmctx, args);
+        match kind {
+            CallKind::Normal => {
+                let call = self.builder.ins().call_indirect(sig, code, &all);
+                let results = self.builder.inst_results(call).to_vec();
+                self.stack.extend(results);
+            }
+            CallKind::Tail => {
+                self.builder.ins().return_call_indirect(sig, code, &all);
+                self.reachable = false;
+            }
+        }
+    }
+
+    fn call(&mut self, function_index: u32, kind: CallKind) {
         let ty = self.env.module.func_type(function_index);
         let args = self.popn(ty.params.len());
+        let sig = self.builder.import_signature(wasm_signature(ty));
         if self.env.module.is_imported_func(function_index) {
             let entry = self.env.offsets.funcref(function_index);
             let code = self.builder.ins().load(
@@ -44,13 +87,9 @@ impl FuncTranslator<'_, '_> {
                 self.vmctx,
                 (entry + funcref::VMCTX) as i32,
             );
-            let sig = self.builder.import_signature(wasm_signature(ty));
-            let all = self.call_args(callee_vmctx, &args);
-            let call = self.builder.ins().call_indirect(sig, code, &all);
-            self.push_call_results(call);
+            self.emit_indirect(kind, sig, code, callee_vmctx, &args);
             return;
         }
-        let sig = self.builder.import_signature(wasm_signature(ty));
         let name = self
             .builder
             .func
@@ -62,19 +101,34 @@ impl FuncTranslator<'_, '_> {
             patchable: false,
         });
         let all = self.call_args(self.vmctx, &args);
-        let call = self.builder.ins().call(func_ref, &all);
-        self.push_call_results(call);
+        match kind {
+            CallKind::Normal => {
+                let call = self.builder.ins().call(func_ref, &all);
+                let results = self.builder.inst_results(call).to_vec();
+                self.stack.extend(results);
+            }
+            CallKind::Tail => {
+                self.builder.ins().return_call(func_ref, &all);
+                self.reachable = false;
+            }
+        }
     }
 
-    fn call_args(&self, callee_vmctx: Value, args: &[Value]) -> Vec<Value> {
-        let mut all = Vec::with_capacity(args.len() + 2);
-        all.push(callee_vmctx);
-        all.push(self.vmctx);
-        all.extend_from_slice(args);
-        all
+    /// Loads the code pointer and vmctx of a non-null `*const VMFuncRef` and emits the call.
+    fn call_funcref(&mut self, kind: CallKind, ty: &FuncType, func: Value, args: &[Value]) {
+        let code = self
+            .builder
+            .ins()
+            .load(POINTER, trusted(), func, funcref::WASM_CALL as i32);
+        let callee_vmctx = self
+            .builder
+            .ins()
+            .load(POINTER, trusted(), func, funcref::VMCTX as i32);
+        let sig = self.builder.import_signature(wasm_signature(ty));
+        self.emit_indirect(kind, sig, code, callee_vmctx, args);
     }
 
-    fn call_indirect(&mut self, type_index: u32, table_index: u32) {
+    fn call_indirect(&mut self, type_index: u32, table_index: u32, kind: CallKind) {
         let index = self.pop();
         let ty = self.env.module.types[type_index as usize].clone();
         let args = self.popn(ty.params.len());
@@ -98,17 +152,17 @@ impl FuncTranslator<'_, '_> {
         self.builder
             .ins()
             .trapnz(mismatch, crate::trap_code(TrapCode::BadSignature));
-        let code = self
-            .builder
+        self.call_funcref(kind, &ty, func, &args);
+    }
+
+    fn call_ref(&mut self, type_index: u32, kind: CallKind) {
+        let func = self.pop();
+        let ty = self.env.module.types[type_index as usize].clone();
+        let args = self.popn(ty.params.len());
+        let is_null = self.builder.ins().icmp_imm_s(IntCC::Equal, func, 0);
+        self.builder
             .ins()
-            .load(POINTER, trusted(), func, funcref::WASM_CALL as i32);
-        let callee_vmctx = self
-            .builder
-            .ins()
-            .load(POINTER, trusted(), func, funcref::VMCTX as i32);
-        let sig = self.builder.import_signature(wasm_signature(&ty));
-        let all = self.call_args(callee_vmctx, &args);
-        let call = self.builder.ins().call_indirect(sig, code, &all);
-        self.push_call_results(call);
+            .trapnz(is_null, crate::trap_code(TrapCode::NullReference));
+        self.call_funcref(kind, &ty, func, &args);
     }
 }

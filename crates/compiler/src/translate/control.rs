@@ -9,6 +9,7 @@
 
 use super::{FuncTranslator, block_args};
 use crate::env::clif_type;
+use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{Block, InstBuilder, JumpTableData, TrapCode, Value};
 use wasmparser::{BlockType, Operator};
 use wasmz_environ::{TrapCode as WasmTrap, ValType, WasmResult};
@@ -259,6 +260,31 @@ impl FuncTranslator<'_, '_> {
                     .create_jump_table(JumpTableData::new(default_call, &table));
                 self.builder.ins().br_table(index, jt);
                 self.reachable = false;
+            }
+            Operator::BrOnNull { relative_depth } => {
+                // Null: branch with the values under the reference. Otherwise keep the reference.
+                let r = self.pop();
+                let is_null = self.builder.ins().icmp_imm_s(IntCC::Equal, r, 0);
+                let next = self.builder.create_block();
+                let (target, args) = self.branch_target(relative_depth);
+                self.builder
+                    .ins()
+                    .brif(is_null, target, &block_args(&args), next, &[]);
+                self.builder.seal_block(next);
+                self.builder.switch_to_block(next);
+                self.push(r);
+            }
+            Operator::BrOnNonNull { relative_depth } => {
+                // Non-null: branch with the reference on top. Otherwise drop it.
+                let r = *self.stack.last().expect("validated stack");
+                let next = self.builder.create_block();
+                let (target, args) = self.branch_target(relative_depth);
+                self.builder
+                    .ins()
+                    .brif(r, target, &block_args(&args), next, &[]);
+                self.builder.seal_block(next);
+                self.builder.switch_to_block(next);
+                self.pop();
             }
             Operator::Return => {
                 let n = self.control[0].num_results;

@@ -145,7 +145,9 @@ impl FuncTranslator<'_, '_> {
         use wasmz_environ::ValType as V;
         match ty {
             V::I32 => self.builder.ins().iconst(ir::types::I32, 0),
-            V::I64 | V::FuncRef | V::ExternRef => self.builder.ins().iconst(ir::types::I64, 0),
+            V::I64 | V::FuncRef | V::ExternRef | V::Ref(_) => {
+                self.builder.ins().iconst(ir::types::I64, 0)
+            }
             V::F32 => self.builder.ins().f32const(0.0),
             V::F64 => self.builder.ins().f64const(0.0),
             V::V128 => {

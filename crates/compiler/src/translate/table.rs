@@ -69,6 +69,13 @@ impl FuncTranslator<'_, '_> {
                 let v = self.builder.ins().uextend(I32, c);
                 self.push(v);
             }
+            Operator::RefAsNonNull => {
+                let r = *self.stack.last().expect("validated stack");
+                let is_null = self.builder.ins().icmp_imm_s(IntCC::Equal, r, 0);
+                self.builder
+                    .ins()
+                    .trapnz(is_null, crate::trap_code(TrapCode::NullReference));
+            }
             Operator::RefFunc { function_index } => {
                 let offset = self.env.offsets.funcref(function_index);
                 let v = self.builder.ins().iadd_imm_s(self.vmctx, i64::from(offset));
