@@ -72,7 +72,7 @@ impl Instance {
                 }
                 (Definition::Extern(Extern::Func(f)), EntityIndex::Func(_)) => {
                     // SAFETY: `f` belongs to this store (checked above), which keeps its funcref alive.
-                    ImportValue::Func(unsafe { *f.raw() })
+                    ImportValue::Func(unsafe { *f.raw() }, f.ty().cloned())
                 }
                 (Definition::Extern(Extern::Memory(m)), EntityIndex::Memory(_)) => {
                     ImportValue::Memory(m.id)

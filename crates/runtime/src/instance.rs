@@ -30,10 +30,11 @@ pub struct RuntimeModule {
 }
 
 /// A value supplied for an import.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum ImportValue {
-    /// A function of another instance (or any function reference).
-    Func(VMFuncRef),
+    /// A function of another instance (or any function reference), with its type when known (used in
+    /// error messages).
+    Func(VMFuncRef, Option<FuncType>),
     /// A host function of the store.
     HostFunc(HostFuncId),
     /// A memory of the store.
@@ -256,9 +257,12 @@ fn check_import(
     let mismatch =
         |found: String| link_error(info, index, format!("expected {expected}, found {found}"));
     match (&expected, value, info.imports[index].index) {
-        (ExternType::Func(_), ImportValue::Func(f), EntityIndex::Func(i)) => {
+        (ExternType::Func(_), ImportValue::Func(f, ty), EntityIndex::Func(i)) => {
             if f.type_id != module.type_ids[info.functions[i as usize] as usize] {
-                return Err(mismatch("a function of another type".into()));
+                let found = ty
+                    .as_ref()
+                    .map_or_else(|| "a function of another type".into(), ToString::to_string);
+                return Err(mismatch(found));
             }
         }
         (ExternType::Func(ty), ImportValue::HostFunc(h), _) => {
@@ -365,9 +369,11 @@ pub unsafe fn instantiate(
     }
     // Imports.
     for (value, import) in imports.iter().zip(&info.imports) {
-        match (*value, import.index) {
-            (ImportValue::Func(f), EntityIndex::Func(i)) => instance.write(offsets.funcref(i), f),
-            (ImportValue::HostFunc(h), EntityIndex::Func(i)) => {
+        match (value, import.index) {
+            (ImportValue::Func(f, _), EntityIndex::Func(i)) => {
+                instance.write(offsets.funcref(i), *f)
+            }
+            (&ImportValue::HostFunc(h), EntityIndex::Func(i)) => {
                 let type_index = info.functions[i as usize] as usize;
                 let funcref = VMFuncRef {
                     wasm_call: code.at(image.host_trampolines[type_index]),
@@ -376,17 +382,17 @@ pub unsafe fn instantiate(
                 };
                 instance.write(offsets.funcref(i), funcref);
             }
-            (ImportValue::Memory(m), _) => {
+            (&ImportValue::Memory(m), _) => {
                 instance
                     .memory_ptrs
                     .push(s.memory(m) as *const LinearMemory);
                 instance.memories.push(m);
             }
-            (ImportValue::Table(t), _) => {
+            (&ImportValue::Table(t), _) => {
                 instance.table_ptrs.push(s.table(t) as *const Table);
                 instance.tables.push(t);
             }
-            (ImportValue::Global(g), _) => instance.globals.push(g),
+            (&ImportValue::Global(g), _) => instance.globals.push(g),
             _ => unreachable!("checked by check_import"),
         }
     }

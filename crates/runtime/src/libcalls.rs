@@ -223,11 +223,11 @@ extern "C" fn host_call(vmctx: *mut VMContext, func: *const HostFunc, values: *m
     }
 }
 
-extern "C" fn raise_trap(_vmctx: *mut VMContext, code: u32) {
+extern "C" fn raise_trap(_vmctx: *mut VMContext, code: u32, fp: usize) {
     let code = u8::try_from(code)
         .ok()
         .and_then(TrapCode::from_u8)
         .unwrap_or(TrapCode::HostError);
-    record_trap(code, None, 0, 0);
+    record_trap(code, None, fp, crate::traphandlers::approximate_sp());
     unwind();
 }

@@ -79,7 +79,7 @@ pub(crate) fn record_trap(code: TrapCode, pc: Option<usize>, fp: usize, sp: usiz
             n = 1;
         }
         let mut fp = fp;
-        while n < MAX_BACKTRACE && fp > sp && fp < top && fp.is_multiple_of(8) {
+        while n < MAX_BACKTRACE && fp != 0 && fp >= sp && fp < top && fp.is_multiple_of(8) {
             // SAFETY: `fp` lies between the trapping stack pointer and the entry stack pointer of this
             // thread, so it points into this thread's live stack; compiled code keeps frame pointers,
             // so a frame record is `[saved fp, return address]`.
