@@ -220,7 +220,10 @@ impl Instance {
         values[..np].copy_from_slice(args);
         Ok(match self.invoke(&handle, values) {
             Ok(()) => ExecResult::Ok(values[..nr].to_vec()),
-            Err(trap) => ExecResult::Trap(trap),
+            Err(trap) => match trap.exit_code() {
+                Some(code) => ExecResult::Exit(code),
+                None => ExecResult::Trap(trap),
+            },
         })
     }
 

@@ -9,20 +9,19 @@ use std::sync::Arc;
 use wasmz_environ::{FuncType, TrapCode, ValType};
 use wasmz_runtime::{Caller, HostCallback, HostTrap, RawVal};
 
-/// An error returned by a host function: it ends the wasm call with a trap carrying the message.
+/// An error returned by a host function: it ends the wasm call with a trap carrying the message (or,
+/// made with [`HostError::exit`], ends the run with an exit status).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostError {
     code: TrapCode,
     message: String,
+    exit_code: Option<i32>,
 }
 
 impl HostError {
     /// A host error with trap code [`TrapCode::HostError`].
     pub fn new(message: impl Into<String>) -> HostError {
-        HostError {
-            code: TrapCode::HostError,
-            message: message.into(),
-        }
+        HostError::trap(TrapCode::HostError, message)
     }
 
     /// A host error raising a specific trap code.
@@ -30,6 +29,17 @@ impl HostError {
         HostError {
             code,
             message: message.into(),
+            exit_code: None,
+        }
+    }
+
+    /// Ends the whole run with exit status `status` (as WASI `proc_exit` does): the call returns
+    /// [`crate::ExecResult::Exit`] instead of a trap.
+    pub fn exit(status: i32) -> HostError {
+        HostError {
+            code: TrapCode::HostError,
+            message: format!("exit with status {status}"),
+            exit_code: Some(status),
         }
     }
 
@@ -41,6 +51,11 @@ impl HostError {
     /// The message.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// The exit status, for errors made by [`HostError::exit`].
+    pub fn exit_code(&self) -> Option<i32> {
+        self.exit_code
     }
 }
 
@@ -156,6 +171,7 @@ impl HostFunc {
             f(&mut cx, params, results).map_err(|e| HostTrap {
                 code: e.code,
                 message: Some(e.message),
+                exit_code: e.exit_code,
             })
         };
         HostFunc {

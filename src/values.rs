@@ -117,6 +117,7 @@ impl From<f64> for Val {
 pub struct Trap {
     code: TrapCode,
     message: Option<String>,
+    exit_code: Option<i32>,
     backtrace: Vec<FrameInfo>,
 }
 
@@ -125,8 +126,14 @@ impl Trap {
         Trap {
             code: info.code,
             message: info.message,
+            exit_code: info.exit_code,
             backtrace: info.backtrace,
         }
+    }
+
+    /// The exit status, when the run ended through [`crate::HostError::exit`] (WASI `proc_exit`).
+    pub fn exit_code(&self) -> Option<i32> {
+        self.exit_code
     }
 
     /// The trap code.
@@ -171,6 +178,9 @@ pub enum ExecResult {
     Ok(Vec<RawVal>),
     /// The call trapped.
     Trap(Trap),
+    /// A host function ended the run with this exit status ([`crate::HostError::exit`], e.g. WASI
+    /// `proc_exit`). Not a trap.
+    Exit(i32),
 }
 
 impl ExecResult {
@@ -183,26 +193,40 @@ impl ExecResult {
     pub fn values(&self) -> Option<&[RawVal]> {
         match self {
             ExecResult::Ok(v) => Some(v),
-            ExecResult::Trap(_) => None,
+            ExecResult::Trap(_) | ExecResult::Exit(_) => None,
         }
     }
 
     /// The trap, if the call trapped.
     pub fn trap(&self) -> Option<&Trap> {
         match self {
-            ExecResult::Ok(_) => None,
+            ExecResult::Ok(_) | ExecResult::Exit(_) => None,
             ExecResult::Trap(t) => Some(t),
+        }
+    }
+
+    /// The exit status, if a host function ended the run ([`ExecResult::Exit`]).
+    pub fn exit_code(&self) -> Option<i32> {
+        match self {
+            ExecResult::Exit(code) => Some(*code),
+            _ => None,
         }
     }
 
     /// Converts into a `Result`.
     ///
     /// # Errors
-    /// The trap, if the call trapped.
+    /// The trap, if the call trapped or exited (an exit's trap carries [`Trap::exit_code`]).
     pub fn into_result(self) -> Result<Vec<RawVal>, Trap> {
         match self {
             ExecResult::Ok(v) => Ok(v),
             ExecResult::Trap(t) => Err(t),
+            ExecResult::Exit(code) => Err(Trap {
+                code: TrapCode::HostError,
+                message: Some(format!("exit with status {code}")),
+                exit_code: Some(code),
+                backtrace: Vec::new(),
+            }),
         }
     }
 }

@@ -93,6 +93,7 @@ fn memory_script(engine: &Engine) -> Result<Vec<String>> {
                 v.iter().map(|r| r.low64()).collect::<Vec<_>>()
             ),
             ExecResult::Trap(t) => format!("{name} -> trap {:?}", t.code()),
+            ExecResult::Exit(code) => format!("{name} -> exit {code}"),
         };
         out.push(outcome);
     }

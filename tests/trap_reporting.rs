@@ -1,6 +1,9 @@
 //! Integration tests of how traps are reported: host-function errors and panics, explicit trap codes
 //! from the host, backtraces with function names, `Display`, and traps during instantiation.
 
+mod common;
+use common::trap_of;
+
 use anyhow::Result;
 use wasmz::*;
 
@@ -12,14 +15,6 @@ fn instantiate(engine: &Engine, wat: &str) -> Result<Instance> {
         &module,
         &Linker::new(),
     )?)
-}
-
-/// Calls `name` expecting a trap, and returns it.
-fn trap_of(inst: &mut Instance, name: &str, args: &[RawVal]) -> Result<Trap> {
-    match inst.call(name, args)? {
-        ExecResult::Trap(t) => Ok(t),
-        ExecResult::Ok(v) => anyhow::bail!("`{name}{args:?}` returned {v:?} instead of trapping"),
-    }
 }
 
 /// Calls `name` expecting results.

@@ -15,6 +15,8 @@ pub struct HostTrap {
     pub code: TrapCode,
     /// The host's explanation.
     pub message: Option<String>,
+    /// Set when the host ends the run on the guest's request (WASI `proc_exit`) with this status.
+    pub exit_code: Option<i32>,
 }
 
 /// The callback behind a host function: `(caller, params, results)`.

@@ -514,6 +514,7 @@ pub unsafe fn instantiate(
         return Err(InstantiationError::Trap(TrapInfo {
             code,
             message: None,
+            exit_code: None,
             backtrace: Vec::new(),
         }));
     }

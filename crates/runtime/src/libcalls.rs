@@ -208,7 +208,7 @@ extern "C" fn host_call(vmctx: *mut VMContext, func: *const HostFunc, values: *m
     match outcome {
         Ok(Ok(())) => 0,
         Ok(Err(trap)) => {
-            set_trap_message(trap.message);
+            set_trap_message(trap.message, trap.exit_code);
             u32::from(trap.code.to_u8())
         }
         Err(panic) => {
@@ -217,7 +217,7 @@ extern "C" fn host_call(vmctx: *mut VMContext, func: *const HostFunc, values: *m
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            set_trap_message(Some(format!("host function panicked: {what}")));
+            set_trap_message(Some(format!("host function panicked: {what}")), None);
             u32::from(TrapCode::HostError.to_u8())
         }
     }

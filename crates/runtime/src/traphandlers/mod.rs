@@ -41,6 +41,7 @@ thread_local! {
     static TRAP_PCS: [Cell<usize>; MAX_BACKTRACE] = const { [const { Cell::new(0) }; MAX_BACKTRACE] };
     static TRAP_LEN: Cell<usize> = const { Cell::new(0) };
     static TRAP_MESSAGE: RefCell<Option<String>> = const { RefCell::new(None) };
+    static TRAP_EXIT: Cell<Option<i32>> = const { Cell::new(None) };
 }
 
 /// One frame of a wasm backtrace.
@@ -61,6 +62,8 @@ pub struct TrapInfo {
     pub code: TrapCode,
     /// The host's message, for traps raised by host functions.
     pub message: Option<String>,
+    /// The exit status, when a host function ended the run on the guest's request (WASI `proc_exit`).
+    pub exit_code: Option<i32>,
     /// Wasm frames, innermost first.
     pub backtrace: Vec<FrameInfo>,
 }
@@ -108,9 +111,10 @@ pub(crate) fn unwind() -> ! {
     unsafe { wasmz_unwind(buf) }
 }
 
-/// Sets the message of the trap about to be raised (host function errors).
-pub fn set_trap_message(message: Option<String>) {
+/// Sets the message and exit status of the trap about to be raised (host function errors).
+pub fn set_trap_message(message: Option<String>, exit_code: Option<i32>) {
     TRAP_MESSAGE.with(|m| *m.borrow_mut() = message);
+    TRAP_EXIT.with(|e| e.set(exit_code));
 }
 
 /// Whether this thread is inside a wasm call.
@@ -122,6 +126,7 @@ fn take_trap() -> TrapInfo {
     let code =
         TrapCode::from_u8(TRAP_CODE.with(Cell::get)).unwrap_or(TrapCode::UnreachableCodeReached);
     let message = TRAP_MESSAGE.with(|m| m.borrow_mut().take());
+    let exit_code = TRAP_EXIT.with(|e| e.take());
     let len = TRAP_LEN.with(Cell::get);
     let mut backtrace = Vec::with_capacity(len);
     TRAP_PCS.with(|pcs| {
@@ -143,6 +148,7 @@ fn take_trap() -> TrapInfo {
     TrapInfo {
         code,
         message,
+        exit_code,
         backtrace,
     }
 }
