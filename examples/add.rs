@@ -29,6 +29,7 @@ fn main() -> Result<(), wasmz::Error> {
     match instance.call("add", &[RawVal::from(3i32), RawVal::from(4i32)])? {
         ExecResult::Ok(values) => println!("3 + 4 = {}", values[0].read_as::<i32>()),
         ExecResult::Trap(trap) => println!("Trap: {trap}"),
+        ExecResult::Exit(status) => println!("exited with status {status}"),
     }
     Ok(())
 }
