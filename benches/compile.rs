@@ -1,0 +1,62 @@
+//! Compilation and instantiation: wasmz (Cranelift) and wasmi (interpreter translation) on the same module.
+//!
+//! Run with `cargo bench --bench compile`.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+
+/// A module of `n` functions, each a small loop with arithmetic and memory traffic.
+fn generated_module(n: usize) -> Vec<u8> {
+    let mut text = String::from("(module (memory 1)\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "(func (export \"f{i}\") (param $x i32) (result i32) (local $i i32)
+               (loop $l
+                 (i32.store (i32.and (local.get $i) (i32.const 1020)) (i32.add (local.get $x) (i32.const {i})))
+                 (local.set $x (i32.xor (i32.mul (local.get $x) (i32.const 31)) (i32.load (i32.const 16))))
+                 (local.set $i (i32.add (local.get $i) (i32.const 4)))
+                 (br_if $l (i32.lt_u (local.get $i) (i32.const 64))))
+               (local.get $x))\n"
+        ));
+    }
+    text.push(')');
+    wat::parse_str(&text).expect("generated module parses")
+}
+
+fn compile(c: &mut Criterion) {
+    let small = wat::parse_str(include_str!("wat/kernels.wat")).expect("parses");
+    let large = generated_module(500);
+    let z = wasmz::Engine::default();
+    let i = wasmi::Engine::default();
+
+    let mut g = c.benchmark_group("compile_small");
+    g.bench_function("wasmz", |b| b.iter(|| wasmz::Module::compile(&z, black_box(&small)).expect("compiles")));
+    g.bench_function("wasmi", |b| b.iter(|| wasmi::Module::new(&i, black_box(&small)).expect("compiles")));
+    g.finish();
+
+    let mut g = c.benchmark_group("compile_500_functions");
+    g.sample_size(10);
+    g.bench_function("wasmz", |b| b.iter(|| wasmz::Module::compile(&z, black_box(&large)).expect("compiles")));
+    g.bench_function("wasmi", |b| b.iter(|| wasmi::Module::new(&i, black_box(&large)).expect("compiles")));
+    g.finish();
+
+    let zm = wasmz::Module::compile(&z, &small).expect("compiles");
+    let im = wasmi::Module::new(&i, &small).expect("compiles");
+    let mut g = c.benchmark_group("instantiate_small");
+    g.bench_function("wasmz", |b| {
+        b.iter(|| {
+            let mut store = wasmz::Store::new(&z);
+            wasmz::Instance::new(&mut store, &zm, &wasmz::Linker::new()).expect("instantiates")
+        })
+    });
+    g.bench_function("wasmi", |b| {
+        b.iter(|| {
+            let mut store = wasmi::Store::new(&i, ());
+            wasmi::Linker::<()>::new(&i).instantiate_and_start(&mut store, &im).expect("instantiates");
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, compile);
+criterion_main!(benches);
