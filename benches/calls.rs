@@ -32,30 +32,58 @@ fn wasmi_instance() -> (wasmi::Store<()>, wasmi::Instance) {
     let mut store = wasmi::Store::new(&engine, ());
     let mut linker = wasmi::Linker::<()>::new(&engine);
     linker.func_wrap("env", "id", |x: i32| x).expect("defines");
-    let instance = linker.instantiate_and_start(&mut store, &module).expect("instantiates");
+    let instance = linker
+        .instantiate_and_start(&mut store, &module)
+        .expect("instantiates");
     (store, instance)
 }
 
 fn calls(c: &mut Criterion) {
     let mut z = wasmz_instance();
     let (mut store, instance) = wasmi_instance();
-    let nop = instance.get_typed_func::<(), ()>(&store, "nop").expect("export");
-    let host_loop = instance.get_typed_func::<i32, i32>(&store, "host_loop").expect("export");
+    let nop = instance
+        .get_typed_func::<(), ()>(&store, "nop")
+        .expect("export");
+    let host_loop = instance
+        .get_typed_func::<i32, i32>(&store, "host_loop")
+        .expect("export");
     let expected = (1..=HOST_CALLS).sum::<i32>();
-    let r = z.call("host_loop", &[wasmz::RawVal::from(HOST_CALLS)]).expect("call");
+    let r = z
+        .call("host_loop", &[wasmz::RawVal::from(HOST_CALLS)])
+        .expect("call");
     assert_eq!(r.values().expect("no trap")[0].read_as::<i32>(), expected);
-    assert_eq!(host_loop.call(&mut store, HOST_CALLS).expect("no trap"), expected);
+    assert_eq!(
+        host_loop.call(&mut store, HOST_CALLS).expect("no trap"),
+        expected
+    );
 
     let mut g = c.benchmark_group("empty_call");
-    g.bench_function("wasmz", |b| b.iter(|| z.call(black_box("nop"), &[]).expect("call")));
-    g.bench_function("wasmi", |b| b.iter(|| nop.call(&mut store, ()).expect("call")));
+    g.bench_function("wasmz", |b| {
+        b.iter(|| z.call(black_box("nop"), &[]).expect("call"))
+    });
+    let z_nop = z.func("nop").expect("export");
+    g.bench_function("wasmz_func", |b| {
+        b.iter(|| z_nop.call(&[], &mut []).expect("call"))
+    });
+    g.bench_function("wasmi", |b| {
+        b.iter(|| nop.call(&mut store, ()).expect("call"))
+    });
     g.finish();
 
     let mut g = c.benchmark_group("host_round_trip_1000");
     g.bench_function("wasmz", |b| {
-        b.iter(|| z.call("host_loop", &[wasmz::RawVal::from(black_box(HOST_CALLS))]).expect("call"))
+        b.iter(|| {
+            z.call("host_loop", &[wasmz::RawVal::from(black_box(HOST_CALLS))])
+                .expect("call")
+        })
     });
-    g.bench_function("wasmi", |b| b.iter(|| host_loop.call(&mut store, black_box(HOST_CALLS)).expect("call")));
+    g.bench_function("wasmi", |b| {
+        b.iter(|| {
+            host_loop
+                .call(&mut store, black_box(HOST_CALLS))
+                .expect("call")
+        })
+    });
     g.finish();
 }
 

@@ -30,14 +30,22 @@ fn compile(c: &mut Criterion) {
     let i = wasmi::Engine::default();
 
     let mut g = c.benchmark_group("compile_small");
-    g.bench_function("wasmz", |b| b.iter(|| wasmz::Module::compile(&z, black_box(&small)).expect("compiles")));
-    g.bench_function("wasmi", |b| b.iter(|| wasmi::Module::new(&i, black_box(&small)).expect("compiles")));
+    g.bench_function("wasmz", |b| {
+        b.iter(|| wasmz::Module::compile(&z, black_box(&small)).expect("compiles"))
+    });
+    g.bench_function("wasmi", |b| {
+        b.iter(|| wasmi::Module::new(&i, black_box(&small)).expect("compiles"))
+    });
     g.finish();
 
     let mut g = c.benchmark_group("compile_500_functions");
     g.sample_size(10);
-    g.bench_function("wasmz", |b| b.iter(|| wasmz::Module::compile(&z, black_box(&large)).expect("compiles")));
-    g.bench_function("wasmi", |b| b.iter(|| wasmi::Module::new(&i, black_box(&large)).expect("compiles")));
+    g.bench_function("wasmz", |b| {
+        b.iter(|| wasmz::Module::compile(&z, black_box(&large)).expect("compiles"))
+    });
+    g.bench_function("wasmi", |b| {
+        b.iter(|| wasmi::Module::new(&i, black_box(&large)).expect("compiles"))
+    });
     g.finish();
 
     let zm = wasmz::Module::compile(&z, &small).expect("compiles");
@@ -52,7 +60,9 @@ fn compile(c: &mut Criterion) {
     g.bench_function("wasmi", |b| {
         b.iter(|| {
             let mut store = wasmi::Store::new(&i, ());
-            wasmi::Linker::<()>::new(&i).instantiate_and_start(&mut store, &im).expect("instantiates");
+            wasmi::Linker::<()>::new(&i)
+                .instantiate_and_start(&mut store, &im)
+                .expect("instantiates");
         })
     });
     g.finish();

@@ -11,7 +11,11 @@ const SIEVE_N: i32 = 200_000;
 const MATMUL_N: i32 = 48;
 
 fn native_fib(n: i32) -> i32 {
-    if n < 2 { n } else { native_fib(n - 1) + native_fib(n - 2) }
+    if n < 2 {
+        n
+    } else {
+        native_fib(n - 1) + native_fib(n - 2)
+    }
 }
 
 fn native_sieve(n: usize) -> i32 {
@@ -32,7 +36,9 @@ fn native_sieve(n: usize) -> i32 {
 
 fn native_matmul(n: usize) -> f64 {
     let a: Vec<f64> = (0..n * n).map(|x| ((x / n) + (x % n)) as f64).collect();
-    let b: Vec<f64> = (0..n * n).map(|x| (x / n) as f64 - (x % n) as f64).collect();
+    let b: Vec<f64> = (0..n * n)
+        .map(|x| (x / n) as f64 - (x % n) as f64)
+        .collect();
     let mut c = vec![0.0; n * n];
     for i in 0..n {
         for j in 0..n {
@@ -53,11 +59,17 @@ impl Wasmz {
         let engine = wasmz::Engine::default();
         let module = wasmz::Module::compile(&engine, KERNELS).expect("kernels compile");
         let mut store = wasmz::Store::new(&engine);
-        Wasmz(wasmz::Instance::new(&mut store, &module, &wasmz::Linker::new()).expect("kernels instantiate"))
+        Wasmz(
+            wasmz::Instance::new(&mut store, &module, &wasmz::Linker::new())
+                .expect("kernels instantiate"),
+        )
     }
 
     fn call(&mut self, name: &str, arg: i32) -> wasmz::RawVal {
-        let result = self.0.call(name, &[wasmz::RawVal::from(arg)]).expect("export exists");
+        let result = self
+            .0
+            .call(name, &[wasmz::RawVal::from(arg)])
+            .expect("export exists");
         result.values().expect("no trap")[0]
     }
 }
@@ -72,13 +84,17 @@ impl Wasmi {
         let engine = wasmi::Engine::default();
         let module = wasmi::Module::new(&engine, KERNELS).expect("kernels compile");
         let mut store = wasmi::Store::new(&engine, ());
-        let instance =
-            wasmi::Linker::<()>::new(&engine).instantiate_and_start(&mut store, &module).expect("kernels instantiate");
+        let instance = wasmi::Linker::<()>::new(&engine)
+            .instantiate_and_start(&mut store, &module)
+            .expect("kernels instantiate");
         Wasmi { store, instance }
     }
 
     fn call<R: wasmi::WasmResults>(&mut self, name: &str, arg: i32) -> R {
-        let func = self.instance.get_typed_func::<i32, R>(&self.store, name).expect("export exists");
+        let func = self
+            .instance
+            .get_typed_func::<i32, R>(&self.store, name)
+            .expect("export exists");
         func.call(&mut self.store, arg).expect("no trap")
     }
 }
@@ -88,26 +104,47 @@ fn kernels(c: &mut Criterion) {
     let mut i = Wasmi::new();
     assert_eq!(z.call("fib", FIB_N).read_as::<i32>(), native_fib(FIB_N));
     assert_eq!(i.call::<i32>("fib", FIB_N), native_fib(FIB_N));
-    assert_eq!(z.call("sieve", SIEVE_N).read_as::<i32>(), native_sieve(SIEVE_N as usize));
-    assert_eq!(z.call("matmul", MATMUL_N).read_as::<f64>(), native_matmul(MATMUL_N as usize));
-    assert_eq!(i.call::<f64>("matmul", MATMUL_N), native_matmul(MATMUL_N as usize));
+    assert_eq!(
+        z.call("sieve", SIEVE_N).read_as::<i32>(),
+        native_sieve(SIEVE_N as usize)
+    );
+    assert_eq!(
+        z.call("matmul", MATMUL_N).read_as::<f64>(),
+        native_matmul(MATMUL_N as usize)
+    );
+    assert_eq!(
+        i.call::<f64>("matmul", MATMUL_N),
+        native_matmul(MATMUL_N as usize)
+    );
 
     let mut g = c.benchmark_group("fib25");
     g.bench_function("wasmz", |b| b.iter(|| z.call("fib", black_box(FIB_N))));
-    g.bench_function("wasmi", |b| b.iter(|| i.call::<i32>("fib", black_box(FIB_N))));
+    g.bench_function("wasmi", |b| {
+        b.iter(|| i.call::<i32>("fib", black_box(FIB_N)))
+    });
     g.bench_function("native", |b| b.iter(|| native_fib(black_box(FIB_N))));
     g.finish();
 
     let mut g = c.benchmark_group("sieve200k");
     g.bench_function("wasmz", |b| b.iter(|| z.call("sieve", black_box(SIEVE_N))));
-    g.bench_function("wasmi", |b| b.iter(|| i.call::<i32>("sieve", black_box(SIEVE_N))));
-    g.bench_function("native", |b| b.iter(|| native_sieve(black_box(SIEVE_N as usize))));
+    g.bench_function("wasmi", |b| {
+        b.iter(|| i.call::<i32>("sieve", black_box(SIEVE_N)))
+    });
+    g.bench_function("native", |b| {
+        b.iter(|| native_sieve(black_box(SIEVE_N as usize)))
+    });
     g.finish();
 
     let mut g = c.benchmark_group("matmul48");
-    g.bench_function("wasmz", |b| b.iter(|| z.call("matmul", black_box(MATMUL_N))));
-    g.bench_function("wasmi", |b| b.iter(|| i.call::<f64>("matmul", black_box(MATMUL_N))));
-    g.bench_function("native", |b| b.iter(|| native_matmul(black_box(MATMUL_N as usize))));
+    g.bench_function("wasmz", |b| {
+        b.iter(|| z.call("matmul", black_box(MATMUL_N)))
+    });
+    g.bench_function("wasmi", |b| {
+        b.iter(|| i.call::<f64>("matmul", black_box(MATMUL_N)))
+    });
+    g.bench_function("native", |b| {
+        b.iter(|| native_matmul(black_box(MATMUL_N as usize)))
+    });
     g.finish();
 }
 

@@ -40,8 +40,7 @@ impl Default for Config {
             features: (WasmFeatures::WASM2
                 | WasmFeatures::EXTENDED_CONST
                 | WasmFeatures::FUNCTION_REFERENCES
-                | WasmFeatures::TAIL_CALL)
-                - WasmFeatures::SIMD,
+                | WasmFeatures::TAIL_CALL),
         }
     }
 }
@@ -147,10 +146,15 @@ impl Config {
         self.feature(WasmFeatures::GC, enable)
     }
 
-    /// 128-bit SIMD (off by default: not implemented yet; modules using it fail to compile with an
-    /// unsupported-feature error).
+    /// 128-bit SIMD (on by default).
     pub fn wasm_simd(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::SIMD, enable)
+    }
+
+    /// Relaxed SIMD (off by default): each instruction has one fixed, documented result on every CPU
+    /// (see `crates/compiler/src/translate/simd/relaxed.rs`).
+    pub fn wasm_relaxed_simd(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::RELAXED_SIMD, enable)
     }
 
     pub(crate) fn features(&self) -> WasmFeatures {

@@ -2,10 +2,11 @@
 
 use crate::Error;
 use crate::store::{Store, StoreCell};
+use crate::values::Trap;
 use crate::values::Val;
 use std::rc::Rc;
 use wasmz_environ::{ExternType, FuncType, GlobalType, MemoryType, TableType};
-use wasmz_runtime::{FuncHandle, GlobalId, LinearMemory, MemoryId, TableId, VMFuncRef};
+use wasmz_runtime::{FuncHandle, GlobalId, LinearMemory, MemoryId, RawVal, TableId, VMFuncRef};
 
 /// Something an instance exports or a linker defines.
 #[derive(Clone, Debug)]
@@ -78,8 +79,79 @@ impl Func {
 
     /// The function's type, when known (always for exported functions).
     pub fn ty(&self) -> Option<&FuncType> {
-        self.handle.as_ref().map(|h| &h.ty)
+        self.handle.as_ref().map(|h| h.ty())
     }
+
+    /// Calls the function with untyped arguments, writing its results into `results`; allocates
+    /// nothing for up to 8 parameters and results. Look the function up once with
+    /// [`crate::Instance::func`] and call it many times.
+    ///
+    /// # Errors
+    /// [`Error::ArgumentCount`] when `args` or `results` do not match the signature, and
+    /// [`Error::ExportKind`] for a function reference whose type is unknown (one read from a table or
+    /// global). The inner `Result` is the call's outcome.
+    pub fn call(&self, args: &[RawVal], results: &mut [RawVal]) -> Result<Result<(), Trap>, Error> {
+        let handle = self.handle.as_ref().ok_or_else(|| Error::ExportKind {
+            name: "<function reference>".into(),
+            expected: "callable function",
+        })?;
+        call_raw(&self.store, handle, "<function>", args, results)
+    }
+}
+
+/// Most values of a call kept on the stack; larger calls allocate.
+const INLINE_VALUES: usize = 8;
+
+/// Calls `handle` (of `store`) after checking the argument and result counts.
+pub(crate) fn call_raw(
+    store: &Rc<StoreCell>,
+    handle: &FuncHandle,
+    name: &str,
+    args: &[RawVal],
+    results: &mut [RawVal],
+) -> Result<Result<(), Trap>, Error> {
+    let (np, nr) = (handle.ty().params.len(), handle.ty().results.len());
+    if args.len() != np {
+        return Err(Error::ArgumentCount {
+            func: name.to_string(),
+            expected: np,
+            got: args.len(),
+        });
+    }
+    if results.len() != nr {
+        return Err(Error::ArgumentCount {
+            func: format!("{name} (results)"),
+            expected: nr,
+            got: results.len(),
+        });
+    }
+    let n = np.max(nr);
+    let mut inline = [RawVal::default(); INLINE_VALUES];
+    let mut heap = Vec::new();
+    let values: &mut [RawVal] = if n <= INLINE_VALUES {
+        &mut inline[..n]
+    } else {
+        heap.resize(n, RawVal::default());
+        &mut heap
+    };
+    values[..np].copy_from_slice(args);
+    let outcome = invoke(store, handle, values);
+    if outcome.is_ok() {
+        results.copy_from_slice(&values[..nr]);
+    }
+    Ok(outcome)
+}
+
+/// Runs `handle` with its arguments in `values` (room for all results too).
+pub(crate) fn invoke(
+    store: &Rc<StoreCell>,
+    handle: &FuncHandle,
+    values: &mut [RawVal],
+) -> Result<(), Trap> {
+    // SAFETY: `handle` comes from an instance of `store`; no reference into the store is held during
+    // the call; `values` has room for every argument and result, and the callers checked the arguments
+    // against the signature (count for raw calls, types for typed calls).
+    unsafe { wasmz_runtime::call_func(store.ptr(), handle, values) }.map_err(Trap::from_info)
 }
 
 /// A linear memory of a store.

@@ -25,9 +25,6 @@ impl std::fmt::Debug for Instance {
     }
 }
 
-/// Most values of a call kept on the stack; larger calls allocate.
-const INLINE_VALUES: usize = 8;
-
 impl Instance {
     /// Instantiates `module` in `store`, resolving its imports from `linker`, and runs its start function.
     ///
@@ -62,7 +59,7 @@ impl Instance {
             let value = match (def, import.index) {
                 (Definition::Host(h), EntityIndex::Func(_)) => {
                     let func = wasmz_runtime::HostFunc {
-                        ty: h.ty.clone(),
+                        ty: h.ty().clone(),
                         callback: h.callback.clone(),
                     };
                     ImportValue::HostFunc(cell.get_mut().add_host_func(func))
@@ -186,11 +183,7 @@ impl Instance {
     }
 
     fn invoke(&self, handle: &FuncHandle, values: &mut [RawVal]) -> Result<(), Trap> {
-        // SAFETY: `handle` comes from this store's instance; no reference into the store is held during
-        // the call; `values` has room for every argument and result, and the arguments were checked
-        // against the signature by the callers (count for raw calls, types for `call_vals`).
-        unsafe { wasmz_runtime::call_func(self.store.ptr(), handle, values) }
-            .map_err(Trap::from_info)
+        crate::externals::invoke(&self.store, handle, values)
     }
 
     /// Calls the exported function `name` with untyped arguments.
@@ -200,31 +193,16 @@ impl Instance {
     /// error: it is returned as [`ExecResult::Trap`].
     pub fn call(&mut self, name: &str, args: &[RawVal]) -> Result<ExecResult, Error> {
         let handle = self.func_handle(name)?;
-        let (np, nr) = (handle.ty.params.len(), handle.ty.results.len());
-        if args.len() != np {
-            return Err(Error::ArgumentCount {
-                func: name.to_string(),
-                expected: np,
-                got: args.len(),
-            });
-        }
-        let n = np.max(nr);
-        let mut inline = [RawVal::default(); INLINE_VALUES];
-        let mut heap = Vec::new();
-        let values: &mut [RawVal] = if n <= INLINE_VALUES {
-            &mut inline[..n]
-        } else {
-            heap.resize(n, RawVal::default());
-            &mut heap
-        };
-        values[..np].copy_from_slice(args);
-        Ok(match self.invoke(&handle, values) {
-            Ok(()) => ExecResult::Ok(values[..nr].to_vec()),
-            Err(trap) => match trap.exit_code() {
-                Some(code) => ExecResult::Exit(code),
-                None => ExecResult::Trap(trap),
+        let mut results = vec![RawVal::default(); handle.ty().results.len()];
+        Ok(
+            match crate::externals::call_raw(&self.store, &handle, name, args, &mut results)? {
+                Ok(()) => ExecResult::Ok(results),
+                Err(trap) => match trap.exit_code() {
+                    Some(code) => ExecResult::Exit(code),
+                    None => ExecResult::Trap(trap),
+                },
             },
-        })
+        )
     }
 
     /// Calls the exported function `name` with typed arguments, checking their types.
@@ -234,7 +212,7 @@ impl Instance {
     /// `Result` is the call's outcome: results or trap.
     pub fn call_vals(&mut self, name: &str, args: &[Val]) -> Result<Result<Vec<Val>, Trap>, Error> {
         let handle = self.func_handle(name)?;
-        let ty = &handle.ty;
+        let ty = handle.ty();
         if args.len() != ty.params.len() {
             return Err(Error::ArgumentCount {
                 func: name.to_string(),

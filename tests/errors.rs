@@ -119,9 +119,9 @@ fn invalid_modules_report_the_validation_error_and_its_offset() -> Result<()> {
 }
 
 #[test]
-fn unsupported_features_are_rejected() {
+fn disabled_features_are_rejected() {
     for wat in [
-        "(module (func (result v128) (v128.const i64x2 0 0)))",
+        "(module (func (result v128) (f32x4.relaxed_madd (v128.const i64x2 0 0) (v128.const i64x2 0 0) (v128.const i64x2 0 0))))",
         "(module (memory i64 1))",
         "(module (memory 1 1 shared))",
     ] {

@@ -41,5 +41,22 @@ fn add_via_host_function() -> anyhow::Result<()> {
     assert_eq!(r.trap().unwrap().code(), TrapCode::StackOverflow);
     let r = instance.call("add", &[RawVal::from(3i32), RawVal::from(4i32)])?;
     assert_eq!(r.values().unwrap()[0].read_as::<i32>(), 7);
+    let fac = instance.func("fac").expect("exported");
+    let mut out = [RawVal::default()];
+    fac.call(&[RawVal::from(5i64)], &mut out)?.expect("no trap");
+    assert_eq!(out[0].read_as::<i64>(), 120);
+    assert!(matches!(
+        fac.call(&[], &mut out),
+        Err(Error::ArgumentCount { .. })
+    ));
+    assert!(matches!(
+        fac.call(&[RawVal::from(1i64)], &mut []),
+        Err(Error::ArgumentCount { .. })
+    ));
+    let div = instance.func("div").expect("exported");
+    let trap = div
+        .call(&[RawVal::from(1i32), RawVal::from(0i32)], &mut out)?
+        .expect_err("traps");
+    assert_eq!(trap.code(), TrapCode::IntegerDivisionByZero);
     Ok(())
 }

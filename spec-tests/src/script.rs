@@ -82,6 +82,7 @@ pub fn spec_config() -> Config {
             .wasm_multi_memory(true)
             .wasm_memory64(true)
             .wasm_simd(true)
+            .wasm_relaxed_simd(true)
             .wasm_gc(true);
     }
     config

@@ -17,7 +17,7 @@ pub unsafe fn call_func(
     values: &mut [RawVal],
 ) -> Result<(), TrapInfo> {
     assert!(
-        values.len() >= func.ty.params.len().max(func.ty.results.len()),
+        values.len() >= func.ty().params.len().max(func.ty().results.len()),
         "value buffer too small"
     );
     // SAFETY: `store` is valid (caller's contract); only the stack-limit field is touched.

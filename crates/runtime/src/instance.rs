@@ -45,17 +45,32 @@ pub enum ImportValue {
     Global(GlobalId),
 }
 
-/// A function that can be called from the host.
-#[derive(Debug, Clone)]
+/// A function that can be called from the host. Cheap to clone (no allocation).
+#[derive(Clone)]
 pub struct FuncHandle {
     /// The function reference.
     pub funcref: *const VMFuncRef,
-    /// Its signature.
-    pub ty: FuncType,
     /// The entry trampoline for its signature.
     pub entry: *const u8,
     /// A vmctx of a real instance to pass as the caller.
     pub caller_vmctx: *mut VMContext,
+    /// The module whose type section holds the signature.
+    module: Arc<RuntimeModule>,
+    /// Index of the signature in that module's type section.
+    type_index: u32,
+}
+
+impl std::fmt::Debug for FuncHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FuncHandle({:p}: {})", self.funcref, self.ty())
+    }
+}
+
+impl FuncHandle {
+    /// The function's signature.
+    pub fn ty(&self) -> &FuncType {
+        &self.module.info.types[self.type_index as usize]
+    }
 }
 
 /// An export of an instance.
@@ -166,12 +181,13 @@ impl Instance {
         let type_index = self.module.info.functions[index as usize];
         FuncHandle {
             funcref: self.funcref_ptr(index),
-            ty: self.module.info.types[type_index as usize].clone(),
             entry: self
                 .module
                 .code
                 .at(self.module.code.image().entry_trampolines[type_index as usize]),
             caller_vmctx: self.vmctx(),
+            module: self.module.clone(),
+            type_index,
         }
     }
 

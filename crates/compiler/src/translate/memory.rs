@@ -35,7 +35,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// The native address of an access of `size` bytes at `index` + `memarg.offset`, bounds-checked.
-    fn memory_address(&mut self, memarg: &MemArg, index: Value, size: u32) -> Value {
+    pub(super) fn memory_address(&mut self, memarg: &MemArg, index: Value, size: u32) -> Value {
         let memory = match memarg.target {
             MemArgTarget::Memory(m) => m,
             MemArgTarget::Array(_) => unreachable!("GC array accesses are rejected at validation"),
@@ -79,7 +79,7 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    fn heap_flags() -> MemFlagsData {
+    pub(super) fn heap_flags() -> MemFlagsData {
         MemFlagsData::new().with_trap_code(Some(TrapCode::HEAP_OUT_OF_BOUNDS))
     }
 

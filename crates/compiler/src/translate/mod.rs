@@ -9,6 +9,7 @@ mod control;
 mod convert;
 mod memory;
 mod numeric;
+mod simd;
 mod table;
 mod variable;
 
@@ -167,7 +168,8 @@ impl FuncTranslator<'_, '_> {
             || self.translate_convert(op)?
             || self.translate_memory(op)?
             || self.translate_table(op)?
-            || self.translate_call(op)?;
+            || self.translate_call(op)?
+            || self.translate_simd(op)?;
         if handled {
             Ok(())
         } else {
