@@ -2,6 +2,7 @@
 
 use crate::Error;
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use wasmz_compiler::OwnedTargetIsa;
 use wasmz_environ::FuncType;
@@ -28,6 +29,8 @@ pub struct Config {
     pub(crate) max_wasm_stack: usize,
     pub(crate) memory_limit: Option<u64>,
     features: WasmFeatures,
+    pub(crate) target: Option<String>,
+    pub(crate) cache_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -41,6 +44,8 @@ impl Default for Config {
                 | WasmFeatures::EXTENDED_CONST
                 | WasmFeatures::FUNCTION_REFERENCES
                 | WasmFeatures::TAIL_CALL),
+            target: None,
+            cache_dir: None,
         }
     }
 }
@@ -74,6 +79,29 @@ impl Config {
     /// Limits every linear memory to `bytes` (rounded down to whole pages); `memory.grow` past it returns -1.
     pub fn memory_limit(&mut self, bytes: Option<u64>) -> &mut Self {
         self.memory_limit = bytes;
+        self
+    }
+
+    /// Compiles for the target `triple` (such as `aarch64-unknown-linux-gnu`) instead of the host (the
+    /// default, with the host's CPU features; naming the host's own triple also picks them). An engine
+    /// for another target can only
+    /// [`Engine::precompile`] modules: [`crate::Module::compile`] and [`crate::Module::deserialize`] refuse
+    /// code this host cannot run. [`Engine::new`] fails for a triple that is unknown or whose
+    /// architecture wasmz cannot compile for (x86-64 and aarch64 are supported).
+    pub fn target(&mut self, triple: &str) -> &mut Self {
+        self.target = Some(triple.to_string());
+        self
+    }
+
+    /// Caches compiled modules in directory `dir` (created when needed); `None` (the default) disables the
+    /// cache. [`crate::Module::compile`] then looks for an artifact named after a hash of the module's
+    /// bytes and of everything that shapes compiled code (wasmz and Cranelift versions, target, CPU
+    /// features, and the settings of this `Config` that change code); it loads it when present and valid,
+    /// and otherwise compiles and writes it (to a temporary file renamed into place, so concurrent
+    /// processes never see half a file). Failing to write the cache is not an error. Only use a directory
+    /// that no one else can write to: cached artifacts are native code.
+    pub fn cache_dir(&mut self, dir: Option<PathBuf>) -> &mut Self {
+        self.cache_dir = dir;
         self
     }
 
@@ -165,6 +193,8 @@ impl Config {
 pub(crate) struct EngineInner {
     pub(crate) config: Config,
     pub(crate) isa: OwnedTargetIsa,
+    /// The artifact header this engine writes and expects (see `artifact.rs`).
+    pub(crate) fingerprint: String,
     types: Mutex<HashMap<FuncType, u32>>,
 }
 
@@ -176,20 +206,63 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Creates an engine for the host CPU.
+    /// Creates an engine for the host CPU, or for the target chosen with [`Config::target`].
     ///
     /// # Errors
-    /// When Cranelift does not support the host.
+    /// When Cranelift does not support the host, or the configured target is unknown or unsupported.
     pub fn new(config: &Config) -> Result<Engine, Error> {
-        let isa = wasmz_compiler::build_isa(None, config.opt_level)
+        let triple = match &config.target {
+            Some(name) => Some(
+                name.parse::<target_lexicon::Triple>()
+                    .map_err(|e| Error::Engine(format!("unknown target `{name}`: {e}")))?,
+            ),
+            None => None,
+        };
+        let isa = wasmz_compiler::build_isa(triple.as_ref(), config.opt_level)
             .map_err(|e| Error::Engine(e.to_string()))?;
+        let fingerprint = crate::artifact::fingerprint(config, &isa);
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 config: config.clone(),
                 isa,
+                fingerprint,
                 types: Mutex::new(HashMap::new()),
             }),
         })
+    }
+
+    /// The target triple this engine compiles for.
+    pub fn target(&self) -> String {
+        self.inner.isa.triple().to_string()
+    }
+
+    /// Whether this engine compiles for the host, so its modules can run here.
+    pub fn is_host_target(&self) -> bool {
+        self.target() == crate::artifact::host_triple()
+    }
+
+    /// Validates and compiles `bytes` (a binary module or the text format) for this engine's target, without
+    /// loading the code, and returns the artifact to save (conventionally as a `.cwasm` file) and later
+    /// load with [`crate::Module::deserialize`] or [`crate::Module::deserialize_file`] by an engine with
+    /// the same settings on a machine of that target. Works for any target, unlike
+    /// [`crate::Module::compile`]. Does not use the cache.
+    ///
+    /// # Errors
+    /// As for [`crate::Module::compile`]: [`Error::Wat`], [`Error::Wasm`] or [`Error::Compile`].
+    pub fn precompile(&self, bytes: impl AsRef<[u8]>) -> Result<Vec<u8>, Error> {
+        let bytes = bytes.as_ref();
+        if crate::artifact::is_artifact(bytes) {
+            return Err(Error::Artifact(
+                "the input is already a precompiled module, not wasm".into(),
+            ));
+        }
+        let (info, image) = crate::module::compile_image(self, bytes)?;
+        Ok(crate::artifact::write(
+            &self.inner.fingerprint,
+            &info,
+            &image,
+            &image.code,
+        ))
     }
 
     /// The engine's settings.

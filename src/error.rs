@@ -97,4 +97,8 @@ pub enum Error {
     /// Values from another store were used.
     #[error("the value belongs to another store")]
     WrongStore,
+    /// A precompiled module (an artifact) is corrupt, or was made for another target, wasmz build or
+    /// engine configuration.
+    #[error("cannot load the precompiled module: {0}")]
+    Artifact(String),
 }

@@ -29,6 +29,7 @@
 //! that keep their store alive, which is why [`Instance::call`] needs no store argument. Stores and
 //! their handles stay on one thread; [`Engine`] and [`Module`] are `Send + Sync` and cheap to clone.
 
+mod artifact;
 mod engine;
 mod error;
 mod externals;
@@ -38,6 +39,7 @@ mod module;
 mod store;
 mod values;
 
+pub use artifact::{ArtifactInfo, CRANELIFT_VERSION};
 pub use engine::{BoundsChecks, Config, Engine, OptLevel};
 pub use error::Error;
 pub use externals::{Extern, Func, Global, Memory, Table};

@@ -2,15 +2,20 @@
 //! with the metadata the runtime needs (where each function starts, trap sites).
 
 use crate::TrapCode;
+use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
 /// Alignment of each function in the image.
 pub const FUNCTION_ALIGNMENT: usize = 16;
 
 /// A module's machine code and its metadata. Offsets are relative to the start of `code`.
-#[derive(Debug, Clone, Default)]
+///
+/// Serialization writes only the metadata: `code` is skipped (ahead-of-time artifacts store the code
+/// bytes raw, next to the serialized metadata) and comes back empty.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CodeImage {
     /// The machine code, relocations already applied.
+    #[serde(skip)]
     pub code: Vec<u8>,
     /// Range of each defined function (index = defined function index).
     pub functions: Vec<Range<u32>>,

@@ -1,11 +1,12 @@
 //! `ModuleInfo`: everything about a module except its function bodies' code.
 
 use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType, ValType};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::ops::Range;
 
 /// One instruction of a constant expression (global initializers, segment offsets, element items).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum ConstOp {
     /// `i32.const`
     I32(i32),
@@ -38,14 +39,14 @@ pub enum ConstOp {
 }
 
 /// A constant expression: a short stack program evaluated at instantiation.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ConstExpr {
     /// The instructions, without the final `end`.
     pub ops: Vec<ConstOp>,
 }
 
 /// What an import or export refers to, by index in its index space.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum EntityIndex {
     /// A function index.
     Func(u32),
@@ -58,7 +59,7 @@ pub enum EntityIndex {
 }
 
 /// One import.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Import {
     /// Module name.
     pub module: String,
@@ -69,7 +70,7 @@ pub struct Import {
 }
 
 /// The elements of an element segment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum ElemItems {
     /// Function indices (the `funcref` short form).
     Funcs(Vec<u32>),
@@ -93,7 +94,7 @@ impl ElemItems {
 }
 
 /// How an element segment is used.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum ElemMode {
     /// Copied into a table at instantiation, then dropped.
     Active {
@@ -109,7 +110,7 @@ pub enum ElemMode {
 }
 
 /// An element segment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ElemSegment {
     /// How the segment is used.
     pub mode: ElemMode,
@@ -120,7 +121,7 @@ pub struct ElemSegment {
 }
 
 /// How a data segment is used.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum DataMode {
     /// Copied into a memory at instantiation, then dropped.
     Active {
@@ -134,16 +135,17 @@ pub enum DataMode {
 }
 
 /// A data segment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DataSegment {
     /// How the segment is used.
     pub mode: DataMode,
     /// The bytes.
+    #[serde(with = "crate::serde_util::bytes")]
     pub bytes: Box<[u8]>,
 }
 
 /// A table defined by the module, with its initializer.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TableDef {
     /// The table's type.
     pub ty: TableType,
@@ -152,7 +154,7 @@ pub struct TableDef {
 }
 
 /// Everything about a module that is needed to compile and instantiate it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ModuleInfo {
     /// The type section.
     pub types: Vec<FuncType>,
@@ -179,6 +181,7 @@ pub struct ModuleInfo {
     /// Exports by name.
     pub exports: Vec<(String, EntityIndex)>,
     /// Export lookup by name.
+    #[serde(with = "crate::serde_util::sorted_map")]
     pub export_map: HashMap<String, EntityIndex>,
     /// The start function.
     pub start: Option<u32>,
@@ -189,6 +192,7 @@ pub struct ModuleInfo {
     /// Byte range of each defined function's body in the module's bytes.
     pub bodies: Vec<Range<u64>>,
     /// Function names from the name section.
+    #[serde(with = "crate::serde_util::sorted_map")]
     pub func_names: HashMap<u32, String>,
     /// Functions that may be referenced (exported, in element segments, or `ref.func` in globals).
     pub escaping_funcs: Vec<bool>,

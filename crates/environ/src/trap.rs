@@ -1,11 +1,12 @@
 //! Trap codes: why execution of wasm code stopped abnormally.
 
 use core::fmt;
+use serde::{Deserialize, Serialize};
 
 /// The reason a wasm execution trapped.
 ///
 /// The messages returned by [`TrapCode::message`] match the wording the WebAssembly spec test suite uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[repr(u8)]
 pub enum TrapCode {
     /// An `unreachable` instruction was executed.

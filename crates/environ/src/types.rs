@@ -1,13 +1,14 @@
 //! Value, function, table, memory and global types as wasmz sees them.
 
 use core::fmt;
+use serde::{Deserialize, Serialize};
 
 /// The type of a wasm value.
 ///
 /// The two nullable abstract reference types of WebAssembly 2.0 have their own variants,
 /// [`ValType::FuncRef`] and [`ValType::ExternRef`]; every other reference type (non-null, typed, bottom)
 /// is a [`ValType::Ref`]. [`ValType::from_ref`] keeps this normal form, so `==` compares types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ValType {
     /// 32-bit integer.
     I32,
@@ -28,7 +29,7 @@ pub enum ValType {
 }
 
 /// What a reference may point to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum HeapType {
     /// Any function.
     Func,
@@ -44,7 +45,7 @@ pub enum HeapType {
 }
 
 /// A reference type: nullability and heap type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RefType {
     /// Whether null is a value of the type.
     pub nullable: bool,
@@ -203,7 +204,7 @@ impl fmt::Display for ValType {
 }
 
 /// A function signature.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct FuncType {
     /// Parameter types.
     pub params: Box<[ValType]>,
@@ -239,7 +240,7 @@ impl fmt::Display for FuncType {
 }
 
 /// Size limits of a memory (in pages) or table (in elements).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Limits {
     /// Initial size.
     pub min: u64,
@@ -260,7 +261,7 @@ impl Limits {
 }
 
 /// The type of a linear memory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MemoryType {
     /// Size limits in pages.
     pub limits: Limits,
@@ -307,7 +308,7 @@ impl fmt::Display for MemoryType {
 }
 
 /// The type of a table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TableType {
     /// Element type (a reference type).
     pub element: ValType,
@@ -328,7 +329,7 @@ impl fmt::Display for TableType {
 }
 
 /// The type of a global.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct GlobalType {
     /// Value type.
     pub content: ValType,
@@ -347,7 +348,7 @@ impl fmt::Display for GlobalType {
 }
 
 /// The type of an import or export.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ExternType {
     /// A function.
     Func(FuncType),

@@ -9,6 +9,8 @@ use wasmz_environ::{CodeImage, TrapCode};
 /// A code image published into executable memory. Unregistered when dropped.
 pub struct CodeMemory {
     map: Mmap,
+    /// Length of the code (the mapping is at least one byte long).
+    len: usize,
     image: Arc<CodeImage>,
 }
 
@@ -21,17 +23,40 @@ impl CodeMemory {
     /// # Errors
     /// When the memory cannot be mapped or protected.
     pub fn publish(image: CodeImage) -> std::io::Result<CodeMemory> {
-        let len = image.code.len().max(1);
-        let mut map = MmapMut::map_anon(len)?;
-        map[..image.code.len()].copy_from_slice(&image.code);
-        let map = map.make_exec()?;
         let image = Arc::new(image);
+        CodeMemory::publish_parts(image.clone(), &image.code)
+    }
+
+    /// Copies `code` into fresh memory, makes it executable and registers it with the metadata of `image`
+    /// (whose own `code` may be empty: loading an ahead-of-time artifact copies the code straight from
+    /// the file).
+    ///
+    /// # Errors
+    /// When the memory cannot be mapped or protected.
+    pub fn publish_with_code(image: CodeImage, code: &[u8]) -> std::io::Result<CodeMemory> {
+        CodeMemory::publish_parts(Arc::new(image), code)
+    }
+
+    fn publish_parts(image: Arc<CodeImage>, code: &[u8]) -> std::io::Result<CodeMemory> {
+        let len = code.len().max(1);
+        let mut map = MmapMut::map_anon(len)?;
+        map[..code.len()].copy_from_slice(code);
+        let map = map.make_exec()?;
         let start = map.as_ptr() as usize;
         REGISTRY
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(start, (start + len, image.clone()));
-        Ok(CodeMemory { map, image })
+        Ok(CodeMemory {
+            map,
+            len: code.len(),
+            image,
+        })
+    }
+
+    /// The published machine code (read back from the executable mapping).
+    pub fn code(&self) -> &[u8] {
+        &self.map[..self.len]
     }
 
     /// Address of the byte at `offset` in the image.
@@ -40,7 +65,8 @@ impl CodeMemory {
         self.map.as_ptr().wrapping_add(offset as usize)
     }
 
-    /// The image's metadata.
+    /// The image's metadata. Its `code` is empty when the memory was published with
+    /// [`CodeMemory::publish_with_code`]; [`CodeMemory::code`] always has the code.
     pub fn image(&self) -> &CodeImage {
         &self.image
     }

@@ -1,0 +1,649 @@
+//! Ahead-of-time artifacts (`.cwasm` files) and the module cache built on them.
+//!
+//! An artifact is a compiled module: its [`ModuleInfo`], its [`CodeImage`] metadata and its machine code,
+//! behind a header that says what produced it. The code is position-independent (calls between functions
+//! are PC-relative, everything else goes through the VMContext), so loading copies it into executable
+//! memory with no relocation. Canonical type ids are engine-wide and are recomputed at load time.
+//!
+//! # Format, version 1
+//!
+//! Integers are little-endian.
+//!
+//! | offset       | size | content                                                                 |
+//! |--------------|------|-------------------------------------------------------------------------|
+//! | 0            | 8    | magic `\0wzaot\r\n`                                                     |
+//! | 8            | 4    | format version (`1`)                                                    |
+//! | 12           | 4    | header length `H`                                                       |
+//! | 16           | 8    | metadata length `M`                                                     |
+//! | 24           | 8    | code length `C`                                                         |
+//! | 32           | `H`  | header: UTF-8 lines `key=value\n`, keys in the order of [`HEADER_KEYS`]  |
+//! | 32+`H`       | `M`  | metadata: `postcard` encoding of `(ModuleInfo, CodeImage)` (no code)    |
+//! | 32+`H`+`M`   | `C`  | machine code, relocations applied                                       |
+//! | 32+`H`+`M`+`C` | 32 | SHA-256 of every byte before it                                         |
+//!
+//! Loading checks, in this order and before anything else is decoded: the length, the magic, the format
+//! version, that the section lengths add up to the file's length, the checksum, then every header line
+//! against the engine (target, wasmz version and build, Cranelift version, Cranelift flags, and the
+//! [`Config`](crate::Config) settings that change code). Only then is the metadata decoded, checked for
+//! consistency with the code, and the code published.
+//!
+//! The checksum detects corruption and accidental edits, not a malicious author: an artifact is native
+//! code, so load only artifacts from a source you trust.
+
+use crate::engine::{BoundsChecks, Config, Engine};
+use crate::{Error, Module};
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use wasmz_compiler::OptLevel;
+use wasmz_environ::{CodeImage, ModuleInfo};
+use wasmz_runtime::CodeMemory;
+
+/// The first eight bytes of every artifact. The leading zero byte keeps it apart from the text format,
+/// the `\r\n` catches transfers that rewrite line endings.
+pub(crate) const MAGIC: [u8; 8] = *b"\0wzaot\r\n";
+
+/// Version of the layout described in the module documentation.
+pub(crate) const FORMAT_VERSION: u32 = 1;
+
+/// The Cranelift release wasmz compiles with (checked against `Cargo.lock` by a test).
+pub const CRANELIFT_VERSION: &str = "0.135.8";
+
+/// Header keys, in the order they appear in an artifact.
+pub(crate) const HEADER_KEYS: [&str; 9] = [
+    "wasmz-version",
+    "wasmz-build",
+    "cranelift-version",
+    "target",
+    "flags",
+    "isa-flags",
+    "opt-level",
+    "bounds-checks",
+    "features",
+];
+
+const PRELUDE: usize = 32;
+const CHECKSUM: usize = 32;
+
+/// Cranelift's shared flags that do not change generated code (only whether the IR verifier runs, which
+/// differs between debug and release builds of wasmz).
+const CODE_NEUTRAL_FLAGS: [&str; 1] = ["enable_verifier"];
+
+fn artifact_error(message: impl Into<String>) -> Error {
+    Error::Artifact(message.into())
+}
+
+/// Whether `bytes` start like an artifact.
+pub(crate) fn is_artifact(bytes: &[u8]) -> bool {
+    bytes.starts_with(&MAGIC)
+}
+
+/// The triple of the machine this process runs on.
+pub(crate) fn host_triple() -> String {
+    target_lexicon::Triple::host().to_string()
+}
+
+/// The header an engine writes into its artifacts, and expects in the ones it loads.
+pub(crate) fn fingerprint(config: &Config, isa: &wasmz_compiler::OwnedTargetIsa) -> String {
+    let flags = isa
+        .flags()
+        .iter()
+        .filter(|v| !CODE_NEUTRAL_FLAGS.contains(&v.name))
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let isa_flags = isa
+        .isa_flags()
+        .iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let opt = match config.opt_level {
+        OptLevel::None => "none",
+        OptLevel::Speed => "speed",
+        OptLevel::SpeedAndSize => "speed-and-size",
+    };
+    let bounds = match config.bounds_checks {
+        BoundsChecks::GuardPages => "guard-pages",
+        BoundsChecks::Explicit => "explicit",
+    };
+    let values = [
+        env!("CARGO_PKG_VERSION").to_string(),
+        env!("WASMZ_BUILD_ID").to_string(),
+        CRANELIFT_VERSION.to_string(),
+        isa.triple().to_string(),
+        flags,
+        isa_flags,
+        opt.to_string(),
+        bounds.to_string(),
+        format!("{:#x}", config.features().bits()),
+    ];
+    let mut header = String::new();
+    for (key, value) in HEADER_KEYS.iter().zip(values) {
+        // Values never contain newlines: they are version numbers, triples and `name=value` lists.
+        let _ = writeln!(header, "{key}={value}");
+    }
+    header
+}
+
+/// Writes an artifact.
+pub(crate) fn write(header: &str, info: &ModuleInfo, image: &CodeImage, code: &[u8]) -> Vec<u8> {
+    let meta = postcard::to_stdvec(&(info, image)).expect("module metadata always serializes");
+    let header_len = u32::try_from(header.len()).expect("headers are short");
+    let mut out = Vec::with_capacity(PRELUDE + header.len() + meta.len() + code.len() + CHECKSUM);
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&header_len.to_le_bytes());
+    out.extend_from_slice(&(meta.len() as u64).to_le_bytes());
+    out.extend_from_slice(&(code.len() as u64).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(&meta);
+    out.extend_from_slice(code);
+    let digest = Sha256::digest(&out);
+    out.extend_from_slice(&digest);
+    out
+}
+
+/// The sections of an artifact whose structure and checksum have been verified.
+struct Sections<'a> {
+    header: &'a str,
+    meta: &'a [u8],
+    code: &'a [u8],
+}
+
+fn read_u32(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().expect("four bytes"))
+}
+
+fn read_u64(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"))
+}
+
+/// Checks the magic, the format version, the lengths and the checksum, and splits the sections.
+fn split(bytes: &[u8]) -> Result<Sections<'_>, Error> {
+    if bytes.len() < MAGIC.len() || !is_artifact(bytes) {
+        return Err(artifact_error(
+            "not a wasmz artifact (the magic number is missing)",
+        ));
+    }
+    if bytes.len() < PRELUDE + CHECKSUM {
+        return Err(artifact_error(format!(
+            "artifact is truncated ({} bytes)",
+            bytes.len()
+        )));
+    }
+    let version = read_u32(bytes, 8);
+    if version != FORMAT_VERSION {
+        return Err(artifact_error(format!(
+            "artifact has format version {version}, this wasmz reads version {FORMAT_VERSION}"
+        )));
+    }
+    let header_len = u64::from(read_u32(bytes, 12));
+    let meta_len = read_u64(bytes, 16);
+    let code_len = read_u64(bytes, 24);
+    let expected = [header_len, meta_len, code_len, (PRELUDE + CHECKSUM) as u64]
+        .iter()
+        .try_fold(0u64, |sum, &n| sum.checked_add(n));
+    if expected != Some(bytes.len() as u64) {
+        let detail = match expected {
+            Some(n) if n > bytes.len() as u64 => {
+                format!("artifact is truncated ({} of {n} bytes)", bytes.len())
+            }
+            Some(n) => format!(
+                "artifact is corrupt: {} bytes where its header announces {n}",
+                bytes.len()
+            ),
+            None => "artifact is corrupt: impossible section lengths".to_string(),
+        };
+        return Err(artifact_error(detail));
+    }
+    let body = bytes.len() - CHECKSUM;
+    if Sha256::digest(&bytes[..body]).as_slice() != &bytes[body..] {
+        return Err(artifact_error(
+            "artifact is corrupt: its checksum does not match its contents",
+        ));
+    }
+    // The lengths add up to the file's length, which fits in usize.
+    let header_end = PRELUDE + header_len as usize;
+    let meta_end = header_end + meta_len as usize;
+    let header = std::str::from_utf8(&bytes[PRELUDE..header_end])
+        .map_err(|_| artifact_error("artifact header is not UTF-8"))?;
+    Ok(Sections {
+        header,
+        meta: &bytes[header_end..meta_end],
+        code: &bytes[meta_end..body],
+    })
+}
+
+/// The header's values, in [`HEADER_KEYS`] order.
+fn parse_header(header: &str) -> Result<Vec<&str>, Error> {
+    let malformed = || artifact_error("artifact header is malformed");
+    let lines: Vec<&str> = header.lines().collect();
+    if lines.len() != HEADER_KEYS.len() {
+        return Err(malformed());
+    }
+    lines
+        .iter()
+        .zip(HEADER_KEYS)
+        .map(|(line, key)| {
+            line.strip_prefix(key)
+                .and_then(|rest| rest.strip_prefix('='))
+                .ok_or_else(malformed)
+        })
+        .collect()
+}
+
+/// The first `name=value` item that differs between two comma-separated lists, as `(ours, theirs)`.
+fn first_difference<'a>(artifact: &'a str, engine: &'a str) -> (&'a str, &'a str) {
+    let mut a = artifact.split(',');
+    let mut e = engine.split(',');
+    loop {
+        match (a.next(), e.next()) {
+            (Some(x), Some(y)) if x == y => continue,
+            (x, y) => return (x.unwrap_or("(nothing)"), y.unwrap_or("(nothing)")),
+        }
+    }
+}
+
+fn feature_names(bits: u64) -> String {
+    let features = wasmz_environ::wasmparser::WasmFeatures::from_bits_truncate(bits);
+    let names: Vec<&str> = features.iter_names().map(|(name, _)| name).collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ").to_lowercase()
+    }
+}
+
+fn parse_features(s: &str) -> Option<u64> {
+    u64::from_str_radix(s.strip_prefix("0x")?, 16).ok()
+}
+
+/// Checks an artifact's header against the one `engine` writes.
+fn check_header(artifact: &str, engine: &Engine) -> Result<(), Error> {
+    let theirs = parse_header(artifact)?;
+    let ours = parse_header(&engine.inner.fingerprint).expect("engines write well-formed headers");
+    let value = |key: &str| {
+        let i = HEADER_KEYS.iter().position(|k| *k == key).expect("a key");
+        (theirs[i], ours[i])
+    };
+    let (target, engine_target) = value("target");
+    let host = host_triple();
+    if target != host {
+        return Err(artifact_error(format!(
+            "artifact targets {target}, this host is {host}"
+        )));
+    }
+    if target != engine_target {
+        return Err(artifact_error(format!(
+            "artifact targets {target}, the engine compiles for {engine_target}"
+        )));
+    }
+    let (version, our_version) = value("wasmz-version");
+    if version != our_version {
+        return Err(artifact_error(format!(
+            "artifact was made by wasmz {version}, this is wasmz {our_version}"
+        )));
+    }
+    let (build, our_build) = value("wasmz-build");
+    if build != our_build {
+        return Err(artifact_error(format!(
+            "artifact was made by another build of wasmz {version} (build {build}, this is build {our_build})"
+        )));
+    }
+    let (cranelift, our_cranelift) = value("cranelift-version");
+    if cranelift != our_cranelift {
+        return Err(artifact_error(format!(
+            "artifact was compiled by Cranelift {cranelift}, this wasmz uses Cranelift {our_cranelift}"
+        )));
+    }
+    for key in ["flags", "isa-flags"] {
+        let (a, e) = value(key);
+        if a != e {
+            let (x, y) = first_difference(a, e);
+            let what = if key == "flags" {
+                "Cranelift flags"
+            } else {
+                "CPU features"
+            };
+            return Err(artifact_error(format!(
+                "artifact was compiled with other {what} than this engine's: artifact has {x}, engine has {y}"
+            )));
+        }
+    }
+    for (key, what) in [
+        ("opt-level", "optimization level"),
+        ("bounds-checks", "bounds-check mode"),
+    ] {
+        let (a, e) = value(key);
+        if a != e {
+            return Err(artifact_error(format!(
+                "artifact was compiled with another configuration: {what} {a}, the engine's is {e}"
+            )));
+        }
+    }
+    let (a, e) = value("features");
+    if a != e {
+        let (Some(a), Some(e)) = (parse_features(a), parse_features(e)) else {
+            return Err(artifact_error("artifact header is malformed"));
+        };
+        let mut detail = Vec::new();
+        if a & !e != 0 {
+            detail.push(format!(
+                "enabled only in the artifact: {}",
+                feature_names(a & !e)
+            ));
+        }
+        if e & !a != 0 {
+            detail.push(format!(
+                "enabled only in the engine: {}",
+                feature_names(e & !a)
+            ));
+        }
+        return Err(artifact_error(format!(
+            "artifact was compiled with other wasm features than the engine's ({})",
+            detail.join("; ")
+        )));
+    }
+    // Every key has been compared; equal headers are the only way out of here.
+    debug_assert_eq!(artifact, engine.inner.fingerprint);
+    Ok(())
+}
+
+/// Checks that the decoded metadata agrees with itself and with the code, so a consistent checksum over
+/// inconsistent contents still cannot make the runtime index out of bounds.
+fn check_consistency(info: &ModuleInfo, image: &CodeImage, code_len: usize) -> Result<(), String> {
+    let code_len = u32::try_from(code_len).map_err(|_| "code larger than 4 GiB".to_string())?;
+    let types = info.types.len();
+    if info.functions.iter().any(|&t| t as usize >= types) {
+        return Err("a function has an unknown type".into());
+    }
+    if info.num_imported_funcs as usize > info.functions.len()
+        || info.num_imported_tables as usize > info.tables.len()
+        || info.num_imported_memories as usize > info.memories.len()
+        || info.num_imported_globals as usize > info.globals.len()
+    {
+        return Err("more imports than entities".into());
+    }
+    if info.global_inits.len() != info.globals.len() - info.num_imported_globals as usize {
+        return Err("global initializers do not match the globals".into());
+    }
+    let defined = info.num_defined_funcs() as usize;
+    if image.functions.len() != defined || image.num_imported_funcs != info.num_imported_funcs {
+        return Err("the code image does not match the module's functions".into());
+    }
+    if image
+        .functions
+        .iter()
+        .any(|r| r.start > r.end || r.end > code_len)
+    {
+        return Err("a function lies outside the code".into());
+    }
+    if image.entry_trampolines.len() != types
+        || image.host_trampolines.len() != types
+        || image
+            .entry_trampolines
+            .iter()
+            .chain(&image.host_trampolines)
+            .any(|&o| o >= code_len)
+    {
+        return Err("the trampolines do not match the types".into());
+    }
+    if image.traps.iter().any(|&(o, _)| o >= code_len) || !image.traps.is_sorted_by_key(|&(o, _)| o)
+    {
+        return Err("the trap table is out of order or outside the code".into());
+    }
+    Ok(())
+}
+
+/// Loads an artifact made for `engine`'s settings.
+pub(crate) fn load(engine: &Engine, bytes: &[u8]) -> Result<Module, Error> {
+    let sections = split(bytes)?;
+    check_header(sections.header, engine)?;
+    let (info, image): (ModuleInfo, CodeImage) = postcard::from_bytes(sections.meta)
+        .map_err(|e| artifact_error(format!("artifact metadata is corrupt: {e}")))?;
+    check_consistency(&info, &image, sections.code.len())
+        .map_err(|e| artifact_error(format!("artifact metadata is inconsistent: {e}")))?;
+    let code = CodeMemory::publish_with_code(image, sections.code)
+        .map_err(|e| Error::Resource(format!("cannot map code memory: {e}")))?;
+    Ok(Module::from_parts(engine, info, code))
+}
+
+/// Loads the artifact in file `path`, mapped rather than read.
+pub(crate) fn load_file(engine: &Engine, path: &Path) -> Result<Module, Error> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| artifact_error(format!("cannot open {}: {e}", path.display())))?;
+    let len = file
+        .metadata()
+        .map_err(|e| artifact_error(format!("cannot read {}: {e}", path.display())))?
+        .len();
+    if len < (PRELUDE + CHECKSUM) as u64 {
+        let bytes = std::fs::read(path)
+            .map_err(|e| artifact_error(format!("cannot read {}: {e}", path.display())))?;
+        return load(engine, &bytes);
+    }
+    // SAFETY: the mapping is read-only and private to this function; it is verified (checksum) before
+    // use and the code is copied out of it. wasmz writes artifacts by renaming complete files into place,
+    // so the mapped file is never changed in place by wasmz. Another program truncating it meanwhile
+    // could fault; that is the documented contract of `deserialize_file`.
+    let map = unsafe { memmap2::Mmap::map(&file) }
+        .map_err(|e| artifact_error(format!("cannot map {}: {e}", path.display())))?;
+    load(engine, &map)
+}
+
+/// The cache file of `bytes` under `dir` for an engine whose header is `fingerprint`.
+pub(crate) fn cache_path(dir: &Path, fingerprint: &str, bytes: &[u8]) -> PathBuf {
+    let mut hasher = Sha256::new();
+    hasher.update(b"wasmz module cache 1\n");
+    hasher.update((fingerprint.len() as u64).to_le_bytes());
+    hasher.update(fingerprint.as_bytes());
+    hasher.update(bytes);
+    let mut name = String::with_capacity(70);
+    for b in hasher.finalize() {
+        let _ = write!(name, "{b:02x}");
+    }
+    name.push_str(".cwasm");
+    dir.join(name)
+}
+
+/// Writes `artifact` to `path` atomically: a temporary file in the same directory, renamed into place, so
+/// readers see the old file, no file, or the whole new one. Errors are returned but callers may ignore
+/// them: the cache is an optimization.
+pub(crate) fn write_atomically(path: &Path, artifact: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let unique = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let file_name = path
+        .file_name()
+        .map_or_else(|| "module".into(), |n| n.to_string_lossy().into_owned());
+    let temp = dir.join(format!(
+        ".{file_name}.{}.{unique}.{nanos}.tmp",
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        file.write_all(artifact)?;
+        drop(file);
+        std::fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+/// What an artifact's header says, for tools that list or check artifacts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactInfo {
+    /// Version of the artifact layout.
+    pub format_version: u32,
+    /// The wasmz release that made it.
+    pub wasmz_version: String,
+    /// Hash of the wasmz sources that made it (artifacts load only into the same build).
+    pub wasmz_build: String,
+    /// The Cranelift release that compiled it.
+    pub cranelift_version: String,
+    /// Target triple of the code.
+    pub target: String,
+    /// Cranelift's shared flags, as `name=value` items separated by commas.
+    pub flags: String,
+    /// Cranelift's target-specific flags (CPU features), as `name=value` items separated by commas.
+    pub isa_flags: String,
+    /// Optimization level: `none`, `speed` or `speed-and-size`.
+    pub opt_level: String,
+    /// Bounds-check mode: `guard-pages` or `explicit`.
+    pub bounds_checks: String,
+    /// The enabled wasm features, as the hexadecimal bits of wasmparser's `WasmFeatures`.
+    pub features: String,
+    /// Where the machine code starts in the artifact, in bytes.
+    pub code_offset: u64,
+    /// Size of the machine code in bytes.
+    pub code_size: u64,
+    /// The code range of each function the module defines, relative to the start of the code (entry and
+    /// host trampolines follow the last function).
+    pub functions: Vec<std::ops::Range<u32>>,
+}
+
+impl ArtifactInfo {
+    /// Reads the header and the function layout of an artifact after checking its structure and
+    /// checksum. Does not check that this engine or host can load it.
+    ///
+    /// # Errors
+    /// [`Error::Artifact`] when `bytes` are not an intact artifact.
+    pub fn parse(bytes: &[u8]) -> Result<ArtifactInfo, Error> {
+        let sections = split(bytes)?;
+        let v = parse_header(sections.header)?;
+        let (_, image): (ModuleInfo, CodeImage) = postcard::from_bytes(sections.meta)
+            .map_err(|e| artifact_error(format!("artifact metadata is corrupt: {e}")))?;
+        Ok(ArtifactInfo {
+            format_version: FORMAT_VERSION,
+            wasmz_version: v[0].into(),
+            wasmz_build: v[1].into(),
+            cranelift_version: v[2].into(),
+            target: v[3].into(),
+            flags: v[4].into(),
+            isa_flags: v[5].into(),
+            opt_level: v[6].into(),
+            bounds_checks: v[7].into(),
+            features: v[8].into(),
+            code_offset: (bytes.len() - CHECKSUM - sections.code.len()) as u64,
+            code_size: sections.code.len() as u64,
+            functions: image.functions,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cranelift_version_matches_the_lock_file() {
+        let lock = include_str!("../Cargo.lock");
+        let mut lines = lock.lines();
+        let mut found = None;
+        while let Some(line) = lines.next() {
+            if line == "name = \"cranelift-codegen\"" {
+                found = lines
+                    .next()
+                    .and_then(|v| v.strip_prefix("version = \""))
+                    .and_then(|v| v.strip_suffix('"'))
+                    .map(str::to_string);
+            }
+        }
+        assert_eq!(found.as_deref(), Some(CRANELIFT_VERSION));
+    }
+
+    #[test]
+    fn header_lists_every_key_in_order() {
+        let engine = Engine::default();
+        let header = &engine.inner.fingerprint;
+        let values = parse_header(header).unwrap();
+        assert_eq!(values[0], env!("CARGO_PKG_VERSION"));
+        assert_eq!(values[3], host_triple());
+        assert!(!values[4].contains("enable_verifier"));
+        assert!(values[4].contains("preserve_frame_pointers=1"));
+        assert_eq!(values[6], "speed");
+    }
+
+    #[test]
+    fn structural_errors_are_reported_before_the_checksum() {
+        let engine = Engine::default();
+        let info = ModuleInfo::default();
+        let image = CodeImage::default();
+        let artifact = write(&engine.inner.fingerprint, &info, &image, &[0xc3]);
+        assert!(split(&artifact).is_ok());
+        for cut in [0, 7, 8, 31, 40, artifact.len() - 1] {
+            let err = split(&artifact[..cut]).err().unwrap().to_string();
+            assert!(
+                err.contains("truncated") || err.contains("magic"),
+                "{cut}: {err}"
+            );
+        }
+        let mut longer = artifact.clone();
+        longer.push(0);
+        assert!(
+            split(&longer)
+                .err()
+                .unwrap()
+                .to_string()
+                .contains("announces")
+        );
+        let mut lengths = artifact.clone();
+        lengths[16..24].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(
+            split(&lengths)
+                .err()
+                .unwrap()
+                .to_string()
+                .contains("impossible")
+        );
+        let mut version = artifact.clone();
+        version[8] = 2;
+        assert!(
+            split(&version)
+                .err()
+                .unwrap()
+                .to_string()
+                .contains("format version 2")
+        );
+    }
+
+    #[test]
+    fn inconsistent_metadata_is_refused() {
+        let engine = Engine::default();
+        let module = Module::compile(&engine, "(module (func (export \"f\")))").unwrap();
+        let info = module.runtime.info.clone();
+        let mut image = module.runtime.code.image().clone();
+        let code = module.runtime.code.code().to_vec();
+        assert!(check_consistency(&info, &image, code.len()).is_ok());
+        image.functions[0].end = code.len() as u32 + 1;
+        let artifact = write(&engine.inner.fingerprint, &info, &image, &code);
+        let err = load(&engine, &artifact).unwrap_err().to_string();
+        assert!(err.contains("inconsistent"), "{err}");
+    }
+
+    #[test]
+    fn feature_differences_are_named() {
+        let engine = Engine::default();
+        let mut config = Config::new();
+        config.wasm_multi_memory(true);
+        let other = Engine::new(&config).unwrap();
+        let artifact = write(
+            &other.inner.fingerprint,
+            &ModuleInfo::default(),
+            &CodeImage::default(),
+            &[],
+        );
+        let err = load(&engine, &artifact).unwrap_err().to_string();
+        assert!(err.contains("only in the artifact: multi_memory"), "{err}");
+    }
+}
