@@ -1,0 +1,53 @@
+//! The `wasmz` command line.
+//!
+//! ```text
+//! wasmz run [--dir HOST[::GUEST]]... [--env K=V]... [--invoke NAME] FILE [ARGS...]
+//! ```
+//!
+//! Runs FILE (`.wasm` binary or `.wat` text) with WASI preview1:
+//!
+//! - Without `--invoke`: a command module's `_start` runs with the arguments `FILE ARGS...`; a reactor's
+//!   `_initialize` runs. The process exits with the guest's exit status (`proc_exit(n)` → `n`, a return
+//!   from `_start` → 0).
+//! - With `--invoke NAME`: the reactor initializer `_initialize` runs if exported, then the export
+//!   `NAME` is called with `ARGS` parsed by its parameter types (integers in decimal or `0x` hex,
+//!   floats in Rust syntax incl. `inf`/`nan`); each result is printed on its own line.
+//!
+//! `--dir HOST::GUEST` preopens the host directory HOST under the guest name GUEST (`--dir HOST` uses
+//! HOST as the guest name too). `--env K=V` sets an environment variable. Stdio is inherited.
+//!
+//! Exit status: the guest's exit status; **134** (128 + SIGABRT) when the guest traps, after printing
+//! the trap code and the wasm backtrace (with function names) to stderr; **1** when the module cannot
+//! be read, compiled, linked, or the arguments are wrong.
+
+mod run;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// The wasmz WebAssembly runtime.
+#[derive(Parser, Debug)]
+#[command(name = "wasmz", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Runs a WebAssembly module (.wasm or .wat) with WASI.
+    Run(run::RunArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => match run::run(args) {
+            Ok(code) => ExitCode::from(code),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(1)
+            }
+        },
+    }
+}

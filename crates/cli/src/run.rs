@@ -1,0 +1,201 @@
+//! `wasmz run`.
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Args;
+use std::path::PathBuf;
+use wasmz::{Engine, ExecResult, Instance, Linker, Module, RawVal, Store, Trap, ValType};
+use wasmz_wasi::WasiCtxBuilder;
+
+/// Exit status when the guest traps (128 + SIGABRT, as for a native program that aborts).
+pub const TRAP_EXIT_STATUS: u8 = 134;
+
+/// Arguments of `wasmz run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Preopens a host directory: `HOST` or `HOST::GUEST` (the name the guest sees).
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
+    /// Sets an environment variable of the guest.
+    #[arg(long = "env", value_name = "K=V")]
+    envs: Vec<String>,
+    /// Calls this export instead of `_start`, with ARGS as its arguments; prints its results.
+    #[arg(long, value_name = "NAME")]
+    invoke: Option<String>,
+    /// The module: a .wasm binary or .wat text.
+    file: PathBuf,
+    /// Arguments for the program (or for the invoked function).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+/// Runs the module; returns the process exit status.
+pub fn run(args: RunArgs) -> Result<u8> {
+    let bytes = std::fs::read(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let engine = Engine::default();
+    let module = Module::compile(&engine, &bytes)
+        .with_context(|| format!("cannot compile {}", args.file.display()))?;
+
+    let program = args.file.display().to_string();
+    let mut builder = WasiCtxBuilder::new().inherit_stdio();
+    builder = if args.invoke.is_some() {
+        builder.arg(&program)
+    } else {
+        builder.arg(&program).args(&args.args)
+    };
+    for env in &args.envs {
+        let (k, v) = env
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--env expects K=V, got `{env}`"))?;
+        builder = builder.env(k, v);
+    }
+    for dir in &args.dirs {
+        let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
+        builder = builder
+            .preopen_dir(host, guest)
+            .with_context(|| format!("cannot open directory {host}"))?;
+    }
+
+    let mut linker = Linker::new();
+    wasmz_wasi::add_to_linker(&mut linker)?;
+    let mut store = Store::new(&engine);
+    store.set_data(builder.build());
+    let mut instance = match Instance::new(&mut store, &module, &linker) {
+        Ok(i) => i,
+        // A wasm start function may exit (proc_exit) or trap during instantiation.
+        Err(wasmz::Error::Trap(trap)) => {
+            return Ok(match trap.exit_code() {
+                Some(code) => code as u8,
+                None => report_trap(&trap),
+            });
+        }
+        Err(e) => return Err(e).context("cannot instantiate the module"),
+    };
+
+    match &args.invoke {
+        None => {
+            let outcome = if instance.is_command() {
+                instance.run_start_function()?
+            } else {
+                instance.initialize_reactor()?
+            };
+            Ok(match outcome {
+                None | Some(ExecResult::Ok(_)) => 0,
+                Some(result) => finish(result)?,
+            })
+        }
+        Some(name) => {
+            if instance.is_reactor()
+                && let Some(result) = instance.initialize_reactor()?
+                && !result.is_ok()
+            {
+                return finish(result);
+            }
+            let func = instance
+                .func(name)
+                .ok_or_else(|| anyhow!("the module exports no function `{name}`"))?;
+            let ty = func
+                .ty()
+                .cloned()
+                .ok_or_else(|| anyhow!("cannot find the type of `{name}`"))?;
+            if ty.params.len() != args.args.len() {
+                bail!(
+                    "`{name}` takes {} arguments ({}), {} given",
+                    ty.params.len(),
+                    ty.params
+                        .iter()
+                        .map(|t| t.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    args.args.len()
+                );
+            }
+            let values = ty
+                .params
+                .iter()
+                .zip(&args.args)
+                .map(|(t, s)| parse_arg(*t, s))
+                .collect::<Result<Vec<_>>>()?;
+            match instance.call(name, &values)? {
+                ExecResult::Ok(results) => {
+                    for (t, v) in ty.results.iter().zip(&results) {
+                        println!("{}", format_result(*t, *v));
+                    }
+                    Ok(0)
+                }
+                other => finish(other),
+            }
+        }
+    }
+}
+
+/// The exit status of a call that did not return normally.
+fn finish(result: ExecResult) -> Result<u8> {
+    Ok(match result {
+        ExecResult::Ok(_) => 0,
+        ExecResult::Exit(code) => code as u8,
+        ExecResult::Trap(trap) => report_trap(&trap),
+    })
+}
+
+fn report_trap(trap: &Trap) -> u8 {
+    eprintln!("error: {trap}");
+    TRAP_EXIT_STATUS
+}
+
+fn parse_int(s: &str) -> Result<i128> {
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let value = match digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        Some(hex) => i128::from_str_radix(&hex.replace('_', ""), 16),
+        None => digits.replace('_', "").parse::<i128>(),
+    }
+    .map_err(|e| anyhow!("`{s}` is not an integer: {e}"))?;
+    Ok(if neg { -value } else { value })
+}
+
+/// Parses one argument as a value of type `ty` (integers wrap to their width, so `0xffffffff` and
+/// `-1` are the same i32).
+fn parse_arg(ty: ValType, s: &str) -> Result<RawVal> {
+    Ok(match ty {
+        ValType::I32 => {
+            let v = parse_int(s)?;
+            if v < i32::MIN as i128 || v > u32::MAX as i128 {
+                bail!("`{s}` does not fit in an i32");
+            }
+            RawVal::from(v as i32)
+        }
+        ValType::I64 => {
+            let v = parse_int(s)?;
+            if v < i64::MIN as i128 || v > u64::MAX as i128 {
+                bail!("`{s}` does not fit in an i64");
+            }
+            RawVal::from(v as i64)
+        }
+        ValType::F32 => RawVal::from(
+            s.parse::<f32>()
+                .map_err(|e| anyhow!("`{s}` is not a number: {e}"))?,
+        ),
+        ValType::F64 => RawVal::from(
+            s.parse::<f64>()
+                .map_err(|e| anyhow!("`{s}` is not a number: {e}"))?,
+        ),
+        other => bail!("cannot pass a {other} from the command line"),
+    })
+}
+
+fn format_result(ty: ValType, v: RawVal) -> String {
+    match ty {
+        ValType::I32 => v.read_as::<i32>().to_string(),
+        ValType::I64 => v.read_as::<i64>().to_string(),
+        ValType::F32 => v.read_as::<f32>().to_string(),
+        ValType::F64 => v.read_as::<f64>().to_string(),
+        ValType::V128 => format!("{:#034x}", v.read_as::<u128>()),
+        other => format!("<{other}>"),
+    }
+}

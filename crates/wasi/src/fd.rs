@@ -1,0 +1,450 @@
+//! `fd_*`: operations on open file descriptors.
+
+use crate::ctx::WasiState;
+use crate::errno::{Errno, WasiResult};
+use crate::fdtable::{FdKind, Filestat, fdflags, filetype, fstat, owned_fd, rights};
+use crate::memory::{
+    capacity, check_range, gather, read_iovecs, scatter, write_bytes, write_u32, write_u64,
+};
+use std::io::{Seek, SeekFrom};
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::unix::fs::FileExt;
+use wasmz::HostContext;
+
+pub(crate) fn fd_read(
+    cx: &mut HostContext<'_, '_>,
+    st: &mut WasiState,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    nread: u32,
+) -> WasiResult<()> {
+    let iovs = read_iovecs(cx, iovs, iovs_len)?;
+    let entry = st.fds.get_mut(fd)?;
+    let mut buf = vec![0u8; capacity(&iovs)];
+    let n = entry.read(&mut buf)?;
+    scatter(cx, &iovs, &buf[..n])?;
+    write_u32(cx, nread, n as u32)
+}
+
+pub(crate) fn fd_write(
+    cx: &mut HostContext<'_, '_>,
+    st: &mut WasiState,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    nwritten: u32,
+) -> WasiResult<()> {
+    let iovs = read_iovecs(cx, iovs, iovs_len)?;
+    let data = gather(cx, &iovs)?;
+    check_range(cx, nwritten, 4)?;
+    let entry = st.fds.get_mut(fd)?;
+    let mut done = 0;
+    while done < data.len() {
+        let n = entry.write(&data[done..])?;
+        if n == 0 {
+            break;
+        }
+        done += n;
+    }
+    write_u32(cx, nwritten, done as u32)
+}
+
+fn file_of(st: &mut WasiState, fd: u32) -> WasiResult<&mut std::fs::File> {
+    match &mut st.fds.get_mut(fd)?.kind {
+        FdKind::File(f) => Ok(f),
+        FdKind::Dir(_) => Err(Errno::Isdir),
+        _ => Err(Errno::Spipe),
+    }
+}
+
+pub(crate) fn fd_pread(
+    cx: &mut HostContext<'_, '_>,
+    st: &mut WasiState,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    offset: u64,
+    nread: u32,
+) -> WasiResult<()> {
+    let iovs = read_iovecs(cx, iovs, iovs_len)?;
+    let file = file_of(st, fd)?;
+    let mut buf = vec![0u8; capacity(&iovs)];
+    let n = file.read_at(&mut buf, offset)?;
+    scatter(cx, &iovs, &buf[..n])?;
+    write_u32(cx, nread, n as u32)
+}
+
+pub(crate) fn fd_pwrite(
+    cx: &mut HostContext<'_, '_>,
+    st: &mut WasiState,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    offset: u64,
+    nwritten: u32,
+) -> WasiResult<()> {
+    let iovs = read_iovecs(cx, iovs, iovs_len)?;
+    let data = gather(cx, &iovs)?;
+    check_range(cx, nwritten, 4)?;
+    let file = file_of(st, fd)?;
+    file.write_all_at(&data, offset)?;
+    write_u32(cx, nwritten, data.len() as u32)
+}
+
+pub(crate) fn fd_seek(
+    cx: &mut HostContext<'_, '_>,
+    st: &mut WasiState,
+    fd: u32,
+    offset: i64,
+    whence: u32,
+    newoffset: u32,
+) -> WasiResult<()> {
+    let pos = match whence {
+        0 => SeekFrom::Start(u64::try_from(offset).map_err(|_| Errno::Inval)?),
+        1 => SeekFrom::Current(offset),
+        2 => SeekFrom::End(offset),
+        _ => return Err(Errno::Inval),
+    };
+    check_range(cx, newoffset, 8)?;
+    let file = file_of(st, fd)?;
+    let new = file.seek(pos)?;
+    write_u64(cx, newoffset, new)
+}
+
+pub(crate) fn fd_tell(
+    cx: &mut HostContext<'_, '_>,
+    st: &mut WasiState,
+    fd: u32,
+    offset: u32,
+) -> WasiResult<()> {
+    let file = file_of(st, fd)?;
+    let pos = file.stream_position()?;
+    write_u64(cx, offset, pos)
+}
+
+pub(crate) fn fd_close(st: &mut WasiState, fd: u32) -> WasiResult<()> {
+    st.fds.remove(fd).map(drop)
+}
+
+pub(crate) fn fd_sync(st: &mut WasiState, fd: u32, data_only: bool) -> WasiResult<()> {
+    match &st.fds.get(fd)?.kind {
+        FdKind::File(f) if data_only => Ok(f.sync_data()?),
+        FdKind::File(f) => Ok(f.sync_all()?),
+        FdKind::Dir(d) => {
+            // SAFETY: the fd is open for the duration of the call.
+            if unsafe { libc::fsync(d.as_fd().as_raw_fd()) } != 0 {
+                return Err(Errno::last());
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn fd_fdstat_get(
+    cx: &mut HostContext<'_, '_>,
+    st: &mut WasiState,
+    fd: u32,
+    buf: u32,
+) -> WasiResult<()> {
+    let entry = st.fds.get(fd)?;
+    let mut b = [0u8; 24];
+    b[0] = entry.filetype();
+    b[2..4].copy_from_slice(&entry.flags.to_le_bytes());
+    b[8..16].copy_from_slice(&entry.rights_base.to_le_bytes());
+    b[16..24].copy_from_slice(&entry.rights_inheriting.to_le_bytes());
+    write_bytes(cx, buf, &b)
+}
+
+pub(crate) fn fd_fdstat_set_flags(st: &mut WasiState, fd: u32, flags: u32) -> WasiResult<()> {
+    let flags = u16::try_from(flags).map_err(|_| Errno::Inval)?;
+    let entry = st.fds.get_mut(fd)?;
+    if let FdKind::File(f) = &entry.kind {
+        let raw = f.as_raw_fd();
+        // SAFETY: `raw` is open for the duration of the calls.
+        let current = unsafe { libc::fcntl(raw, libc::F_GETFL) };
+        if current < 0 {
+            return Err(Errno::last());
+        }
+        let mut new = current & !(libc::O_APPEND | libc::O_NONBLOCK);
+        if flags & fdflags::APPEND != 0 {
+            new |= libc::O_APPEND;
+        }
+        if flags & fdflags::NONBLOCK != 0 {
+            new |= libc::O_NONBLOCK;
+        }
+        // SAFETY: as above.
+        if unsafe { libc::fcntl(raw, libc::F_SETFL, new) } != 0 {
+            return Err(Errno::last());
+        }
+    }
+    entry.flags = flags;
+    Ok(())
+}
+
+pub(crate) fn fd_fdstat_set_rights(
+    st: &mut WasiState,
+    fd: u32,
+    base: u64,
+    inheriting: u64,
+) -> WasiResult<()> {
+    let entry = st.fds.get_mut(fd)?;
+    // Rights can only be dropped, never gained.
+    if base & !entry.rights_base != 0 || inheriting & !entry.rights_inheriting != 0 {
+        return Err(Errno::Notcapable);
+    }
+    entry.rights_base = base;
+    entry.rights_inheriting = inheriting;
+    Ok(())
+}
+
+pub(crate) fn fd_filestat_get(
+    cx: &mut HostContext<'_, '_>,
+    st: &mut WasiState,
+    fd: u32,
+    buf: u32,
+) -> WasiResult<()> {
+    let entry = st.fds.get(fd)?;
+    let stat = match entry.host_fd() {
+        Some(h) => Filestat::from_stat(&fstat(h)?),
+        None => Filestat {
+            filetype: filetype::CHARACTER_DEVICE,
+            nlink: 1,
+            ..Filestat::default()
+        },
+    };
+    write_bytes(cx, buf, &stat.to_bytes())
+}
+
+pub(crate) fn fd_filestat_set_size(st: &mut WasiState, fd: u32, size: u64) -> WasiResult<()> {
+    let file = file_of(st, fd)?;
+    Ok(file.set_len(size)?)
+}
+
+/// Builds the `timespec` pair for `futimens`/`utimensat` from WASI `fstflags`.
+pub(crate) fn timespecs(atim: u64, mtim: u64, fst_flags: u32) -> WasiResult<[libc::timespec; 2]> {
+    const ATIM: u32 = 1;
+    const ATIM_NOW: u32 = 2;
+    const MTIM: u32 = 4;
+    const MTIM_NOW: u32 = 8;
+    if fst_flags & !0xf != 0
+        || (fst_flags & ATIM != 0 && fst_flags & ATIM_NOW != 0)
+        || (fst_flags & MTIM != 0 && fst_flags & MTIM_NOW != 0)
+    {
+        return Err(Errno::Inval);
+    }
+    let one = |set: bool, now: bool, t: u64| {
+        if now {
+            libc::timespec {
+                tv_sec: 0,
+                tv_nsec: libc::UTIME_NOW,
+            }
+        } else if set {
+            libc::timespec {
+                tv_sec: (t / 1_000_000_000) as libc::time_t,
+                tv_nsec: (t % 1_000_000_000) as libc::c_long,
+            }
+        } else {
+            libc::timespec {
+                tv_sec: 0,
+                tv_nsec: libc::UTIME_OMIT,
+            }
+        }
+    };
+    Ok([
+        one(fst_flags & ATIM != 0, fst_flags & ATIM_NOW != 0, atim),
+        one(fst_flags & MTIM != 0, fst_flags & MTIM_NOW != 0, mtim),
+    ])
+}
+
+pub(crate) fn fd_filestat_set_times(
+    st: &mut WasiState,
+    fd: u32,
+    atim: u64,
+    mtim: u64,
+    fst_flags: u32,
+) -> WasiResult<()> {
+    let times = timespecs(atim, mtim, fst_flags)?;
+    let entry = st.fds.get(fd)?;
+    let Some(h) = entry.host_fd() else {
+        return Ok(());
+    };
+    // SAFETY: the fd is open and `times` points to two timespecs.
+    if unsafe { libc::futimens(h.as_raw_fd(), times.as_ptr()) } != 0 {
+        return Err(Errno::last());
+    }
+    Ok(())
+}
+
+pub(crate) fn fd_advise(
+    st: &mut WasiState,
+    fd: u32,
+    _offset: u64,
+    _len: u64,
+    advice: u32,
+) -> WasiResult<()> {
+    if advice > 5 {
+        return Err(Errno::Inval);
+    }
+    match &st.fds.get(fd)?.kind {
+        FdKind::File(_) => Ok(()),
+        FdKind::Dir(_) => Err(Errno::Isdir),
+        _ => Err(Errno::Spipe),
+    }
+}
+
+pub(crate) fn fd_allocate(st: &mut WasiState, fd: u32, offset: u64, len: u64) -> WasiResult<()> {
+    let file = file_of(st, fd)?;
+    let end = offset.checked_add(len).ok_or(Errno::Fbig)?;
+    if file.metadata()?.len() < end {
+        file.set_len(end)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn fd_renumber(st: &mut WasiState, from: u32, to: u32) -> WasiResult<()> {
+    st.fds.get(from)?;
+    st.fds.get(to)?;
+    if from == to {
+        return Ok(());
+    }
+    let entry = st.fds.remove(from)?;
+    st.fds.insert_at(to, entry);
+    Ok(())
+}
+
+pub(crate) fn fd_prestat_get(
+    cx: &mut HostContext<'_, '_>,
+    st: &mut WasiState,
+    fd: u32,
+    buf: u32,
+) -> WasiResult<()> {
+    let entry = st.fds.get(fd)?;
+    let name = entry.preopen.as_ref().ok_or(Errno::Badf)?;
+    let mut b = [0u8; 8];
+    b[4..8].copy_from_slice(&(name.len() as u32).to_le_bytes());
+    write_bytes(cx, buf, &b)
+}
+
+pub(crate) fn fd_prestat_dir_name(
+    cx: &mut HostContext<'_, '_>,
+    st: &mut WasiState,
+    fd: u32,
+    path: u32,
+    len: u32,
+) -> WasiResult<()> {
+    let entry = st.fds.get(fd)?;
+    let name = entry.preopen.as_ref().ok_or(Errno::Badf)?;
+    if (len as usize) < name.len() {
+        return Err(Errno::Nametoolong);
+    }
+    write_bytes(cx, path, name.as_bytes())
+}
+
+/// One directory entry, as listed by `fd_readdir`.
+struct DirEntry {
+    name: Vec<u8>,
+    ino: u64,
+    filetype: u8,
+}
+
+/// Lists a directory (including `.` and `..`), through a fresh fd so listing never disturbs another.
+#[allow(
+    clippy::unnecessary_cast,
+    reason = "the width of `d_ino` varies between targets"
+)]
+fn list_dir(dir: BorrowedFd<'_>) -> WasiResult<Vec<DirEntry>> {
+    // SAFETY: `dir` is open; the path is a NUL-terminated string.
+    let raw = unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            c".".as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
+    let fd = owned_fd(raw)?;
+    use std::os::fd::IntoRawFd;
+    let raw = fd.into_raw_fd();
+    // SAFETY: `raw` is an open directory fd whose ownership passes to the DIR stream.
+    let stream = unsafe { libc::fdopendir(raw) };
+    if stream.is_null() {
+        let e = Errno::last();
+        // SAFETY: `fdopendir` failed, so `raw` is still ours to close.
+        unsafe { libc::close(raw) };
+        return Err(e);
+    }
+    let mut entries = Vec::new();
+    loop {
+        // SAFETY: `stream` is a valid DIR stream until `closedir` below.
+        let ent = unsafe { libc::readdir(stream) };
+        if ent.is_null() {
+            break;
+        }
+        // SAFETY: `readdir` returned a valid entry, whose name is NUL-terminated.
+        let (name, ino, d_type) = unsafe {
+            let e = &*ent;
+            (
+                std::ffi::CStr::from_ptr(e.d_name.as_ptr())
+                    .to_bytes()
+                    .to_vec(),
+                e.d_ino,
+                e.d_type,
+            )
+        };
+        let filetype = match d_type {
+            libc::DT_REG => filetype::REGULAR_FILE,
+            libc::DT_DIR => filetype::DIRECTORY,
+            libc::DT_LNK => filetype::SYMBOLIC_LINK,
+            libc::DT_CHR => filetype::CHARACTER_DEVICE,
+            libc::DT_BLK => filetype::BLOCK_DEVICE,
+            libc::DT_SOCK => filetype::SOCKET_STREAM,
+            _ => filetype::UNKNOWN,
+        };
+        entries.push(DirEntry {
+            name,
+            ino: ino as u64,
+            filetype,
+        });
+    }
+    // SAFETY: `stream` is valid and not used afterwards.
+    unsafe { libc::closedir(stream) };
+    Ok(entries)
+}
+
+pub(crate) fn fd_readdir(
+    cx: &mut HostContext<'_, '_>,
+    st: &mut WasiState,
+    fd: u32,
+    buf: u32,
+    buf_len: u32,
+    cookie: u64,
+    bufused: u32,
+) -> WasiResult<()> {
+    let entry = st.fds.get(fd)?;
+    let dir = entry.dir()?;
+    let entries = list_dir(dir.as_fd())?;
+    let mut out = Vec::new();
+    for (i, e) in entries.iter().enumerate().skip(cookie as usize) {
+        if out.len() >= buf_len as usize {
+            break;
+        }
+        let mut header = [0u8; 24];
+        header[0..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
+        header[8..16].copy_from_slice(&e.ino.to_le_bytes());
+        header[16..20].copy_from_slice(&(e.name.len() as u32).to_le_bytes());
+        header[20] = e.filetype;
+        out.extend_from_slice(&header);
+        out.extend_from_slice(&e.name);
+    }
+    // A last entry that does not fit is cut: the guest sees a full buffer and asks again.
+    out.truncate(buf_len as usize);
+    write_bytes(cx, buf, &out)?;
+    write_u32(cx, bufused, out.len() as u32)
+}
+
+/// Rights a newly opened file or directory gets from what the guest asked and its parent allows.
+pub(crate) fn inherit_rights(parent_inheriting: u64, asked: u64, is_dir: bool) -> u64 {
+    let kind = if is_dir { rights::DIR } else { rights::FILE };
+    asked & parent_inheriting & kind
+}

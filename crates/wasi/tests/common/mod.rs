@@ -1,0 +1,166 @@
+//! Helpers shared by the WASI integration tests: building the C programs of `tests/c` with clang-16
+//! for wasm32-wasi, temporary directories, and running a module with a `WasiCtx`.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use wasmz::{Engine, ExecResult, Instance, Linker, Module, Store};
+use wasmz_wasi::{OutputBuffer, WasiCtxBuilder};
+
+/// The C compiler the tests use (installed by `.ci/run`).
+pub const CLANG: &str = "clang-16";
+
+/// Compiles `sources` with `flags` into a .wasm file under the target's temporary directory, unless
+/// an up-to-date build exists, and returns the file's path.
+pub fn build_c_file(name: &str, sources: &[&Path], flags: &[&str]) -> PathBuf {
+    let out_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasi-c");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    // The flags are part of the name, so changing them rebuilds.
+    let mut hasher = std::hash::DefaultHasher::new();
+    std::hash::Hash::hash(&(sources, flags), &mut hasher);
+    let key = std::hash::Hasher::finish(&hasher);
+    let out = out_dir.join(format!("{name}-{key:016x}.wasm"));
+    let newest_source = sources
+        .iter()
+        .map(|s| std::fs::metadata(s).and_then(|m| m.modified()).unwrap())
+        .max()
+        .unwrap();
+    let up_to_date = std::fs::metadata(&out)
+        .and_then(|m| m.modified())
+        .is_ok_and(|built| built >= newest_source);
+    if !up_to_date {
+        // Build under a unique name, then rename: tests running in parallel may build the same program.
+        static N: AtomicU32 = AtomicU32::new(0);
+        let tmp = out_dir.join(format!(
+            "{name}.{}.{}.tmp",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let output = Command::new(CLANG)
+            .args(["--target=wasm32-wasi", "--sysroot=/usr", "-O2"])
+            .args(flags)
+            .args(sources)
+            .arg("-o")
+            .arg(&tmp)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("cannot run {CLANG} (install it: see .ci/run): {e}");
+            });
+        assert!(
+            output.status.success(),
+            "{CLANG} failed for {name}:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        std::fs::rename(&tmp, &out).unwrap();
+    }
+    out
+}
+
+/// As [`build_c_file`], returning the module's bytes.
+pub fn build_c_with(name: &str, sources: &[&Path], flags: &[&str]) -> Vec<u8> {
+    std::fs::read(build_c_file(name, sources, flags)).unwrap()
+}
+
+/// Builds `tests/c/<name>.c` as a command.
+pub fn build_c(name: &str) -> Vec<u8> {
+    let src = c_source(name);
+    build_c_with(name, &[&src], &[])
+}
+
+/// Builds `tests/c/<name>.c` as a reactor.
+pub fn build_c_reactor(name: &str) -> Vec<u8> {
+    let src = c_source(name);
+    build_c_with(
+        &format!("{name}-reactor"),
+        &[&src],
+        &["-mexec-model=reactor"],
+    )
+}
+
+/// The path of `tests/c/<name>.c`.
+pub fn c_source(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/c")
+        .join(format!("{name}.c"))
+}
+
+/// A fresh directory under the target's temporary directory, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// A new empty directory whose name starts with `label`.
+    pub fn new(label: &str) -> TempDir {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "{label}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    /// The directory's path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// What a run produced.
+pub struct Outcome {
+    /// `_start`'s result.
+    pub result: ExecResult,
+    /// Captured stdout.
+    pub stdout: String,
+    /// Captured stderr.
+    pub stderr: String,
+}
+
+impl Outcome {
+    /// The exit status: 0 for a normal return, the `proc_exit` status, or a panic for a trap.
+    pub fn exit_code(&self) -> i32 {
+        match &self.result {
+            ExecResult::Ok(_) => 0,
+            ExecResult::Exit(code) => *code,
+            ExecResult::Trap(t) => panic!(
+                "trapped: {t}\nstdout: {}\nstderr: {}",
+                self.stdout, self.stderr
+            ),
+        }
+    }
+}
+
+/// Runs the command module `wasm` with the context from `builder` (stdout and stderr captured).
+pub fn run(wasm: &[u8], builder: WasiCtxBuilder) -> Outcome {
+    let engine = Engine::default();
+    let module = Module::compile(&engine, wasm).expect("compile");
+    let mut linker = Linker::new();
+    wasmz_wasi::add_to_linker(&mut linker).unwrap();
+    let (out, err) = (OutputBuffer::new(), OutputBuffer::new());
+    let ctx = builder
+        .stdout_buffer(out.clone())
+        .stderr_buffer(err.clone())
+        .build();
+    let mut store = Store::new(&engine);
+    store.set_data(ctx);
+    let mut instance = Instance::new(&mut store, &module, &linker).expect("instantiate");
+    assert!(instance.is_command());
+    let result = instance
+        .run_start_function()
+        .expect("call _start")
+        .expect("_start exported");
+    Outcome {
+        result,
+        stdout: out.to_string_lossy(),
+        stderr: err.to_string_lossy(),
+    }
+}

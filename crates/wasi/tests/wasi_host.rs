@@ -1,0 +1,372 @@
+//! WASI host functions called directly from small text-format modules: error numbers of the sandbox
+//! checks that wasi-libc would never let through, of unsupported functions and bad pointers, plus
+//! `poll_oneoff`, clocks and the fd table.
+
+mod common;
+
+use common::TempDir;
+use std::time::{Duration, Instant};
+use wasmz::{Engine, ExecResult, Instance, Linker, Memory, Module, RawVal, Store};
+use wasmz_wasi::{Errno, WasiCtxBuilder};
+
+/// A module exporting, for each (name, params), a function `name` that calls the WASI import of the
+/// same name with its own parameters and returns its error number.
+struct Guest {
+    instance: Instance,
+    memory: Memory,
+    _store: Store,
+}
+
+const SIGS: &[(&str, &str)] = &[
+    ("path_open", "i32 i32 i32 i32 i32 i64 i64 i32 i32"),
+    ("path_create_directory", "i32 i32 i32"),
+    ("path_filestat_get", "i32 i32 i32 i32 i32"),
+    ("path_symlink", "i32 i32 i32 i32 i32"),
+    ("path_unlink_file", "i32 i32 i32"),
+    ("proc_raise", "i32"),
+    ("sock_accept", "i32 i32 i32"),
+    ("sock_send", "i32 i32 i32 i32 i32"),
+    ("fd_write", "i32 i32 i32 i32"),
+    ("fd_read", "i32 i32 i32 i32"),
+    ("fd_seek", "i32 i64 i32 i32"),
+    ("fd_close", "i32"),
+    ("fd_renumber", "i32 i32"),
+    ("fd_fdstat_get", "i32 i32"),
+    ("fd_prestat_get", "i32 i32"),
+    ("fd_prestat_dir_name", "i32 i32 i32"),
+    ("args_sizes_get", "i32 i32"),
+    ("clock_time_get", "i32 i64 i32"),
+    ("clock_res_get", "i32 i32"),
+    ("poll_oneoff", "i32 i32 i32 i32"),
+    ("random_get", "i32 i32"),
+    ("sched_yield", ""),
+];
+
+fn wat() -> String {
+    let mut s = String::from("(module\n");
+    for (name, params) in SIGS {
+        s += &format!(
+            "(import \"wasi_snapshot_preview1\" \"{name}\" (func ${name} (param {params}) (result i32)))\n"
+        );
+    }
+    s += "(import \"wasi_snapshot_preview1\" \"proc_exit\" (func $proc_exit (param i32)))\n";
+    s += "(memory (export \"memory\") 1)\n";
+    for (name, params) in SIGS {
+        let gets: String = (0..params.split_whitespace().count())
+            .map(|i| format!("(local.get {i})"))
+            .collect();
+        s += &format!(
+            "(func (export \"{name}\") (param {params}) (result i32) (call ${name} {gets}))\n"
+        );
+    }
+    s += "(func (export \"exit\") (param i32) (call $proc_exit (local.get 0)) unreachable))";
+    s
+}
+
+impl Guest {
+    fn new(ctx: Option<wasmz_wasi::WasiCtx>) -> Guest {
+        let engine = Engine::default();
+        let module = Module::compile(&engine, wat()).unwrap();
+        let mut linker = Linker::new();
+        wasmz_wasi::add_to_linker(&mut linker).unwrap();
+        let mut store = Store::new(&engine);
+        if let Some(ctx) = ctx {
+            store.set_data(ctx);
+        }
+        let instance = Instance::new(&mut store, &module, &linker).unwrap();
+        let memory = instance.memory("memory").unwrap();
+        Guest {
+            instance,
+            memory,
+            _store: store,
+        }
+    }
+
+    fn call(&mut self, name: &str, args: &[RawVal]) -> u16 {
+        match self.instance.call(name, args).unwrap() {
+            ExecResult::Ok(v) => v[0].read_as::<i32>() as u16,
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+
+    /// Writes `s` at `at` and returns (pointer, length) arguments.
+    fn string(&self, at: u32, s: &str) -> [RawVal; 2] {
+        self.memory.write(at as u64, s.as_bytes()).unwrap();
+        [RawVal::from(at as i32), RawVal::from(s.len() as i32)]
+    }
+
+    fn u32_at(&self, at: u64) -> u32 {
+        let mut b = [0; 4];
+        self.memory.read(at, &mut b).unwrap();
+        u32::from_le_bytes(b)
+    }
+
+    fn u64_at(&self, at: u64) -> u64 {
+        let mut b = [0; 8];
+        self.memory.read(at, &mut b).unwrap();
+        u64::from_le_bytes(b)
+    }
+
+    fn path_open(&mut self, path: &str, oflags: i32) -> u16 {
+        self.path_open_flags(path, 1, oflags)
+    }
+
+    /// `path_open` below fd 3 with `lookupflags` (1: follow a final symbolic link).
+    fn path_open_flags(&mut self, path: &str, lookup: i32, oflags: i32) -> u16 {
+        let [p, l] = self.string(1000, path);
+        self.call(
+            "path_open",
+            &[
+                RawVal::from(3i32),
+                RawVal::from(lookup),
+                p,
+                l,
+                RawVal::from(oflags),
+                RawVal::from(-1i64),
+                RawVal::from(-1i64),
+                RawVal::from(0i32),
+                RawVal::from(16i32),
+            ],
+        )
+    }
+}
+
+fn i(v: i32) -> RawVal {
+    RawVal::from(v)
+}
+
+const NOTCAPABLE: u16 = Errno::Notcapable as u16;
+
+#[test]
+fn the_host_refuses_paths_leaving_the_preopen() {
+    let root = TempDir::new("wasi-host-escape");
+    std::fs::create_dir(root.path().join("box")).unwrap();
+    std::fs::create_dir(root.path().join("box/a")).unwrap();
+    std::fs::write(root.path().join("outside.txt"), "x").unwrap();
+    let ctx = WasiCtxBuilder::new()
+        .preopen_dir(root.path().join("box"), "/box")
+        .unwrap()
+        .build();
+    let mut g = Guest::new(Some(ctx));
+    let outside = root.path().join("outside.txt");
+    for path in [
+        "/etc/passwd",
+        outside.to_str().unwrap(),
+        "..",
+        "../outside.txt",
+        "a/../../outside.txt",
+        "a/./../a/../..",
+        "./../box",
+    ] {
+        assert_eq!(g.path_open(path, 0), NOTCAPABLE, "path_open {path}");
+    }
+    // Creating outside (O_CREAT), directories, stat, unlink.
+    assert_eq!(g.path_open("../new.txt", 1), NOTCAPABLE);
+    let [p, l] = g.string(1000, "/tmp/x");
+    assert_eq!(g.call("path_create_directory", &[i(3), p, l]), NOTCAPABLE);
+    let [p, l] = g.string(1000, "../outside.txt");
+    assert_eq!(
+        g.call("path_filestat_get", &[i(3), i(1), p, l, i(2000)]),
+        NOTCAPABLE
+    );
+    assert_eq!(g.call("path_unlink_file", &[i(3), p, l]), NOTCAPABLE);
+    // Absolute link targets are refused; relative ones are created (and stay harmless).
+    let [t, tl] = g.string(1000, "/etc/passwd");
+    let [p, l] = g.string(1100, "link");
+    assert_eq!(g.call("path_symlink", &[t, tl, i(3), p, l]), NOTCAPABLE);
+    let [t, tl] = g.string(1000, "../outside.txt");
+    assert_eq!(g.call("path_symlink", &[t, tl, i(3), p, l]), 0);
+    assert_eq!(g.path_open("link", 0), NOTCAPABLE);
+    // Without following, the last component is a link: `loop`, from O_NOFOLLOW.
+    assert_eq!(g.path_open_flags("link", 0, 0), Errno::Loop as u16);
+    assert!(root.path().join("outside.txt").exists());
+    assert!(!root.path().join("new.txt").exists());
+    // Inside is fine: `.`, `a/..`, an empty path is `noent`.
+    assert_eq!(g.path_open(".", 2), 0);
+    // Write rights on a directory without `O_DIRECTORY`: `isdir`, as POSIX open(dir, O_RDWR).
+    assert_eq!(g.path_open("a", 0), Errno::Isdir as u16);
+    assert_eq!(g.path_open("a/..", 2), 0);
+    assert_eq!(g.path_open("", 0), Errno::Noent as u16);
+}
+
+#[test]
+fn proc_exit_ends_the_run_with_its_status() {
+    let mut g = Guest::new(Some(WasiCtxBuilder::new().build()));
+    for code in [0, 5, 255] {
+        assert!(matches!(
+            g.instance.call("exit", &[i(code)]).unwrap(),
+            ExecResult::Exit(c) if c == code
+        ));
+    }
+}
+
+#[test]
+fn unsupported_functions_return_their_errno() {
+    let mut g = Guest::new(Some(WasiCtxBuilder::new().build()));
+    assert_eq!(g.call("proc_raise", &[i(6)]), Errno::Nosys as u16);
+    assert_eq!(
+        g.call("sock_accept", &[i(0), i(0), i(0)]),
+        Errno::Notsup as u16
+    );
+    assert_eq!(
+        g.call("sock_send", &[i(0), i(0), i(0), i(0), i(0)]),
+        Errno::Notsup as u16
+    );
+    assert_eq!(g.call("sched_yield", &[]), 0);
+}
+
+#[test]
+fn bad_pointers_return_fault_and_bad_fds_badf() {
+    let mut g = Guest::new(Some(WasiCtxBuilder::new().capture_stdout().build()));
+    const FAULT: u16 = Errno::Fault as u16;
+    assert_eq!(g.call("args_sizes_get", &[i(65534), i(0)]), FAULT);
+    // An iovec pointing past the end of memory.
+    g.memory.write(0, &65530u32.to_le_bytes()).unwrap();
+    g.memory.write(4, &100u32.to_le_bytes()).unwrap();
+    assert_eq!(g.call("fd_write", &[i(1), i(0), i(1), i(16)]), FAULT);
+    assert_eq!(g.call("fd_write", &[i(1), i(-8), i(1), i(16)]), FAULT);
+    assert_eq!(g.call("random_get", &[i(65000), i(1000)]), FAULT);
+    assert_eq!(
+        g.call("fd_write", &[i(42), i(0), i(0), i(16)]),
+        Errno::Badf as u16
+    );
+    assert_eq!(g.call("fd_close", &[i(42)]), Errno::Badf as u16);
+    // Streams cannot seek.
+    assert_eq!(
+        g.call("fd_seek", &[i(1), RawVal::from(0i64), i(0), i(16)]),
+        Errno::Spipe as u16
+    );
+}
+
+#[test]
+fn a_store_without_wasi_ctx_traps() {
+    let mut g = Guest::new(None);
+    match g.instance.call("sched_yield", &[]).unwrap() {
+        ExecResult::Trap(t) => assert!(t.message().unwrap().contains("WasiCtx"), "{t}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn clocks_and_random_bytes() {
+    let mut g = Guest::new(Some(WasiCtxBuilder::new().build()));
+    for id in 0..4 {
+        assert_eq!(g.call("clock_res_get", &[i(id), i(8)]), 0);
+        assert!(g.u64_at(8) >= 1);
+        assert_eq!(
+            g.call("clock_time_get", &[i(id), RawVal::from(1i64), i(8)]),
+            0
+        );
+        assert!(g.u64_at(8) > 0, "clock {id}");
+    }
+    assert_eq!(
+        g.call("clock_time_get", &[i(9), RawVal::from(1i64), i(8)]),
+        Errno::Inval as u16
+    );
+    assert_eq!(g.call("random_get", &[i(100), i(64)]), 0);
+    let mut a = [0u8; 64];
+    g.memory.read(100, &mut a).unwrap();
+    assert_eq!(g.call("random_get", &[i(100), i(64)]), 0);
+    let mut b = [0u8; 64];
+    g.memory.read(100, &mut b).unwrap();
+    assert_ne!(a, b);
+}
+
+/// Writes a subscription at `at`: clock (tag 0) with a relative timeout, or fd read (tag 1).
+fn subscription(g: &Guest, at: u64, userdata: u64, tag: u8, fd_or_clock: u32, timeout: u64) {
+    let mut s = [0u8; 48];
+    s[0..8].copy_from_slice(&userdata.to_le_bytes());
+    s[8] = tag;
+    s[16..20].copy_from_slice(&fd_or_clock.to_le_bytes());
+    s[24..32].copy_from_slice(&timeout.to_le_bytes());
+    g.memory.write(at, &s).unwrap();
+}
+
+#[test]
+fn poll_oneoff_sleeps_for_clocks_and_reports_fds_ready() {
+    let mut g = Guest::new(Some(WasiCtxBuilder::new().stdin_bytes("abc").build()));
+    // Two clocks: 30 ms and 5 s. Only the first fires.
+    subscription(&g, 0, 11, 0, 1, 30_000_000);
+    subscription(&g, 48, 22, 0, 1, 5_000_000_000);
+    let start = Instant::now();
+    assert_eq!(g.call("poll_oneoff", &[i(0), i(1000), i(2), i(2000)]), 0);
+    let elapsed = start.elapsed();
+    assert!(elapsed >= Duration::from_millis(30) && elapsed < Duration::from_secs(4));
+    assert_eq!(g.u32_at(2000), 1);
+    assert_eq!(g.u64_at(1000), 11);
+    // An fd subscription is ready at once, even with a long clock.
+    subscription(&g, 0, 33, 1, 0, 0);
+    let start = Instant::now();
+    assert_eq!(g.call("poll_oneoff", &[i(0), i(1000), i(2), i(2000)]), 0);
+    assert!(start.elapsed() < Duration::from_secs(1));
+    assert_eq!(g.u32_at(2000), 1);
+    assert_eq!(g.u64_at(1000), 33);
+    assert_eq!(
+        g.call("poll_oneoff", &[i(0), i(1000), i(0), i(2000)]),
+        Errno::Inval as u16
+    );
+}
+
+#[test]
+fn fd_table_stdio_preopens_and_renumber() {
+    let dir = TempDir::new("wasi-host-fds");
+    let mut g = Guest::new(Some(
+        WasiCtxBuilder::new()
+            .stdin_bytes("hello")
+            .preopen_dir(dir.path(), "/first")
+            .unwrap()
+            .preopen_dir(dir.path(), "second")
+            .unwrap()
+            .build(),
+    ));
+    let mut stat = [0u8; 24];
+    assert_eq!(g.call("fd_fdstat_get", &[i(0), i(100)]), 0);
+    g.memory.read(100, &mut stat).unwrap();
+    assert_eq!(stat[0], wasmz_wasi::filetype::CHARACTER_DEVICE);
+    assert_eq!(g.call("fd_fdstat_get", &[i(3), i(100)]), 0);
+    g.memory.read(100, &mut stat).unwrap();
+    assert_eq!(stat[0], wasmz_wasi::filetype::DIRECTORY);
+    // Preopens: fds 3 and 4, then badf.
+    assert_eq!(
+        g.call("fd_prestat_get", &[i(0), i(100)]),
+        Errno::Badf as u16
+    );
+    assert_eq!(g.call("fd_prestat_get", &[i(3), i(100)]), 0);
+    assert_eq!(g.u32_at(104), 6);
+    assert_eq!(g.call("fd_prestat_dir_name", &[i(3), i(200), i(6)]), 0);
+    let mut name = [0u8; 6];
+    g.memory.read(200, &mut name).unwrap();
+    assert_eq!(&name, b"/first");
+    assert_eq!(
+        g.call("fd_prestat_dir_name", &[i(4), i(200), i(3)]),
+        Errno::Nametoolong as u16
+    );
+    assert_eq!(
+        g.call("fd_prestat_get", &[i(5), i(100)]),
+        Errno::Badf as u16
+    );
+    // Renumber 4 onto 3: fd 3 is now "second", fd 4 is gone.
+    assert_eq!(g.call("fd_renumber", &[i(4), i(3)]), 0);
+    assert_eq!(g.call("fd_prestat_get", &[i(3), i(100)]), 0);
+    assert_eq!(g.u32_at(104), 6);
+    assert_eq!(
+        g.call("fd_prestat_get", &[i(4), i(100)]),
+        Errno::Badf as u16
+    );
+    assert_eq!(g.call("fd_renumber", &[i(9), i(3)]), Errno::Badf as u16);
+    // stdin bytes: read them through an iovec.
+    g.memory.write(0, &300u32.to_le_bytes()).unwrap();
+    g.memory.write(4, &10u32.to_le_bytes()).unwrap();
+    assert_eq!(g.call("fd_read", &[i(0), i(0), i(1), i(8)]), 0);
+    assert_eq!(g.u32_at(8), 5);
+    let mut got = [0u8; 5];
+    g.memory.read(300, &mut got).unwrap();
+    assert_eq!(&got, b"hello");
+    assert_eq!(g.call("fd_read", &[i(0), i(0), i(1), i(8)]), 0);
+    assert_eq!(g.u32_at(8), 0);
+    assert_eq!(g.call("fd_close", &[i(0)]), 0);
+    assert_eq!(
+        g.call("fd_read", &[i(0), i(0), i(1), i(8)]),
+        Errno::Badf as u16
+    );
+}
