@@ -31,6 +31,7 @@ pub struct Config {
     features: WasmFeatures,
     pub(crate) target: Option<String>,
     pub(crate) cache_dir: Option<PathBuf>,
+    pub(crate) allow_precompiled: bool,
 }
 
 impl Default for Config {
@@ -46,6 +47,7 @@ impl Default for Config {
                 | WasmFeatures::TAIL_CALL),
             target: None,
             cache_dir: None,
+            allow_precompiled: true,
         }
     }
 }
@@ -90,6 +92,15 @@ impl Config {
     /// architecture wasmz cannot compile for (x86-64 and aarch64 are supported).
     pub fn target(&mut self, triple: &str) -> &mut Self {
         self.target = Some(triple.to_string());
+        self
+    }
+
+    /// Whether [`crate::Module::compile`] loads precompiled artifacts given to it (default `true`).
+    /// Artifacts are native code, and a checksum does not stop a malicious author: turn this off when
+    /// `compile` may receive bytes from an untrusted source, so that only wasm and text are accepted.
+    /// [`crate::Module::deserialize`] is not affected.
+    pub fn allow_precompiled(&mut self, allow: bool) -> &mut Self {
+        self.allow_precompiled = allow;
         self
     }
 

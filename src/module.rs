@@ -26,7 +26,8 @@ impl std::fmt::Debug for Module {
 
 impl Module {
     /// Validates and compiles `bytes`: a binary module, or the text format. Bytes that start with the
-    /// artifact magic number are loaded as [`Module::deserialize`] does. With [`crate::Config::cache_dir`]
+    /// artifact magic number are loaded as [`Module::deserialize`] does, unless
+    /// [`crate::Config::allow_precompiled`] is off. With [`crate::Config::cache_dir`]
     /// set, a valid cached artifact of the same bytes and settings is loaded instead of compiling, and a
     /// fresh compilation is written to the cache.
     ///
@@ -38,6 +39,11 @@ impl Module {
     pub fn compile(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module, Error> {
         let bytes = bytes.as_ref();
         if artifact::is_artifact(bytes) {
+            if !engine.config().allow_precompiled {
+                return Err(Error::Artifact(
+                    "precompiled modules are not accepted by this engine (Config::allow_precompiled)".into(),
+                ));
+            }
             return Module::deserialize(engine, bytes);
         }
         if !engine.is_host_target() {

@@ -958,3 +958,21 @@ fn spec_scripts_behave_the_same_from_artifacts() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn engines_can_refuse_precompiled_input() -> Result<()> {
+    let engine = Engine::default();
+    let artifact =
+        engine.precompile("(module (func (export \"f\") (result i32) (i32.const 7)))")?;
+    assert!(Module::compile(&engine, &artifact).is_ok());
+    let mut config = Config::new();
+    config.allow_precompiled(false);
+    let strict = Engine::new(&config)?;
+    let err = Module::compile(&strict, &artifact).unwrap_err();
+    assert!(matches!(err, Error::Artifact(_)), "{err:?}");
+    assert!(err.to_string().contains("allow_precompiled"), "{err}");
+    // Wasm still compiles, and explicit deserialization is still possible.
+    assert!(Module::compile(&strict, "(module)").is_ok());
+    assert!(Module::deserialize(&strict, &artifact).is_ok());
+    Ok(())
+}

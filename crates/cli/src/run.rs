@@ -3,7 +3,7 @@
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use std::path::PathBuf;
-use wasmz::{Engine, ExecResult, Instance, Linker, Module, RawVal, Store, Trap, ValType};
+use wasmz::{Config, Engine, ExecResult, Instance, Linker, Module, RawVal, Store, Trap, ValType};
 use wasmz_wasi::WasiCtxBuilder;
 
 /// Exit status when the guest traps (128 + SIGABRT, as for a native program that aborts).
@@ -21,7 +21,10 @@ pub struct RunArgs {
     /// Calls this export instead of `_start`, with ARGS as its arguments; prints its results.
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
-    /// The module: a .wasm binary or .wat text.
+    /// Caches compiled modules in this directory (reused by later runs of the same module).
+    #[arg(long, value_name = "DIR")]
+    cache: Option<PathBuf>,
+    /// The module: a .wasm binary, .wat text, or a .cwasm artifact from `wasmz-aot compile`.
     file: PathBuf,
     /// Arguments for the program (or for the invoked function).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -32,7 +35,9 @@ pub struct RunArgs {
 pub fn run(args: RunArgs) -> Result<u8> {
     let bytes = std::fs::read(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
-    let engine = Engine::default();
+    let mut config = Config::new();
+    config.cache_dir(args.cache.clone());
+    let engine = Engine::new(&config)?;
     let module = Module::compile(&engine, &bytes)
         .with_context(|| format!("cannot compile {}", args.file.display()))?;
 

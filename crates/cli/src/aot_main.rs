@@ -1,0 +1,120 @@
+//! `wasmz-aot`: precompiles WebAssembly modules into artifacts that load without recompiling.
+//!
+//! ```text
+//! wasmz-aot compile IN.wasm -o OUT.cwasm [--target TRIPLE] [--opt-level none|speed|speed_and_size]
+//! wasmz-aot inspect FILE.cwasm
+//! ```
+//!
+//! `compile` accepts `.wasm` binaries and `.wat` text; `--target` cross-compiles (for example
+//! `aarch64-unknown-linux-gnu`). The artifact runs with `wasmz run OUT.cwasm` (or
+//! `Module::deserialize_file`) on a host of that target with the same CPU features and wasmz build.
+//! `inspect` checks an artifact's integrity and prints its header and layout.
+//!
+//! Exit status: 0 on success, 1 on any error (printed to stderr).
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use wasmz::{ArtifactInfo, Config, Engine, OptLevel};
+
+/// Precompiles WebAssembly modules for wasmz.
+#[derive(Parser, Debug)]
+#[command(name = "wasmz-aot", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Compiles a module (.wasm or .wat) into an artifact (.cwasm).
+    Compile {
+        /// The module to compile.
+        input: PathBuf,
+        /// Where to write the artifact.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Target triple (default: this host).
+        #[arg(long)]
+        target: Option<String>,
+        /// Cranelift optimization level.
+        #[arg(long, value_enum, default_value = "speed")]
+        opt_level: Opt,
+    },
+    /// Checks an artifact and prints its header and layout.
+    Inspect {
+        /// The artifact.
+        file: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+#[value(rename_all = "snake_case")]
+enum Opt {
+    None,
+    Speed,
+    SpeedAndSize,
+}
+
+fn compile(input: PathBuf, output: PathBuf, target: Option<String>, opt: Opt) -> Result<()> {
+    let bytes =
+        std::fs::read(&input).with_context(|| format!("cannot read {}", input.display()))?;
+    let mut config = Config::new();
+    config.opt_level(match opt {
+        Opt::None => OptLevel::None,
+        Opt::Speed => OptLevel::Speed,
+        Opt::SpeedAndSize => OptLevel::SpeedAndSize,
+    });
+    if let Some(target) = &target {
+        config.target(target);
+    }
+    let engine = Engine::new(&config)?;
+    let artifact = engine
+        .precompile(&bytes)
+        .with_context(|| format!("cannot compile {}", input.display()))?;
+    std::fs::write(&output, &artifact)
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    Ok(())
+}
+
+fn inspect(file: PathBuf) -> Result<()> {
+    let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+    let info = ArtifactInfo::parse(&bytes)?;
+    println!("format version: {}", info.format_version);
+    println!(
+        "wasmz version:  {} (build {})",
+        info.wasmz_version, info.wasmz_build
+    );
+    println!("cranelift:      {}", info.cranelift_version);
+    println!("target:         {}", info.target);
+    println!("opt level:      {}", info.opt_level);
+    println!("bounds checks:  {}", info.bounds_checks);
+    println!("features:       {}", info.features);
+    println!("isa flags:      {}", info.isa_flags);
+    println!(
+        "code:           {} bytes at offset {}",
+        info.code_size, info.code_offset
+    );
+    println!("functions:      {}", info.functions.len());
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let outcome = match Cli::parse().command {
+        Command::Compile {
+            input,
+            output,
+            target,
+            opt_level,
+        } => compile(input, output, target, opt_level),
+        Command::Inspect { file } => inspect(file),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
