@@ -6,7 +6,9 @@ use crate::values::Trap;
 use crate::values::Val;
 use std::rc::Rc;
 use wasmz_environ::{ExternType, FuncType, GlobalType, MemoryType, TableType};
-use wasmz_runtime::{FuncHandle, GlobalId, LinearMemory, MemoryId, RawVal, TableId, VMFuncRef};
+use wasmz_runtime::{
+    FuncCallee, FuncHandle, GlobalId, LinearMemory, MemoryId, RawVal, TableId, VMFuncRef,
+};
 
 /// Something an instance exports or a linker defines.
 #[derive(Clone, Debug)]
@@ -95,22 +97,31 @@ impl Func {
             name: "<function reference>".into(),
             expected: "callable function",
         })?;
-        call_raw(&self.store, handle, "<function>", args, results)
+        call_raw(
+            &self.store,
+            handle.ty(),
+            &handle.callee(),
+            "<function>",
+            args,
+            results,
+        )
     }
 }
 
 /// Most values of a call kept on the stack; larger calls allocate.
 const INLINE_VALUES: usize = 8;
 
-/// Calls `handle` (of `store`) after checking the argument and result counts.
+/// Calls `callee` (a function of `store` of type `ty`) after checking the argument and result counts.
+#[inline]
 pub(crate) fn call_raw(
     store: &Rc<StoreCell>,
-    handle: &FuncHandle,
+    ty: &FuncType,
+    callee: &FuncCallee,
     name: &str,
     args: &[RawVal],
     results: &mut [RawVal],
 ) -> Result<Result<(), Trap>, Error> {
-    let (np, nr) = (handle.ty().params.len(), handle.ty().results.len());
+    let (np, nr) = (ty.params.len(), ty.results.len());
     if args.len() != np {
         return Err(Error::ArgumentCount {
             func: name.to_string(),
@@ -134,12 +145,25 @@ pub(crate) fn call_raw(
         heap.resize(n, RawVal::default());
         &mut heap
     };
-    values[..np].copy_from_slice(args);
-    let outcome = invoke(store, handle, values);
+    copy_values(&mut values[..np], args);
+    // SAFETY: `callee` comes from an instance of `store`; no reference into the store is held during the
+    // call; `values` has max(params, results) slots and the argument count was checked above.
+    let outcome = unsafe { wasmz_runtime::call_callee(store.ptr(), callee, values.as_mut_ptr()) }
+        .map_err(Trap::from_info);
     if outcome.is_ok() {
-        results.copy_from_slice(&values[..nr]);
+        copy_values(results, &values[..nr]);
     }
     Ok(outcome)
+}
+
+/// `dst.copy_from_slice(src)` without a call to `memcpy` for the common counts of zero and one value.
+#[inline(always)]
+fn copy_values(dst: &mut [RawVal], src: &[RawVal]) {
+    match (dst, src) {
+        ([], []) => {}
+        ([d], [s]) => *d = *s,
+        (dst, src) => dst.copy_from_slice(src),
+    }
 }
 
 /// Runs `handle` with its arguments in `values` (room for all results too).

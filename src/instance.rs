@@ -192,10 +192,24 @@ impl Instance {
     /// [`Error::UnknownExport`], [`Error::ExportKind`], or [`Error::ArgumentCount`]. A trap is not an
     /// error: it is returned as [`ExecResult::Trap`].
     pub fn call(&mut self, name: &str, args: &[RawVal]) -> Result<ExecResult, Error> {
-        let handle = self.func_handle(name)?;
-        let mut results = vec![RawVal::default(); handle.ty().results.len()];
+        // The fast path of the API: no function handle (and no reference counting) is made, only the
+        // raw call target; the signature is borrowed from this handle's own module.
+        let runtime = &self.module.runtime;
+        let index = match runtime.export_index(name) {
+            Some(EntityIndex::Func(f)) => f,
+            Some(_) => {
+                return Err(Error::ExportKind {
+                    name: name.to_string(),
+                    expected: "function",
+                });
+            }
+            None => return Err(Error::UnknownExport(name.to_string())),
+        };
+        let ty = &runtime.info.types[runtime.info.functions[index as usize] as usize];
+        let callee = self.runtime().func_callee(index);
+        let mut results = vec![RawVal::default(); ty.results.len()];
         Ok(
-            match crate::externals::call_raw(&self.store, &handle, name, args, &mut results)? {
+            match crate::externals::call_raw(&self.store, ty, &callee, name, args, &mut results)? {
                 Ok(()) => ExecResult::Ok(results),
                 Err(trap) => match trap.exit_code() {
                     Some(code) => ExecResult::Exit(code),

@@ -29,6 +29,26 @@ pub struct RuntimeModule {
     pub type_ids: Vec<u32>,
 }
 
+/// Exports of modules with at most this many are looked up by a linear scan (cheaper than hashing).
+const LINEAR_EXPORT_LOOKUP: usize = 16;
+
+impl RuntimeModule {
+    /// The entity exported as `name`.
+    #[inline]
+    pub fn export_index(&self, name: &str) -> Option<EntityIndex> {
+        let exports = &self.info.exports;
+        if exports.len() <= LINEAR_EXPORT_LOOKUP {
+            // Export names are unique (validation checks it), so the first match is the only one.
+            exports
+                .iter()
+                .find(|(n, _)| n.as_str() == name)
+                .map(|(_, index)| *index)
+        } else {
+            self.info.export_map.get(name).copied()
+        }
+    }
+}
+
 /// A value supplied for an import.
 #[derive(Debug, Clone)]
 pub enum ImportValue {
@@ -71,6 +91,29 @@ impl FuncHandle {
     pub fn ty(&self) -> &FuncType {
         &self.module.info.types[self.type_index as usize]
     }
+
+    /// What calling it needs, without the reference to its module.
+    #[inline]
+    pub fn callee(&self) -> FuncCallee {
+        FuncCallee {
+            funcref: self.funcref,
+            entry: self.entry,
+            caller_vmctx: self.caller_vmctx,
+        }
+    }
+}
+
+/// The raw pointers a host → wasm call needs (see [`crate::call::call_callee`]); valid while the store
+/// that made them is alive. Unlike [`FuncHandle`] it owns nothing, so making one costs no reference-count
+/// traffic.
+#[derive(Debug, Clone, Copy)]
+pub struct FuncCallee {
+    /// The function reference.
+    pub funcref: *const VMFuncRef,
+    /// The entry trampoline for its signature.
+    pub entry: *const u8,
+    /// A vmctx of a real instance to pass as the caller.
+    pub caller_vmctx: *mut VMContext,
 }
 
 /// An export of an instance.
@@ -176,6 +219,21 @@ impl Instance {
         &self.memories
     }
 
+    /// The call target of function `index` (with [`Instance::module`]'s `info.functions[index]` as its
+    /// type index).
+    #[inline]
+    pub fn func_callee(&self, index: u32) -> FuncCallee {
+        let type_index = self.module.info.functions[index as usize];
+        FuncCallee {
+            funcref: self.funcref_ptr(index),
+            entry: self
+                .module
+                .code
+                .at(self.module.code.image().entry_trampolines[type_index as usize]),
+            caller_vmctx: self.vmctx(),
+        }
+    }
+
     /// A function handle for function `index`.
     pub fn func_handle(&self, index: u32) -> FuncHandle {
         let type_index = self.module.info.functions[index as usize];
@@ -193,7 +251,7 @@ impl Instance {
 
     /// The export called `name`.
     pub fn export(&self, name: &str) -> Option<ExportValue> {
-        Some(match *self.module.info.export_map.get(name)? {
+        Some(match self.module.export_index(name)? {
             EntityIndex::Func(f) => ExportValue::Func(self.func_handle(f)),
             EntityIndex::Memory(m) => ExportValue::Memory(self.memories[m as usize]),
             EntityIndex::Table(t) => ExportValue::Table(self.tables[t as usize]),

@@ -15,11 +15,12 @@ pub mod traphandlers;
 pub mod values;
 pub mod vmcontext;
 
-pub use call::call_func;
+pub use call::{call_callee, call_func};
 pub use code_memory::CodeMemory;
 pub use host::{Caller, HostCallback, HostFunc, HostTrap};
 pub use instance::{
-    ExportValue, FuncHandle, ImportValue, Instance, InstantiationError, RuntimeModule, instantiate,
+    ExportValue, FuncCallee, FuncHandle, ImportValue, Instance, InstantiationError, RuntimeModule,
+    instantiate,
 };
 pub use memory::{LinearMemory, MemoryError, PAGE_SIZE};
 pub use store::{

@@ -187,11 +187,25 @@ extern "C" fn host_call(vmctx: *mut VMContext, func: *const HostFunc, values: *m
     let (np, nr) = (func.ty.params.len(), func.ty.results.len());
     // SAFETY: the host trampoline passes a buffer of max(params, results) 16-byte slots.
     let slots = unsafe { std::slice::from_raw_parts_mut(values, np.max(nr)) };
-    let mut inline = [RawVal::default(); INLINE_PARAMS];
+    // The results overwrite the arguments' slots, so the arguments are copied out first; only the slots
+    // in use are written (no zeroing of the whole inline buffer on every call).
+    let mut inline = [const { std::mem::MaybeUninit::<RawVal>::uninit() }; INLINE_PARAMS];
     let heap;
     let params: &[RawVal] = if np <= INLINE_PARAMS {
-        inline[..np].copy_from_slice(&slots[..np]);
-        &inline[..np]
+        // SAFETY: `np` slots of the trampoline's buffer are initialized arguments, copied into `np` slots
+        // of `inline` (a distinct buffer of at least `np` slots); those are then initialized.
+        unsafe {
+            if np == 1 {
+                inline[0].write(slots[0]);
+            } else {
+                std::ptr::copy_nonoverlapping(
+                    slots.as_ptr(),
+                    inline.as_mut_ptr().cast::<RawVal>(),
+                    np,
+                );
+            }
+            std::slice::from_raw_parts(inline.as_ptr().cast::<RawVal>(), np)
+        }
     } else {
         heap = slots[..np].to_vec();
         &heap

@@ -6,7 +6,8 @@
 //! is reserved. Either way the base never moves, so compiled code may keep it in a register.
 
 use crate::vmcontext::VMMemoryDefinition;
-use std::cell::UnsafeCell;
+use std::cell::{Cell, UnsafeCell};
+use std::sync::Mutex;
 use thiserror::Error;
 use wasmz_environ::MemoryType;
 
@@ -42,11 +43,136 @@ pub enum MemoryError {
     },
 }
 
+/// Most reservations kept for reuse by [`RESERVATIONS`].
+const MAX_POOLED_RESERVATIONS: usize = 32;
+
+/// An address-space reservation whose first `accessible` bytes are readable and writable (and zero) and
+/// whose remainder is inaccessible.
+#[derive(Debug)]
+struct Reservation {
+    base: *mut u8,
+    size: usize,
+    accessible: usize,
+}
+
+// SAFETY: a reservation is plain address space owned by whoever holds the struct; nothing in it is tied
+// to a thread.
+unsafe impl Send for Reservation {}
+
+/// Reservations released by dropped memories, ready for reuse: reserving (`mmap`) and releasing (`munmap`,
+/// which walks the page tables of the whole 8 GiB range) dominate the cost of a small memory otherwise.
+/// A released reservation has its pages given back to the system (`MADV_DONTNEED`, so they read as zero
+/// when touched again); its accessible prefix is kept so that an instance of the same module needs no
+/// `mprotect` either.
+struct ReservationPool {
+    free: Mutex<Vec<Reservation>>,
+    capacity: usize,
+}
+
+/// The process-wide pool every linear memory uses.
+static RESERVATIONS: ReservationPool = ReservationPool::new(MAX_POOLED_RESERVATIONS);
+
+impl ReservationPool {
+    const fn new(capacity: usize) -> ReservationPool {
+        ReservationPool {
+            free: Mutex::new(Vec::new()),
+            capacity,
+        }
+    }
+
+    /// A reservation of exactly `size` bytes (`size > 0`), reused when one is free, else mapped; its
+    /// accessible prefix may have any length (all of it zero).
+    fn acquire(&self, size: usize) -> std::io::Result<Reservation> {
+        {
+            let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+            // Prefer the most recently released one (its page tables are likely still warm).
+            if let Some(i) = free.iter().rposition(|r| r.size == size) {
+                return Ok(free.swap_remove(i));
+            }
+        }
+        // SAFETY: a fresh private anonymous reservation with no access; nothing else refers to it.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                size,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANON | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(Reservation {
+            base: p.cast(),
+            size,
+            accessible: 0,
+        })
+    }
+
+    /// Takes back a reservation nobody uses any more: discards its contents and keeps it for reuse, or
+    /// unmaps it when the pool is full or the contents cannot be discarded.
+    fn release(&self, r: Reservation) {
+        if r.accessible > 0 {
+            // SAFETY: the accessible prefix is part of the reservation, which no code uses any more.
+            // MADV_DONTNEED on private anonymous memory makes the pages read as zero on the next access.
+            let rc = unsafe { libc::madvise(r.base.cast(), r.accessible, libc::MADV_DONTNEED) };
+            if rc != 0 {
+                r.unmap();
+                return;
+            }
+        }
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        if free.len() < self.capacity {
+            free.push(r);
+        } else {
+            drop(free);
+            r.unmap();
+        }
+    }
+}
+
+impl Reservation {
+    /// Makes exactly the first `bytes` bytes accessible.
+    fn set_accessible(&mut self, bytes: usize) -> std::io::Result<()> {
+        debug_assert!(bytes <= self.size);
+        let (start, len, prot) = if bytes > self.accessible {
+            (
+                self.accessible,
+                bytes - self.accessible,
+                libc::PROT_READ | libc::PROT_WRITE,
+            )
+        } else if bytes < self.accessible {
+            (bytes, self.accessible - bytes, libc::PROT_NONE)
+        } else {
+            return Ok(());
+        };
+        // SAFETY: `[start, start + len)` lies inside the reservation we own.
+        let rc = unsafe { libc::mprotect(self.base.add(start).cast(), len, prot) };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        self.accessible = bytes;
+        Ok(())
+    }
+
+    fn unmap(self) {
+        // SAFETY: unmapping the reservation we own; nothing refers to it any more.
+        unsafe { libc::munmap(self.base.cast(), self.size) };
+    }
+}
+
 /// One linear memory.
 #[derive(Debug)]
 pub struct LinearMemory {
     def: UnsafeCell<VMMemoryDefinition>,
     reserved: usize,
+    /// Bytes at the start of the reservation that are currently readable and writable.
+    accessible: Cell<usize>,
+    /// Cleared when a protection change failed (it may have applied in part), so that the reservation is
+    /// unmapped rather than reused with an unknown accessible prefix.
+    reusable: Cell<bool>,
     max_pages: u64,
     ty: MemoryType,
 }
@@ -87,37 +213,36 @@ impl LinearMemory {
         max_pages = max_pages.min(reserved / PAGE_SIZE);
         let reserved =
             usize::try_from(reserved).map_err(|_| err("reservation exceeds the address space"))?;
-        let base = if reserved == 0 {
-            std::ptr::NonNull::<u8>::dangling().as_ptr()
+        let min_bytes = usize::try_from(ty.limits.min * PAGE_SIZE)
+            .map_err(|_| err("initial size exceeds the address space"))?;
+        let (base, accessible) = if reserved == 0 {
+            (std::ptr::NonNull::<u8>::dangling().as_ptr(), 0)
         } else {
-            // SAFETY: a fresh private anonymous reservation with no access; nothing else refers to it.
-            let p = unsafe {
-                libc::mmap(
-                    std::ptr::null_mut(),
-                    reserved,
-                    libc::PROT_NONE,
-                    libc::MAP_PRIVATE | libc::MAP_ANON | libc::MAP_NORESERVE,
-                    -1,
-                    0,
-                )
-            };
-            if p == libc::MAP_FAILED {
-                return Err(err(&std::io::Error::last_os_error().to_string()));
+            let mut r = RESERVATIONS
+                .acquire(reserved)
+                .map_err(|e| err(&e.to_string()))?;
+            // A reused reservation may have a longer accessible prefix than this memory's initial size;
+            // the rest must fault again (guard pages are the bounds check).
+            if let Err(e) = r.set_accessible(min_bytes) {
+                // The protection may have changed in part: do not reuse it.
+                r.unmap();
+                return Err(err(&e.to_string()));
             }
-            p.cast::<u8>()
+            (r.base, r.accessible)
         };
         let memory = Box::new(LinearMemory {
-            def: UnsafeCell::new(VMMemoryDefinition { base, length: 0 }),
+            def: UnsafeCell::new(VMMemoryDefinition {
+                base,
+                length: min_bytes as u64,
+            }),
             reserved,
+            accessible: Cell::new(accessible),
+            reusable: Cell::new(true),
             max_pages,
             ty,
         });
-        if memory.grow(ty.limits.min).is_none() {
-            return Err(err("cannot commit the initial pages"));
-        }
         Ok(memory)
     }
-
     /// The memory's type.
     pub fn ty(&self) -> MemoryType {
         self.ty
@@ -156,6 +281,7 @@ impl LinearMemory {
             let old_bytes = usize::try_from(old_pages * PAGE_SIZE).ok()?;
             let new_bytes = usize::try_from(new_pages * PAGE_SIZE).ok()?;
             debug_assert!(new_bytes <= self.reserved);
+            debug_assert_eq!(old_bytes, self.accessible.get());
             // SAFETY: `[old_bytes, new_bytes)` lies inside our reservation (new_pages <= max_pages, which
             // fits the reservation), so this only changes the protection of memory we own.
             let rc = unsafe {
@@ -166,8 +292,10 @@ impl LinearMemory {
                 )
             };
             if rc != 0 {
+                self.reusable.set(false);
                 return None;
             }
+            self.accessible.set(new_bytes);
         }
         // SAFETY: see `byte_size`.
         unsafe { (*self.def.get()).length = new_pages * PAGE_SIZE };
@@ -236,8 +364,17 @@ impl LinearMemory {
 impl Drop for LinearMemory {
     fn drop(&mut self) {
         if self.reserved > 0 {
-            // SAFETY: unmapping the reservation this memory created; no code can use it any more.
-            unsafe { libc::munmap(self.base().cast(), self.reserved) };
+            // No code can use the memory any more: its reservation goes back to the pool.
+            let r = Reservation {
+                base: self.base(),
+                size: self.reserved,
+                accessible: self.accessible.get(),
+            };
+            if self.reusable.get() {
+                RESERVATIONS.release(r);
+            } else {
+                r.unmap();
+            }
         }
     }
 }
@@ -257,6 +394,95 @@ mod tests {
         assert_eq!(m.base(), base);
         m.write(3 * PAGE_SIZE - 4, &[1, 2, 3, 4]).unwrap();
         assert!(m.write(3 * PAGE_SIZE - 3, &[1, 2, 3, 4]).is_err());
+    }
+
+    /// The protection of the mapping containing `addr`, from /proc/self/maps (e.g. "rw-p").
+    fn protection_at(addr: usize) -> String {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        for line in maps.lines() {
+            let mut parts = line.split_whitespace();
+            let range = parts.next().unwrap();
+            let perms = parts.next().unwrap();
+            let (lo, hi) = range.split_once('-').unwrap();
+            let (lo, hi) = (
+                usize::from_str_radix(lo, 16).unwrap(),
+                usize::from_str_radix(hi, 16).unwrap(),
+            );
+            if (lo..hi).contains(&addr) {
+                return perms.to_string();
+            }
+        }
+        panic!("{addr:#x} is not mapped")
+    }
+
+    #[test]
+    fn pool_reuses_reservations_zeroed_with_their_accessible_prefix() {
+        let pool = ReservationPool::new(1);
+        let size = 4 * PAGE_SIZE as usize;
+        let mut r = pool.acquire(size).unwrap();
+        assert_eq!(r.accessible, 0);
+        r.set_accessible(2 * PAGE_SIZE as usize).unwrap();
+        // SAFETY: the first two pages are accessible.
+        unsafe { std::ptr::write_bytes(r.base, 0xab, 2 * PAGE_SIZE as usize) };
+        let base = r.base;
+        pool.release(r);
+        // A second release beyond the capacity unmaps instead of pooling.
+        let other = pool.acquire(size).unwrap();
+        assert_eq!(other.base, base);
+        let extra = pool.acquire(size).unwrap();
+        assert_ne!(extra.base, base);
+        pool.release(other);
+        pool.release(extra);
+        assert_eq!(pool.free.lock().unwrap().len(), 1);
+        let mut r = pool.acquire(size).unwrap();
+        assert_eq!(r.base, base);
+        assert_eq!(r.accessible, 2 * PAGE_SIZE as usize);
+        // SAFETY: the first two pages are accessible.
+        let bytes = unsafe { std::slice::from_raw_parts(r.base, 2 * PAGE_SIZE as usize) };
+        assert!(
+            bytes.iter().all(|b| *b == 0),
+            "a reused reservation reads as zero"
+        );
+        r.set_accessible(PAGE_SIZE as usize).unwrap();
+        assert_eq!(protection_at(r.base as usize), "rw-p");
+        assert_eq!(protection_at(r.base as usize + PAGE_SIZE as usize), "---p");
+        // A reservation of another size is never handed out.
+        let small = pool.acquire(size / 2).unwrap();
+        assert_ne!(small.base, base);
+        small.unmap();
+        r.unmap();
+        for r in pool.free.lock().unwrap().drain(..) {
+            r.unmap();
+        }
+    }
+
+    #[test]
+    fn a_memory_after_a_grown_one_starts_at_its_minimum_and_zeroed() {
+        for _ in 0..4 {
+            let m = LinearMemory::new(MemoryType::new(1, Some(8)), false, None).unwrap();
+            assert_eq!(m.grow(4), Some(1));
+            m.fill(0, 0x5a, 5 * PAGE_SIZE).unwrap();
+            drop(m);
+            let m = LinearMemory::new(MemoryType::new(1, Some(3)), false, None).unwrap();
+            assert_eq!(m.pages(), 1);
+            assert_eq!(m.accessible.get(), PAGE_SIZE as usize);
+            let mut buf = vec![1u8; PAGE_SIZE as usize];
+            m.read(0, &mut buf).unwrap();
+            assert!(buf.iter().all(|b| *b == 0));
+            assert!(m.read(PAGE_SIZE, &mut [0]).is_err());
+            // Beyond the initial size, the reservation faults again (guard pages are the bounds check).
+            assert_eq!(protection_at(m.base() as usize), "rw-p");
+            assert_eq!(
+                protection_at(m.base() as usize + PAGE_SIZE as usize),
+                "---p"
+            );
+            assert_eq!(m.grow(2), Some(1));
+            assert_eq!(m.grow(1), None);
+            m.read(3 * PAGE_SIZE - 1, &mut [0]).unwrap();
+            let mut buf = vec![1u8; 3 * PAGE_SIZE as usize];
+            m.read(0, &mut buf).unwrap();
+            assert!(buf.iter().all(|b| *b == 0));
+        }
     }
 
     #[test]

@@ -160,6 +160,7 @@ fn take_trap() -> TrapInfo {
 /// `entry` must be an entry trampoline of a published image, `code` a function of the signature the
 /// trampoline was made for, the vmctx pointers live instances, and `values` must hold enough 16-byte
 /// slots for the arguments and results.
+#[inline]
 pub unsafe fn call_entry(
     entry: *const u8,
     callee_vmctx: *mut c_void,

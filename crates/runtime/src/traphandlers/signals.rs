@@ -42,17 +42,26 @@ impl Drop for AltStack {
 }
 
 thread_local! {
+    /// Set once this thread has an alternate stack and the process has our handlers.
     static ALT_STACK: Cell<bool> = const { Cell::new(false) };
     static ALT_STACK_OWNER: std::cell::RefCell<Option<AltStack>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Installs the handlers (once per process) and an alternate signal stack (once per thread).
+/// Installs the handlers (once per process) and an alternate signal stack (once per thread). After the
+/// first call on a thread this is one thread-local load.
+#[inline]
 pub(super) fn ensure_installed() {
-    PREVIOUS.get_or_init(install_handlers);
     if !ALT_STACK.with(Cell::get) {
-        install_alt_stack();
-        ALT_STACK.with(|c| c.set(true));
+        install_slow();
     }
+}
+
+#[cold]
+#[inline(never)]
+fn install_slow() {
+    PREVIOUS.get_or_init(install_handlers);
+    install_alt_stack();
+    ALT_STACK.with(|c| c.set(true));
 }
 
 fn install_handlers() -> [libc::sigaction; 4] {
