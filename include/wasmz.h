@@ -363,6 +363,12 @@ WASMZ_API uint64_t wasmz_memory_size_pages(const wasmz_memory_t *memory);
 /* Current size in bytes; 0 for NULL. */
 WASMZ_API uint64_t wasmz_memory_data_size(const wasmz_memory_t *memory);
 
+/* The address of the memory's first byte; NULL for NULL. The address never changes while the memory
+ * lives (it grows in place); the first wasmz_memory_data_size() bytes are readable and writable. The
+ * pointer is borrowed: valid while any object of the store lives; do not use it while wasm code of the
+ * store runs on another call path. */
+WASMZ_API uint8_t *wasmz_memory_data(const wasmz_memory_t *memory);
+
 /* Copies `len` bytes at `offset` of the memory into `buf`; an error if out of bounds. */
 WASMZ_API wasmz_error_t *wasmz_memory_read(const wasmz_memory_t *memory, uint64_t offset,
                                            uint8_t *buf, size_t len);

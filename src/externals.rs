@@ -222,6 +222,17 @@ impl Memory {
         self.memory().pages()
     }
 
+    /// The address of the memory's first byte, for embedders that access it in place (the C API).
+    ///
+    /// The address never changes while the memory lives (it grows in place), and
+    /// [`Memory::data_size`] bytes from it are accessible. Using it is `unsafe`: the memory lives as long
+    /// as some handle of its store, accesses must stay below `data_size()`, and they must not overlap
+    /// with wasm code running on the store (stores are single-threaded, so this only concerns host
+    /// functions that keep the pointer).
+    pub fn data_ptr(&self) -> *mut u8 {
+        self.memory().data_ptr()
+    }
+
     /// Current size in bytes.
     pub fn data_size(&self) -> u64 {
         self.memory().byte_size()

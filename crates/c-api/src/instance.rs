@@ -288,6 +288,19 @@ pub unsafe extern "C" fn wasmz_memory_size_pages(memory: *const wasmz_memory_t) 
     })
 }
 
+/// Address of the memory's first byte (NULL for NULL). It never changes while the memory lives; the
+/// first `wasmz_memory_data_size()` bytes are accessible.
+///
+/// # Safety
+/// `memory` must be NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasmz_memory_data(memory: *const wasmz_memory_t) -> *mut u8 {
+    guard_value(std::ptr::null_mut(), || {
+        // SAFETY: forwarded from the caller.
+        unsafe { memory.as_ref() }.map_or(std::ptr::null_mut(), |m| m.0.data_ptr())
+    })
+}
+
 /// Current size in bytes; 0 for NULL.
 ///
 /// # Safety

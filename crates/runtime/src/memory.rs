@@ -253,6 +253,11 @@ impl LinearMemory {
         self.def.get()
     }
 
+    /// Address of the first byte. It never changes: the memory grows in place inside its reservation.
+    pub fn data_ptr(&self) -> *mut u8 {
+        self.base()
+    }
+
     /// Current size in bytes.
     pub fn byte_size(&self) -> u64 {
         // SAFETY: the definition is only written by `grow`, on this thread, never concurrently with a read.

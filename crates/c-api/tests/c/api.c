@@ -340,6 +340,8 @@ int main(int argc, char **argv) {
     char text[16] = {0};
     expect_ok("memory read", wasmz_memory_read(memory, 16, (uint8_t *)text, 15));
     printf("memory text: %s\n", text);
+    uint8_t *data = wasmz_memory_data(memory);
+    printf("memory data: %.15s %s\n", (const char *)data + 16, wasmz_memory_data(NULL) ? "?" : "NULL");
     expect_ok("memory write", wasmz_memory_write(memory, 16, (const uint8_t *)"HELLO", 5));
     state.log[0] = 0;
     expect_ok("greet 2", wasmz_instance_call(instance, "greet", NULL, 0, NULL, 0));
