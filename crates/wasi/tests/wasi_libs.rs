@@ -69,30 +69,34 @@ fn sqlite_creates_fills_and_queries_a_database() {
             "-lwasi-emulated-process-clocks",
         ],
     );
-    let data = TempDir::new("wasi-sqlite");
-    let rows: i64 = 100_000;
-    let out = run(
-        &wasm,
-        WasiCtxBuilder::new()
-            .args(["sqlite", &rows.to_string()])
-            .preopen_dir(data.path(), "/data")
-            .unwrap(),
-    );
-    assert_eq!(out.exit_code(), 0, "{}{}", out.stdout, out.stderr);
-    let sum: i64 = (1..=rows).map(|i| (i * 7) % 1000).sum();
-    let value_42 = (1..=rows).filter(|i| (i * 7) % 1000 == 42).count();
-    let max_id_999 = (1..=rows).filter(|i| (i * 7) % 1000 == 999).max().unwrap();
-    let name_len: usize = (1..=rows).map(|i| format!("row-{i}").len()).sum();
-    let expected = format!(
-        "count={rows}\nsum={sum}\nvalue_42={value_42}\nmax_id_999={max_id_999}\n\
-         name_len={name_len}\nrow_77777={}\nafter_reopen={}\nintegrity=ok\n",
-        (77777 * 7) % 1000,
-        rows - rows / 2
-    );
-    assert_eq!(out.stdout, expected);
-    let db = std::fs::read(data.path().join("test.db")).unwrap();
-    assert!(db.starts_with(b"SQLite format 3\0"));
-    assert!(db.len() > 1_000_000);
+    // The same program runs compiled in process and from its ahead-of-time artifact.
+    let artifact = wasmz::Engine::default().precompile(&wasm).unwrap();
+    for (how, bytes) in [("jit", &wasm), ("artifact", &artifact)] {
+        let data = TempDir::new("wasi-sqlite");
+        let rows: i64 = 100_000;
+        let out = run(
+            bytes,
+            WasiCtxBuilder::new()
+                .args(["sqlite", &rows.to_string()])
+                .preopen_dir(data.path(), "/data")
+                .unwrap(),
+        );
+        assert_eq!(out.exit_code(), 0, "{}{}", out.stdout, out.stderr);
+        let sum: i64 = (1..=rows).map(|i| (i * 7) % 1000).sum();
+        let value_42 = (1..=rows).filter(|i| (i * 7) % 1000 == 42).count();
+        let max_id_999 = (1..=rows).filter(|i| (i * 7) % 1000 == 999).max().unwrap();
+        let name_len: usize = (1..=rows).map(|i| format!("row-{i}").len()).sum();
+        let expected = format!(
+            "count={rows}\nsum={sum}\nvalue_42={value_42}\nmax_id_999={max_id_999}\n\
+             name_len={name_len}\nrow_77777={}\nafter_reopen={}\nintegrity=ok\n",
+            (77777 * 7) % 1000,
+            rows - rows / 2
+        );
+        assert_eq!(out.stdout, expected, "{how}");
+        let db = std::fs::read(data.path().join("test.db")).unwrap();
+        assert!(db.starts_with(b"SQLite format 3\0"));
+        assert!(db.len() > 1_000_000);
+    }
 }
 
 #[test]
