@@ -51,7 +51,7 @@ pub(crate) const FORMAT_VERSION: u32 = 1;
 pub const CRANELIFT_VERSION: &str = "0.135.8";
 
 /// Header keys, in the order they appear in an artifact.
-pub(crate) const HEADER_KEYS: [&str; 9] = [
+pub(crate) const HEADER_KEYS: [&str; 10] = [
     "wasmz-version",
     "wasmz-build",
     "cranelift-version",
@@ -61,6 +61,7 @@ pub(crate) const HEADER_KEYS: [&str; 9] = [
     "opt-level",
     "bounds-checks",
     "features",
+    "instrumentation",
 ];
 
 const PRELUDE: usize = 32;
@@ -118,6 +119,7 @@ pub(crate) fn fingerprint(config: &Config, isa: &wasmz_compiler::OwnedTargetIsa)
         opt.to_string(),
         bounds.to_string(),
         format!("{:#x}", config.features().bits()),
+        instrumentation(config).to_string(),
     ];
     let mut header = String::new();
     for (key, value) in HEADER_KEYS.iter().zip(values) {
@@ -125,6 +127,16 @@ pub(crate) fn fingerprint(config: &Config, isa: &wasmz_compiler::OwnedTargetIsa)
         let _ = writeln!(header, "{key}={value}");
     }
     header
+}
+
+/// The `instrumentation` header value: which execution limits the code checks.
+fn instrumentation(config: &Config) -> &'static str {
+    match (config.consume_fuel, config.epoch_interruption) {
+        (false, false) => "none",
+        (true, false) => "fuel",
+        (false, true) => "epoch",
+        (true, true) => "fuel+epoch",
+    }
 }
 
 /// Writes an artifact.
@@ -315,6 +327,7 @@ fn check_header(artifact: &str, engine: &Engine) -> Result<(), Error> {
     for (key, what) in [
         ("opt-level", "optimization level"),
         ("bounds-checks", "bounds-check mode"),
+        ("instrumentation", "fuel/epoch instrumentation"),
     ] {
         let (a, e) = value(key);
         if a != e {
@@ -423,10 +436,11 @@ pub(crate) fn load_file(engine: &Engine, path: &Path) -> Result<Module, Error> {
             .map_err(|e| artifact_error(format!("cannot read {}: {e}", path.display())))?;
         return load(engine, &bytes);
     }
-    // SAFETY: the mapping is read-only and private to this function; it is verified (checksum) before
-    // use and the code is copied out of it. wasmz writes artifacts by renaming complete files into place,
-    // so the mapped file is never changed in place by wasmz. Another program truncating it meanwhile
-    // could fault; that is the documented contract of `deserialize_file`.
+    // The mapping is read-only and private to this function; it is verified (checksum) before use and
+    // the code is copied out of it. wasmz writes artifacts by renaming complete files into place, so
+    // the mapped file is never changed in place by wasmz.
+    // SAFETY: as above; another program truncating the file meanwhile could fault, which is the
+    // documented contract of `deserialize_file`.
     let map = unsafe { memmap2::Mmap::map(&file) }
         .map_err(|e| artifact_error(format!("cannot map {}: {e}", path.display())))?;
     load(engine, &map)
@@ -503,6 +517,8 @@ pub struct ArtifactInfo {
     pub bounds_checks: String,
     /// The enabled wasm features, as the hexadecimal bits of wasmparser's `WasmFeatures`.
     pub features: String,
+    /// The execution limits the code checks: `none`, `fuel`, `epoch` or `fuel+epoch`.
+    pub instrumentation: String,
     /// Where the machine code starts in the artifact, in bytes.
     pub code_offset: u64,
     /// Size of the machine code in bytes.
@@ -534,6 +550,7 @@ impl ArtifactInfo {
             opt_level: v[6].into(),
             bounds_checks: v[7].into(),
             features: v[8].into(),
+            instrumentation: v[9].into(),
             code_offset: (bytes.len() - CHECKSUM - sections.code.len()) as u64,
             code_size: sections.code.len() as u64,
             functions: image.functions,

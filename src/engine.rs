@@ -3,6 +3,7 @@
 use crate::Error;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use wasmz_compiler::OwnedTargetIsa;
 use wasmz_environ::FuncType;
@@ -32,6 +33,8 @@ pub struct Config {
     pub(crate) target: Option<String>,
     pub(crate) cache_dir: Option<PathBuf>,
     pub(crate) allow_precompiled: bool,
+    pub(crate) consume_fuel: bool,
+    pub(crate) epoch_interruption: bool,
 }
 
 impl Default for Config {
@@ -48,6 +51,8 @@ impl Default for Config {
             target: None,
             cache_dir: None,
             allow_precompiled: true,
+            consume_fuel: false,
+            epoch_interruption: false,
         }
     }
 }
@@ -113,6 +118,28 @@ impl Config {
     /// that no one else can write to: cached artifacts are native code.
     pub fn cache_dir(&mut self, dir: Option<PathBuf>) -> &mut Self {
         self.cache_dir = dir;
+        self
+    }
+
+    /// Fuel metering (off by default). Compiled code then charges one unit of fuel at every function
+    /// entry and at every loop header (so once per call and once per loop iteration, whatever the size
+    /// of the body), and traps with [`crate::TrapCode::OutOfFuel`] when the store has none left. A new
+    /// store has no fuel: give it some with [`crate::Store::set_fuel`] before calling into it (this
+    /// includes instantiating a module with a start function). Off, no code is emitted for it. Changes
+    /// generated code, so artifacts record it.
+    pub fn consume_fuel(&mut self, enable: bool) -> &mut Self {
+        self.consume_fuel = enable;
+        self
+    }
+
+    /// Epoch interruption (off by default). Compiled code then compares the engine's epoch
+    /// ([`Engine::increment_epoch`]) with the store's deadline ([`crate::Store::set_epoch_deadline`]) at
+    /// every function entry and loop header, and traps with [`crate::TrapCode::Interrupted`] once the
+    /// epoch has reached it. A new store's deadline is the epoch at its creation, so code traps at once
+    /// until a deadline is set. Off, no code is emitted for it. Changes generated code, so artifacts
+    /// record it.
+    pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
+        self.epoch_interruption = enable;
         self
     }
 
@@ -207,6 +234,8 @@ pub(crate) struct EngineInner {
     /// The artifact header this engine writes and expects (see `artifact.rs`).
     pub(crate) fingerprint: String,
     types: Mutex<HashMap<FuncType, u32>>,
+    /// The epoch counter code compiled with epoch interruption reads (through each store's context).
+    pub(crate) epoch: AtomicU64,
 }
 
 /// Compilation settings, the code generator, and the engine-wide registry of function types. Cheap to
@@ -238,6 +267,7 @@ impl Engine {
                 isa,
                 fingerprint,
                 types: Mutex::new(HashMap::new()),
+                epoch: AtomicU64::new(0),
             }),
         })
     }
@@ -274,6 +304,19 @@ impl Engine {
             &image,
             &image.code,
         ))
+    }
+
+    /// Advances the engine's epoch by one. Code of this engine's stores compiled with
+    /// [`Config::epoch_interruption`] traps with [`crate::TrapCode::Interrupted`] at its next function
+    /// entry or loop header once the epoch reaches the store's deadline. Cheap, and safe to call from
+    /// any thread (for example a timer thread, while another thread runs wasm).
+    pub fn increment_epoch(&self) {
+        self.inner.epoch.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The current epoch: how many times [`Engine::increment_epoch`] was called.
+    pub fn current_epoch(&self) -> u64 {
+        self.inner.epoch.load(Ordering::Relaxed)
     }
 
     /// The engine's settings.

@@ -193,6 +193,8 @@ pub(crate) fn compile_image(
     let info = wasmz_environ::parse_module(&wasm, engine.config().features())?;
     let options = wasmz_compiler::CompileOptions {
         explicit_bounds_checks: engine.config().bounds_checks == crate::BoundsChecks::Explicit,
+        consume_fuel: engine.config().consume_fuel,
+        epoch_interruption: engine.config().epoch_interruption,
     };
     let image =
         wasmz_compiler::compile_module(&*engine.inner.isa, &info, &wasm, options).map_err(|e| {

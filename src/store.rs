@@ -53,12 +53,41 @@ impl Store {
             explicit_bounds_checks: config.bounds_checks == crate::BoundsChecks::Explicit,
             memory_limit_pages: config.memory_limit.map(|b| b / wasmz_runtime::PAGE_SIZE),
         };
+        let mut inner = StoreInner::new(limits);
+        // The engine (kept alive by the cell) owns the counter.
+        inner.set_epoch_counter(&engine.inner.epoch);
+        inner.set_epoch_deadline(engine.current_epoch());
         Store {
             cell: Rc::new(StoreCell {
-                inner: UnsafeCell::new(StoreInner::new(limits)),
+                inner: UnsafeCell::new(inner),
                 engine: engine.clone(),
             }),
         }
+    }
+
+    /// Sets the fuel left to `fuel`, for code compiled with [`crate::Config::consume_fuel`] (a new store
+    /// has none). Each function entry and each loop iteration costs one unit; the call that would need
+    /// more than is left traps with [`crate::TrapCode::OutOfFuel`], and the store can be refuelled and
+    /// called again.
+    pub fn set_fuel(&mut self, fuel: u64) {
+        self.cell.get_mut().set_fuel(fuel);
+    }
+
+    /// The fuel left (see [`Store::set_fuel`]). Unchanged by code compiled without fuel metering.
+    pub fn fuel(&self) -> u64 {
+        self.cell.get().fuel()
+    }
+
+    /// Makes code compiled with [`crate::Config::epoch_interruption`] trap with
+    /// [`crate::TrapCode::Interrupted`] once the engine's epoch has advanced `ticks_from_now` times
+    /// ([`Engine::increment_epoch`]) from its current value. `0` interrupts at the next check.
+    pub fn set_epoch_deadline(&mut self, ticks_from_now: u64) {
+        let deadline = self
+            .cell
+            .engine
+            .current_epoch()
+            .saturating_add(ticks_from_now);
+        self.cell.get_mut().set_epoch_deadline(deadline);
     }
 
     /// The engine this store belongs to.

@@ -521,6 +521,8 @@ fn artifacts_of_other_configurations_are_refused() -> Result<()> {
     configs.push(Config::new().bounds_checks(BoundsChecks::Explicit).clone());
     configs.push(Config::new().wasm_multi_memory(true).clone());
     configs.push(Config::new().wasm_tail_call(false).clone());
+    configs.push(Config::new().consume_fuel(true).clone());
+    configs.push(Config::new().epoch_interruption(true).clone());
     let engines = configs
         .iter()
         .map(Engine::new)

@@ -91,6 +91,7 @@ fn inspect(file: PathBuf) -> Result<()> {
     println!("opt level:      {}", info.opt_level);
     println!("bounds checks:  {}", info.bounds_checks);
     println!("features:       {}", info.features);
+    println!("instrumentation: {}", info.instrumentation);
     println!("isa flags:      {}", info.isa_flags);
     println!(
         "code:           {} bytes at offset {}",

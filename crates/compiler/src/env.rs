@@ -71,7 +71,16 @@ pub struct ModuleEnv<'a> {
     pub isa: &'a dyn TargetIsa,
     /// Whether linear memories rely on explicit bounds checks instead of guard pages.
     pub explicit_bounds_checks: bool,
+    /// Whether compiled code charges fuel: [`FUEL_PER_CHECK`] units at every function entry and at every
+    /// loop header (once per iteration), trapping with `OutOfFuel` when the store has less left.
+    pub consume_fuel: bool,
+    /// Whether compiled code traps with `Interrupted` at function entries and loop headers once the
+    /// engine's epoch has reached the store's deadline.
+    pub epoch_interruption: bool,
 }
+
+/// Fuel charged by each function entry and each loop iteration.
+pub const FUEL_PER_CHECK: i64 = 1;
 
 impl ModuleEnv<'_> {
     /// Calls `builtin` with `args` (the vmctx is prepended) and returns its results.

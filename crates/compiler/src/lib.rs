@@ -41,6 +41,10 @@ pub enum CompileError {
 pub struct CompileOptions {
     /// Check every memory access against the memory's length instead of relying on guard pages.
     pub explicit_bounds_checks: bool,
+    /// Charge fuel at every function entry and loop iteration (see `ModuleEnv::consume_fuel`).
+    pub consume_fuel: bool,
+    /// Check the engine's epoch against the store's deadline at every function entry and loop iteration.
+    pub epoch_interruption: bool,
 }
 
 /// The Cranelift trap code wasmz uses for `code`.
@@ -125,6 +129,8 @@ pub fn compile_module(
         offsets: VMOffsets::new(module),
         isa,
         explicit_bounds_checks: options.explicit_bounds_checks,
+        consume_fuel: options.consume_fuel,
+        epoch_interruption: options.epoch_interruption,
     };
     let num_defined = module.bodies.len();
     let threads = std::thread::available_parallelism()

@@ -7,7 +7,7 @@
 //! offset  field
 //! 0       magic: u32 (VMCTX_MAGIC), padding
 //! 8       instance: *mut Instance (runtime data behind this vmctx)
-//! 16      store_context: *const VMStoreContext (stack limit first; shared by the store's instances)
+//! 16      store_context: *const VMStoreContext (see [`store_context`]; shared by the store's instances)
 //! 24      builtins: *const [usize; Builtin::COUNT]
 //! 32      reserved (fuel)
 //! 40      reserved (epoch deadline)
@@ -54,6 +54,29 @@ pub mod table {
     pub const LENGTH: u32 = 8;
     /// Size of one table element.
     pub const ELEMENT_SIZE: u32 = 8;
+}
+
+/// Offsets inside the store's `VMStoreContext`, which every vmctx points to at
+/// [`VMOffsets::STORE_CONTEXT`].
+///
+/// ```text
+/// offset  field
+/// 0       stack_limit: usize        (lowest stack address wasm code may use; read by every prologue)
+/// 8       fuel: u64                 (fuel left; decremented by code compiled with fuel metering)
+/// 16      epoch_ptr: *const u64     (the engine's epoch counter, an `AtomicU64`)
+/// 24      epoch_deadline: u64       (code compiled with epoch interruption traps once epoch >= this)
+/// ```
+pub mod store_context {
+    /// Offset of the stack limit.
+    pub const STACK_LIMIT: u32 = 0;
+    /// Offset of the remaining fuel (u64).
+    pub const FUEL: u32 = 8;
+    /// Offset of the pointer to the engine's epoch counter.
+    pub const EPOCH_PTR: u32 = 16;
+    /// Offset of the epoch deadline (u64).
+    pub const EPOCH_DEADLINE: u32 = 24;
+    /// Size of a `VMStoreContext`.
+    pub const SIZE: u32 = 32;
 }
 
 /// Size of the storage of one global (wide enough for a v128).

@@ -9,6 +9,7 @@ use crate::table::Table;
 use crate::vmcontext::{VMGlobal, VMStoreContext};
 use std::any::Any;
 use std::cell::UnsafeCell;
+use std::sync::atomic::AtomicU64;
 use wasmz_environ::GlobalType;
 
 macro_rules! ids {
@@ -171,6 +172,34 @@ impl StoreInner {
     /// The embedder's data.
     pub fn data_mut(&mut self) -> Option<&mut (dyn Any + 'static)> {
         self.data.as_deref_mut()
+    }
+
+    /// Fuel left for code compiled with fuel metering.
+    pub fn fuel(&self) -> u64 {
+        // SAFETY: the context is only written by compiled code running on this thread, which is not
+        // running while the embedder holds `&self`.
+        unsafe { (*self.ctx.get()).fuel }
+    }
+
+    /// Sets the fuel left.
+    pub fn set_fuel(&mut self, fuel: u64) {
+        self.ctx.get_mut().fuel = fuel;
+    }
+
+    /// Points compiled code at the engine's epoch counter, which must outlive the store.
+    pub fn set_epoch_counter(&mut self, epoch: &AtomicU64) {
+        self.ctx.get_mut().epoch_ptr = epoch;
+    }
+
+    /// The epoch at which code compiled with epoch interruption traps.
+    pub fn epoch_deadline(&self) -> u64 {
+        // SAFETY: as in `fuel`.
+        unsafe { (*self.ctx.get()).epoch_deadline }
+    }
+
+    /// Sets the epoch at which code compiled with epoch interruption traps.
+    pub fn set_epoch_deadline(&mut self, deadline: u64) {
+        self.ctx.get_mut().epoch_deadline = deadline;
     }
 
     /// The store context compiled code reads.

@@ -2,6 +2,7 @@
 //! `wasmz_environ::vmoffsets`; the tests below check every offset.
 
 use std::ffi::c_void;
+use std::sync::atomic::AtomicU64;
 
 /// Opaque marker for a VMContext allocation (see `wasmz_environ::vmoffsets` for its layout).
 #[repr(C)]
@@ -41,12 +42,35 @@ pub struct VMTableDefinition {
     pub length: u64,
 }
 
-/// Per-store state shared by all of the store's instances, reached from every vmctx.
+/// Per-store state shared by all of the store's instances, reached from every vmctx (layout:
+/// `wasmz_environ::vmoffsets::store_context`).
 #[repr(C)]
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct VMStoreContext {
     /// The lowest stack address wasm code may use (checked in every function prologue); 0 outside wasm.
     pub stack_limit: usize,
+    /// Fuel left. Code compiled with fuel metering subtracts from it and traps with `OutOfFuel` when
+    /// it would have to go below zero.
+    pub fuel: u64,
+    /// The engine's epoch counter; code compiled with epoch interruption reads it atomically. Points to
+    /// a private zero until the embedder sets it.
+    pub epoch_ptr: *const AtomicU64,
+    /// Code compiled with epoch interruption traps with `Interrupted` once the epoch reaches this value.
+    pub epoch_deadline: u64,
+}
+
+/// The epoch a store context sees until it is given its engine's counter.
+static NO_EPOCH: AtomicU64 = AtomicU64::new(0);
+
+impl Default for VMStoreContext {
+    fn default() -> VMStoreContext {
+        VMStoreContext {
+            stack_limit: 0,
+            fuel: 0,
+            epoch_ptr: &NO_EPOCH,
+            epoch_deadline: 0,
+        }
+    }
 }
 
 /// Storage of one global (16 bytes, wide enough for a v128).
@@ -61,7 +85,7 @@ pub struct VMGlobal {
 mod tests {
     use super::*;
     use std::mem::{offset_of, size_of};
-    use wasmz_environ::vmoffsets::{GLOBAL_SIZE, funcref, memory, table};
+    use wasmz_environ::vmoffsets::{GLOBAL_SIZE, funcref, memory, store_context, table};
 
     #[test]
     fn layouts_match_vmoffsets() {
@@ -82,7 +106,23 @@ mod tests {
             offset_of!(VMTableDefinition, length),
             table::LENGTH as usize
         );
-        assert_eq!(offset_of!(VMStoreContext, stack_limit), 0);
+        assert_eq!(
+            offset_of!(VMStoreContext, stack_limit),
+            store_context::STACK_LIMIT as usize
+        );
+        assert_eq!(
+            offset_of!(VMStoreContext, fuel),
+            store_context::FUEL as usize
+        );
+        assert_eq!(
+            offset_of!(VMStoreContext, epoch_ptr),
+            store_context::EPOCH_PTR as usize
+        );
+        assert_eq!(
+            offset_of!(VMStoreContext, epoch_deadline),
+            store_context::EPOCH_DEADLINE as usize
+        );
+        assert_eq!(size_of::<VMStoreContext>(), store_context::SIZE as usize);
         assert_eq!(size_of::<VMGlobal>(), GLOBAL_SIZE as usize);
     }
 }

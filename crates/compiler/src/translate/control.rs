@@ -163,6 +163,7 @@ impl FuncTranslator<'_, '_> {
                 let args = self.popn(params.len());
                 self.builder.ins().jump(header, &block_args(&args));
                 self.builder.switch_to_block(header);
+                self.limit_checks();
                 let header_params = self.builder.block_params(header).to_vec();
                 self.control.push(ControlFrame {
                     kind: FrameKind::Loop,

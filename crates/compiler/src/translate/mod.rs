@@ -13,12 +13,17 @@ mod simd;
 mod table;
 mod variable;
 
-use crate::env::{ModuleEnv, clif_type, wasm_signature};
+use crate::env::{
+    FUEL_PER_CHECK, ModuleEnv, POINTER, clif_type, readonly, trusted, wasm_signature,
+};
 use control::ControlFrame;
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::types::I64;
 use cranelift_codegen::ir::{self, Block, BlockArg, Function, InstBuilder, UserFuncName, Value};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use wasmparser::{FunctionBody, Operator};
-use wasmz_environ::{VMOffsets, WasmError, WasmResult};
+use wasmz_environ::vmoffsets::store_context;
+use wasmz_environ::{TrapCode, VMOffsets, WasmError, WasmResult};
 
 /// Reusable allocations for translating many functions.
 #[derive(Default)]
@@ -86,6 +91,7 @@ pub fn translate_function(
     t.declare_locals(entry, body)?;
     t.control
         .push(ControlFrame::function(exit, ty.results.len()));
+    t.limit_checks();
     let mut reader = body.get_operators_reader()?;
     while !reader.eof() {
         let offset = reader.original_position();
@@ -132,6 +138,60 @@ impl FuncTranslator<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// Emits the fuel and epoch checks of a function entry or loop header: nothing when both are off.
+    ///
+    /// Fuel: when fewer than [`FUEL_PER_CHECK`] units are left, trap with `OutOfFuel`; otherwise subtract
+    /// them. Epoch: trap with `Interrupted` when the engine's epoch (read atomically, since another thread
+    /// advances it; an atomic load is also never merged with an earlier one) is at or past the store's
+    /// deadline. Both traps are trap instructions of this function, so backtraces show where it stopped.
+    fn limit_checks(&mut self) {
+        let env = self.env;
+        if !env.consume_fuel && !env.epoch_interruption {
+            return;
+        }
+        let ctx = self.builder.ins().load(
+            POINTER,
+            readonly(),
+            self.vmctx,
+            VMOffsets::STORE_CONTEXT as i32,
+        );
+        if env.consume_fuel {
+            let fuel = self
+                .builder
+                .ins()
+                .load(I64, trusted(), ctx, store_context::FUEL as i32);
+            let short =
+                self.builder
+                    .ins()
+                    .icmp_imm_u(IntCC::UnsignedLessThan, fuel, FUEL_PER_CHECK);
+            self.builder
+                .ins()
+                .trapnz(short, crate::trap_code(TrapCode::OutOfFuel));
+            let left = self.builder.ins().iadd_imm_s(fuel, -FUEL_PER_CHECK);
+            self.builder
+                .ins()
+                .store(trusted(), left, ctx, store_context::FUEL as i32);
+        }
+        if env.epoch_interruption {
+            let counter =
+                self.builder
+                    .ins()
+                    .load(POINTER, readonly(), ctx, store_context::EPOCH_PTR as i32);
+            let epoch = self.builder.ins().atomic_load(I64, trusted(), counter);
+            let deadline =
+                self.builder
+                    .ins()
+                    .load(I64, trusted(), ctx, store_context::EPOCH_DEADLINE as i32);
+            let reached =
+                self.builder
+                    .ins()
+                    .icmp(IntCC::UnsignedGreaterThanOrEqual, epoch, deadline);
+            self.builder
+                .ins()
+                .trapnz(reached, crate::trap_code(TrapCode::Interrupted));
+        }
     }
 
     fn current_func_index(&self) -> u32 {
