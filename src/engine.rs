@@ -29,6 +29,7 @@ pub struct Config {
     pub(crate) bounds_checks: BoundsChecks,
     pub(crate) max_wasm_stack: usize,
     pub(crate) memory_limit: Option<u64>,
+    pub(crate) memory_budget: Option<u64>,
     features: WasmFeatures,
     pub(crate) target: Option<String>,
     pub(crate) cache_dir: Option<PathBuf>,
@@ -44,6 +45,7 @@ impl Default for Config {
             bounds_checks: BoundsChecks::GuardPages,
             max_wasm_stack: 512 * 1024,
             memory_limit: None,
+            memory_budget: None,
             features: (WasmFeatures::WASM2
                 | WasmFeatures::EXTENDED_CONST
                 | WasmFeatures::FUNCTION_REFERENCES
@@ -80,6 +82,14 @@ impl Config {
     /// have that much room left.
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
         self.max_wasm_stack = bytes;
+        self
+    }
+
+    /// The memory budget of each store, in bytes: one limit over all of a store's linear memories,
+    /// tables and the compiled code of the modules it instantiates. Enforced once the store calls
+    /// [`crate::Store::link_budget`] (as in the seed API); use is tracked either way.
+    pub fn memory_budget(&mut self, bytes: Option<u64>) -> &mut Self {
+        self.memory_budget = bytes;
         self
     }
 

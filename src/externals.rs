@@ -201,7 +201,11 @@ impl Memory {
         let memory =
             LinearMemory::new(ty, limits.explicit_bounds_checks, limits.memory_limit_pages)
                 .map_err(|e| Error::Resource(e.to_string()))?;
-        let id = store.cell.get_mut().add_memory(memory);
+        let id = store
+            .cell
+            .get_mut()
+            .add_memory(memory)
+            .map_err(|e| Error::Resource(e.to_string()))?;
         Ok(Memory {
             store: store.cell.clone(),
             id,
@@ -311,7 +315,12 @@ impl Table {
         let table = wasmz_runtime::Table::new(ty, init.to_raw().low64()).ok_or_else(|| {
             Error::Resource(format!("table of {} elements is too large", ty.limits.min))
         })?;
-        let id = store.cell.get_mut().add_table(table);
+        let id = store.cell.get_mut().add_table(table).ok_or_else(|| {
+            Error::Resource(format!(
+                "the store's memory budget cannot hold a table of {} elements",
+                ty.limits.min
+            ))
+        })?;
         Ok(Table {
             store: store.cell.clone(),
             id,

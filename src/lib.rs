@@ -46,7 +46,7 @@ pub use externals::{Extern, Func, Global, Memory, Table};
 pub use instance::Instance;
 pub use linker::{ContextHostFn, HostContext, HostError, HostFunc, Linker};
 pub use module::Module;
-pub use store::Store;
+pub use store::{MemoryBudget, Store};
 pub use values::{ExecResult, Trap, Val};
 pub use wasmz_environ::{
     ExternType, FuncType, GlobalType, HeapType, Limits, MemoryType, RefType, TableType, TrapCode,

@@ -100,8 +100,43 @@ impl Store {
         self.cell.get_mut().set_data(Box::new(data));
     }
 
+    /// Enforces the engine's memory budget ([`crate::Config::memory_budget`]) on this store: from now
+    /// on `memory.grow` and `table.grow` return -1, and instantiation fails, when the store's memories,
+    /// tables and code would exceed it. Without a configured budget this does nothing.
+    pub fn link_budget(&mut self) {
+        if let Some(limit) = self.engine().config().memory_budget {
+            self.cell.get().budget().set_limit(Some(limit));
+        }
+    }
+
+    /// Sets (or removes) this store's memory budget directly, enforced at once.
+    pub fn set_memory_budget(&mut self, limit: Option<u64>) {
+        self.cell.get().budget().set_limit(limit);
+    }
+
+    /// The store's memory budget: limit, bytes in use and the peak.
+    pub fn memory_budget(&self) -> MemoryBudget {
+        let b = self.cell.get().budget();
+        MemoryBudget {
+            limit: b.limit(),
+            used: b.used(),
+            peak: b.peak(),
+        }
+    }
+
     /// The embedder's data, if it has type `T`.
     pub fn data<T: Any>(&mut self) -> Option<&mut T> {
         self.cell.get_mut().data_mut()?.downcast_mut()
     }
+}
+
+/// A snapshot of a store's memory budget (see [`Store::memory_budget`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryBudget {
+    /// The enforced limit in bytes, if any.
+    pub limit: Option<u64>,
+    /// Bytes in use by the store's memories, tables and compiled code.
+    pub used: u64,
+    /// The most bytes ever in use.
+    pub peak: u64,
 }

@@ -409,6 +409,13 @@ pub unsafe fn instantiate(
     for (i, value) in imports.iter().enumerate() {
         check_import(s, module, i, value)?;
     }
+    if !s.charge_module_code(module) {
+        return Err(InstantiationError::Resource(format!(
+            "the store's memory budget of {} bytes cannot hold the module's {} bytes of code",
+            s.budget().limit().unwrap_or(u64::MAX),
+            module.code.code().len()
+        )));
+    }
     let offsets = module.offsets;
     let layout = Layout::from_size_align(offsets.size().max(16) as usize, 16)
         .map_err(|e| InstantiationError::Resource(e.to_string()))?;
@@ -491,7 +498,10 @@ pub unsafe fn instantiate(
         )
         .map_err(|e| InstantiationError::Resource(e.to_string()))?;
         instance.memory_ptrs.push(&*memory as *const LinearMemory);
-        instance.memories.push(s.add_memory(memory));
+        instance.memories.push(
+            s.add_memory(memory)
+                .map_err(|e| InstantiationError::Resource(e.to_string()))?,
+        );
     }
     // Defined globals, in order (an initializer may read earlier globals).
     for (ty, init) in info.globals[info.num_imported_globals as usize..]
@@ -519,7 +529,14 @@ pub unsafe fn instantiate(
             ))
         })?;
         instance.table_ptrs.push(&*table as *const Table);
-        instance.tables.push(s.add_table(table));
+        let id = s.add_table(table).ok_or_else(|| {
+            InstantiationError::Resource(format!(
+                "the store's memory budget of {} bytes cannot hold a table of {} elements",
+                s.budget().limit().unwrap_or(u64::MAX),
+                def.ty.limits.min
+            ))
+        })?;
+        instance.tables.push(id);
     }
     for (i, m) in instance.memories.iter().enumerate() {
         instance.write(offsets.memory(i as u32), s.memory(*m).definition());

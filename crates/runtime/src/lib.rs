@@ -3,6 +3,7 @@
 //!
 //! Nearly all of wasmz's `unsafe` lives here; each block says why it holds.
 
+pub mod budget;
 pub mod call;
 pub mod code_memory;
 pub mod host;
@@ -15,6 +16,7 @@ pub mod traphandlers;
 pub mod values;
 pub mod vmcontext;
 
+pub use budget::MemoryBudget;
 pub use call::{call_callee, call_func};
 pub use code_memory::CodeMemory;
 pub use host::{Caller, HostCallback, HostFunc, HostTrap};

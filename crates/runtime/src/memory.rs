@@ -175,6 +175,8 @@ pub struct LinearMemory {
     reusable: Cell<bool>,
     max_pages: u64,
     ty: MemoryType,
+    /// The store's budget, once the memory belongs to a store (charged on growth).
+    budget: Cell<*const crate::budget::MemoryBudget>,
 }
 
 impl LinearMemory {
@@ -240,9 +242,30 @@ impl LinearMemory {
             reusable: Cell::new(true),
             max_pages,
             ty,
+            budget: Cell::new(std::ptr::null()),
         });
         Ok(memory)
     }
+
+    /// Charges the memory's current size to `budget` and charges later growth to it too.
+    ///
+    /// # Errors
+    /// When the current size does not fit in the budget (the memory stays unattached).
+    pub fn attach_budget(&self, budget: &crate::budget::MemoryBudget) -> Result<(), MemoryError> {
+        if !budget.try_charge(self.byte_size()) {
+            return Err(MemoryError::Allocation {
+                pages: self.pages(),
+                reason: format!(
+                    "the store's memory budget of {} bytes is exhausted ({} in use)",
+                    budget.limit().unwrap_or(u64::MAX),
+                    budget.used()
+                ),
+            });
+        }
+        self.budget.set(budget);
+        Ok(())
+    }
+
     /// The memory's type.
     pub fn ty(&self) -> MemoryType {
         self.ty
@@ -280,6 +303,12 @@ impl LinearMemory {
         let old_pages = self.pages();
         let new_pages = old_pages.checked_add(delta)?;
         if new_pages > self.max_pages {
+            return None;
+        }
+        let budget = self.budget.get();
+        // SAFETY: a budget pointer is set only by `attach_budget`, to the budget of the store that owns
+        // this memory, which outlives it.
+        if !budget.is_null() && !unsafe { &*budget }.try_charge(delta * PAGE_SIZE) {
             return None;
         }
         if delta > 0 {

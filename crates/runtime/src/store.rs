@@ -87,6 +87,9 @@ pub struct StoreInner {
     pub(crate) host_funcs: Vec<Box<HostFunc>>,
     pub(crate) instances: Vec<Box<Instance>>,
     pub(crate) limits: StoreLimits,
+    budget: Box<crate::budget::MemoryBudget>,
+    /// Modules whose code is already charged to the budget (by address; instances keep them alive).
+    charged_modules: Vec<usize>,
     data: Option<Box<dyn Any>>,
 }
 
@@ -101,8 +104,29 @@ impl StoreInner {
             host_funcs: Vec::new(),
             instances: Vec::new(),
             limits,
+            budget: Box::default(),
+            charged_modules: Vec::new(),
             data: None,
         }
+    }
+
+    /// The store's memory budget.
+    pub fn budget(&self) -> &crate::budget::MemoryBudget {
+        &self.budget
+    }
+
+    /// Charges the code of `module` to the budget the first time the store instantiates it; `false` when
+    /// it does not fit.
+    pub(crate) fn charge_module_code(&mut self, module: &crate::instance::RuntimeModule) -> bool {
+        let key = module as *const _ as usize;
+        if self.charged_modules.contains(&key) {
+            return true;
+        }
+        if !self.budget.try_charge(module.code.code().len() as u64) {
+            return false;
+        }
+        self.charged_modules.push(key);
+        true
     }
 
     /// The store's limits.
@@ -110,16 +134,26 @@ impl StoreInner {
         self.limits
     }
 
-    /// Adds a memory.
-    pub fn add_memory(&mut self, memory: Box<LinearMemory>) -> MemoryId {
+    /// Adds a memory, charging its size to the store's budget.
+    ///
+    /// # Errors
+    /// When the memory does not fit in the budget.
+    pub fn add_memory(
+        &mut self,
+        memory: Box<LinearMemory>,
+    ) -> Result<MemoryId, crate::MemoryError> {
+        memory.attach_budget(&self.budget)?;
         self.memories.push(memory);
-        MemoryId(self.memories.len() - 1)
+        Ok(MemoryId(self.memories.len() - 1))
     }
 
-    /// Adds a table.
-    pub fn add_table(&mut self, table: Box<Table>) -> TableId {
+    /// Adds a table, charging its size to the store's budget; `None` when it does not fit.
+    pub fn add_table(&mut self, table: Box<Table>) -> Option<TableId> {
+        if !table.attach_budget(&self.budget) {
+            return None;
+        }
         self.tables.push(table);
-        TableId(self.tables.len() - 1)
+        Some(TableId(self.tables.len() - 1))
     }
 
     /// Adds a global with an initial value.

@@ -4,6 +4,9 @@ use crate::vmcontext::VMTableDefinition;
 use std::cell::UnsafeCell;
 use wasmz_environ::TableType;
 
+/// Bytes of memory one element takes (charged to the store's budget).
+const ELEMENT_BYTES: u64 = 8;
+
 /// Largest number of elements a table without a declared maximum may grow to.
 pub const DEFAULT_MAX_ELEMENTS: u64 = 10_000_000;
 
@@ -14,6 +17,8 @@ pub struct Table {
     elements: UnsafeCell<Vec<u64>>,
     ty: TableType,
     max: u64,
+    /// The store's budget, once the table belongs to a store (charged on growth).
+    budget: std::cell::Cell<*const crate::budget::MemoryBudget>,
 }
 
 impl Table {
@@ -38,7 +43,18 @@ impl Table {
             elements: UnsafeCell::new(elements),
             ty,
             max,
+            budget: std::cell::Cell::new(std::ptr::null()),
         }))
+    }
+
+    /// Charges the table's current size to `budget` and charges later growth to it too; `false` (and
+    /// unattached) when it does not fit.
+    pub fn attach_budget(&self, budget: &crate::budget::MemoryBudget) -> bool {
+        if !budget.try_charge(self.size().saturating_mul(ELEMENT_BYTES)) {
+            return false;
+        }
+        self.budget.set(budget);
+        true
     }
 
     /// The table's type.
@@ -82,6 +98,13 @@ impl Table {
         let old = self.size();
         let new = old.checked_add(delta)?;
         if new > self.max {
+            return None;
+        }
+        let budget = self.budget.get();
+        // SAFETY: a budget pointer is set only by `attach_budget`, to the budget of the store that owns
+        // this table, which outlives it.
+        if !budget.is_null() && !unsafe { &*budget }.try_charge(delta.saturating_mul(ELEMENT_BYTES))
+        {
             return None;
         }
         let elements = self.elements();
