@@ -2,7 +2,7 @@
 //! instance still usable afterwards. Host errors, backtraces and `Display` are in `trap_reporting.rs`.
 
 mod common;
-use common::trap_of;
+use common::{INTEGER, RECURSION, trap_of};
 
 use anyhow::Result;
 use wasmz::*;
@@ -206,16 +206,6 @@ fn table_traps_out_of_bounds_null_and_signature_mismatch() -> Result<()> {
     Ok(())
 }
 
-const INTEGER: &str = r#"(module
-  (func (export "i32.div_s") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
-  (func (export "i32.div_u") (param i32 i32) (result i32) (i32.div_u (local.get 0) (local.get 1)))
-  (func (export "i32.rem_s") (param i32 i32) (result i32) (i32.rem_s (local.get 0) (local.get 1)))
-  (func (export "i32.rem_u") (param i32 i32) (result i32) (i32.rem_u (local.get 0) (local.get 1)))
-  (func (export "i64.div_s") (param i64 i64) (result i64) (i64.div_s (local.get 0) (local.get 1)))
-  (func (export "i64.div_u") (param i64 i64) (result i64) (i64.div_u (local.get 0) (local.get 1)))
-  (func (export "i64.rem_s") (param i64 i64) (result i64) (i64.rem_s (local.get 0) (local.get 1)))
-  (func (export "i64.rem_u") (param i64 i64) (result i64) (i64.rem_u (local.get 0) (local.get 1))))"#;
-
 #[test]
 fn integer_division_traps() -> Result<()> {
     for level in [OptLevel::None, OptLevel::Speed] {
@@ -355,15 +345,6 @@ fn float_to_integer_truncation_traps() -> Result<()> {
     );
     Ok(())
 }
-
-const RECURSION: &str = r#"(module
-  (func $forever (export "forever") (call $forever))
-  (func $forever_args (export "forever_args") (param i64 f64 i32) (result i64)
-    (call $forever_args (local.get 0) (local.get 1) (local.get 2)))
-  (func $depth (export "depth") (param i32) (result i32)
-    (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
-      (else (i32.add (i32.const 1) (call $depth (i32.sub (local.get 0) (i32.const 1)))))))
-  (func (export "ok") (result i32) (i32.const 99)))"#;
 
 #[test]
 fn stack_overflow_traps_and_the_instance_stays_usable() -> Result<()> {

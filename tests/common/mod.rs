@@ -1,4 +1,7 @@
-//! Helpers shared by the integration tests.
+//! Helpers and modules shared by the integration tests.
+
+// Each test binary uses only some of these.
+#![allow(dead_code)]
 
 use anyhow::Result;
 use wasmz::{ExecResult, Instance, RawVal, Trap};
@@ -13,3 +16,24 @@ pub fn trap_of(inst: &mut Instance, name: &str, args: &[RawVal]) -> Result<Trap>
         }
     }
 }
+
+/// Integer division and remainder of every width and signedness, for division traps.
+pub const INTEGER: &str = r#"(module
+  (func (export "i32.div_s") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+  (func (export "i32.div_u") (param i32 i32) (result i32) (i32.div_u (local.get 0) (local.get 1)))
+  (func (export "i32.rem_s") (param i32 i32) (result i32) (i32.rem_s (local.get 0) (local.get 1)))
+  (func (export "i32.rem_u") (param i32 i32) (result i32) (i32.rem_u (local.get 0) (local.get 1)))
+  (func (export "i64.div_s") (param i64 i64) (result i64) (i64.div_s (local.get 0) (local.get 1)))
+  (func (export "i64.div_u") (param i64 i64) (result i64) (i64.div_u (local.get 0) (local.get 1)))
+  (func (export "i64.rem_s") (param i64 i64) (result i64) (i64.rem_s (local.get 0) (local.get 1)))
+  (func (export "i64.rem_u") (param i64 i64) (result i64) (i64.rem_u (local.get 0) (local.get 1))))"#;
+
+/// Unbounded and bounded recursion, for stack exhaustion.
+pub const RECURSION: &str = r#"(module
+  (func $forever (export "forever") (call $forever))
+  (func $forever_args (export "forever_args") (param i64 f64 i32) (result i64)
+    (call $forever_args (local.get 0) (local.get 1) (local.get 2)))
+  (func $depth (export "depth") (param i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+      (else (i32.add (i32.const 1) (call $depth (i32.sub (local.get 0) (i32.const 1)))))))
+  (func (export "ok") (result i32) (i32.const 99)))"#;
