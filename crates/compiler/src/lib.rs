@@ -11,7 +11,7 @@ pub mod trampolines;
 mod translate;
 
 pub use cranelift_codegen::isa::OwnedTargetIsa;
-pub use isa::{IsaError, OptLevel, build_isa};
+pub use isa::{IsaError, OptLevel, X86_64_REQUIRED_FEATURES, build_isa, missing_features};
 pub use wasmz_environ::CodeImage;
 
 use cranelift_codegen::{Context, control::ControlPlane, ir};

@@ -15,8 +15,10 @@
 //!
 //! **CPU features.** On x86-64, Cranelift lowers some vector operations (`swizzle`, splats, lane
 //! rounding, `f64x2` truncation) to libcalls when SSSE3 or SSE4.1 is missing, and wasmz images cannot
-//! link libcalls. There the SIMD operators are refused (an unsupported-operator error at their offset)
-//! unless the target ISA has both; the host ISA gets every feature the CPU has from `cranelift_native`.
+//! link libcalls. [`crate::build_isa`] therefore refuses an x86-64 host without SSE3, SSSE3 and SSE4.1
+//! and gives cross-compiling x86-64 targets exactly those features; the check below only guards an ISA
+//! built some other way, whose SIMD operators are then refused (an unsupported-operator error at their
+//! offset).
 
 mod convert;
 mod float;
