@@ -4,6 +4,11 @@
 #include <stdlib.h>
 #include "sqlite3.h"
 
+// The directory of the data files (the preopened /data under WASI; any directory natively).
+#ifndef DATA_DIR
+#define DATA_DIR "/data"
+#endif
+
 static sqlite3 *db;
 
 static void fail(const char *what) {
@@ -30,7 +35,7 @@ static long long query_int(const char *sql) {
 
 int main(int argc, char **argv) {
     int rows = argc > 1 ? atoi(argv[1]) : 100000;
-    if (sqlite3_open("/data/test.db", &db) != SQLITE_OK) fail("open");
+    if (sqlite3_open(DATA_DIR "/test.db", &db) != SQLITE_OK) fail("open");
     exec("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL, value INTEGER NOT NULL)");
     exec("BEGIN");
     sqlite3_stmt *ins;
@@ -57,7 +62,7 @@ int main(int argc, char **argv) {
     exec("DELETE FROM t WHERE id % 2 = 0");
     sqlite3_close(db);
     db = NULL;
-    if (sqlite3_open("/data/test.db", &db) != SQLITE_OK) fail("reopen");
+    if (sqlite3_open(DATA_DIR "/test.db", &db) != SQLITE_OK) fail("reopen");
     printf("after_reopen=%lld\n", query_int("SELECT count(*) FROM t"));
     printf("integrity=%s\n", query_int("SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'") == 1 ? "ok" : "bad");
     sqlite3_close(db);

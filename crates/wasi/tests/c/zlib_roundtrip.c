@@ -4,6 +4,11 @@
 #include <stdlib.h>
 #include "zlib.h"
 
+// The directory of the data files (the preopened /data under WASI; any directory natively).
+#ifndef DATA_DIR
+#define DATA_DIR "/data"
+#endif
+
 static unsigned long crc_of(const char *path, long *size) {
     FILE *f = fopen(path, "rb");
     if (!f) { printf("FAIL open %s\n", path); exit(1); }
@@ -18,8 +23,8 @@ static unsigned long crc_of(const char *path, long *size) {
 
 int main(void) {
     static unsigned char buf[65536];
-    FILE *in = fopen("/data/input.bin", "rb");
-    gzFile gz = gzopen("/data/input.bin.gz", "wb9");
+    FILE *in = fopen(DATA_DIR "/input.bin", "rb");
+    gzFile gz = gzopen(DATA_DIR "/input.bin.gz", "wb9");
     if (!in || !gz) { printf("FAIL open for compression\n"); return 1; }
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, in)) > 0)
@@ -27,8 +32,8 @@ int main(void) {
     fclose(in);
     if (gzclose(gz) != Z_OK) { printf("FAIL gzclose\n"); return 1; }
 
-    gz = gzopen("/data/input.bin.gz", "rb");
-    FILE *out = fopen("/data/output.bin", "wb");
+    gz = gzopen(DATA_DIR "/input.bin.gz", "rb");
+    FILE *out = fopen(DATA_DIR "/output.bin", "wb");
     if (!gz || !out) { printf("FAIL open for decompression\n"); return 1; }
     int r;
     while ((r = gzread(gz, buf, sizeof buf)) > 0) fwrite(buf, 1, (size_t)r, out);
@@ -37,9 +42,9 @@ int main(void) {
     fclose(out);
 
     long in_size, out_size, gz_size;
-    unsigned long in_crc = crc_of("/data/input.bin", &in_size);
-    unsigned long out_crc = crc_of("/data/output.bin", &out_size);
-    crc_of("/data/input.bin.gz", &gz_size);
+    unsigned long in_crc = crc_of(DATA_DIR "/input.bin", &in_size);
+    unsigned long out_crc = crc_of(DATA_DIR "/output.bin", &out_size);
+    crc_of(DATA_DIR "/input.bin.gz", &gz_size);
     printf("input=%ld crc=%08lx\n", in_size, in_crc);
     printf("output=%ld crc=%08lx\n", out_size, out_crc);
     printf("compressed_smaller=%d\n", gz_size < in_size);

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Whole-program comparison of wasmz with Wasmtime, the wasmi interpreter and native code.
+#
+#   benches/compare.sh [--runs N] [--only fib(30),sqlite] [--skip-wasmi]
+#
+# Installs the peers once into $PEERS_DIR (default: target/peers; about 30 minutes of building the first
+# time, cached after), builds wasmz's CLIs in release mode and the C workloads of benches/compare/c (plus
+# SQLite and zlib, whose sources come from the cargo registry as for the WASI tests) with clang-16 for
+# wasm32-wasi and gcc natively, then runs benches/compare/compare.py. Needs clang-16, lld-16, wasi-libc,
+# gcc and python3. Not part of CI.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+peers="${PEERS_DIR:-$repo/target/peers}"
+work="${COMPARE_DIR:-$repo/target/compare}"
+
+if [[ ! -x "$peers/bin/wasmtime" || ! -x "$peers/bin/wasmi_cli" ]]; then
+    echo "installing wasmtime-cli 48.0.8 and wasmi_cli 2.0.0 into $peers" >&2
+    cargo install --locked --root "$peers" wasmtime-cli@48.0.8 wasmi_cli@2.0.0
+fi
+(cd "$repo" && cargo fetch --quiet && cargo build --release --quiet -p wasmz-cli)
+# Builds are cached in $work/build; a new checkout of a workload's sources needs a fresh one.
+rm -rf "$work/build"
+exec python3 "$repo/benches/compare/compare.py" \
+    --wasmz "$repo/target/release/wasmz" \
+    --wasmz-aot "$repo/target/release/wasmz-aot" \
+    --wasmtime "$peers/bin/wasmtime" \
+    --wasmi "$peers/bin/wasmi_cli" \
+    --work "$work" "$@"
