@@ -104,6 +104,54 @@ impl HostContext<'_, '_> {
             .map_err(|e| HostError::trap(TrapCode::MemoryOutOfBounds, e.to_string()))
     }
 
+    /// The address of the bytes `offset..offset + len` of the caller's memory, after checking they are
+    /// inside it. The address stays valid while the memory lives: memories never move, and they only
+    /// grow. Dereferencing it is up to the caller; [`HostContext::memory_slice`] and
+    /// [`HostContext::memory_slice_mut`] are the usual way.
+    ///
+    /// # Errors
+    /// When there is no memory or the range is out of bounds.
+    pub fn memory_ptr(&self, offset: u64, len: usize) -> Result<*mut u8, HostError> {
+        self.memory()?
+            .range_ptr(offset, len as u64)
+            .map_err(|e| HostError::trap(TrapCode::MemoryOutOfBounds, e.to_string()))
+    }
+
+    /// The bytes `offset..offset + len` of the caller's memory, borrowed in place instead of copied
+    /// (as [`HostContext::read_memory`] does).
+    ///
+    /// # Safety
+    /// While the slice lives, nothing may write to that part of the memory: no [`crate::Memory`] handle
+    /// the host function holds, and no other thread (for a memory shared between threads).
+    ///
+    /// # Errors
+    /// When there is no memory or the range is out of bounds.
+    pub unsafe fn memory_slice(&self, offset: u64, len: usize) -> Result<&[u8], HostError> {
+        let ptr = self.memory_ptr(offset, len)?;
+        // SAFETY: the range is inside the memory, which outlives this context's borrow and never moves;
+        // the caller guarantees nothing writes to it while the slice lives.
+        Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+    }
+
+    /// The bytes `offset..offset + len` of the caller's memory, borrowed mutably in place instead of
+    /// written with [`HostContext::write_memory`].
+    ///
+    /// # Safety
+    /// While the slice lives, nothing else may read or write that part of the memory: no
+    /// [`crate::Memory`] handle the host function holds, and no other thread (for a shared memory).
+    ///
+    /// # Errors
+    /// When there is no memory or the range is out of bounds.
+    pub unsafe fn memory_slice_mut(
+        &mut self,
+        offset: u64,
+        len: usize,
+    ) -> Result<&mut [u8], HostError> {
+        let ptr = self.memory_ptr(offset, len)?;
+        // SAFETY: as in `memory_slice`, with exclusive access guaranteed by the caller and by `&mut self`.
+        Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
+    }
+
     /// Reads a little-endian `u32` from the caller's memory.
     ///
     /// # Errors

@@ -52,8 +52,7 @@ fn script_modules(script: &str) -> Vec<Vec<u8>> {
     let source = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     let buf = ParseBuffer::new(&source).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let wast: Wast<'_> =
-        parser::parse(&buf).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let wast: Wast<'_> = parser::parse(&buf).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     wast.directives
         .into_iter()
         .filter_map(|directive| match directive {
@@ -242,7 +241,9 @@ fn every_truncation_of_a_large_module_is_an_error() {
     // cut must be refused.
     let mut valid_prefixes = 0;
     for len in 0..module.len() {
-        match catch_unwind(AssertUnwindSafe(|| Module::compile(&engine, &module[..len]))) {
+        match catch_unwind(AssertUnwindSafe(|| {
+            Module::compile(&engine, &module[..len])
+        })) {
             Ok(Ok(_)) => valid_prefixes += 1,
             Ok(Err(Error::Compile(message))) if message.contains("internal error") => {
                 panic!("internal compiler error at length {len}: {message}")

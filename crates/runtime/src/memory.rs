@@ -346,6 +346,18 @@ impl LinearMemory {
         }
     }
 
+    /// The address of the bytes `offset..offset + len`, after checking they are inside the memory. The
+    /// address stays valid as long as the memory lives (memories never move), but the range may only
+    /// be accessed while nothing else accesses it (see `wasmz::HostContext::memory_slice`).
+    ///
+    /// # Errors
+    /// When the range is out of bounds.
+    pub fn range_ptr(&self, offset: u64, len: u64) -> Result<*mut u8, MemoryError> {
+        let start = self.check(offset, len)?;
+        // SAFETY: `start` is inside the accessible part of the reservation (checked above).
+        Ok(unsafe { self.base().add(start) })
+    }
+
     /// Copies bytes out of the memory.
     ///
     /// # Errors

@@ -4,7 +4,8 @@ use crate::ctx::WasiState;
 use crate::errno::{Errno, WasiResult};
 use crate::fdtable::{FdKind, Filestat, fdflags, filetype, fstat, owned_fd, rights};
 use crate::memory::{
-    capacity, check_range, gather, read_iovecs, scatter, write_bytes, write_u32, write_u64,
+    check_iovecs, check_range, ciovec_slices, gather, iovec_slices, read_iovecs, write_bytes,
+    write_u32, write_u64,
 };
 use std::io::{Seek, SeekFrom};
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -20,10 +21,13 @@ pub(crate) fn fd_read(
     nread: u32,
 ) -> WasiResult<()> {
     let iovs = read_iovecs(cx, iovs, iovs_len)?;
+    check_iovecs(cx, &iovs)?;
+    check_range(cx, nread, 4)?;
     let entry = st.fds.get_mut(fd)?;
-    let mut buf = vec![0u8; capacity(&iovs)];
-    let n = entry.read(&mut buf)?;
-    scatter(cx, &iovs, &buf[..n])?;
+    // The bytes go straight into guest memory.
+    let mut bufs = iovec_slices(cx, &iovs)?;
+    let n = entry.read_vectored(&mut bufs)?;
+    drop(bufs);
     write_u32(cx, nread, n as u32)
 }
 
@@ -36,17 +40,27 @@ pub(crate) fn fd_write(
     nwritten: u32,
 ) -> WasiResult<()> {
     let iovs = read_iovecs(cx, iovs, iovs_len)?;
-    let data = gather(cx, &iovs)?;
+    check_iovecs(cx, &iovs)?;
     check_range(cx, nwritten, 4)?;
     let entry = st.fds.get_mut(fd)?;
+    // The bytes are written straight from guest memory.
+    let bufs = ciovec_slices(cx, &iovs)?;
     let mut done = 0;
-    while done < data.len() {
-        let n = entry.write(&data[done..])?;
-        if n == 0 {
+    for buf in &bufs {
+        let mut written = 0;
+        while written < buf.len() {
+            let n = entry.write(&buf[written..])?;
+            if n == 0 {
+                break;
+            }
+            written += n;
+        }
+        done += written;
+        if written < buf.len() {
             break;
         }
-        done += n;
     }
+    drop(bufs);
     write_u32(cx, nwritten, done as u32)
 }
 
@@ -68,11 +82,20 @@ pub(crate) fn fd_pread(
     nread: u32,
 ) -> WasiResult<()> {
     let iovs = read_iovecs(cx, iovs, iovs_len)?;
+    check_iovecs(cx, &iovs)?;
+    check_range(cx, nread, 4)?;
     let file = file_of(st, fd)?;
-    let mut buf = vec![0u8; capacity(&iovs)];
-    let n = file.read_at(&mut buf, offset)?;
-    scatter(cx, &iovs, &buf[..n])?;
-    write_u32(cx, nread, n as u32)
+    let mut bufs = iovec_slices(cx, &iovs)?;
+    let mut done = 0u64;
+    for buf in &mut bufs {
+        let n = file.read_at(buf, offset + done)?;
+        done += n as u64;
+        if n < buf.len() {
+            break;
+        }
+    }
+    drop(bufs);
+    write_u32(cx, nread, done as u32)
 }
 
 pub(crate) fn fd_pwrite(

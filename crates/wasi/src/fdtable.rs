@@ -262,12 +262,12 @@ impl FdEntry {
         }
     }
 
-    /// Reads into `buf` at the current position.
-    pub(crate) fn read(&mut self, buf: &mut [u8]) -> WasiResult<usize> {
+    /// Reads into several buffers with one operation (`readv` for files), filling them in order.
+    pub(crate) fn read_vectored(&mut self, bufs: &mut [io::IoSliceMut<'_>]) -> WasiResult<usize> {
         match &mut self.kind {
-            FdKind::Stdin(InputSource::Inherit) => Ok(io::stdin().read(buf)?),
-            FdKind::Stdin(InputSource::Bytes(c)) => Ok(c.read(buf)?),
-            FdKind::File(f) => Ok(f.read(buf)?),
+            FdKind::Stdin(InputSource::Inherit) => Ok(io::stdin().read_vectored(bufs)?),
+            FdKind::Stdin(InputSource::Bytes(c)) => Ok(c.read_vectored(bufs)?),
+            FdKind::File(f) => Ok(f.read_vectored(bufs)?),
             FdKind::Dir(_) => Err(Errno::Isdir),
             FdKind::Stdout(_) | FdKind::Stderr(_) => Err(Errno::Badf),
         }

@@ -2,6 +2,7 @@
 //! the `fault` error number.
 
 use crate::errno::{Errno, WasiResult};
+use std::io::{IoSlice, IoSliceMut};
 use wasmz::HostContext;
 
 /// Largest single guest buffer the host copies at once (larger requests are shortened, which WASI
@@ -52,45 +53,77 @@ pub(crate) fn read_iovecs(
         .collect())
 }
 
+/// Checks that every buffer of an I/O vector lies in memory, so a bad one is reported before the host
+/// reads or writes anything for the call.
+pub(crate) fn check_iovecs(cx: &HostContext<'_, '_>, iovs: &[(u32, u32)]) -> WasiResult<()> {
+    iovs.iter()
+        .try_for_each(|&(ptr, len)| check_range(cx, ptr, len))
+}
+
+/// The first buffers of an I/O vector, shortened to [`MAX_CHUNK`] bytes in total.
+fn capped(iovs: &[(u32, u32)]) -> impl Iterator<Item = (u32, usize)> + '_ {
+    let mut room = MAX_CHUNK;
+    iovs.iter().map_while(move |&(ptr, len)| {
+        let take = (len as usize).min(room);
+        room -= take;
+        (take > 0 || len == 0).then_some((ptr, take))
+    })
+}
+
+/// The guest buffers of a `ciovec` array, in place (no copy), for a vectored write.
+///
+/// The WASI host functions hold no other handle to the guest's memory and the memory is not shared
+/// with other threads, so nothing writes to it while the returned slices (which borrow `cx`) live.
+pub(crate) fn ciovec_slices<'a>(
+    cx: &'a HostContext<'_, '_>,
+    iovs: &[(u32, u32)],
+) -> WasiResult<Vec<IoSlice<'a>>> {
+    capped(iovs)
+        .map(|(ptr, len)| {
+            // SAFETY: see above: nothing writes to guest memory while the slices live.
+            let data = unsafe { cx.memory_slice(u64::from(ptr), len) }?;
+            Ok(IoSlice::new(data))
+        })
+        .collect()
+}
+
+/// The guest buffers of an `iovec` array, in place (no copy), for a vectored read: all of them when
+/// they do not overlap, else only the first non-empty one (a shorter read, which WASI allows).
+pub(crate) fn iovec_slices<'a>(
+    cx: &'a mut HostContext<'_, '_>,
+    iovs: &[(u32, u32)],
+) -> WasiResult<Vec<IoSliceMut<'a>>> {
+    let mut ranges: Vec<(u32, usize)> = capped(iovs).filter(|&(_, len)| len > 0).collect();
+    let mut sorted = ranges.clone();
+    sorted.sort_unstable();
+    if sorted
+        .windows(2)
+        .any(|w| u64::from(w[0].0) + w[0].1 as u64 > u64::from(w[1].0))
+    {
+        ranges.truncate(1);
+    }
+    let mut slices = Vec::with_capacity(ranges.len());
+    for (ptr, len) in ranges {
+        let start = cx.memory_ptr(u64::from(ptr), len)?;
+        // SAFETY: the range is inside the memory, which outlives the borrow of `cx` and never moves; the
+        // ranges are pairwise disjoint (checked above), and while `cx` is borrowed mutably nothing else
+        // in this crate reads or writes guest memory (see `ciovec_slices`).
+        slices.push(IoSliceMut::new(unsafe {
+            std::slice::from_raw_parts_mut(start, len)
+        }));
+    }
+    Ok(slices)
+}
+
 /// Gathers the bytes of a `ciovec` array (capped at [`MAX_CHUNK`] in total).
 pub(crate) fn gather(cx: &HostContext<'_, '_>, iovs: &[(u32, u32)]) -> WasiResult<Vec<u8>> {
     let mut data = Vec::new();
-    for &(ptr, len) in iovs {
-        let room = MAX_CHUNK - data.len();
-        let take = (len as usize).min(room);
+    for (ptr, len) in capped(iovs) {
         let start = data.len();
-        data.resize(start + take, 0);
-        cx.read_memory(ptr as u64, &mut data[start..])?;
-        if take < len as usize {
-            break;
-        }
+        data.resize(start + len, 0);
+        cx.read_memory(u64::from(ptr), &mut data[start..])?;
     }
     Ok(data)
-}
-
-/// Total capacity of an `iovec` array (capped at [`MAX_CHUNK`]).
-pub(crate) fn capacity(iovs: &[(u32, u32)]) -> usize {
-    iovs.iter()
-        .map(|&(_, len)| len as usize)
-        .sum::<usize>()
-        .min(MAX_CHUNK)
-}
-
-/// Scatters `data` over an `iovec` array.
-pub(crate) fn scatter(
-    cx: &mut HostContext<'_, '_>,
-    iovs: &[(u32, u32)],
-    mut data: &[u8],
-) -> WasiResult<()> {
-    for &(ptr, len) in iovs {
-        if data.is_empty() {
-            break;
-        }
-        let n = (len as usize).min(data.len());
-        cx.write_memory(ptr as u64, &data[..n])?;
-        data = &data[n..];
-    }
-    Ok(())
 }
 
 /// Checks that a guest buffer lies in memory before the host does something irreversible for it.

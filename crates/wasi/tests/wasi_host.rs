@@ -131,6 +131,8 @@ impl Guest {
     }
 }
 
+const FAULT: u16 = Errno::Fault as u16;
+
 fn i(v: i32) -> RawVal {
     RawVal::from(v)
 }
@@ -218,7 +220,7 @@ fn unsupported_functions_return_their_errno() {
 #[test]
 fn bad_pointers_return_fault_and_bad_fds_badf() {
     let mut g = Guest::new(Some(WasiCtxBuilder::new().capture_stdout().build()));
-    const FAULT: u16 = Errno::Fault as u16;
+
     assert_eq!(g.call("args_sizes_get", &[i(65534), i(0)]), FAULT);
     // An iovec pointing past the end of memory.
     g.memory.write(0, &65530u32.to_le_bytes()).unwrap();
@@ -369,4 +371,79 @@ fn fd_table_stdio_preopens_and_renumber() {
         g.call("fd_read", &[i(0), i(0), i(1), i(8)]),
         Errno::Badf as u16
     );
+}
+
+/// Writes an I/O vector of (pointer, length) pairs at `at`.
+fn iovecs(g: &Guest, at: u64, bufs: &[(u32, u32)]) {
+    for (k, &(ptr, len)) in bufs.iter().enumerate() {
+        let entry = at + 8 * k as u64;
+        g.memory.write(entry, &ptr.to_le_bytes()).unwrap();
+        g.memory.write(entry + 4, &len.to_le_bytes()).unwrap();
+    }
+}
+
+#[test]
+fn vectored_reads_and_writes_go_straight_to_guest_memory() {
+    let out = wasmz_wasi::OutputBuffer::new();
+    let mut g = Guest::new(Some(
+        WasiCtxBuilder::new()
+            .stdin_bytes("abcdefghij")
+            .stdout_buffer(out.clone())
+            .build(),
+    ));
+    // Three buffers, filled in order: 3 + 4 bytes, then the last 3 of the 10 into a 5-byte buffer.
+    iovecs(&g, 0, &[(300, 3), (400, 4), (500, 5)]);
+    assert_eq!(g.call("fd_read", &[i(0), i(0), i(3), i(64)]), 0);
+    assert_eq!(g.u32_at(64), 10);
+    let mut got = [0u8; 5];
+    g.memory.read(300, &mut got[..3]).unwrap();
+    assert_eq!(&got[..3], b"abc");
+    g.memory.read(400, &mut got[..4]).unwrap();
+    assert_eq!(&got[..4], b"defg");
+    g.memory.read(500, &mut got).unwrap();
+    assert_eq!(&got, b"hij\0\0");
+    // Writes gather the buffers in order, empty ones included.
+    g.memory.write(600, b"Hello, world").unwrap();
+    iovecs(&g, 0, &[(607, 5), (700, 0), (605, 2), (600, 5)]);
+    assert_eq!(g.call("fd_write", &[i(1), i(0), i(4), i(64)]), 0);
+    assert_eq!(g.u32_at(64), 12);
+    assert_eq!(out.contents(), b"world, Hello");
+}
+
+#[test]
+fn overlapping_read_buffers_get_a_shorter_read() {
+    let mut g = Guest::new(Some(
+        WasiCtxBuilder::new().stdin_bytes("0123456789").build(),
+    ));
+    // Overlapping buffers cannot both be borrowed: only the first is filled, which WASI allows.
+    iovecs(&g, 0, &[(300, 4), (302, 4)]);
+    assert_eq!(g.call("fd_read", &[i(0), i(0), i(2), i(64)]), 0);
+    assert_eq!(g.u32_at(64), 4);
+    let mut got = [0u8; 6];
+    g.memory.read(300, &mut got).unwrap();
+    assert_eq!(&got, b"0123\0\0");
+    // The rest is still there for the next read.
+    iovecs(&g, 0, &[(300, 6)]);
+    assert_eq!(g.call("fd_read", &[i(0), i(0), i(1), i(64)]), 0);
+    assert_eq!(g.u32_at(64), 6);
+}
+
+#[test]
+fn a_bad_buffer_anywhere_in_the_vector_faults_before_any_io() {
+    let out = wasmz_wasi::OutputBuffer::new();
+    let mut g = Guest::new(Some(
+        WasiCtxBuilder::new()
+            .stdin_bytes("data")
+            .stdout_buffer(out.clone())
+            .build(),
+    ));
+    let end = g.memory.data_size() as u32;
+    iovecs(&g, 0, &[(300, 2), (end - 1, 2)]);
+    assert_eq!(g.call("fd_write", &[i(1), i(0), i(2), i(64)]), FAULT);
+    assert!(out.contents().is_empty(), "nothing was written");
+    assert_eq!(g.call("fd_read", &[i(0), i(0), i(2), i(64)]), FAULT);
+    // Nothing was consumed either.
+    iovecs(&g, 0, &[(300, 8)]);
+    assert_eq!(g.call("fd_read", &[i(0), i(0), i(1), i(64)]), 0);
+    assert_eq!(g.u32_at(64), 4);
 }
