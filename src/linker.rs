@@ -202,6 +202,7 @@ impl HostFunc {
 pub(crate) enum Definition {
     Host(HostFunc),
     Extern(Extern),
+    Shared(crate::SharedMemory),
 }
 
 /// Definitions for imports, by (module, name).
@@ -260,6 +261,20 @@ impl Linker {
         memory: Memory,
     ) -> Result<&mut Self, Error> {
         self.insert(module, name, Definition::Extern(Extern::Memory(memory)))
+    }
+
+    /// Defines a shared memory, which instances in any store importing it use (the same memory for
+    /// all of them).
+    ///
+    /// # Errors
+    /// When the name is already defined.
+    pub fn define_shared_memory(
+        &mut self,
+        module: &str,
+        name: &str,
+        memory: crate::SharedMemory,
+    ) -> Result<&mut Self, Error> {
+        self.insert(module, name, Definition::Shared(memory))
     }
 
     /// Defines a table.
