@@ -155,10 +155,19 @@ impl FuncTranslator<'_, '_> {
             O::I64Store32 { memarg } => self.store(memarg, 4),
             O::MemorySize { mem } => {
                 let def = self.memory_def(*mem);
-                let length =
+                let length = if self.env.module.memories[*mem as usize].shared {
+                    // Another thread may grow a shared memory: read its length atomically, so that
+                    // the read is never merged with an earlier one.
+                    let at = self
+                        .builder
+                        .ins()
+                        .iadd_imm_s(def, i64::from(vmoffsets::memory::LENGTH));
+                    self.builder.ins().atomic_load(I64, trusted(), at)
+                } else {
                     self.builder
                         .ins()
-                        .load(I64, trusted(), def, vmoffsets::memory::LENGTH as i32);
+                        .load(I64, trusted(), def, vmoffsets::memory::LENGTH as i32)
+                };
                 let pages = self.builder.ins().ushr_imm_s(length, 16);
                 let v = if self.is_memory64(*mem) {
                     pages
