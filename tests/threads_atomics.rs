@@ -766,3 +766,46 @@ fn atomics_compile_for_aarch64() -> Result<()> {
     assert!(!artifact.is_empty());
     Ok(())
 }
+
+#[test]
+fn a_shared_memory_without_guard_pages_cannot_serve_guard_page_code() -> Result<()> {
+    let explicit = engine_with(BoundsChecks::Explicit);
+    let memory = SharedMemory::new(&explicit, shared_type(1, 2))?;
+    let importer = r#"(module (import "env" "mem" (memory 1 2 shared))
+      (func (export "load") (param i32) (result i32) (i32.load (local.get 0))))"#;
+    let mut linker = Linker::new();
+    linker.define_shared_memory("env", "mem", memory)?;
+    // Code of the explicit engine checks every access: fine.
+    let module = Module::compile(&explicit, importer)?;
+    let mut store = Store::new(&explicit);
+    let mut inst = Instance::new(&mut store, &module, &linker)?;
+    assert_eq!(
+        trap_of(&mut inst, "load", &[RawVal::from(2 * 65536)])?.code(),
+        TrapCode::MemoryOutOfBounds
+    );
+    // Code relying on guard pages would read past the reservation: refused at link time.
+    let guarded = engine();
+    let module = Module::compile(&guarded, importer)?;
+    let mut store = Store::new(&guarded);
+    let err = Instance::new(&mut store, &module, &linker).unwrap_err();
+    assert!(err.to_string().contains("guard pages"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn shared_memories_are_not_charged_to_a_store_budget() -> Result<()> {
+    let mut config = Config::default();
+    config.wasm_threads(true).memory_budget(Some(512 * 1024));
+    let engine = Engine::new(&config)?;
+    // 1 MiB shared memory, twice the budget: it belongs to no store, so it is not charged.
+    let module = Module::compile(&engine, "(module (memory (export \"mem\") 16 16 shared))")?;
+    let mut store = Store::new(&engine);
+    store.link_budget();
+    let inst = Instance::new(&mut store, &module, &Linker::new())?;
+    assert!(store.memory_budget().used < 512 * 1024);
+    assert_eq!(inst.shared_memory("mem").unwrap().data_size(), 16 * 65536);
+    // An unshared memory of that size is charged and refused.
+    let unshared = Module::compile(&engine, "(module (memory 16 16))")?;
+    assert!(Instance::new(&mut store, &unshared, &Linker::new()).is_err());
+    Ok(())
+}
