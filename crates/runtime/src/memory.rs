@@ -574,6 +574,42 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_growth_of_a_shared_memory_is_serialized() {
+        let ty = MemoryType {
+            shared: true,
+            ..MemoryType::new(1, Some(41))
+        };
+        for explicit in [false, true] {
+            let m: std::sync::Arc<LinearMemory> =
+                LinearMemory::new(ty, explicit, None).unwrap().into();
+            let threads: Vec<_> = (0..4)
+                .map(|_| {
+                    let m = m.clone();
+                    std::thread::spawn(move || {
+                        let mut olds = Vec::new();
+                        for _ in 0..10 {
+                            let old = m.grow(1).expect("below the maximum");
+                            // The new last byte is accessible as soon as grow returns.
+                            m.write((old + 1) * PAGE_SIZE - 1, &[1]).unwrap();
+                            olds.push(old);
+                        }
+                        olds
+                    })
+                })
+                .collect();
+            let mut olds: Vec<u64> = threads
+                .into_iter()
+                .flat_map(|t| t.join().unwrap())
+                .collect();
+            olds.sort_unstable();
+            // Every growth saw a distinct old size: none was lost or doubled.
+            assert_eq!(olds, (1..41).collect::<Vec<u64>>());
+            assert_eq!(m.pages(), 41);
+            assert_eq!(m.grow(1), None);
+        }
+    }
+
+    #[test]
     fn explicit_mode_respects_the_limit() {
         let m = LinearMemory::new(MemoryType::new(0, None), true, Some(2)).unwrap();
         assert_eq!(m.grow(2), Some(0));
