@@ -233,6 +233,13 @@ impl Config {
         self.feature(WasmFeatures::RELAXED_SIMD, enable)
     }
 
+    /// The threads proposal (off by default): `shared` memories, atomic loads, stores and
+    /// read-modify-write operators, `atomic.fence`, and `memory.atomic.wait32/wait64/notify`. Shared
+    /// memories are [`crate::SharedMemory`]s, usable from stores on several threads at once.
+    pub fn wasm_threads(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::THREADS, enable)
+    }
+
     pub(crate) fn features(&self) -> WasmFeatures {
         self.features
     }

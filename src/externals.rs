@@ -192,11 +192,20 @@ impl std::fmt::Debug for Memory {
 }
 
 impl Memory {
-    /// Creates a memory in `store` (to define in a [`crate::Linker`]).
+    /// Creates a memory in `store` (to define in a [`crate::Linker`]). A `shared` type makes a
+    /// [`crate::SharedMemory`] that the store uses (see [`Memory::shared`]).
     ///
     /// # Errors
     /// When the memory cannot be reserved or exceeds the configured limit.
     pub fn new(store: &mut Store, ty: MemoryType) -> Result<Memory, Error> {
+        if ty.shared {
+            let shared = crate::SharedMemory::new(store.engine(), ty)?;
+            let id = store.cell.get_mut().add_shared_memory(shared.memory);
+            return Ok(Memory {
+                store: store.cell.clone(),
+                id,
+            });
+        }
         let limits = store.cell.get().limits();
         let memory =
             LinearMemory::new(ty, limits.explicit_bounds_checks, limits.memory_limit_pages)
@@ -219,6 +228,15 @@ impl Memory {
     /// The memory's type (with its declared initial size).
     pub fn ty(&self) -> MemoryType {
         self.memory().ty()
+    }
+
+    /// This memory as a [`crate::SharedMemory`] (usable by other stores and threads), when it is
+    /// shared.
+    pub fn shared(&self) -> Option<crate::SharedMemory> {
+        self.store
+            .get()
+            .shared_memory(self.id)
+            .map(crate::SharedMemory::from_runtime)
     }
 
     /// Current size in pages.

@@ -64,6 +64,17 @@ impl Instance {
                     };
                     ImportValue::HostFunc(cell.get_mut().add_host_func(func))
                 }
+                (Definition::Shared(m), EntityIndex::Memory(_)) => {
+                    ImportValue::Memory(cell.get_mut().add_shared_memory(m.memory.clone()))
+                }
+                (Definition::Shared(m), _) => return Err(wrong_kind(&m.ty().to_string())),
+                // A shared memory of another store is not tied to that store.
+                (Definition::Extern(Extern::Memory(m)), EntityIndex::Memory(_))
+                    if !Rc::ptr_eq(&m.store, &cell) && m.shared().is_some() =>
+                {
+                    let shared = m.shared().expect("checked by the guard");
+                    ImportValue::Memory(cell.get_mut().add_shared_memory(shared.memory))
+                }
                 (Definition::Extern(ext), _) if !Rc::ptr_eq(ext.store(), &cell) => {
                     return Err(Error::WrongStore);
                 }
@@ -153,6 +164,11 @@ impl Instance {
             Extern::Memory(m) => Some(m),
             _ => None,
         }
+    }
+
+    /// The exported shared memory `name`, as a handle other threads and stores can use.
+    pub fn shared_memory(&self, name: &str) -> Option<crate::SharedMemory> {
+        self.memory(name)?.shared()
     }
 
     /// The exported table `name`.

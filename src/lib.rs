@@ -36,6 +36,7 @@ mod externals;
 mod instance;
 mod linker;
 mod module;
+mod shared_memory;
 mod store;
 mod values;
 
@@ -46,6 +47,7 @@ pub use externals::{Extern, Func, Global, Memory, Table};
 pub use instance::Instance;
 pub use linker::{ContextHostFn, HostContext, HostError, HostFunc, Linker};
 pub use module::Module;
+pub use shared_memory::{SharedMemory, WaitResult};
 pub use store::{MemoryBudget, Store};
 pub use values::{ExecResult, Trap, Val};
 pub use wasmz_environ::{

@@ -117,6 +117,12 @@ impl HostContext<'_, '_> {
             .map_err(|e| HostError::trap(TrapCode::MemoryOutOfBounds, e.to_string()))
     }
 
+    /// Whether the caller's memory is a shared memory (which other threads may access at any time, so
+    /// borrowing it with [`HostContext::memory_slice`] needs their cooperation).
+    pub fn memory_is_shared(&self) -> bool {
+        self.caller.memory().is_some_and(|m| m.is_shared())
+    }
+
     /// The bytes `offset..offset + len` of the caller's memory, borrowed in place instead of copied
     /// (as [`HostContext::read_memory`] does).
     ///
@@ -250,6 +256,7 @@ impl HostFunc {
 pub(crate) enum Definition {
     Host(HostFunc),
     Extern(Extern),
+    Shared(crate::SharedMemory),
 }
 
 /// Definitions for imports, by (module, name).
@@ -308,6 +315,20 @@ impl Linker {
         memory: Memory,
     ) -> Result<&mut Self, Error> {
         self.insert(module, name, Definition::Extern(Extern::Memory(memory)))
+    }
+
+    /// Defines a shared memory, which instances in any store importing it use (the same memory for
+    /// all of them).
+    ///
+    /// # Errors
+    /// When the name is already defined.
+    pub fn define_shared_memory(
+        &mut self,
+        module: &str,
+        name: &str,
+        memory: crate::SharedMemory,
+    ) -> Result<&mut Self, Error> {
+        self.insert(module, name, Definition::Shared(memory))
     }
 
     /// Defines a table.

@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::report::{Failure, FileReport};
-use crate::script::{Event, run_script, spec_config};
+use crate::script::{Event, run_script, spec_config_for};
 use crate::suite::SuiteFile;
 
 /// The stack size of the thread a script runs on. The runtime's own stack-overflow check allows wasm 512 KiB
@@ -142,9 +142,9 @@ fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
 
 /// Runs a script's text on a fresh thread with a [`SCRIPT_STACK_SIZE`] stack, catching panics.
 ///
-/// The engine is configured with [`spec_config`].
+/// The engine is configured with [`spec_config_for`] the script's path.
 pub fn run_source(path: &str, source: &str, observer: &mut (dyn FnMut(Event) + Send)) -> Ending {
-    let config = spec_config();
+    let config = spec_config_for(path);
     install_panic_hook();
     std::thread::scope(|scope| {
         let spawned = std::thread::Builder::new()

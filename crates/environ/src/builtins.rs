@@ -89,4 +89,13 @@ builtins! {
     /// Ends the current wasm execution with a trap code; the second argument is the calling frame's
     /// frame pointer, where the backtrace starts. Never returns.
     RaiseTrap(I32, Ptr);
+    /// `memory.atomic.notify` on a shared memory: `(address, count) -> woken`; `address` is the native
+    /// address of the aligned, bounds-checked 4-byte location, `count` is unsigned.
+    MemoryAtomicNotify(Ptr, I32) -> I32;
+    /// `memory.atomic.wait32` on a shared memory: `(address, expected, timeout_ns) -> 0 woken,
+    /// 1 not equal, 2 timed out`; a negative timeout waits forever.
+    MemoryAtomicWait32(Ptr, I32, I64) -> I32;
+    /// `memory.atomic.wait64` on a shared memory, as [`Builtin::MemoryAtomicWait32`] with an 8-byte
+    /// location.
+    MemoryAtomicWait64(Ptr, I64, I64) -> I32;
 }

@@ -303,6 +303,9 @@ impl fmt::Display for MemoryType {
         if let Some(max) = self.limits.max {
             write!(f, " {max}")?;
         }
+        if self.shared {
+            f.write_str(" shared")?;
+        }
         f.write_str(")")
     }
 }

@@ -347,6 +347,15 @@ fn check_import(
         }
         (ExternType::Memory(ty), ImportValue::Memory(m), _) => {
             let mem = store.memory(*m);
+            if !ty.memory64 && !store.limits().explicit_bounds_checks && !mem.has_guard_region() {
+                return Err(link_error(
+                    info,
+                    index,
+                    "the memory was created for explicit bounds checks, and this engine's code relies \
+                     on guard pages"
+                        .into(),
+                ));
+            }
             let mut actual = mem.ty();
             actual.limits.min = mem.pages();
             if !actual.limits.matches(&ty.limits)
@@ -497,11 +506,17 @@ pub unsafe fn instantiate(
             limits.memory_limit_pages,
         )
         .map_err(|e| InstantiationError::Resource(e.to_string()))?;
-        instance.memory_ptrs.push(&*memory as *const LinearMemory);
-        instance.memories.push(
+        // `Arc::from` moves the memory: its address is taken once it has its final place.
+        let id = if ty.shared {
+            s.add_shared_memory(Arc::from(memory))
+        } else {
             s.add_memory(memory)
-                .map_err(|e| InstantiationError::Resource(e.to_string()))?,
-        );
+                .map_err(|e| InstantiationError::Resource(e.to_string()))?
+        };
+        instance
+            .memory_ptrs
+            .push(s.memory(id) as *const LinearMemory);
+        instance.memories.push(id);
     }
     // Defined globals, in order (an initializer may read earlier globals).
     for (ty, init) in info.globals[info.num_imported_globals as usize..]

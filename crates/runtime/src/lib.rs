@@ -10,6 +10,7 @@ pub mod host;
 pub mod instance;
 pub mod libcalls;
 pub mod memory;
+pub mod parking;
 pub mod store;
 pub mod table;
 pub mod traphandlers;

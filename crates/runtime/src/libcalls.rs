@@ -32,6 +32,9 @@ pub(crate) fn builtins_table() -> *const usize {
                     Builtin::ElemDrop => elem_drop as *const () as usize,
                     Builtin::HostCall => host_call as *const () as usize,
                     Builtin::RaiseTrap => raise_trap as *const () as usize,
+                    Builtin::MemoryAtomicNotify => memory_atomic_notify as *const () as usize,
+                    Builtin::MemoryAtomicWait32 => memory_atomic_wait32 as *const () as usize,
+                    Builtin::MemoryAtomicWait64 => memory_atomic_wait64 as *const () as usize,
                 })
                 .collect()
         })
@@ -244,4 +247,35 @@ extern "C" fn raise_trap(_vmctx: *mut VMContext, code: u32, fp: usize) {
         .unwrap_or(TrapCode::HostError);
     record_trap(code, None, fp, crate::traphandlers::approximate_sp());
     unwind();
+}
+
+extern "C" fn memory_atomic_notify(_vmctx: *mut VMContext, address: *const u8, count: u32) -> u32 {
+    crate::parking::notify(address, count)
+}
+
+extern "C" fn memory_atomic_wait32(
+    _vmctx: *mut VMContext,
+    address: *const u8,
+    expected: u32,
+    timeout_ns: i64,
+) -> u32 {
+    let timeout = crate::parking::timeout_from_nanos(timeout_ns);
+    // SAFETY: compiled code passes the address of an aligned 4-byte location it has bounds-checked
+    // in a shared memory of the calling instance, which stays alive while the instance runs.
+    unsafe {
+        crate::parking::wait(address, crate::parking::Expected::U32(expected), timeout) as u32
+    }
+}
+
+extern "C" fn memory_atomic_wait64(
+    _vmctx: *mut VMContext,
+    address: *const u8,
+    expected: u64,
+    timeout_ns: i64,
+) -> u32 {
+    let timeout = crate::parking::timeout_from_nanos(timeout_ns);
+    // SAFETY: as in `memory_atomic_wait32`, for an aligned 8-byte location.
+    unsafe {
+        crate::parking::wait(address, crate::parking::Expected::U64(expected), timeout) as u32
+    }
 }

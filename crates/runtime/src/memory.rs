@@ -4,10 +4,18 @@
 //! 32-bit access stays inside the reservation, so an out-of-bounds access faults on an inaccessible page
 //! instead of needing a check. With explicit bounds checks, only the largest size the memory may reach
 //! is reserved. Either way the base never moves, so compiled code may keep it in a register.
+//!
+//! A memory may be shared between threads (the threads proposal's `shared` memories, held in an `Arc`
+//! by every store that uses them). Growth is serialized by a lock; it makes the new pages accessible
+//! first and only then publishes the new length (an atomic store with release ordering, read with
+//! acquire ordering by the host side), so every length any thread reads covers accessible pages only.
+//! The length only grows, so a stale value makes a bounds check stricter, never looser; with guard
+//! pages the check is the page protection, which the kernel changes for every thread at once.
 
 use crate::vmcontext::VMMemoryDefinition;
-use std::cell::{Cell, UnsafeCell};
+use std::cell::UnsafeCell;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use thiserror::Error;
 use wasmz_environ::MemoryType;
 
@@ -168,16 +176,31 @@ impl Reservation {
 pub struct LinearMemory {
     def: UnsafeCell<VMMemoryDefinition>,
     reserved: usize,
-    /// Bytes at the start of the reservation that are currently readable and writable.
-    accessible: Cell<usize>,
+    /// Whether the reservation has the guard region that lets 32-bit accesses go unchecked.
+    guarded: bool,
+    /// Bytes at the start of the reservation that are currently readable and writable (changed only
+    /// under `grow_lock`).
+    accessible: AtomicUsize,
     /// Cleared when a protection change failed (it may have applied in part), so that the reservation is
     /// unmapped rather than reused with an unknown accessible prefix.
-    reusable: Cell<bool>,
+    reusable: AtomicBool,
     max_pages: u64,
     ty: MemoryType,
-    /// The store's budget, once the memory belongs to a store (charged on growth).
-    budget: Cell<*const crate::budget::MemoryBudget>,
+    /// The store's budget, once the memory belongs to a store (charged on growth). Shared memories
+    /// belong to no store and never have one.
+    budget: AtomicPtr<crate::budget::MemoryBudget>,
+    /// Serializes growth (several threads may grow a shared memory at once).
+    grow_lock: Mutex<()>,
 }
+
+// SAFETY: the definition is written only by `grow`, under `grow_lock`, with an atomic store of the
+// length (the base never changes); every other field is atomic or immutable. The memory's bytes are
+// raw storage that wasm code on several threads may access racily, as the threads proposal allows;
+// host accesses copy through raw pointers within the checked length. The budget pointer is only set
+// for memories owned by one store, which are used by that store's thread alone.
+unsafe impl Send for LinearMemory {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for LinearMemory {}
 
 impl LinearMemory {
     /// Creates a memory of type `ty`, at most `limit_pages` pages (if set), with guard pages unless
@@ -238,11 +261,13 @@ impl LinearMemory {
                 length: min_bytes as u64,
             }),
             reserved,
-            accessible: Cell::new(accessible),
-            reusable: Cell::new(true),
+            guarded: reserved as u64 >= GUARDED_RESERVATION,
+            accessible: AtomicUsize::new(accessible),
+            reusable: AtomicBool::new(true),
             max_pages,
             ty,
-            budget: Cell::new(std::ptr::null()),
+            budget: AtomicPtr::new(std::ptr::null_mut()),
+            grow_lock: Mutex::new(()),
         });
         Ok(memory)
     }
@@ -262,13 +287,33 @@ impl LinearMemory {
                 ),
             });
         }
-        self.budget.set(budget);
+        self.budget.store(
+            (budget as *const crate::budget::MemoryBudget).cast_mut(),
+            Ordering::Relaxed,
+        );
         Ok(())
     }
 
     /// The memory's type.
     pub fn ty(&self) -> MemoryType {
         self.ty
+    }
+
+    /// Whether the memory is shared between threads.
+    pub fn is_shared(&self) -> bool {
+        self.ty.shared
+    }
+
+    /// Whether the reservation includes the guard region code compiled without explicit bounds checks
+    /// relies on (for 32-bit memories).
+    pub fn has_guard_region(&self) -> bool {
+        self.guarded
+    }
+
+    /// The largest size in pages the memory can reach (its maximum, the configured limit, and the
+    /// reservation, whichever is smallest).
+    pub fn max_pages(&self) -> u64 {
+        self.max_pages
     }
 
     /// The definition compiled code reads.
@@ -281,10 +326,17 @@ impl LinearMemory {
         self.base()
     }
 
+    /// The definition's length, for atomic access.
+    fn length(&self) -> &AtomicU64 {
+        // SAFETY: the length is a naturally aligned u64 inside the definition, which lives as long as
+        // `self`; every Rust access to it goes through this atomic (compiled code only reads it, with
+        // aligned 8-byte loads).
+        unsafe { AtomicU64::from_ptr(&raw mut (*self.def.get()).length) }
+    }
+
     /// Current size in bytes.
     pub fn byte_size(&self) -> u64 {
-        // SAFETY: the definition is only written by `grow`, on this thread, never concurrently with a read.
-        unsafe { (*self.def.get()).length }
+        self.length().load(Ordering::Acquire)
     }
 
     /// Current size in pages.
@@ -293,19 +345,20 @@ impl LinearMemory {
     }
 
     fn base(&self) -> *mut u8 {
-        // SAFETY: see `byte_size`; the base never changes after creation.
+        // SAFETY: the base is written once, at creation, and never changes.
         unsafe { (*self.def.get()).base }
     }
 
     /// Grows by `delta` pages; returns the old size in pages, or `None` if the maximum would be exceeded
     /// or the system refuses.
     pub fn grow(&self, delta: u64) -> Option<u64> {
+        let _serialized = self.grow_lock.lock().unwrap_or_else(|e| e.into_inner());
         let old_pages = self.pages();
         let new_pages = old_pages.checked_add(delta)?;
         if new_pages > self.max_pages {
             return None;
         }
-        let budget = self.budget.get();
+        let budget = self.budget.load(Ordering::Relaxed);
         // SAFETY: a budget pointer is set only by `attach_budget`, to the budget of the store that owns
         // this memory, which outlives it.
         if !budget.is_null() && !unsafe { &*budget }.try_charge(delta * PAGE_SIZE) {
@@ -315,7 +368,7 @@ impl LinearMemory {
             let old_bytes = usize::try_from(old_pages * PAGE_SIZE).ok()?;
             let new_bytes = usize::try_from(new_pages * PAGE_SIZE).ok()?;
             debug_assert!(new_bytes <= self.reserved);
-            debug_assert_eq!(old_bytes, self.accessible.get());
+            debug_assert_eq!(old_bytes, self.accessible.load(Ordering::Relaxed));
             // SAFETY: `[old_bytes, new_bytes)` lies inside our reservation (new_pages <= max_pages, which
             // fits the reservation), so this only changes the protection of memory we own.
             let rc = unsafe {
@@ -326,13 +379,14 @@ impl LinearMemory {
                 )
             };
             if rc != 0 {
-                self.reusable.set(false);
+                self.reusable.store(false, Ordering::Relaxed);
                 return None;
             }
-            self.accessible.set(new_bytes);
+            self.accessible.store(new_bytes, Ordering::Relaxed);
         }
-        // SAFETY: see `byte_size`.
-        unsafe { (*self.def.get()).length = new_pages * PAGE_SIZE };
+        // Published only now that the pages are accessible (see the module documentation).
+        self.length()
+            .store(new_pages * PAGE_SIZE, Ordering::Release);
         Some(old_pages)
     }
 
@@ -414,9 +468,9 @@ impl Drop for LinearMemory {
             let r = Reservation {
                 base: self.base(),
                 size: self.reserved,
-                accessible: self.accessible.get(),
+                accessible: *self.accessible.get_mut(),
             };
-            if self.reusable.get() {
+            if *self.reusable.get_mut() {
                 RESERVATIONS.release(r);
             } else {
                 r.unmap();
@@ -511,7 +565,7 @@ mod tests {
             drop(m);
             let m = LinearMemory::new(MemoryType::new(1, Some(3)), false, None).unwrap();
             assert_eq!(m.pages(), 1);
-            assert_eq!(m.accessible.get(), PAGE_SIZE as usize);
+            assert_eq!(m.accessible.load(Ordering::Relaxed), PAGE_SIZE as usize);
             let mut buf = vec![1u8; PAGE_SIZE as usize];
             m.read(0, &mut buf).unwrap();
             assert!(buf.iter().all(|b| *b == 0));
@@ -528,6 +582,42 @@ mod tests {
             let mut buf = vec![1u8; 3 * PAGE_SIZE as usize];
             m.read(0, &mut buf).unwrap();
             assert!(buf.iter().all(|b| *b == 0));
+        }
+    }
+
+    #[test]
+    fn concurrent_growth_of_a_shared_memory_is_serialized() {
+        let ty = MemoryType {
+            shared: true,
+            ..MemoryType::new(1, Some(41))
+        };
+        for explicit in [false, true] {
+            let m: std::sync::Arc<LinearMemory> =
+                LinearMemory::new(ty, explicit, None).unwrap().into();
+            let threads: Vec<_> = (0..4)
+                .map(|_| {
+                    let m = m.clone();
+                    std::thread::spawn(move || {
+                        let mut olds = Vec::new();
+                        for _ in 0..10 {
+                            let old = m.grow(1).expect("below the maximum");
+                            // The new last byte is accessible as soon as grow returns.
+                            m.write((old + 1) * PAGE_SIZE - 1, &[1]).unwrap();
+                            olds.push(old);
+                        }
+                        olds
+                    })
+                })
+                .collect();
+            let mut olds: Vec<u64> = threads
+                .into_iter()
+                .flat_map(|t| t.join().unwrap())
+                .collect();
+            olds.sort_unstable();
+            // Every growth saw a distinct old size: none was lost or doubled.
+            assert_eq!(olds, (1..41).collect::<Vec<u64>>());
+            assert_eq!(m.pages(), 41);
+            assert_eq!(m.grow(1), None);
         }
     }
 

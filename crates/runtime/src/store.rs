@@ -9,6 +9,7 @@ use crate::table::Table;
 use crate::vmcontext::{VMGlobal, VMStoreContext};
 use std::any::Any;
 use std::cell::UnsafeCell;
+use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use wasmz_environ::GlobalType;
 
@@ -63,6 +64,27 @@ impl Global {
     }
 }
 
+/// A memory a store uses: its own, or a shared memory that other stores (on other threads) may use too.
+#[derive(Debug)]
+pub(crate) enum StoreMemory {
+    /// Created for this store and charged to its budget.
+    Owned(Box<LinearMemory>),
+    /// A shared memory; it lives until the last store or host handle using it is gone, and is charged
+    /// to no store's budget.
+    Shared(Arc<LinearMemory>),
+}
+
+impl std::ops::Deref for StoreMemory {
+    type Target = LinearMemory;
+
+    fn deref(&self) -> &LinearMemory {
+        match self {
+            StoreMemory::Owned(m) => m,
+            StoreMemory::Shared(m) => m,
+        }
+    }
+}
+
 /// Settings of a store that affect execution.
 #[derive(Debug, Clone, Copy)]
 pub struct StoreLimits {
@@ -81,7 +103,7 @@ pub struct StoreLimits {
 )]
 pub struct StoreInner {
     pub(crate) ctx: Box<UnsafeCell<VMStoreContext>>,
-    pub(crate) memories: Vec<Box<LinearMemory>>,
+    pub(crate) memories: Vec<StoreMemory>,
     pub(crate) tables: Vec<Box<Table>>,
     pub(crate) globals: Vec<Box<Global>>,
     pub(crate) host_funcs: Vec<Box<HostFunc>>,
@@ -143,8 +165,32 @@ impl StoreInner {
         memory: Box<LinearMemory>,
     ) -> Result<MemoryId, crate::MemoryError> {
         memory.attach_budget(&self.budget)?;
-        self.memories.push(memory);
+        self.memories.push(StoreMemory::Owned(memory));
         Ok(MemoryId(self.memories.len() - 1))
+    }
+
+    /// Makes a shared memory usable by this store's instances; a memory added before gets the same id.
+    /// Shared memories are not charged to the store's budget: they may outlive the store and are used
+    /// by other stores too. Their size is bounded by their declared maximum (and the engine's memory
+    /// limit when they were created).
+    pub fn add_shared_memory(&mut self, memory: Arc<LinearMemory>) -> MemoryId {
+        let existing = self
+            .memories
+            .iter()
+            .position(|m| matches!(m, StoreMemory::Shared(held) if Arc::ptr_eq(held, &memory)));
+        if let Some(i) = existing {
+            return MemoryId(i);
+        }
+        self.memories.push(StoreMemory::Shared(memory));
+        MemoryId(self.memories.len() - 1)
+    }
+
+    /// The shared memory `id`, when it is one.
+    pub fn shared_memory(&self, id: MemoryId) -> Option<Arc<LinearMemory>> {
+        match &self.memories[id.0] {
+            StoreMemory::Shared(m) => Some(m.clone()),
+            StoreMemory::Owned(_) => None,
+        }
     }
 
     /// Adds a table, charging its size to the store's budget; `None` when it does not fit.

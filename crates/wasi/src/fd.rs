@@ -4,7 +4,7 @@ use crate::ctx::WasiState;
 use crate::errno::{Errno, WasiResult};
 use crate::fdtable::{FdKind, Filestat, fdflags, filetype, fstat, owned_fd, rights};
 use crate::memory::{
-    check_iovecs, check_range, ciovec_slices, gather, iovec_slices, read_iovecs, write_bytes,
+    check_iovecs, check_range, gather, read_into_guest, read_iovecs, write_bytes, write_from_guest,
     write_u32, write_u64,
 };
 use std::io::{Seek, SeekFrom};
@@ -24,10 +24,7 @@ pub(crate) fn fd_read(
     check_iovecs(cx, &iovs)?;
     check_range(cx, nread, 4)?;
     let entry = st.fds.get_mut(fd)?;
-    // The bytes go straight into guest memory.
-    let mut bufs = iovec_slices(cx, &iovs)?;
-    let n = entry.read_vectored(&mut bufs)?;
-    drop(bufs);
+    let n = read_into_guest(cx, &iovs, |bufs| entry.read_vectored(bufs))?;
     write_u32(cx, nread, n as u32)
 }
 
@@ -43,24 +40,7 @@ pub(crate) fn fd_write(
     check_iovecs(cx, &iovs)?;
     check_range(cx, nwritten, 4)?;
     let entry = st.fds.get_mut(fd)?;
-    // The bytes are written straight from guest memory.
-    let bufs = ciovec_slices(cx, &iovs)?;
-    let mut done = 0;
-    for buf in &bufs {
-        let mut written = 0;
-        while written < buf.len() {
-            let n = entry.write(&buf[written..])?;
-            if n == 0 {
-                break;
-            }
-            written += n;
-        }
-        done += written;
-        if written < buf.len() {
-            break;
-        }
-    }
-    drop(bufs);
+    let done = write_from_guest(cx, &iovs, |buf| entry.write(buf))?;
     write_u32(cx, nwritten, done as u32)
 }
 
@@ -85,16 +65,17 @@ pub(crate) fn fd_pread(
     check_iovecs(cx, &iovs)?;
     check_range(cx, nread, 4)?;
     let file = file_of(st, fd)?;
-    let mut bufs = iovec_slices(cx, &iovs)?;
-    let mut done = 0u64;
-    for buf in &mut bufs {
-        let n = file.read_at(buf, offset + done)?;
-        done += n as u64;
-        if n < buf.len() {
-            break;
+    let done = read_into_guest(cx, &iovs, |bufs| {
+        let mut done = 0;
+        for buf in bufs.iter_mut() {
+            let n = file.read_at(buf, offset + done as u64)?;
+            done += n;
+            if n < buf.len() {
+                break;
+            }
         }
-    }
-    drop(bufs);
+        Ok(done)
+    })?;
     write_u32(cx, nread, done as u32)
 }
 

@@ -70,11 +70,72 @@ fn capped(iovs: &[(u32, u32)]) -> impl Iterator<Item = (u32, usize)> + '_ {
     })
 }
 
-/// The guest buffers of a `ciovec` array, in place (no copy), for a vectored write.
+/// Whether I/O may use the guest's buffers in place: not for a shared memory, which other threads may
+/// write while the host reads or writes it.
+fn in_place(cx: &HostContext<'_, '_>) -> bool {
+    !cx.memory_is_shared()
+}
+
+/// Reads into the guest buffers of an `iovec` array with `read`, which fills the buffers it is given in
+/// order and returns the number of bytes; in place when the memory allows it, else through a copy.
+pub(crate) fn read_into_guest(
+    cx: &mut HostContext<'_, '_>,
+    iovs: &[(u32, u32)],
+    mut read: impl FnMut(&mut [IoSliceMut<'_>]) -> WasiResult<usize>,
+) -> WasiResult<usize> {
+    if in_place(cx) {
+        return read(&mut iovec_slices(cx, iovs)?);
+    }
+    let mut buf = vec![0u8; capped(iovs).map(|(_, len)| len).sum()];
+    let n = read(&mut [IoSliceMut::new(&mut buf)])?;
+    let mut data = &buf[..n];
+    for (ptr, len) in capped(iovs) {
+        let take = len.min(data.len());
+        cx.write_memory(u64::from(ptr), &data[..take])?;
+        data = &data[take..];
+    }
+    Ok(n)
+}
+
+/// Writes the guest buffers of a `ciovec` array with `write` (which may write less than it is given),
+/// until one is not written in full; returns the number of bytes written. In place when the memory
+/// allows it, else through a copy.
+pub(crate) fn write_from_guest(
+    cx: &HostContext<'_, '_>,
+    iovs: &[(u32, u32)],
+    mut write: impl FnMut(&[u8]) -> WasiResult<usize>,
+) -> WasiResult<usize> {
+    let mut write_all = |buf: &[u8]| -> WasiResult<usize> {
+        let mut done = 0;
+        while done < buf.len() {
+            let n = write(&buf[done..])?;
+            if n == 0 {
+                break;
+            }
+            done += n;
+        }
+        Ok(done)
+    };
+    if !in_place(cx) {
+        return write_all(&gather(cx, iovs)?);
+    }
+    let mut total = 0;
+    for buf in ciovec_slices(cx, iovs)? {
+        let done = write_all(&buf)?;
+        total += done;
+        if done < buf.len() {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+/// The guest buffers of a `ciovec` array, in place (no copy), for a vectored write. Only for a memory
+/// that is not shared (see [`in_place`]).
 ///
 /// The WASI host functions hold no other handle to the guest's memory and the memory is not shared
 /// with other threads, so nothing writes to it while the returned slices (which borrow `cx`) live.
-pub(crate) fn ciovec_slices<'a>(
+fn ciovec_slices<'a>(
     cx: &'a HostContext<'_, '_>,
     iovs: &[(u32, u32)],
 ) -> WasiResult<Vec<IoSlice<'a>>> {
@@ -88,8 +149,9 @@ pub(crate) fn ciovec_slices<'a>(
 }
 
 /// The guest buffers of an `iovec` array, in place (no copy), for a vectored read: all of them when
-/// they do not overlap, else only the first non-empty one (a shorter read, which WASI allows).
-pub(crate) fn iovec_slices<'a>(
+/// they do not overlap, else only the first non-empty one (a shorter read, which WASI allows). Only for
+/// a memory that is not shared (see [`in_place`]).
+fn iovec_slices<'a>(
     cx: &'a mut HostContext<'_, '_>,
     iovs: &[(u32, u32)],
 ) -> WasiResult<Vec<IoSliceMut<'a>>> {

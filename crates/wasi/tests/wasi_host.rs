@@ -447,3 +447,74 @@ fn a_bad_buffer_anywhere_in_the_vector_faults_before_any_io() {
     assert_eq!(g.call("fd_read", &[i(0), i(0), i(1), i(64)]), 0);
     assert_eq!(g.u32_at(64), 4);
 }
+
+#[test]
+fn vectored_io_works_on_a_shared_memory() {
+    use wasmz::{Config, Limits, MemoryType, SharedMemory};
+    let mut config = Config::new();
+    config.wasm_threads(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::compile(
+        &engine,
+        r#"(module
+          (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+          (import "env" "memory" (memory 1 1 shared))
+          (func (export "fd_read") (param i32 i32 i32 i32) (result i32)
+            (call $read (local.get 0) (local.get 1) (local.get 2) (local.get 3)))
+          (func (export "fd_write") (param i32 i32 i32 i32) (result i32)
+            (call $write (local.get 0) (local.get 1) (local.get 2) (local.get 3))))"#,
+    )
+    .unwrap();
+    let memory = SharedMemory::new(
+        &engine,
+        MemoryType {
+            limits: Limits {
+                min: 1,
+                max: Some(1),
+            },
+            shared: true,
+            ..MemoryType::new(0, None)
+        },
+    )
+    .unwrap();
+    let mut linker = Linker::new();
+    wasmz_wasi::add_to_linker(&mut linker).unwrap();
+    linker
+        .define_shared_memory("env", "memory", memory.clone())
+        .unwrap();
+    let out = wasmz_wasi::OutputBuffer::new();
+    let mut store = Store::new(&engine);
+    store.set_data(
+        WasiCtxBuilder::new()
+            .stdin_bytes("abcdefg")
+            .stdout_buffer(out.clone())
+            .build(),
+    );
+    let mut instance = Instance::new(&mut store, &module, &linker).unwrap();
+    let mut call = |name: &str, args: &[RawVal]| match instance.call(name, args).unwrap() {
+        ExecResult::Ok(v) => v[0].read_as::<i32>(),
+        other => panic!("{name}: {other:?}"),
+    };
+    let put = |at: u64, v: u32| memory.write(at, &v.to_le_bytes()).unwrap();
+    let get = |at: u64| {
+        let mut b = [0; 4];
+        memory.read(at, &mut b).unwrap();
+        u32::from_le_bytes(b)
+    };
+    // Two buffers, 3 and 8 bytes: the 7 bytes of input are spread over them.
+    for (at, v) in [(0, 300), (4, 3), (8, 400), (12, 8)] {
+        put(at, v);
+    }
+    assert_eq!(call("fd_read", &[i(0), i(0), i(2), i(64)]), 0);
+    assert_eq!(get(64), 7);
+    let mut got = [0u8; 4];
+    memory.read(400, &mut got).unwrap();
+    assert_eq!(&got, b"defg");
+    for (at, v) in [(0, 300), (4, 3), (8, 400), (12, 4)] {
+        put(at, v);
+    }
+    assert_eq!(call("fd_write", &[i(1), i(0), i(2), i(64)]), 0);
+    assert_eq!(get(64), 7);
+    assert_eq!(out.contents(), b"abcdefg");
+}

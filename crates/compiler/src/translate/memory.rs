@@ -14,19 +14,19 @@ use wasmparser::{MemArg, MemArgTarget, Operator};
 use wasmz_environ::{Builtin, WasmResult, vmoffsets};
 
 impl FuncTranslator<'_, '_> {
-    fn memory_def(&mut self, memory: u32) -> Value {
+    pub(super) fn memory_def(&mut self, memory: u32) -> Value {
         let offset = self.env.offsets.memory(memory);
         self.builder
             .ins()
             .load(POINTER, readonly(), self.vmctx, offset as i32)
     }
 
-    fn is_memory64(&self, memory: u32) -> bool {
+    pub(super) fn is_memory64(&self, memory: u32) -> bool {
         self.env.module.memories[memory as usize].memory64
     }
 
     /// Widens an index operand of `memory` to 64 bits.
-    fn memory_index_to_i64(&mut self, memory: u32, index: Value) -> Value {
+    pub(super) fn memory_index_to_i64(&mut self, memory: u32, index: Value) -> Value {
         if self.is_memory64(memory) {
             index
         } else {
@@ -36,10 +36,25 @@ impl FuncTranslator<'_, '_> {
 
     /// The native address of an access of `size` bytes at `index` + `memarg.offset`, bounds-checked.
     pub(super) fn memory_address(&mut self, memarg: &MemArg, index: Value, size: u32) -> Value {
-        let memory = match memarg.target {
-            MemArgTarget::Memory(m) => m,
-            MemArgTarget::Array(_) => unreachable!("GC array accesses are rejected at validation"),
-        };
+        let explicit = self.env.explicit_bounds_checks || self.is_memory64(memarg_memory(memarg));
+        self.checked_memory_address(memarg, index, size, explicit)
+    }
+
+    /// The native address of an access of `size` bytes at `index` + `memarg.offset`; with `explicit`,
+    /// the end of the access is compared with the memory's current length first (trapping when out of
+    /// bounds), otherwise the guard region makes the access itself fault.
+    ///
+    /// The length is read with a plain load on every access. A shared memory may be grown by another
+    /// thread meanwhile: its length only ever increases, and is published only after the new pages are
+    /// accessible, so any value read (even a stale one) admits only accessible bytes.
+    pub(super) fn checked_memory_address(
+        &mut self,
+        memarg: &MemArg,
+        index: Value,
+        size: u32,
+        explicit: bool,
+    ) -> Value {
+        let memory = memarg_memory(memarg);
         let def = self.memory_def(memory);
         let base =
             self.builder
@@ -47,7 +62,7 @@ impl FuncTranslator<'_, '_> {
                 .load(POINTER, readonly(), def, vmoffsets::memory::BASE as i32);
         let memory64 = self.is_memory64(memory);
         let index = self.memory_index_to_i64(memory, index);
-        if self.env.explicit_bounds_checks || memory64 {
+        if explicit {
             let length = self.builder.ins().load(
                 types::I64,
                 trusted(),
@@ -140,10 +155,19 @@ impl FuncTranslator<'_, '_> {
             O::I64Store32 { memarg } => self.store(memarg, 4),
             O::MemorySize { mem } => {
                 let def = self.memory_def(*mem);
-                let length =
+                let length = if self.env.module.memories[*mem as usize].shared {
+                    // Another thread may grow a shared memory: read its length atomically, so that
+                    // the read is never merged with an earlier one.
+                    let at = self
+                        .builder
+                        .ins()
+                        .iadd_imm_s(def, i64::from(vmoffsets::memory::LENGTH));
+                    self.builder.ins().atomic_load(I64, trusted(), at)
+                } else {
                     self.builder
                         .ins()
-                        .load(I64, trusted(), def, vmoffsets::memory::LENGTH as i32);
+                        .load(I64, trusted(), def, vmoffsets::memory::LENGTH as i32)
+                };
                 let pages = self.builder.ins().ushr_imm_s(length, 16);
                 let v = if self.is_memory64(*mem) {
                     pages
@@ -224,6 +248,14 @@ impl FuncTranslator<'_, '_> {
             _ => return Ok(false),
         }
         Ok(true)
+    }
+}
+
+/// The memory a memory operator accesses.
+pub(super) fn memarg_memory(memarg: &MemArg) -> u32 {
+    match memarg.target {
+        MemArgTarget::Memory(m) => m,
+        MemArgTarget::Array(_) => unreachable!("GC array accesses are rejected at validation"),
     }
 }
 

@@ -4,6 +4,7 @@
 //! operator to the families in turn. The operand stack holds Cranelift values; the control stack is in
 //! [`control`]. Translation assumes the body was validated, so stack shapes always match.
 
+mod atomics;
 mod call;
 mod control;
 mod convert;
@@ -227,6 +228,7 @@ impl FuncTranslator<'_, '_> {
             || self.translate_numeric(op)?
             || self.translate_convert(op)?
             || self.translate_memory(op)?
+            || self.translate_atomic(op)?
             || self.translate_table(op)?
             || self.translate_call(op)?
             || self.translate_simd(op)?;
