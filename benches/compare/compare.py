@@ -112,14 +112,17 @@ def reset_data(data_dir):
         (data_dir / f).unlink(missing_ok=True)
 
 
-def commands(runtime, tools, wasm, native, args, data_dir):
+def commands(runtime, tools, wasm, native, args, data_dir, cache_dir):
     dir_arg = f"{data_dir}::/data"
     if runtime == "native":
         return [str(native), *args]
-    if runtime == "wasmz":
-        return [tools["wasmz"], "run", "--dir", dir_arg, str(wasm), *args]
+    if runtime in ("wasmz", "wasmz-lazy"):
+        cache = ["--cache", str(cache_dir)] if cache_dir else []
+        lazy = ["--lazy"] if runtime == "wasmz-lazy" else []
+        return [tools["wasmz"], "run", *cache, *lazy, "--dir", dir_arg, str(wasm), *args]
     if runtime == "wasmtime":
-        return [tools["wasmtime"], "run", "--dir", dir_arg, str(wasm), *args]
+        cache = "cache=y" if cache_dir else "cache=n"
+        return [tools["wasmtime"], "run", "-C", cache, "--dir", dir_arg, str(wasm), *args]
     if runtime == "wasmi":
         return [tools["wasmi"], "--dir", dir_arg, str(wasm), *args]
     raise ValueError(runtime)
@@ -146,6 +149,9 @@ def main():
     parser.add_argument("--work", required=True, help="directory for builds and data")
     parser.add_argument("--only", help="comma-separated workload names")
     parser.add_argument("--skip-wasmi", action="store_true", help="leave the interpreter out (it is slow)")
+    parser.add_argument("--lazy", action="store_true", help="also run `wasmz run --lazy`")
+    parser.add_argument("--cache", action="store_true",
+                        help="let wasmz and wasmtime cache compiled code (warm runs); default: both compile every run")
     opts = parser.parse_args()
 
     tools = {"wasmz": opts.wasmz, "wasmtime": opts.wasmtime, "wasmi": opts.wasmi}
@@ -155,7 +161,9 @@ def main():
     build_dir.mkdir(parents=True, exist_ok=True)
     data_dir.mkdir(parents=True, exist_ok=True)
     make_input(data_dir)
-    runtimes = ["native", "wasmz", "wasmtime"] + ([] if opts.skip_wasmi else ["wasmi"])
+    runtimes = ["native", "wasmz"] + (["wasmz-lazy"] if opts.lazy else []) + ["wasmtime"]
+    runtimes += [] if opts.skip_wasmi else ["wasmi"]
+    cache_dir = work / "wasmz-cache" if opts.cache else None
 
     rows = []
     failures = []
@@ -171,7 +179,7 @@ def main():
             order = ["native"] + [r for r in order if r != "native"]
             for runtime in order:
                 reset_data(data_dir)
-                elapsed, result = timed(commands(runtime, tools, wasm, native, args, data_dir))
+                elapsed, result = timed(commands(runtime, tools, wasm, native, args, data_dir, cache_dir))
                 output = result.stdout
                 if runtime == "native":
                     expected = output
@@ -183,23 +191,28 @@ def main():
                   ", ".join(f"{r} {times[r][-1] * 1000:.0f} ms" for r in runtimes), file=sys.stderr)
         rows.append((name, {r: statistics.median(t) for r, t in times.items()}))
 
-    print(f"\nWhole-program times, median of {opts.runs} runs, {time.strftime('%Y-%m-%d')}, "
-          f"{platform.machine()}, {os.cpu_count()} CPUs ({platform.processor() or 'unknown CPU'}):\n")
-    header = "| program | native | wasmz | wasmtime |" + ("" if opts.skip_wasmi else " wasmi |")
-    header += " wasmz / wasmtime | wasmz / native |" + ("" if opts.skip_wasmi else " wasmi / wasmz |")
-    print(header)
-    print("|" + "---|" * (header.count("|") - 1))
-    ratios = []
+    mode = "cached compiled code (warm)" if opts.cache else "compiling on every run (no cache)"
+    print(f"\nWhole-program times, {mode}, median of {opts.runs} runs, {time.strftime('%Y-%m-%d')}, "
+          f"{platform.machine()}, {os.cpu_count()} CPUs:\n")
+    columns = runtimes + ["wasmz / wasmtime"] + (["wasmz-lazy / wasmtime"] if opts.lazy else [])
+    columns += ["wasmz / native"] + ([] if opts.skip_wasmi else ["wasmi / wasmz"])
+    print("| program | " + " | ".join(columns) + " |")
+    print("|---" * (len(columns) + 1) + "|")
+    ratios = {"wasmz": [], "wasmz-lazy": []}
     for name, med in rows:
-        ratio = med["wasmz"] / med["wasmtime"]
-        ratios.append(ratio)
         cells = [name] + [f"{med[r] * 1000:.0f} ms" for r in runtimes]
-        cells += [f"{ratio:.2f}", f"{med['wasmz'] / med['native']:.2f}"]
+        for variant in ["wasmz"] + (["wasmz-lazy"] if opts.lazy else []):
+            ratio = med[variant] / med["wasmtime"]
+            ratios[variant].append(ratio)
+            cells.append(f"{ratio:.2f}")
+        cells.append(f"{med['wasmz'] / med['native']:.2f}")
         if not opts.skip_wasmi:
             cells.append(f"{med['wasmi'] / med['wasmz']:.1f}")
         print("| " + " | ".join(cells) + " |")
-    print(f"\nGeometric mean of wasmz / wasmtime: {geomean(ratios):.3f}; highest: "
-          f"{max(ratios):.2f} ({rows[ratios.index(max(ratios))][0]})")
+    for variant in ["wasmz"] + (["wasmz-lazy"] if opts.lazy else []):
+        r = ratios[variant]
+        print(f"\nGeometric mean of {variant} / wasmtime: {geomean(r):.3f}; highest: {max(r):.2f} "
+              f"({rows[r.index(max(r))][0]})")
 
     sqlite_wasm = build_dir / "sqlite.wasm"
     if sqlite_wasm.exists():
