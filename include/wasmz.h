@@ -139,6 +139,7 @@ enum wasmz_trap_code_enum {
     WASMZ_TRAP_UNSHARED_MEMORY_WAIT = 19,
     WASMZ_TRAP_HOST_ERROR = 20, /* a host callback returned an error */
     WASMZ_TRAP_INTERRUPTED = 21,
+    WASMZ_TRAP_COMPILE_ERROR = 22, /* a lazily compiled function failed to compile */
 };
 
 /* Frees an error (NULL is ignored). */

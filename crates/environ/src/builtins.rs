@@ -89,4 +89,8 @@ builtins! {
     /// Ends the current wasm execution with a trap code; the second argument is the calling frame's
     /// frame pointer, where the backtrace starts. Never returns.
     RaiseTrap(I32, Ptr);
+    /// Compiles the function behind a `*const VMFuncRef` whose code pointer is still null (lazy
+    /// compilation), stores the code pointer into that `VMFuncRef` and returns it; returns null when the
+    /// function cannot be compiled, after recording the error as the message of the trap that follows.
+    LazyCompile(Ptr) -> Ptr;
 }

@@ -8,7 +8,7 @@ use crate::host::{Caller, HostFunc};
 use crate::instance::Instance;
 use crate::traphandlers::{record_trap, set_trap_message, unwind};
 use crate::values::RawVal;
-use crate::vmcontext::VMContext;
+use crate::vmcontext::{VMContext, VMFuncRef};
 use std::sync::OnceLock;
 use wasmz_environ::{Builtin, TrapCode};
 
@@ -32,6 +32,7 @@ pub(crate) fn builtins_table() -> *const usize {
                     Builtin::ElemDrop => elem_drop as *const () as usize,
                     Builtin::HostCall => host_call as *const () as usize,
                     Builtin::RaiseTrap => raise_trap as *const () as usize,
+                    Builtin::LazyCompile => lazy_compile as *const () as usize,
                 })
                 .collect()
         })
@@ -244,4 +245,17 @@ extern "C" fn raise_trap(_vmctx: *mut VMContext, code: u32, fp: usize) {
         .unwrap_or(TrapCode::HostError);
     record_trap(code, None, fp, crate::traphandlers::approximate_sp());
     unwind();
+}
+
+extern "C" fn lazy_compile(_vmctx: *mut VMContext, funcref: *mut VMFuncRef) -> *const u8 {
+    // SAFETY: compiled code passes a `VMFuncRef` of its own store (a vmctx slot or a table element's
+    // target), and the store is used by this thread only.
+    match unsafe { crate::lazy::resolve_funcref(funcref) } {
+        Ok(code) => code,
+        Err(message) => {
+            // The calling code traps with `CompileError` on the null result; the trap carries this.
+            set_trap_message(Some(message), None);
+            std::ptr::null()
+        }
+    }
 }
