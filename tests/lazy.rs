@@ -384,3 +384,45 @@ fn precompiled_module_calls_a_lazy_one() -> Result<()> {
     assert_eq!(provider.compiled_functions(), 1);
     Ok(())
 }
+
+#[test]
+fn compiling_at_the_bottom_of_deep_recursion() -> Result<()> {
+    // `deep(n)` recurses n times and then calls `fresh` for the first time, so the compiler runs below
+    // n wasm frames, on a thread with the default stack size. Deeper runs overflow the wasm stack limit
+    // first; none may crash the process.
+    let mut body = String::new();
+    for i in 0..200 {
+        body.push_str(&format!(
+            "(local.set 1 (i32.add (i32.mul (local.get 1) (i32.const {i})) (local.get 0)))\n"
+        ));
+    }
+    let wat = format!(
+        r#"(module
+          (func $fresh (param i32) (result i32) (local i32) {body} (local.get 1))
+          (func $deep (export "deep") (param i32) (result i32)
+            (if (result i32) (i32.eqz (local.get 0))
+              (then (call $fresh (i32.const 3)))
+              (else (i32.add (i32.const 1) (call $deep (i32.sub (local.get 0) (i32.const 1))))))))"#
+    );
+    let engine = lazy_engine()?;
+    let outcomes = std::thread::spawn(move || -> Result<Vec<bool>> {
+        let mut ok = Vec::new();
+        for n in [1_000, 4_000, 8_000, 12_000, 16_000, 32_000] {
+            let (_, mut inst) = instantiate(&engine, &wat)?;
+            match inst.call("deep", &[RawVal::from(n)])? {
+                ExecResult::Ok(_) => ok.push(true),
+                ExecResult::Trap(t) => {
+                    assert_eq!(t.code(), TrapCode::StackOverflow, "{t}");
+                    ok.push(false);
+                }
+                ExecResult::Exit(code) => anyhow::bail!("exited with {code}"),
+            }
+        }
+        Ok(ok)
+    })
+    .join()
+    .expect("thread")?;
+    assert!(outcomes[0], "{outcomes:?}");
+    assert!(!outcomes[outcomes.len() - 1], "{outcomes:?}");
+    Ok(())
+}

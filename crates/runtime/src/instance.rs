@@ -289,12 +289,17 @@ impl Instance {
         }
     }
 
-    /// A function handle for function `index`.
+    /// A function handle for function `index`. In a lazily compiled module this compiles the entry
+    /// trampoline of the function's type, so that calls through the handle find it (if that fails, the
+    /// handle's calls fail with the reason).
     pub fn func_handle(&self, index: u32) -> FuncHandle {
         let type_index = self.module.info.functions[index as usize];
         FuncHandle {
             funcref: self.funcref_ptr(index),
-            entry: self.module.entry_trampoline(type_index),
+            entry: self
+                .module
+                .ensure_entry_trampoline(type_index)
+                .unwrap_or(std::ptr::null()),
             caller_vmctx: self.vmctx(),
             module: self.module.clone(),
             type_index,

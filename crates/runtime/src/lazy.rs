@@ -143,7 +143,7 @@ impl LazyModule {
         image.traps.sort_by_key(|(offset, _)| *offset);
         match item {
             LazyItem::Function(f) => {
-                image.functions = vec![0..len];
+                image.functions = std::iter::once(0..len).collect();
                 image.num_imported_funcs = f;
                 if let Some(name) = info.func_names.get(&f) {
                     image.func_names = vec![(f, name.clone())];
