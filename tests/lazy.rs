@@ -426,3 +426,25 @@ fn compiling_at_the_bottom_of_deep_recursion() -> Result<()> {
     assert!(!outcomes[outcomes.len() - 1], "{outcomes:?}");
     Ok(())
 }
+
+#[test]
+fn cache_dir_compiles_everything_once() -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("wasmz-lazy-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let engine = Engine::new(
+        Config::new()
+            .lazy_compilation(true)
+            .cache_dir(Some(dir.clone())),
+    )?;
+    for _ in 0..2 {
+        let (module, mut inst) = instantiate(&engine, PROGRAMS)?;
+        // With a cache the module is compiled (or loaded) as a whole.
+        assert!(!module.is_lazy());
+        assert_eq!(module.compiled_functions(), 11);
+        assert_eq!(call_i32(&mut inst, "fib", &[10])?, 55);
+        assert_eq!(call_i32(&mut inst, "tail_ref", &[3])?, 9);
+    }
+    assert_eq!(std::fs::read_dir(&dir)?.count(), 1);
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
