@@ -40,7 +40,8 @@ fn first_call_1mb(c: &mut Criterion) {
     g.finish();
 }
 
-/// A small function called in a loop from wasm (direct and indirect calls), and from the host.
+/// A small function called in a loop from wasm (direct and indirect calls), recursive `fib`, and an
+/// empty function called from the host.
 const HOT: &str = r#"(module
   (type $ii (func (param i32) (result i32)))
   (table 1 funcref)
@@ -56,6 +57,11 @@ const HOT: &str = r#"(module
       (local.set $acc (call_indirect (type $ii) (local.get $acc) (i32.const 0)))
       (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
     (local.get $acc))
+  (func $fib (export "fib") (param i32) (result i32)
+    (if (result i32) (i32.lt_s (local.get 0) (i32.const 2))
+      (then (local.get 0))
+      (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                     (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
   (func (export "empty")))"#;
 
 fn hot_calls(c: &mut Criterion) {
@@ -64,16 +70,16 @@ fn hot_calls(c: &mut Criterion) {
         let module = Module::compile(&engine, HOT).expect("compiles");
         let mut store = Store::new(&engine);
         let inst = Instance::new(&mut store, &module, &Linker::new()).expect("instantiates");
-        for export in ["direct", "indirect"] {
+        for (export, arg) in [("direct", 1000), ("indirect", 1000), ("fib", 20)] {
             let func = inst.func(export).expect("exported");
             let mut results = [RawVal::default()];
             // The first call compiles what the loop needs.
             func.call(&[RawVal::from(1i32)], &mut results)
                 .expect("calls")
                 .expect("does not trap");
-            g.bench_function(format!("{export}_1000/{name}"), |b| {
+            g.bench_function(format!("{export}_{arg}/{name}"), |b| {
                 b.iter(|| {
-                    func.call(&[RawVal::from(black_box(1000i32))], &mut results)
+                    func.call(&[RawVal::from(black_box(arg))], &mut results)
                         .expect("calls")
                         .expect("does not trap");
                     results[0].read_as::<i32>()
