@@ -341,3 +341,91 @@ pub fn compile_module(
     image.func_names.sort();
     Ok(image)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CALLS: &str = r#"(module
+      (import "env" "h" (func $h (param i32) (result i32)))
+      (type $ii (func (param i32) (result i32)))
+      (table 1 funcref)
+      (func $leaf (param i32) (result i32) (local.get 0))
+      (func (param i32) (result i32)
+        (call $leaf (local.get 0))
+        (call $h)
+        (call_indirect (type $ii) (i32.const 0))))"#;
+
+    /// The CLIF of function `func_index` of `wat`.
+    fn clif(wat: &str, func_index: u32, lazy_calls: bool) -> String {
+        let wasm = wat::parse_str(wat).expect("valid text");
+        let info = wasmz_environ::parse_module(&wasm, wasmparser::WasmFeatures::default())
+            .expect("valid module");
+        let isa = build_isa(None, OptLevel::Speed).expect("host ISA");
+        let options = CompileOptions {
+            lazy_calls,
+            ..CompileOptions::default()
+        };
+        let env = module_env(&*isa, &info, options);
+        let range = &info.bodies[(func_index - info.num_imported_funcs) as usize];
+        let (start, end) = (range.start as usize, range.end as usize);
+        let reader = wasmparser::BinaryReader::new(&wasm[start..end], range.start);
+        let body = wasmparser::FunctionBody::new(reader);
+        translate::translate_function(&env, &mut TranslatorContext::default(), func_index, &body)
+            .expect("translates")
+            .display()
+            .to_string()
+    }
+
+    #[test]
+    fn eager_calls_are_direct_and_unchecked() {
+        let text = clif(CALLS, 2, false);
+        // The call of $leaf is a direct call; only the import and the table call are indirect.
+        assert_eq!(text.matches("call fn").count(), 1, "{text}");
+        assert_eq!(text.matches("call_indirect").count(), 2, "{text}");
+        assert!(!text.contains("brif"), "{text}");
+    }
+
+    #[test]
+    fn lazy_calls_go_through_funcrefs_and_check_for_null() {
+        let text = clif(CALLS, 2, true);
+        assert_eq!(text.matches("call fn").count(), 0, "{text}");
+        // Three wasm calls, and three cold paths that call the LazyCompile builtin.
+        assert_eq!(text.matches("call_indirect").count(), 6, "{text}");
+        assert_eq!(text.matches("brif").count(), 3, "{text}");
+        assert_eq!(text.matches("cold").count(), 3, "{text}");
+    }
+
+    #[test]
+    fn lazy_items_compile_without_relocations() {
+        let wasm = wat::parse_str(CALLS).expect("valid text");
+        let info = wasmz_environ::parse_module(&wasm, wasmparser::WasmFeatures::default())
+            .expect("valid module");
+        let isa = build_isa(None, OptLevel::Speed).expect("host ISA");
+        let lazy = CompileOptions {
+            lazy_calls: true,
+            ..CompileOptions::default()
+        };
+        for target in [
+            LazyTarget::Function(1),
+            LazyTarget::Function(2),
+            LazyTarget::EntryTrampoline(0),
+            LazyTarget::HostTrampoline(0),
+        ] {
+            let compiled = compile_lazy(&*isa, &info, &wasm, lazy, target).expect("compiles");
+            assert!(!compiled.code.is_empty(), "{target:?}");
+        }
+        // Imported functions, missing types and eager options are refused with an error.
+        for (target, options) in [
+            (LazyTarget::Function(0), lazy),
+            (LazyTarget::Function(9), lazy),
+            (LazyTarget::EntryTrampoline(9), lazy),
+            (LazyTarget::Function(1), CompileOptions::default()),
+        ] {
+            assert!(
+                compile_lazy(&*isa, &info, &wasm, options, target).is_err(),
+                "{target:?}"
+            );
+        }
+    }
+}
