@@ -193,6 +193,11 @@ WASMZ_API wasmz_error_t *wasmz_config_explicit_bounds_checks(wasmz_config_t *con
  * recursion traps with WASMZ_TRAP_STACK_OVERFLOW. */
 WASMZ_API wasmz_error_t *wasmz_config_max_wasm_stack(wasmz_config_t *config, size_t bytes);
 
+/* Lazy compilation (false by default): wasmz_module_new() validates the module and compiles nothing;
+ * each function is compiled on its first call. A function that fails to compile then traps with
+ * WASMZ_TRAP_COMPILE_ERROR. Artifacts of a lazy engine load only into lazy engines. */
+WASMZ_API wasmz_error_t *wasmz_config_lazy_compilation(wasmz_config_t *config, bool enable);
+
 /* Creates an engine into `*out` with `config` (NULL: defaults). The config is copied: it stays
  * owned by the caller. Free the engine with wasmz_engine_delete(). */
 WASMZ_API wasmz_error_t *wasmz_engine_new(const wasmz_config_t *config, wasmz_engine_t **out);
