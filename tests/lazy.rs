@@ -448,3 +448,60 @@ fn cache_dir_compiles_everything_once() -> Result<()> {
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
+
+#[test]
+fn many_functions_compiled_concurrently_in_different_orders() -> Result<()> {
+    // f0..f199, each calling the previous one through a table or directly; four threads start at
+    // different ends so they race on compiling the same and different functions.
+    let count = 200;
+    let mut wat = String::from("(module (type $i (func (param i32) (result i32)))\n");
+    wat.push_str(&format!("(table {count} funcref)\n"));
+    wat.push_str("(func $f0 (export \"f0\") (type $i) (i32.add (local.get 0) (i32.const 1)))\n");
+    for i in 1..count {
+        let call = if i % 2 == 0 {
+            format!("(call $f{} (local.get 0))", i - 1)
+        } else {
+            format!(
+                "(call_indirect (type $i) (local.get 0) (i32.const {}))",
+                i - 1
+            )
+        };
+        wat.push_str(&format!(
+            "(func $f{i} (export \"f{i}\") (type $i) (i32.add {call} (i32.const 1)))\n"
+        ));
+    }
+    wat.push_str("(elem (i32.const 0) func");
+    for i in 0..count {
+        wat.push_str(&format!(" $f{i}"));
+    }
+    wat.push_str("))");
+    let engine = lazy_engine()?;
+    let module = Module::compile(&engine, &wat)?;
+    let barrier = Arc::new(Barrier::new(4));
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let (engine, module, barrier) = (engine.clone(), module.clone(), barrier.clone());
+            std::thread::spawn(move || -> Result<()> {
+                let mut store = Store::new(&engine);
+                let mut inst = Instance::new(&mut store, &module, &Linker::new())?;
+                barrier.wait();
+                let order: Vec<i32> = match t {
+                    0 => (0..count).collect(),
+                    1 => (0..count).rev().collect(),
+                    2 => (0..count).step_by(7).chain((0..count).rev()).collect(),
+                    _ => (0..count).map(|i| (i * 37) % count).collect(),
+                };
+                for i in order {
+                    // f_i(x) = x + i + 1.
+                    assert_eq!(call_i32(&mut inst, &format!("f{i}"), &[t])?, t + i + 1);
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("thread")?;
+    }
+    assert_eq!(module.compiled_functions(), count as usize);
+    Ok(())
+}
