@@ -32,7 +32,8 @@ impl Module {
     /// artifact magic number are loaded as [`Module::deserialize`] does, unless
     /// [`crate::Config::allow_precompiled`] is off. With [`crate::Config::cache_dir`]
     /// set, a valid cached artifact of the same bytes and settings is loaded instead of compiling, and a
-    /// fresh compilation is written to the cache.
+    /// fresh compilation is written to the cache. With [`crate::Config::lazy_compilation`] (and no cache
+    /// directory) the module is validated and its functions are compiled on their first calls.
     ///
     /// # Errors
     /// [`Error::Wat`] for unparsable text, [`Error::Wasm`] (with the byte offset) for a malformed, invalid
