@@ -505,3 +505,32 @@ fn many_functions_compiled_concurrently_in_different_orders() -> Result<()> {
     assert_eq!(module.compiled_functions(), count as usize);
     Ok(())
 }
+
+#[test]
+fn nothing_is_compiled_before_it_is_used() -> Result<()> {
+    // 300 functions of 60 distinct types: neither compiling nor instantiating the module compiles a
+    // function or a trampoline.
+    let mut wat = String::from("(module\n");
+    for i in 0..300 {
+        let params = "(param i32)".repeat(i % 20 + 1);
+        let results = if i >= 20 { "(result i64)" } else { "" };
+        let body = if i >= 20 { "(i64.const 1)" } else { "" };
+        wat.push_str(&format!(
+            "(func (export \"f{i}\") {params} (param f{w}) {results} {body})\n",
+            w = if i % 40 < 20 { 32 } else { 64 }
+        ));
+    }
+    wat.push(')');
+    let engine = lazy_engine()?;
+    let module = Module::compile(&engine, &wat)?;
+    let mut store = Store::new(&engine);
+    let mut inst = Instance::new(&mut store, &module, &Linker::new())?;
+    assert_eq!(module.code_size(), 0);
+    let args = [RawVal::from(0i32); 21];
+    let values = inst.call("f25", &args[..7])?.into_result()?;
+    assert_eq!(values[0].read_as::<i64>(), 1);
+    // One function and one entry trampoline.
+    assert_eq!(module.compiled_functions(), 1);
+    assert!(module.code_size() > 0);
+    Ok(())
+}
