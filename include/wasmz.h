@@ -139,6 +139,7 @@ enum wasmz_trap_code_enum {
     WASMZ_TRAP_UNSHARED_MEMORY_WAIT = 19,
     WASMZ_TRAP_HOST_ERROR = 20, /* a host callback returned an error */
     WASMZ_TRAP_INTERRUPTED = 21,
+    WASMZ_TRAP_COMPILE_ERROR = 22, /* a lazily compiled function failed to compile */
 };
 
 /* Frees an error (NULL is ignored). */
@@ -191,6 +192,11 @@ WASMZ_API wasmz_error_t *wasmz_config_explicit_bounds_checks(wasmz_config_t *con
 /* How many bytes of native stack wasm may use per call from the host (default 512 KiB); deeper
  * recursion traps with WASMZ_TRAP_STACK_OVERFLOW. */
 WASMZ_API wasmz_error_t *wasmz_config_max_wasm_stack(wasmz_config_t *config, size_t bytes);
+
+/* Lazy compilation (false by default): wasmz_module_new() validates the module and compiles nothing;
+ * each function is compiled on its first call. A function that fails to compile then traps with
+ * WASMZ_TRAP_COMPILE_ERROR. Artifacts of a lazy engine load only into lazy engines. */
+WASMZ_API wasmz_error_t *wasmz_config_lazy_compilation(wasmz_config_t *config, bool enable);
 
 /* Creates an engine into `*out` with `config` (NULL: defaults). The config is copied: it stays
  * owned by the caller. Free the engine with wasmz_engine_delete(). */

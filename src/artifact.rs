@@ -119,7 +119,7 @@ pub(crate) fn fingerprint(config: &Config, isa: &wasmz_compiler::OwnedTargetIsa)
         opt.to_string(),
         bounds.to_string(),
         format!("{:#x}", config.features().bits()),
-        instrumentation(config).to_string(),
+        instrumentation(config),
     ];
     let mut header = String::new();
     for (key, value) in HEADER_KEYS.iter().zip(values) {
@@ -129,13 +129,22 @@ pub(crate) fn fingerprint(config: &Config, isa: &wasmz_compiler::OwnedTargetIsa)
     header
 }
 
-/// The `instrumentation` header value: which execution limits the code checks.
-fn instrumentation(config: &Config) -> &'static str {
-    match (config.consume_fuel, config.epoch_interruption) {
-        (false, false) => "none",
-        (true, false) => "fuel",
-        (false, true) => "epoch",
-        (true, true) => "fuel+epoch",
+/// The `instrumentation` header value: which execution limits the code checks, and whether its calls
+/// check for lazily compiled functions (`lazy-calls`).
+fn instrumentation(config: &Config) -> String {
+    let parts: Vec<&str> = [
+        (config.consume_fuel, "fuel"),
+        (config.epoch_interruption, "epoch"),
+        (config.lazy_compilation, "lazy-calls"),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, name)| *name)
+    .collect();
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join("+")
     }
 }
 
@@ -327,7 +336,7 @@ fn check_header(artifact: &str, engine: &Engine) -> Result<(), Error> {
     for (key, what) in [
         ("opt-level", "optimization level"),
         ("bounds-checks", "bounds-check mode"),
-        ("instrumentation", "fuel/epoch instrumentation"),
+        ("instrumentation", "fuel/epoch/lazy-call instrumentation"),
     ] {
         let (a, e) = value(key);
         if a != e {
@@ -420,7 +429,7 @@ pub(crate) fn load(engine: &Engine, bytes: &[u8]) -> Result<Module, Error> {
         .map_err(|e| artifact_error(format!("artifact metadata is inconsistent: {e}")))?;
     let code = CodeMemory::publish_with_code(image, sections.code)
         .map_err(|e| Error::Resource(format!("cannot map code memory: {e}")))?;
-    Ok(Module::from_parts(engine, info, code))
+    Ok(Module::from_parts(engine, info, code, None))
 }
 
 /// Loads the artifact in file `path`, mapped rather than read.

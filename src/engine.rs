@@ -36,6 +36,7 @@ pub struct Config {
     pub(crate) allow_precompiled: bool,
     pub(crate) consume_fuel: bool,
     pub(crate) epoch_interruption: bool,
+    pub(crate) lazy_compilation: bool,
 }
 
 impl Default for Config {
@@ -55,6 +56,7 @@ impl Default for Config {
             allow_precompiled: true,
             consume_fuel: false,
             epoch_interruption: false,
+            lazy_compilation: false,
         }
     }
 }
@@ -150,6 +152,25 @@ impl Config {
     /// record it.
     pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
         self.epoch_interruption = enable;
+        self
+    }
+
+    /// Lazy compilation (off by default). [`crate::Module::compile`] then validates the whole module but
+    /// compiles nothing: each function is compiled on its first call (from wasm or from the host), once
+    /// per module whichever thread calls it first, and so are the entry and host trampolines of each
+    /// type. A large module starts running far sooner; code already compiled runs at full speed, with one
+    /// load and compare more per call (every call goes through the callee's function reference and checks
+    /// that it has code). A function that fails to compile then (an operator wasmz does not support)
+    /// traps with [`crate::TrapCode::CompileError`] at its first call instead of failing
+    /// [`crate::Module::compile`].
+    ///
+    /// Code compiled lazily belongs to the module, is shared by every store that instantiates it, and
+    /// is not charged to any store's memory budget. [`crate::Module::serialize`],
+    /// [`Engine::precompile`] and [`Config::cache_dir`] compile every function at once, with the same
+    /// calling code; their artifacts record the setting and load only into engines with lazy
+    /// compilation. Changes generated code.
+    pub fn lazy_compilation(&mut self, enable: bool) -> &mut Self {
+        self.lazy_compilation = enable;
         self
     }
 

@@ -6,7 +6,7 @@ use crate::engine::Engine;
 use std::path::Path;
 use std::sync::Arc;
 use wasmz_environ::{CodeImage, ExternType, ModuleInfo, VMOffsets};
-use wasmz_runtime::{CodeMemory, RuntimeModule};
+use wasmz_runtime::{CodeMemory, LazyCode, LazyCompiler, LazyItem, LazyModule, RuntimeModule};
 
 /// A compiled module. Cheap to clone, `Send + Sync`: share it across threads and instantiate it in each
 /// thread's [`crate::Store`].
@@ -14,6 +14,9 @@ use wasmz_runtime::{CodeMemory, RuntimeModule};
 pub struct Module {
     pub(crate) engine: Engine,
     pub(crate) runtime: Arc<RuntimeModule>,
+    /// The wasm binary of a lazily compiled module (kept to compile functions later, and to compile all
+    /// of them for [`Module::serialize`]).
+    wasm: Option<Arc<[u8]>>,
 }
 
 impl std::fmt::Debug for Module {
@@ -29,7 +32,8 @@ impl Module {
     /// artifact magic number are loaded as [`Module::deserialize`] does, unless
     /// [`crate::Config::allow_precompiled`] is off. With [`crate::Config::cache_dir`]
     /// set, a valid cached artifact of the same bytes and settings is loaded instead of compiling, and a
-    /// fresh compilation is written to the cache.
+    /// fresh compilation is written to the cache. With [`crate::Config::lazy_compilation`] (and no cache
+    /// directory) the module is validated and its functions are compiled on their first calls.
     ///
     /// # Errors
     /// [`Error::Wat`] for unparsable text, [`Error::Wasm`] (with the byte offset) for a malformed, invalid
@@ -54,6 +58,9 @@ impl Module {
             )));
         }
         let Some(dir) = &engine.config().cache_dir else {
+            if engine.config().lazy_compilation {
+                return Module::compile_lazily(engine, bytes);
+            }
             let (info, image) = compile_image(engine, bytes)?;
             return Module::publish(engine, info, image);
         };
@@ -75,9 +82,22 @@ impl Module {
     /// compiling, in this process or another one with an engine of the same settings, wasmz build and
     /// CPU features. The format is described in the `artifact` module of the source.
     ///
+    /// A lazily compiled module (see [`crate::Config::lazy_compilation`]) is compiled again as a whole
+    /// first, every function at once, so the artifact holds all of its code.
+    ///
     /// # Errors
-    /// None today; the `Result` leaves room for modules that cannot be serialized.
+    /// [`Error::Compile`] (or [`Error::Wasm`] for an unsupported operator) when a lazily compiled module
+    /// cannot be compiled as a whole.
     pub fn serialize(&self) -> Result<Vec<u8>, Error> {
+        if let Some(wasm) = &self.wasm {
+            let (info, image) = compile_image(&self.engine, wasm)?;
+            return Ok(artifact::write(
+                &self.engine.inner.fingerprint,
+                &info,
+                &image,
+                &image.code,
+            ));
+        }
         let code = &self.runtime.code;
         Ok(artifact::write(
             &self.engine.inner.fingerprint,
@@ -122,11 +142,59 @@ impl Module {
     fn publish(engine: &Engine, info: ModuleInfo, image: CodeImage) -> Result<Module, Error> {
         let code = CodeMemory::publish(image)
             .map_err(|e| Error::Resource(format!("cannot map code memory: {e}")))?;
-        Ok(Module::from_parts(engine, info, code))
+        Ok(Module::from_parts(engine, info, code, None))
+    }
+
+    /// Validates `bytes` and builds a module whose functions and trampolines are compiled on first use.
+    fn compile_lazily(engine: &Engine, bytes: &[u8]) -> Result<Module, Error> {
+        let wasm: Arc<[u8]> = wasm_binary(bytes)?.into();
+        let info = wasmz_environ::parse_module(&wasm, engine.config().features())?;
+        let image = CodeImage {
+            num_imported_funcs: info.num_imported_funcs,
+            ..CodeImage::default()
+        };
+        let code = CodeMemory::publish(image)
+            .map_err(|e| Error::Resource(format!("cannot map code memory: {e}")))?;
+        let compiler = LazyFunctionCompiler {
+            engine: engine.clone(),
+            wasm: wasm.clone(),
+        };
+        let lazy = LazyModule::new(&info, Box::new(compiler));
+        let mut module = Module::from_parts(engine, info, code, Some(lazy));
+        module.wasm = Some(wasm);
+        Ok(module)
+    }
+
+    /// Whether the module compiles its functions on first use ([`crate::Config::lazy_compilation`]).
+    pub fn is_lazy(&self) -> bool {
+        self.runtime.lazy.is_some()
+    }
+
+    /// How many of the module's defined functions have been compiled: all of them for a module compiled
+    /// eagerly, those called (or that failed to compile) so far for a lazily compiled one.
+    pub fn compiled_functions(&self) -> usize {
+        match &self.runtime.lazy {
+            Some(lazy) => lazy.compiled_functions(),
+            None => self.runtime.code.image().functions.len(),
+        }
+    }
+
+    /// Bytes of machine code the module holds: the whole image for a module compiled eagerly, the code
+    /// compiled so far (functions and trampolines) for a lazily compiled one.
+    pub fn code_size(&self) -> usize {
+        match &self.runtime.lazy {
+            Some(lazy) => lazy.code_bytes(),
+            None => self.runtime.code.code().len(),
+        }
     }
 
     /// Builds a module from its metadata and published code, assigning the engine's canonical type ids.
-    pub(crate) fn from_parts(engine: &Engine, info: ModuleInfo, code: CodeMemory) -> Module {
+    pub(crate) fn from_parts(
+        engine: &Engine,
+        info: ModuleInfo,
+        code: CodeMemory,
+        lazy: Option<LazyModule>,
+    ) -> Module {
         let mut type_ids: Vec<u32> = Vec::with_capacity(info.types.len());
         for ty in &info.types {
             // Concrete reference types name module type indices; the engine-wide key names canonical ids
@@ -146,7 +214,9 @@ impl Module {
                 offsets,
                 code,
                 type_ids,
+                lazy,
             }),
+            wasm: None,
         }
     }
 
@@ -176,12 +246,9 @@ impl Module {
     }
 }
 
-/// Validates and compiles `bytes` (binary or text) for `engine`'s target, without loading the code.
-pub(crate) fn compile_image(
-    engine: &Engine,
-    bytes: &[u8],
-) -> Result<(ModuleInfo, CodeImage), Error> {
-    let wasm = if bytes.starts_with(b"\0asm") {
+/// The wasm binary of `bytes` (binary or text).
+fn wasm_binary(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, Error> {
+    Ok(if bytes.starts_with(b"\0asm") {
         std::borrow::Cow::Borrowed(bytes)
     } else {
         std::borrow::Cow::Owned(
@@ -189,19 +256,64 @@ pub(crate) fn compile_image(
                 .map_err(|e| Error::Wat(e.to_string()))?
                 .into_owned(),
         )
-    };
+    })
+}
+
+/// The code-changing settings of `engine`.
+fn compile_options(engine: &Engine) -> wasmz_compiler::CompileOptions {
+    let config = engine.config();
+    wasmz_compiler::CompileOptions {
+        explicit_bounds_checks: config.bounds_checks == crate::BoundsChecks::Explicit,
+        consume_fuel: config.consume_fuel,
+        epoch_interruption: config.epoch_interruption,
+        lazy_calls: config.lazy_compilation,
+    }
+}
+
+fn compile_error(e: wasmz_compiler::CompileError) -> Error {
+    match e {
+        wasmz_compiler::CompileError::Wasm(w) => Error::Wasm(w),
+        other => Error::Compile(other.to_string()),
+    }
+}
+
+/// Validates and compiles `bytes` (binary or text) for `engine`'s target, without loading the code.
+pub(crate) fn compile_image(
+    engine: &Engine,
+    bytes: &[u8],
+) -> Result<(ModuleInfo, CodeImage), Error> {
+    let wasm = wasm_binary(bytes)?;
     let info = wasmz_environ::parse_module(&wasm, engine.config().features())?;
-    let options = wasmz_compiler::CompileOptions {
-        explicit_bounds_checks: engine.config().bounds_checks == crate::BoundsChecks::Explicit,
-        consume_fuel: engine.config().consume_fuel,
-        epoch_interruption: engine.config().epoch_interruption,
-    };
     let image =
-        wasmz_compiler::compile_module(&*engine.inner.isa, &info, &wasm, options).map_err(|e| {
-            match e {
-                wasmz_compiler::CompileError::Wasm(w) => Error::Wasm(w),
-                other => Error::Compile(other.to_string()),
-            }
-        })?;
+        wasmz_compiler::compile_module(&*engine.inner.isa, &info, &wasm, compile_options(engine))
+            .map_err(compile_error)?;
     Ok((info, image))
+}
+
+/// Compiles the functions and trampolines of one lazily compiled module when the runtime asks for them.
+struct LazyFunctionCompiler {
+    engine: Engine,
+    wasm: Arc<[u8]>,
+}
+
+impl LazyCompiler for LazyFunctionCompiler {
+    fn compile(&self, info: &ModuleInfo, item: LazyItem) -> Result<LazyCode, String> {
+        let target = match item {
+            LazyItem::Function(f) => wasmz_compiler::LazyTarget::Function(f),
+            LazyItem::EntryTrampoline(t) => wasmz_compiler::LazyTarget::EntryTrampoline(t),
+            LazyItem::HostTrampoline(t) => wasmz_compiler::LazyTarget::HostTrampoline(t),
+        };
+        let compiled = wasmz_compiler::compile_lazy(
+            &*self.engine.inner.isa,
+            info,
+            &self.wasm,
+            compile_options(&self.engine),
+            target,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(LazyCode {
+            code: compiled.code,
+            traps: compiled.traps,
+        })
+    }
 }

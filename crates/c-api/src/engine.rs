@@ -93,6 +93,24 @@ pub unsafe extern "C" fn wasmz_config_max_wasm_stack(
     })
 }
 
+/// Lazy compilation (false by default): each function is compiled on its first call instead of by
+/// `wasmz_module_new` (see `wasmz::Config::lazy_compilation`).
+///
+/// # Safety
+/// `config` must be NULL or a live config.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasmz_config_lazy_compilation(
+    config: *mut wasmz_config_t,
+    enable: bool,
+) -> *mut wasmz_error_t {
+    guard(|| {
+        // SAFETY: forwarded from the caller.
+        let config = unsafe { obj_mut(config, "config") }?;
+        config.0.lazy_compilation(enable);
+        Ok(())
+    })
+}
+
 /// Creates an engine with `config` (NULL: default settings; the config is copied and stays owned
 /// by the caller) into `*out`; free it with `wasmz_engine_delete`.
 ///

@@ -342,7 +342,7 @@ unsafe fn lossy_text(p: *const c_char) -> String {
 pub type wasmz_trap_code_t = u32;
 
 /// The header's trap-code names, with the code each one stands for.
-pub const TRAP_CODE_NAMES: [(&str, TrapCode); 21] = [
+pub const TRAP_CODE_NAMES: [(&str, TrapCode); 22] = [
     ("UNREACHABLE", TrapCode::UnreachableCodeReached),
     ("MEMORY_OUT_OF_BOUNDS", TrapCode::MemoryOutOfBounds),
     ("TABLE_OUT_OF_BOUNDS", TrapCode::TableOutOfBounds),
@@ -367,6 +367,7 @@ pub const TRAP_CODE_NAMES: [(&str, TrapCode); 21] = [
     ("UNSHARED_MEMORY_WAIT", TrapCode::UnsharedMemoryWait),
     ("HOST_ERROR", TrapCode::HostError),
     ("INTERRUPTED", TrapCode::Interrupted),
+    ("COMPILE_ERROR", TrapCode::CompileError),
 ];
 
 /// The kind of a [`wasmz_val_t`]: one of the `WASMZ_I32`, ... constants of the header.

@@ -1,11 +1,12 @@
 //! The `wasmz` command line.
 //!
 //! ```text
-//! wasmz run [--dir HOST[::GUEST]]... [--env K=V]... [--cache DIR] [--invoke NAME] FILE [ARGS...]
+//! wasmz run [--dir HOST[::GUEST]]... [--env K=V]... [--cache DIR] [--lazy] [--invoke NAME] FILE [ARGS...]
 //! ```
 //!
 //! Runs FILE (`.wasm` binary, `.wat` text, or a `.cwasm` artifact made by `wasmz-aot compile`) with WASI
-//! preview1; `--cache DIR` keeps compiled modules in DIR for later runs:
+//! preview1; `--cache DIR` keeps compiled modules in DIR for later runs; `--lazy` compiles each function
+//! on its first call (not for `.cwasm` files):
 //!
 //! - Without `--invoke`: a command module's `_start` runs with the arguments `FILE ARGS...`; a reactor's
 //!   `_initialize` runs. The process exits with the guest's exit status (`proc_exit(n)` → `n`, a return

@@ -24,6 +24,10 @@ pub struct RunArgs {
     /// Caches compiled modules in this directory (reused by later runs of the same module).
     #[arg(long, value_name = "DIR")]
     cache: Option<PathBuf>,
+    /// Compiles each function on its first call instead of all of them before running (a large module
+    /// starts sooner). Not applied to `.cwasm` artifacts, which hold all their code already.
+    #[arg(long)]
+    lazy: bool,
     /// The module: a .wasm binary, .wat text, or a .cwasm artifact from `wasmz-aot compile`.
     file: PathBuf,
     /// Arguments for the program (or for the invoked function).
@@ -37,6 +41,7 @@ pub fn run(args: RunArgs) -> Result<u8> {
         .with_context(|| format!("cannot read {}", args.file.display()))?;
     let mut config = Config::new();
     config.cache_dir(args.cache.clone());
+    config.lazy_compilation(args.lazy && !Module::is_precompiled(&bytes));
     let engine = Engine::new(&config)?;
     let module = Module::compile(&engine, &bytes)
         .with_context(|| format!("cannot compile {}", args.file.display()))?;

@@ -122,6 +122,13 @@ fn invoke_calls_an_export_with_typed_arguments() {
     let out = wasmz(&["run", "--invoke", "boom", f]);
     assert_eq!(out.status.code(), Some(134));
     assert!(text(&out.stderr).contains("unreachable"));
+    // The same with lazy compilation.
+    let out = wasmz(&["run", "--lazy", "--invoke", "mul64", f, "4294967296", "-3"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "-12884901888\n");
+    let out = wasmz(&["run", "--lazy", "--invoke", "boom", f]);
+    assert_eq!(out.status.code(), Some(134));
+    assert!(text(&out.stderr).contains("unreachable"));
     // Mistakes: argument count, unparsable argument, unknown export.
     for args in [
         &["run", "--invoke", "add", f, "1"][..],

@@ -77,6 +77,10 @@ pub struct ModuleEnv<'a> {
     /// Whether compiled code traps with `Interrupted` at function entries and loop headers once the
     /// engine's epoch has reached the store's deadline.
     pub epoch_interruption: bool,
+    /// Whether code pointers loaded from a `VMFuncRef` may be null (lazy compilation): every call then
+    /// goes through the callee's `VMFuncRef` (no direct calls between defined functions) and calls the
+    /// `LazyCompile` builtin when it finds a null code pointer.
+    pub lazy_calls: bool,
 }
 
 /// Fuel charged by each function entry and each loop iteration.

@@ -45,6 +45,10 @@ pub struct CompileOptions {
     pub consume_fuel: bool,
     /// Check the engine's epoch against the store's deadline at every function entry and loop iteration.
     pub epoch_interruption: bool,
+    /// Generate code for an engine that compiles lazily: calls never jump to another function directly,
+    /// and every code pointer loaded from a `VMFuncRef` is checked for null (not compiled yet) and then
+    /// compiled through the `LazyCompile` builtin (see `ModuleEnv::lazy_calls`).
+    pub lazy_calls: bool,
 }
 
 /// The Cranelift trap code wasmz uses for `code`.
@@ -114,6 +118,144 @@ fn compile_function(
     })
 }
 
+fn module_env<'a>(
+    isa: &'a dyn cranelift_codegen::isa::TargetIsa,
+    module: &'a ModuleInfo,
+    options: CompileOptions,
+) -> ModuleEnv<'a> {
+    ModuleEnv {
+        module,
+        offsets: VMOffsets::new(module),
+        isa,
+        explicit_bounds_checks: options.explicit_bounds_checks,
+        consume_fuel: options.consume_fuel,
+        epoch_interruption: options.epoch_interruption,
+        lazy_calls: options.lazy_calls,
+    }
+}
+
+/// Translates and compiles defined function `func_index` of `module` (whose bytes are `wasm`).
+fn translate_and_compile(
+    env: &ModuleEnv<'_>,
+    ctx: &mut Context,
+    tctx: &mut TranslatorContext,
+    wasm: &[u8],
+    func_index: u32,
+) -> Result<CompiledFunction, CompileError> {
+    let module = env.module;
+    let defined = func_index
+        .checked_sub(module.num_imported_funcs)
+        .and_then(|d| module.bodies.get(d as usize))
+        .ok_or_else(|| CompileError::Codegen {
+            what: format!("function {func_index}"),
+            message: "not a defined function".into(),
+        })?;
+    let range = defined;
+    let body = usize::try_from(range.start)
+        .ok()
+        .zip(usize::try_from(range.end).ok())
+        .and_then(|(start, end)| wasm.get(start..end))
+        .ok_or_else(|| CompileError::Codegen {
+            what: format!("function {func_index}"),
+            message: "body outside the module's bytes".into(),
+        })?;
+    let reader = wasmparser::BinaryReader::new(body, range.start);
+    let body = wasmparser::FunctionBody::new(reader);
+    let func = translate::translate_function(env, tctx, func_index, &body)?;
+    compile_function(env.isa, ctx, func, || format!("function {func_index}"))
+}
+
+/// What [`compile_lazy`] compiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LazyTarget {
+    /// A defined function, by its index in the module's function index space.
+    Function(u32),
+    /// The entry trampoline of a type of the type section.
+    EntryTrampoline(u32),
+    /// The host trampoline of a type of the type section.
+    HostTrampoline(u32),
+}
+
+/// Machine code of one function or trampoline compiled on its own: no relocations, trap sites sorted by
+/// offset.
+#[derive(Debug, Clone)]
+pub struct LazyCompiled {
+    /// The machine code.
+    pub code: Vec<u8>,
+    /// Trap sites.
+    pub traps: Vec<(u32, TrapCode)>,
+}
+
+/// Compiles one function or trampoline of `module` (whose bytes are `wasm`) on its own, for lazy
+/// compilation. `options.lazy_calls` must be set: the code then reaches every callee through the
+/// VMContext, so it needs no linking.
+///
+/// # Errors
+/// When a function uses an unsupported operator, Cranelift fails, or `target` does not exist.
+pub fn compile_lazy(
+    isa: &dyn cranelift_codegen::isa::TargetIsa,
+    module: &ModuleInfo,
+    wasm: &[u8],
+    options: CompileOptions,
+    target: LazyTarget,
+) -> Result<LazyCompiled, CompileError> {
+    if !options.lazy_calls {
+        return Err(CompileError::Codegen {
+            what: format!("{target:?}"),
+            message: "lazily compiled code needs CompileOptions::lazy_calls".into(),
+        });
+    }
+    let env = module_env(isa, module, options);
+    let mut ctx = Context::new();
+    let missing_type = |t: u32| CompileError::Codegen {
+        what: format!("{target:?}"),
+        message: format!("type {t} does not exist"),
+    };
+    let compiled = match target {
+        LazyTarget::Function(f) => {
+            translate_and_compile(&env, &mut ctx, &mut TranslatorContext::default(), wasm, f)?
+        }
+        LazyTarget::EntryTrampoline(t) => {
+            let ty = module
+                .types
+                .get(t as usize)
+                .ok_or_else(|| missing_type(t))?;
+            compile_function(
+                isa,
+                &mut ctx,
+                trampolines::entry_trampoline(&env, ty, t),
+                || format!("entry trampoline of type {t}"),
+            )?
+        }
+        LazyTarget::HostTrampoline(t) => {
+            let ty = module
+                .types
+                .get(t as usize)
+                .ok_or_else(|| missing_type(t))?;
+            compile_function(
+                isa,
+                &mut ctx,
+                trampolines::host_trampoline(&env, ty, t),
+                || format!("host trampoline of type {t}"),
+            )?
+        }
+    };
+    if let Some((offset, callee, ..)) = compiled.calls.first() {
+        return Err(CompileError::Codegen {
+            what: format!("{target:?}"),
+            message: format!(
+                "direct call to function {callee} at offset {offset} cannot be linked"
+            ),
+        });
+    }
+    let mut traps = compiled.traps;
+    traps.sort_by_key(|(offset, _)| *offset);
+    Ok(LazyCompiled {
+        code: compiled.code,
+        traps,
+    })
+}
+
 /// Compiles every defined function of `module` (whose bytes are `wasm`) and the trampolines of its types.
 ///
 /// # Errors
@@ -124,14 +266,7 @@ pub fn compile_module(
     wasm: &[u8],
     options: CompileOptions,
 ) -> Result<CodeImage, CompileError> {
-    let env = ModuleEnv {
-        module,
-        offsets: VMOffsets::new(module),
-        isa,
-        explicit_bounds_checks: options.explicit_bounds_checks,
-        consume_fuel: options.consume_fuel,
-        epoch_interruption: options.epoch_interruption,
-    };
+    let env = module_env(isa, module, options);
     let num_defined = module.bodies.len();
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -150,18 +285,7 @@ pub fn compile_module(
                     part.iter()
                         .map(|&i| {
                             let func_index = module.num_imported_funcs + i as u32;
-                            let range = &module.bodies[i];
-                            let start =
-                                usize::try_from(range.start).expect("offsets fit in memory");
-                            let end = usize::try_from(range.end).expect("offsets fit in memory");
-                            let reader =
-                                wasmparser::BinaryReader::new(&wasm[start..end], range.start);
-                            let body = wasmparser::FunctionBody::new(reader);
-                            let func =
-                                translate::translate_function(env, &mut tctx, func_index, &body)?;
-                            compile_function(isa, &mut ctx, func, || {
-                                format!("function {func_index}")
-                            })
+                            translate_and_compile(env, &mut ctx, &mut tctx, wasm, func_index)
                         })
                         .collect()
                 })
@@ -216,4 +340,92 @@ pub fn compile_module(
         .collect();
     image.func_names.sort();
     Ok(image)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CALLS: &str = r#"(module
+      (import "env" "h" (func $h (param i32) (result i32)))
+      (type $ii (func (param i32) (result i32)))
+      (table 1 funcref)
+      (func $leaf (param i32) (result i32) (local.get 0))
+      (func (param i32) (result i32)
+        (call $leaf (local.get 0))
+        (call $h)
+        (call_indirect (type $ii) (i32.const 0))))"#;
+
+    /// The CLIF of function `func_index` of `wat`.
+    fn clif(wat: &str, func_index: u32, lazy_calls: bool) -> String {
+        let wasm = wat::parse_str(wat).expect("valid text");
+        let info = wasmz_environ::parse_module(&wasm, wasmparser::WasmFeatures::default())
+            .expect("valid module");
+        let isa = build_isa(None, OptLevel::Speed).expect("host ISA");
+        let options = CompileOptions {
+            lazy_calls,
+            ..CompileOptions::default()
+        };
+        let env = module_env(&*isa, &info, options);
+        let range = &info.bodies[(func_index - info.num_imported_funcs) as usize];
+        let (start, end) = (range.start as usize, range.end as usize);
+        let reader = wasmparser::BinaryReader::new(&wasm[start..end], range.start);
+        let body = wasmparser::FunctionBody::new(reader);
+        translate::translate_function(&env, &mut TranslatorContext::default(), func_index, &body)
+            .expect("translates")
+            .display()
+            .to_string()
+    }
+
+    #[test]
+    fn eager_calls_are_direct_and_unchecked() {
+        let text = clif(CALLS, 2, false);
+        // The call of $leaf is a direct call; only the import and the table call are indirect.
+        assert_eq!(text.matches("call fn").count(), 1, "{text}");
+        assert_eq!(text.matches("call_indirect").count(), 2, "{text}");
+        assert!(!text.contains("brif"), "{text}");
+    }
+
+    #[test]
+    fn lazy_calls_go_through_funcrefs_and_check_for_null() {
+        let text = clif(CALLS, 2, true);
+        assert_eq!(text.matches("call fn").count(), 0, "{text}");
+        // Three wasm calls, and three cold paths that call the LazyCompile builtin.
+        assert_eq!(text.matches("call_indirect").count(), 6, "{text}");
+        assert_eq!(text.matches("brif").count(), 3, "{text}");
+        assert_eq!(text.matches("cold").count(), 3, "{text}");
+    }
+
+    #[test]
+    fn lazy_items_compile_without_relocations() {
+        let wasm = wat::parse_str(CALLS).expect("valid text");
+        let info = wasmz_environ::parse_module(&wasm, wasmparser::WasmFeatures::default())
+            .expect("valid module");
+        let isa = build_isa(None, OptLevel::Speed).expect("host ISA");
+        let lazy = CompileOptions {
+            lazy_calls: true,
+            ..CompileOptions::default()
+        };
+        for target in [
+            LazyTarget::Function(1),
+            LazyTarget::Function(2),
+            LazyTarget::EntryTrampoline(0),
+            LazyTarget::HostTrampoline(0),
+        ] {
+            let compiled = compile_lazy(&*isa, &info, &wasm, lazy, target).expect("compiles");
+            assert!(!compiled.code.is_empty(), "{target:?}");
+        }
+        // Imported functions, missing types and eager options are refused with an error.
+        for (target, options) in [
+            (LazyTarget::Function(0), lazy),
+            (LazyTarget::Function(9), lazy),
+            (LazyTarget::EntryTrampoline(9), lazy),
+            (LazyTarget::Function(1), CompileOptions::default()),
+        ] {
+            assert!(
+                compile_lazy(&*isa, &info, &wasm, options, target).is_err(),
+                "{target:?}"
+            );
+        }
+    }
 }

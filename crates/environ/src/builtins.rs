@@ -98,4 +98,8 @@ builtins! {
     /// `memory.atomic.wait64` on a shared memory, as [`Builtin::MemoryAtomicWait32`] with an 8-byte
     /// location.
     MemoryAtomicWait64(Ptr, I64, I64) -> I32;
+    /// Compiles the function behind a `*const VMFuncRef` whose code pointer is still null (lazy
+    /// compilation), stores the code pointer into that `VMFuncRef` and returns it; returns null when the
+    /// function cannot be compiled, after recording the error as the message of the trap that follows.
+    LazyCompile(Ptr) -> Ptr;
 }

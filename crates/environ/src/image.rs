@@ -25,7 +25,9 @@ pub struct CodeImage {
     pub host_trampolines: Vec<u32>,
     /// Trap sites, sorted by offset.
     pub traps: Vec<(u32, TrapCode)>,
-    /// Number of imported functions (defined function `i` is function `num_imported_funcs + i`).
+    /// Index of the image's first function in the module's function index space: the number of imported
+    /// functions for a whole module's image (defined function `i` is function `num_imported_funcs + i`),
+    /// the function's own index for the image of one lazily compiled function.
     pub num_imported_funcs: u32,
     /// Function names from the name section, sorted by function index.
     pub func_names: Vec<(u32, String)>,

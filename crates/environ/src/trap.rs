@@ -51,11 +51,14 @@ pub enum TrapCode {
     HostError,
     /// Execution was interrupted by the embedder.
     Interrupted,
+    /// A function compiled on its first call (lazy compilation) could not be compiled; the trap's
+    /// message says why.
+    CompileError,
 }
 
 impl TrapCode {
     /// Every trap code, in encoding order.
-    pub const ALL: [TrapCode; 21] = [
+    pub const ALL: [TrapCode; 22] = [
         TrapCode::UnreachableCodeReached,
         TrapCode::MemoryOutOfBounds,
         TrapCode::TableOutOfBounds,
@@ -77,6 +80,7 @@ impl TrapCode {
         TrapCode::UnsharedMemoryWait,
         TrapCode::HostError,
         TrapCode::Interrupted,
+        TrapCode::CompileError,
     ];
 
     /// The code as one byte (never zero), as stored in trap tables.
@@ -115,6 +119,7 @@ impl TrapCode {
             TrapCode::UnsharedMemoryWait => "expected shared memory",
             TrapCode::HostError => "host function error",
             TrapCode::Interrupted => "interrupt",
+            TrapCode::CompileError => "function failed to compile",
         }
     }
 }

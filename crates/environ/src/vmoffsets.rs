@@ -26,14 +26,18 @@ pub const VMCTX_MAGIC: u32 = u32::from_le_bytes(*b"wsmz");
 /// Size of a pointer on the targets wasmz supports (64-bit only).
 pub const POINTER_SIZE: u32 = 8;
 
-/// Offsets inside `VMFuncRef { wasm_call, vmctx, type_id }`.
+/// Offsets inside `VMFuncRef { wasm_call, vmctx, type_id, func_index }`.
 pub mod funcref {
-    /// Offset of the code pointer (Tail calling convention entry).
+    /// Offset of the code pointer (Tail calling convention entry); null while a lazily compiled function
+    /// has not been compiled for this `VMFuncRef` yet.
     pub const WASM_CALL: u32 = 0;
     /// Offset of the callee's vmctx.
     pub const VMCTX: u32 = 8;
     /// Offset of the engine-wide canonical type id (u32).
     pub const TYPE_ID: u32 = 16;
+    /// Offset of the function's index in its module's function index space (u32; `u32::MAX` for host
+    /// functions). Lazy compilation reads it to know which function a null code pointer stands for.
+    pub const FUNC_INDEX: u32 = 20;
     /// Size of a `VMFuncRef`.
     pub const SIZE: u32 = 24;
 }

@@ -1,9 +1,11 @@
 //! Calling compiled functions from the host.
 
-use crate::instance::{FuncCallee, FuncHandle};
+use crate::instance::{FuncCallee, FuncHandle, Instance};
+use crate::lazy::resolve_funcref;
 use crate::store::StoreInner;
 use crate::traphandlers::{TrapInfo, call_entry};
 use crate::values::RawVal;
+use wasmz_environ::TrapCode;
 
 /// Calls `func` with its arguments in `values` (which must have room for all results too); the results
 /// replace the arguments.
@@ -35,6 +37,18 @@ pub unsafe fn call_callee(
     func: &FuncCallee,
     values: *mut RawVal,
 ) -> Result<(), TrapInfo> {
+    // SAFETY: `func` was made by an instance of this store, so its funcref is live.
+    let mut code = unsafe { (*func.funcref).wasm_call };
+    let mut entry = func.entry;
+    if code.is_null() || entry.is_null() {
+        // SAFETY: as above; nothing else uses the store during the call (caller's contract).
+        (entry, code) = unsafe { resolve_lazy(func) }.map_err(|message| TrapInfo {
+            code: TrapCode::CompileError,
+            message: Some(message),
+            exit_code: None,
+            backtrace: Vec::new(),
+        })?;
+    }
     // SAFETY: `store` is valid (caller's contract); only the stack-limit field is touched.
     let ctx = unsafe { (*store).vm_store_context() };
     // SAFETY: `ctx` points into the live store.
@@ -51,12 +65,11 @@ pub unsafe fn call_callee(
     // SAFETY: `func` was made by an instance of this store: the funcref, trampoline and vmctx are live,
     // and `values` is large enough (caller's contract).
     let result = unsafe {
-        let funcref = &*func.funcref;
         call_entry(
-            func.entry,
-            funcref.vmctx,
+            entry,
+            (*func.funcref).vmctx,
             func.caller_vmctx.cast(),
-            funcref.wasm_call,
+            code,
             values.cast(),
         )
     };
@@ -65,4 +78,30 @@ pub unsafe fn call_callee(
         unsafe { (*ctx).stack_limit = 0 };
     }
     result
+}
+
+/// Compiles what a call of `func` lacks in a lazily compiled module: the entry trampoline of its type,
+/// the function itself. Returns (entry trampoline, code).
+///
+/// # Safety
+/// As [`call_callee`].
+#[cold]
+unsafe fn resolve_lazy(func: &FuncCallee) -> Result<(*const u8, *const u8), String> {
+    let mut entry = func.entry;
+    if entry.is_null() {
+        // SAFETY: the caller vmctx belongs to a live instance of the store (caller's contract).
+        let caller = unsafe { Instance::from_vmctx(func.caller_vmctx) };
+        entry = caller
+            .module()
+            .ensure_entry_trampoline(func.type_index)
+            .map_err(|e| {
+                format!(
+                    "the entry trampoline of type {} failed to compile: {e}",
+                    func.type_index
+                )
+            })?;
+    }
+    // SAFETY: the funcref is live and only this thread uses the store (caller's contract).
+    let code = unsafe { resolve_funcref(func.funcref.cast_mut()) }?;
+    Ok((entry, code))
 }

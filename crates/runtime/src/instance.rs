@@ -1,6 +1,7 @@
 //! Instances: a module's VMContext and the runtime objects it refers to, and instantiation.
 
 use crate::code_memory::CodeMemory;
+use crate::lazy::{LazyItem, LazyModule};
 use crate::memory::LinearMemory;
 use crate::store::{GlobalId, InstanceId, MemoryId, StoreInner, TableId};
 use crate::table::Table;
@@ -23,16 +24,68 @@ pub struct RuntimeModule {
     pub info: ModuleInfo,
     /// VMContext layout.
     pub offsets: VMOffsets,
-    /// Published machine code.
+    /// Published machine code: every function and trampoline, or nothing for a lazily compiled module.
     pub code: CodeMemory,
     /// Engine-wide canonical id of each type of the type section.
     pub type_ids: Vec<u32>,
+    /// For a lazily compiled module, the code compiled on first use (then `code` holds nothing).
+    pub lazy: Option<LazyModule>,
 }
 
 /// Exports of modules with at most this many are looked up by a linear scan (cheaper than hashing).
 const LINEAR_EXPORT_LOOKUP: usize = 16;
 
 impl RuntimeModule {
+    /// The entry trampoline of type `type_index`, or null when the module is lazily compiled and the
+    /// trampoline has not been compiled yet.
+    #[inline]
+    pub fn entry_trampoline(&self, type_index: u32) -> *const u8 {
+        match &self.lazy {
+            None => self
+                .code
+                .at(self.code.image().entry_trampolines[type_index as usize]),
+            Some(lazy) => lazy.get(&self.info, LazyItem::EntryTrampoline(type_index)),
+        }
+    }
+
+    /// The entry trampoline of type `type_index`, compiled first if needed.
+    ///
+    /// # Errors
+    /// Why a lazily compiled trampoline could not be compiled.
+    pub fn ensure_entry_trampoline(&self, type_index: u32) -> Result<*const u8, String> {
+        match &self.lazy {
+            None => Ok(self.entry_trampoline(type_index)),
+            Some(lazy) => lazy.ensure(&self.info, LazyItem::EntryTrampoline(type_index)),
+        }
+    }
+
+    /// The host trampoline of type `type_index`, compiled first if needed.
+    ///
+    /// # Errors
+    /// Why a lazily compiled trampoline could not be compiled.
+    pub fn ensure_host_trampoline(&self, type_index: u32) -> Result<*const u8, String> {
+        match &self.lazy {
+            None => Ok(self
+                .code
+                .at(self.code.image().host_trampolines[type_index as usize])),
+            Some(lazy) => lazy.ensure(&self.info, LazyItem::HostTrampoline(type_index)),
+        }
+    }
+
+    /// The code of defined function `defined` (0 = the first defined function), or null when the module
+    /// is lazily compiled and the function has not been compiled yet.
+    pub fn defined_function(&self, defined: u32) -> *const u8 {
+        match &self.lazy {
+            None => self
+                .code
+                .at(self.code.image().functions[defined as usize].start),
+            Some(lazy) => lazy.get(
+                &self.info,
+                LazyItem::Function(self.info.num_imported_funcs + defined),
+            ),
+        }
+    }
+
     /// The entity exported as `name`.
     #[inline]
     pub fn export_index(&self, name: &str) -> Option<EntityIndex> {
@@ -70,7 +123,7 @@ pub enum ImportValue {
 pub struct FuncHandle {
     /// The function reference.
     pub funcref: *const VMFuncRef,
-    /// The entry trampoline for its signature.
+    /// The entry trampoline for its signature (null while not compiled yet, see [`FuncCallee::entry`]).
     pub entry: *const u8,
     /// A vmctx of a real instance to pass as the caller.
     pub caller_vmctx: *mut VMContext,
@@ -99,6 +152,7 @@ impl FuncHandle {
             funcref: self.funcref,
             entry: self.entry,
             caller_vmctx: self.caller_vmctx,
+            type_index: self.type_index,
         }
     }
 }
@@ -110,10 +164,13 @@ impl FuncHandle {
 pub struct FuncCallee {
     /// The function reference.
     pub funcref: *const VMFuncRef,
-    /// The entry trampoline for its signature.
+    /// The entry trampoline for its signature; null while the caller's module is lazily compiled and
+    /// has not compiled it yet (it is then compiled by the call).
     pub entry: *const u8,
     /// A vmctx of a real instance to pass as the caller.
     pub caller_vmctx: *mut VMContext,
+    /// Index of the signature in the type section of `caller_vmctx`'s module.
+    pub type_index: u32,
 }
 
 /// An export of an instance.
@@ -226,23 +283,23 @@ impl Instance {
         let type_index = self.module.info.functions[index as usize];
         FuncCallee {
             funcref: self.funcref_ptr(index),
-            entry: self
-                .module
-                .code
-                .at(self.module.code.image().entry_trampolines[type_index as usize]),
+            entry: self.module.entry_trampoline(type_index),
             caller_vmctx: self.vmctx(),
+            type_index,
         }
     }
 
-    /// A function handle for function `index`.
+    /// A function handle for function `index`. In a lazily compiled module this compiles the entry
+    /// trampoline of the function's type, so that calls through the handle find it (if that fails, the
+    /// handle's calls fail with the reason).
     pub fn func_handle(&self, index: u32) -> FuncHandle {
         let type_index = self.module.info.functions[index as usize];
         FuncHandle {
             funcref: self.funcref_ptr(index),
             entry: self
                 .module
-                .code
-                .at(self.module.code.image().entry_trampolines[type_index as usize]),
+                .ensure_entry_trampoline(type_index)
+                .unwrap_or(std::ptr::null()),
             caller_vmctx: self.vmctx(),
             module: self.module.clone(),
             type_index,
@@ -448,8 +505,6 @@ pub unsafe fn instantiate(
         dropped_data: info.data.iter().map(|_| Cell::new(false)).collect(),
         elem_values: Vec::new(),
     });
-    let code = &module.code;
-    let image = code.image();
     instance.write(VMOffsets::MAGIC, VMCTX_MAGIC);
     instance.write(VMOffsets::INSTANCE, &*instance as *const Instance);
     instance.write(VMOffsets::STORE_CONTEXT, s.vm_store_context());
@@ -464,11 +519,17 @@ pub unsafe fn instantiate(
                 instance.write(offsets.funcref(i), *f)
             }
             (&ImportValue::HostFunc(h), EntityIndex::Func(i)) => {
-                let type_index = info.functions[i as usize] as usize;
+                let type_index = info.functions[i as usize];
+                let trampoline = module.ensure_host_trampoline(type_index).map_err(|e| {
+                    InstantiationError::Resource(format!(
+                        "cannot compile the host trampoline of type {type_index}: {e}"
+                    ))
+                })?;
                 let funcref = VMFuncRef {
-                    wasm_call: code.at(image.host_trampolines[type_index]),
+                    wasm_call: trampoline,
                     vmctx: (s.host_func(h) as *const crate::HostFunc).cast_mut().cast(),
-                    type_id: module.type_ids[type_index],
+                    type_id: module.type_ids[type_index as usize],
+                    func_index: VMFuncRef::HOST,
                 };
                 instance.write(offsets.funcref(i), funcref);
             }
@@ -487,13 +548,15 @@ pub unsafe fn instantiate(
         }
     }
     // Defined functions.
-    for (d, range) in image.functions.iter().enumerate() {
-        let f = info.num_imported_funcs + d as u32;
+    // (Null code pointers for lazily compiled functions not compiled yet: the first call compiles them.)
+    for d in 0..info.functions.len() as u32 - info.num_imported_funcs {
+        let f = info.num_imported_funcs + d;
         let type_index = info.functions[f as usize] as usize;
         let funcref = VMFuncRef {
-            wasm_call: code.at(range.start),
+            wasm_call: module.defined_function(d),
             vmctx: vmctx.cast(),
             type_id: module.type_ids[type_index],
+            func_index: f,
         };
         instance.write(offsets.funcref(f), funcref);
     }

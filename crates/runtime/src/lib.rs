@@ -8,6 +8,7 @@ pub mod call;
 pub mod code_memory;
 pub mod host;
 pub mod instance;
+pub mod lazy;
 pub mod libcalls;
 pub mod memory;
 pub mod parking;
@@ -25,6 +26,7 @@ pub use instance::{
     ExportValue, FuncCallee, FuncHandle, ImportValue, Instance, InstantiationError, RuntimeModule,
     instantiate,
 };
+pub use lazy::{LazyCode, LazyCompiler, LazyItem, LazyModule};
 pub use memory::{LinearMemory, MemoryError, PAGE_SIZE};
 pub use store::{
     Global, GlobalId, HostFuncId, InstanceId, MemoryId, StoreInner, StoreLimits, TableId,

@@ -8,7 +8,7 @@ use crate::host::{Caller, HostFunc};
 use crate::instance::Instance;
 use crate::traphandlers::{record_trap, set_trap_message, unwind};
 use crate::values::RawVal;
-use crate::vmcontext::VMContext;
+use crate::vmcontext::{VMContext, VMFuncRef};
 use std::sync::OnceLock;
 use wasmz_environ::{Builtin, TrapCode};
 
@@ -35,6 +35,7 @@ pub(crate) fn builtins_table() -> *const usize {
                     Builtin::MemoryAtomicNotify => memory_atomic_notify as *const () as usize,
                     Builtin::MemoryAtomicWait32 => memory_atomic_wait32 as *const () as usize,
                     Builtin::MemoryAtomicWait64 => memory_atomic_wait64 as *const () as usize,
+                    Builtin::LazyCompile => lazy_compile as *const () as usize,
                 })
                 .collect()
         })
@@ -277,5 +278,18 @@ extern "C" fn memory_atomic_wait64(
     // SAFETY: as in `memory_atomic_wait32`, for an aligned 8-byte location.
     unsafe {
         crate::parking::wait(address, crate::parking::Expected::U64(expected), timeout) as u32
+    }
+}
+
+extern "C" fn lazy_compile(_vmctx: *mut VMContext, funcref: *mut VMFuncRef) -> *const u8 {
+    // SAFETY: compiled code passes a `VMFuncRef` of its own store (a vmctx slot or a table element's
+    // target), and the store is used by this thread only.
+    match unsafe { crate::lazy::resolve_funcref(funcref) } {
+        Ok(code) => code,
+        Err(message) => {
+            // The calling code traps with `CompileError` on the null result; the trap carries this.
+            set_trap_message(Some(message), None);
+            std::ptr::null()
+        }
     }
 }

@@ -14,12 +14,21 @@ pub struct VMContext {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct VMFuncRef {
-    /// Entry point with the wasm calling convention.
+    /// Entry point with the wasm calling convention; null while a lazily compiled function has not been
+    /// compiled for this reference yet.
     pub wasm_call: *const u8,
     /// The callee's vmctx (a host function's context for host functions).
     pub vmctx: *mut c_void,
     /// Engine-wide canonical id of the function's type.
     pub type_id: u32,
+    /// Index of the function in its module's function index space ([`VMFuncRef::HOST`] for host
+    /// functions); lazy compilation uses it to find the function behind a null `wasm_call`.
+    pub func_index: u32,
+}
+
+impl VMFuncRef {
+    /// The `func_index` of host functions.
+    pub const HOST: u32 = u32::MAX;
 }
 
 /// The part of a linear memory compiled code reads.
@@ -95,6 +104,10 @@ mod tests {
         );
         assert_eq!(offset_of!(VMFuncRef, vmctx), funcref::VMCTX as usize);
         assert_eq!(offset_of!(VMFuncRef, type_id), funcref::TYPE_ID as usize);
+        assert_eq!(
+            offset_of!(VMFuncRef, func_index),
+            funcref::FUNC_INDEX as usize
+        );
         assert_eq!(size_of::<VMFuncRef>(), funcref::SIZE as usize);
         assert_eq!(offset_of!(VMMemoryDefinition, base), memory::BASE as usize);
         assert_eq!(

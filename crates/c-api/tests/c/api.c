@@ -160,6 +160,7 @@ int main(int argc, char **argv) {
     expect_error("config NULL", wasmz_config_memory_limit(NULL, 1), "config must not be NULL");
     expect_error("config NULL 2", wasmz_config_explicit_bounds_checks(NULL, true), "NULL");
     expect_error("config NULL 3", wasmz_config_max_wasm_stack(NULL, 1), "NULL");
+    expect_error("config NULL 4", wasmz_config_lazy_compilation(NULL, true), "NULL");
     expect_error("engine out NULL", wasmz_engine_new(NULL, NULL), "out must not be NULL");
 
     /* ---- modules ---- */
@@ -407,6 +408,34 @@ int main(int argc, char **argv) {
     wasmz_memory_delete(NULL);
     wasmz_wasi_config_delete(NULL);
     wasmz_error_delete(NULL);
+    /* ---- lazy compilation ---- */
+    wasmz_config_t *lazy_config = wasmz_config_new();
+    expect_ok("lazy config", wasmz_config_lazy_compilation(lazy_config, true));
+    wasmz_engine_t *lazy_engine = NULL;
+    expect_ok("lazy engine", wasmz_engine_new(lazy_config, &lazy_engine));
+    wasmz_config_delete(lazy_config);
+    static const char LAZY_WAT[] =
+        "(module (func $sq (param i32) (result i32) (i32.mul (local.get 0) (local.get 0)))"
+        " (func (export \"sq_plus_one\") (param i32) (result i32)"
+        "   (i32.add (call $sq (local.get 0)) (i32.const 1)))"
+        " (func (export \"div0\") (result i32) (i32.div_u (i32.const 1) (i32.const 0))))";
+    wasmz_module_t *lazy_module = NULL;
+    expect_ok("lazy compile", wasmz_module_new(lazy_engine, (const uint8_t *)LAZY_WAT,
+                                               strlen(LAZY_WAT), &lazy_module));
+    wasmz_store_t *lazy_store = NULL;
+    expect_ok("lazy store", wasmz_store_new(lazy_engine, &lazy_store));
+    wasmz_instance_t *lazy_instance = NULL;
+    expect_ok("lazy instantiate",
+              wasmz_instance_new(lazy_store, lazy_module, NULL, &lazy_instance));
+    a[0] = (wasmz_val_t){.kind = WASMZ_I32, .of.i32 = 7};
+    expect_ok("lazy call", wasmz_instance_call(lazy_instance, "sq_plus_one", a, 1, r, 1));
+    printf("lazy sq_plus_one(7) = %d\n", r[0].of.i32);
+    expect_error("lazy trap", wasmz_instance_call(lazy_instance, "div0", NULL, 0, r, 1), "divide");
+    wasmz_instance_delete(lazy_instance);
+    wasmz_store_delete(lazy_store);
+    wasmz_module_delete(lazy_module);
+    wasmz_engine_delete(lazy_engine);
+
     printf("failures: %d\n", failures);
     return failures != 0;
 }

@@ -1,14 +1,15 @@
-//! Calls: `call` (direct for defined functions, through the VMContext for imports), `call_indirect`,
-//! `call_ref`, and their tail-call forms `return_call*`.
+//! Calls: `call` (direct for defined functions, through the VMContext for imports and, with lazy
+//! compilation, for every function), `call_indirect`, `call_ref`, and their tail-call forms
+//! `return_call*`.
 
-use super::FuncTranslator;
+use super::{FuncTranslator, block_args};
 use crate::env::{POINTER, readonly, trusted, wasm_signature};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
     ExtFuncData, ExternalName, InstBuilder, SigRef, UserExternalName, Value, types,
 };
 use wasmparser::Operator;
-use wasmz_environ::{FuncType, TrapCode, WasmResult, vmoffsets::funcref};
+use wasmz_environ::{Builtin, FuncType, TrapCode, WasmResult, vmoffsets::funcref};
 
 /// Whether a call returns to its caller or replaces the caller's frame.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -69,24 +70,74 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
+    /// With lazy compilation, makes sure `code` (loaded from the `VMFuncRef` at `funcref`) is not null:
+    /// when it is, calls the `LazyCompile` builtin, which compiles the function, stores its code pointer
+    /// into the `VMFuncRef` and returns it (or null, then this traps with `CompileError`). Without lazy
+    /// compilation code pointers are never null and `code` is returned as is.
+    fn ensure_compiled(&mut self, code: Value, funcref: impl FnOnce(&mut Self) -> Value) -> Value {
+        if !self.env.lazy_calls {
+            return code;
+        }
+        let compile = self.builder.create_block();
+        let cont = self.builder.create_block();
+        let code_param = self.builder.append_block_param(cont, POINTER);
+        self.builder
+            .ins()
+            .brif(code, cont, &block_args(&[code]), compile, &[]);
+        self.builder.set_cold_block(compile);
+        self.builder.switch_to_block(compile);
+        self.builder.seal_block(compile);
+        let funcref = funcref(self);
+        let compiled = self
+            .env
+            .call_builtin(
+                &mut self.builder,
+                self.vmctx,
+                Builtin::LazyCompile,
+                &[funcref],
+            )
+            .expect("LazyCompile returns the code pointer");
+        self.builder
+            .ins()
+            .trapz(compiled, crate::trap_code(TrapCode::CompileError));
+        self.builder.ins().jump(cont, &block_args(&[compiled]));
+        self.builder.switch_to_block(cont);
+        self.builder.seal_block(cont);
+        code_param
+    }
+
     fn call(&mut self, function_index: u32, kind: CallKind) {
         let ty = self.env.module.func_type(function_index);
         let args = self.popn(ty.params.len());
         let sig = self.builder.import_signature(wasm_signature(ty));
-        if self.env.module.is_imported_func(function_index) {
+        let imported = self.env.module.is_imported_func(function_index);
+        if imported || self.env.lazy_calls {
             let entry = self.env.offsets.funcref(function_index);
+            // Lazily compiled code pointers change (from null), so they are not `readonly`.
+            let flags = if self.env.lazy_calls {
+                trusted()
+            } else {
+                readonly()
+            };
             let code = self.builder.ins().load(
                 POINTER,
-                readonly(),
+                flags,
                 self.vmctx,
                 (entry + funcref::WASM_CALL) as i32,
             );
-            let callee_vmctx = self.builder.ins().load(
-                POINTER,
-                readonly(),
-                self.vmctx,
-                (entry + funcref::VMCTX) as i32,
-            );
+            let code = self.ensure_compiled(code, |this| {
+                this.builder.ins().iadd_imm_s(this.vmctx, i64::from(entry))
+            });
+            let callee_vmctx = if imported {
+                self.builder.ins().load(
+                    POINTER,
+                    readonly(),
+                    self.vmctx,
+                    (entry + funcref::VMCTX) as i32,
+                )
+            } else {
+                self.vmctx
+            };
             self.emit_indirect(kind, sig, code, callee_vmctx, &args);
             return;
         }
@@ -120,6 +171,7 @@ impl FuncTranslator<'_, '_> {
             .builder
             .ins()
             .load(POINTER, trusted(), func, funcref::WASM_CALL as i32);
+        let code = self.ensure_compiled(code, |_| func);
         let callee_vmctx = self
             .builder
             .ins()

@@ -1,0 +1,194 @@
+//! Lazy compilation: a module whose functions and trampolines are compiled on first use.
+//!
+//! The runtime does not know how to compile; the embedder gives a [`LazyModule`] a [`LazyCompiler`] that
+//! turns one [`LazyItem`] into machine code. Each item is compiled at most once per module, whichever
+//! thread asks first (the others wait for it), and its code is published into its own fresh executable
+//! mapping that is never made writable again, so other threads may run it while more code is added. Each
+//! mapping is registered with the code registry like a whole module's image, so trap codes and backtrace
+//! names work the same for lazily compiled code.
+//!
+//! Compiled code asks for a function through the `LazyCompile` builtin when it finds a null code pointer
+//! in a `VMFuncRef`; host calls do the same through [`resolve_funcref`] before entering wasm.
+
+use crate::code_memory::CodeMemory;
+use crate::instance::Instance;
+use crate::vmcontext::VMFuncRef;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use wasmz_environ::{CodeImage, ModuleInfo, TrapCode};
+
+/// Something a lazily compiled module compiles on demand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LazyItem {
+    /// A defined function, by its index in the module's function index space.
+    Function(u32),
+    /// The entry trampoline (host → wasm) of a type of the type section.
+    EntryTrampoline(u32),
+    /// The host trampoline (wasm → host function) of a type of the type section.
+    HostTrampoline(u32),
+}
+
+/// The machine code of one [`LazyItem`]: position independent, with no relocations left.
+#[derive(Debug, Clone, Default)]
+pub struct LazyCode {
+    /// The machine code.
+    pub code: Vec<u8>,
+    /// Trap sites (offsets into `code`), sorted by offset.
+    pub traps: Vec<(u32, TrapCode)>,
+}
+
+/// Compiles the items of one module on demand (implemented by the embedder, which owns the compiler).
+pub trait LazyCompiler: Send + Sync {
+    /// Compiles `item` of the module described by `info`.
+    ///
+    /// # Errors
+    /// A message saying why the item cannot be compiled.
+    fn compile(&self, info: &ModuleInfo, item: LazyItem) -> Result<LazyCode, String>;
+}
+
+type Slot = OnceLock<Result<CodeMemory, String>>;
+
+/// The lazily compiled code of one module, shared by all its instances on every thread.
+pub struct LazyModule {
+    compiler: Box<dyn LazyCompiler>,
+    /// One slot per defined function.
+    functions: Box<[Slot]>,
+    /// One slot per type for entry trampolines.
+    entry: Box<[Slot]>,
+    /// One slot per type for host trampolines.
+    host: Box<[Slot]>,
+    /// Bytes of machine code compiled so far.
+    code_bytes: AtomicUsize,
+}
+
+fn slots(n: usize) -> Box<[Slot]> {
+    (0..n).map(|_| OnceLock::new()).collect()
+}
+
+impl LazyModule {
+    /// A module described by `info` with nothing compiled yet.
+    pub fn new(info: &ModuleInfo, compiler: Box<dyn LazyCompiler>) -> LazyModule {
+        LazyModule {
+            compiler,
+            functions: slots(info.functions.len() - info.num_imported_funcs as usize),
+            entry: slots(info.types.len()),
+            host: slots(info.types.len()),
+            code_bytes: AtomicUsize::new(0),
+        }
+    }
+
+    /// Bytes of machine code compiled so far (each item is published in mappings rounded up to whole
+    /// pages, so the memory used is larger).
+    pub fn code_bytes(&self) -> usize {
+        self.code_bytes.load(Ordering::Relaxed)
+    }
+
+    /// How many defined functions have been compiled (successfully or not) so far.
+    pub fn compiled_functions(&self) -> usize {
+        self.functions.iter().filter(|s| s.get().is_some()).count()
+    }
+
+    fn slot(&self, item: LazyItem, info: &ModuleInfo) -> Option<&Slot> {
+        match item {
+            LazyItem::Function(f) => self
+                .functions
+                .get(f.checked_sub(info.num_imported_funcs)? as usize),
+            LazyItem::EntryTrampoline(t) => self.entry.get(t as usize),
+            LazyItem::HostTrampoline(t) => self.host.get(t as usize),
+        }
+    }
+
+    /// The code of `item` if it has been compiled already, else null.
+    pub fn get(&self, info: &ModuleInfo, item: LazyItem) -> *const u8 {
+        match self.slot(item, info).and_then(OnceLock::get) {
+            Some(Ok(code)) => code.at(0),
+            _ => std::ptr::null(),
+        }
+    }
+
+    /// The code of `item`, compiling it first if no thread has yet.
+    ///
+    /// # Errors
+    /// Why the item could not be compiled (the same message every time it is asked for).
+    pub fn ensure(&self, info: &ModuleInfo, item: LazyItem) -> Result<*const u8, String> {
+        let slot = self
+            .slot(item, info)
+            .ok_or_else(|| format!("{item:?} does not exist in the module"))?;
+        let result = slot.get_or_init(|| self.compile(info, item));
+        match result {
+            Ok(code) => Ok(code.at(0)),
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    fn compile(&self, info: &ModuleInfo, item: LazyItem) -> Result<CodeMemory, String> {
+        // The compiler runs inside a builtin called by wasm code, which must not unwind.
+        let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.compiler.compile(info, item)
+        }))
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(format!("internal compiler error: {what}"))
+        })?;
+        let len =
+            u32::try_from(compiled.code.len()).map_err(|_| format!("{item:?} is too large"))?;
+        let mut image = CodeImage {
+            traps: compiled.traps,
+            ..CodeImage::default()
+        };
+        image.traps.sort_by_key(|(offset, _)| *offset);
+        match item {
+            LazyItem::Function(f) => {
+                image.functions = std::iter::once(0..len).collect();
+                image.num_imported_funcs = f;
+                if let Some(name) = info.func_names.get(&f) {
+                    image.func_names = vec![(f, name.clone())];
+                }
+            }
+            LazyItem::EntryTrampoline(_) => image.entry_trampolines = vec![0],
+            LazyItem::HostTrampoline(_) => image.host_trampolines = vec![0],
+        }
+        let code = CodeMemory::publish_with_code(image, &compiled.code)
+            .map_err(|e| format!("cannot map code memory: {e}"))?;
+        self.code_bytes
+            .fetch_add(compiled.code.len(), Ordering::Relaxed);
+        Ok(code)
+    }
+}
+
+/// Makes sure the function behind `funcref` has code: compiles it when its code pointer is null and stores
+/// the code pointer into `*funcref`. Returns the code pointer.
+///
+/// # Safety
+/// `funcref` must point to a live `VMFuncRef` of the calling thread's store (a vmctx slot, or a copy of
+/// one in an importing instance's vmctx), not accessed by anything else during the call.
+///
+/// # Errors
+/// Why the function could not be compiled.
+pub unsafe fn resolve_funcref(funcref: *mut VMFuncRef) -> Result<*const u8, String> {
+    // SAFETY: valid and unaliased per the caller's contract.
+    let f = unsafe { &mut *funcref };
+    if !f.wasm_call.is_null() {
+        return Ok(f.wasm_call);
+    }
+    if f.func_index == VMFuncRef::HOST {
+        return Err("a host function reference has no code".into());
+    }
+    // SAFETY: a wasm function's `VMFuncRef` holds its defining instance's vmctx, alive as long as the
+    // store that owns the reference.
+    let instance = unsafe { Instance::from_vmctx(f.vmctx.cast()) };
+    let module = instance.module();
+    let lazy = module
+        .lazy
+        .as_ref()
+        .ok_or_else(|| format!("function {} has no code", f.func_index))?;
+    let code = lazy
+        .ensure(&module.info, LazyItem::Function(f.func_index))
+        .map_err(|e| format!("function {} failed to compile: {e}", f.func_index))?;
+    f.wasm_call = code;
+    Ok(code)
+}
