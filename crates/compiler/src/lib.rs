@@ -256,6 +256,17 @@ pub fn compile_lazy(
     })
 }
 
+/// One unit of work of [`compile_module`].
+#[derive(Debug, Clone, Copy)]
+enum Job {
+    /// Defined function `i` (0 is the first defined function).
+    Function(u32),
+    /// The entry trampoline of type `t`.
+    Entry(u32),
+    /// The host trampoline of type `t`.
+    Host(u32),
+}
+
 /// Compiles every defined function of `module` (whose bytes are `wasm`) and the trampolines of its types.
 ///
 /// # Errors
@@ -268,32 +279,59 @@ pub fn compile_module(
 ) -> Result<CodeImage, CompileError> {
     let env = module_env(isa, module, options);
     let num_defined = module.bodies.len();
+    let num_types = module.types.len();
+    // One job per defined function and per trampoline, biggest function bodies first so that no core is
+    // left with one large function at the end; workers take the next job from a shared counter.
+    let mut jobs: Vec<Job> = (0..num_defined)
+        .map(|i| Job::Function(i as u32))
+        .chain((0..num_types as u32).flat_map(|t| [Job::Entry(t), Job::Host(t)]))
+        .collect();
+    jobs.sort_by_key(|job| match job {
+        Job::Function(i) => {
+            let range = &module.bodies[*i as usize];
+            std::cmp::Reverse(range.end - range.start)
+        }
+        Job::Entry(_) | Job::Host(_) => std::cmp::Reverse(0),
+    });
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(num_defined / 4 + 1)
-        .max(1);
-    let chunk = num_defined.div_ceil(threads).max(1);
-    let indices: Vec<usize> = (0..num_defined).collect();
-    let results: Vec<Result<Vec<CompiledFunction>, CompileError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = indices
-            .chunks(chunk)
-            .map(|part| {
-                let env = &env;
-                s.spawn(move || {
-                    let mut ctx = Context::new();
-                    let mut tctx = TranslatorContext::default();
-                    part.iter()
-                        .map(|&i| {
-                            let func_index = module.num_imported_funcs + i as u32;
-                            translate_and_compile(env, &mut ctx, &mut tctx, wasm, func_index)
-                        })
-                        .collect()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
+        .min(jobs.len() / 8 + 1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let run = |ctx: &mut Context, tctx: &mut TranslatorContext, job: Job| match job {
+        Job::Function(i) => {
+            let func_index = module.num_imported_funcs + i;
+            translate_and_compile(&env, ctx, tctx, wasm, func_index)
+        }
+        Job::Entry(t) => compile_function(
+            isa,
+            ctx,
+            trampolines::entry_trampoline(&env, &module.types[t as usize], t),
+            || format!("entry trampoline of type {t}"),
+        ),
+        Job::Host(t) => compile_function(
+            isa,
+            ctx,
+            trampolines::host_trampoline(&env, &module.types[t as usize], t),
+            || format!("host trampoline of type {t}"),
+        ),
+    };
+    let worker = || {
+        let mut ctx = Context::new();
+        let mut tctx = TranslatorContext::default();
+        let mut done = Vec::new();
+        loop {
+            let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(&job) = jobs.get(n) else {
+                return Ok(done);
+            };
+            done.push((job, run(&mut ctx, &mut tctx, job)?));
+        }
+    };
+    let results: Vec<Result<Vec<(Job, CompiledFunction)>, CompileError>> =
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (1..threads).map(|_| s.spawn(worker)).collect();
+            let mut results = vec![worker()];
+            results.extend(handles.into_iter().map(|h| {
                 h.join().unwrap_or_else(|panic| {
                     let message = panic
                         .downcast_ref::<&str>()
@@ -305,31 +343,28 @@ pub fn compile_module(
                         message: format!("internal error: {message}"),
                     })
                 })
-            })
-            .collect()
-    });
-    let mut functions = Vec::with_capacity(num_defined);
+            }));
+            results
+        });
+    let mut functions: Vec<Option<CompiledFunction>> = (0..num_defined).map(|_| None).collect();
+    let mut entry: Vec<Option<CompiledFunction>> = (0..num_types).map(|_| None).collect();
+    let mut host: Vec<Option<CompiledFunction>> = (0..num_types).map(|_| None).collect();
     for part in results {
-        functions.extend(part?);
+        for (job, compiled) in part? {
+            let slot = match job {
+                Job::Function(i) => &mut functions[i as usize],
+                Job::Entry(t) => &mut entry[t as usize],
+                Job::Host(t) => &mut host[t as usize],
+            };
+            *slot = Some(compiled);
+        }
     }
-    let mut ctx = Context::new();
-    let mut entry = Vec::new();
-    let mut host = Vec::new();
-    for (i, ty) in module.types.iter().enumerate() {
-        let i = i as u32;
-        entry.push(compile_function(
-            isa,
-            &mut ctx,
-            trampolines::entry_trampoline(&env, ty, i),
-            || format!("entry trampoline of type {i}"),
-        )?);
-        host.push(compile_function(
-            isa,
-            &mut ctx,
-            trampolines::host_trampoline(&env, ty, i),
-            || format!("host trampoline of type {i}"),
-        )?);
-    }
+    let all = |v: Vec<Option<CompiledFunction>>| -> Vec<CompiledFunction> {
+        v.into_iter()
+            .map(|c| c.expect("every job ran: the workers stop only when the list is exhausted"))
+            .collect()
+    };
+    let (functions, entry, host) = (all(functions), all(entry), all(host));
     let mut image = link::link(functions, entry, host, module.num_imported_funcs)?;
     image.traps.sort_by_key(|(offset, _)| *offset);
     image.num_imported_funcs = module.num_imported_funcs;
