@@ -13,7 +13,7 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 peers="${PEERS_DIR:-$repo/target/peers}"
 work="${COMPARE_DIR:-$repo/target/compare}"
 
-if [[ ! -x "$peers/bin/wasmtime" || ! -x "$peers/bin/wasmi_cli" ]]; then
+if [[ ! -x "$peers/bin/wasmtime" || ! -x "$peers/bin/wasmi" ]]; then
     echo "installing wasmtime-cli 48.0.8 and wasmi_cli 2.0.0 into $peers" >&2
     cargo install --locked --root "$peers" wasmtime-cli@48.0.8 wasmi_cli@2.0.0
 fi
@@ -24,5 +24,5 @@ exec python3 "$repo/benches/compare/compare.py" \
     --wasmz "$repo/target/release/wasmz" \
     --wasmz-aot "$repo/target/release/wasmz-aot" \
     --wasmtime "$peers/bin/wasmtime" \
-    --wasmi "$peers/bin/wasmi_cli" \
+    --wasmi "$peers/bin/wasmi" \
     --work "$work" "$@"

@@ -86,8 +86,8 @@ def build(workload, build_dir, data_dir):
     native = build_dir / stem
     srcs = [str(s) for s in sources]
     if not wasm.exists():
-        subprocess.run(["clang-16", "--target=wasm32-wasi", "--sysroot=/usr", "-O2", *flags, *srcs, "-o", str(wasm),
-                        *wasm_flags, "-lm"], check=True)
+        subprocess.run(["clang-16", "--target=wasm32-wasi", "--sysroot=/usr", "-O2", f'-DDATA_DIR="{data_dir}"',
+                        *flags, *srcs, "-o", str(wasm), *wasm_flags, "-lm"], check=True)
     if not native.exists():
         subprocess.run(["gcc", "-O2", f'-DDATA_DIR="{data_dir}"', *flags, *srcs, "-o", str(native), "-lm"],
                        check=True)
@@ -113,7 +113,10 @@ def reset_data(data_dir):
 
 
 def commands(runtime, tools, wasm, native, args, data_dir, cache_dir):
-    dir_arg = f"{data_dir}::/data"
+    # Every program finds its data under the same absolute path natively and in wasm: wasmi's --dir
+    # cannot rename a directory, and SQLite checks every component of a database's path, so the guest
+    # gets the host's root directory.
+    dir_arg = "/"
     if runtime == "native":
         return [str(native), *args]
     if runtime in ("wasmz", "wasmz-lazy"):
@@ -124,7 +127,7 @@ def commands(runtime, tools, wasm, native, args, data_dir, cache_dir):
         cache = "cache=y" if cache_dir else "cache=n"
         return [tools["wasmtime"], "run", "-C", cache, "--dir", dir_arg, str(wasm), *args]
     if runtime == "wasmi":
-        return [tools["wasmi"], "--dir", dir_arg, str(wasm), *args]
+        return [tools["wasmi"], "run", "--dir", dir_arg, str(wasm), *args]
     raise ValueError(runtime)
 
 
