@@ -1,4 +1,5 @@
-//! Compilation and instantiation: wasmz (Cranelift) and wasmi (interpreter translation) on the same module.
+//! Compilation and instantiation: wasmz (Cranelift, eager and lazy) and wasmi (interpreter translation) on
+//! the same module.
 //!
 //! Run with `cargo bench --bench compile`.
 
@@ -27,11 +28,15 @@ fn compile(c: &mut Criterion) {
     let small = wat::parse_str(include_str!("wat/kernels.wat")).expect("parses");
     let large = generated_module(500);
     let z = wasmz::Engine::default();
+    let lazy = wasmz::Engine::new(wasmz::Config::new().lazy_compilation(true)).expect("engine");
     let i = wasmi::Engine::default();
 
     let mut g = c.benchmark_group("compile_small");
     g.bench_function("wasmz", |b| {
         b.iter(|| wasmz::Module::compile(&z, black_box(&small)).expect("compiles"))
+    });
+    g.bench_function("wasmz_lazy", |b| {
+        b.iter(|| wasmz::Module::compile(&lazy, black_box(&small)).expect("compiles"))
     });
     g.bench_function("wasmi", |b| {
         b.iter(|| wasmi::Module::new(&i, black_box(&small)).expect("compiles"))
@@ -42,6 +47,9 @@ fn compile(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("wasmz", |b| {
         b.iter(|| wasmz::Module::compile(&z, black_box(&large)).expect("compiles"))
+    });
+    g.bench_function("wasmz_lazy", |b| {
+        b.iter(|| wasmz::Module::compile(&lazy, black_box(&large)).expect("compiles"))
     });
     g.bench_function("wasmi", |b| {
         b.iter(|| wasmi::Module::new(&i, black_box(&large)).expect("compiles"))

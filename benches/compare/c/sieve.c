@@ -11,10 +11,10 @@ int main(int argc, char **argv) {
     for (int r = 0; r < rounds; r++) {
         memset(composite, 0, (size_t)limit + 1);
         count = 0;
-        for (long i = 2; i <= limit; i++) {
+        for (long long i = 2; i <= limit; i++) {
             if (composite[i]) continue;
             count++;
-            for (long j = i * i; j <= limit; j += i) composite[j] = 1;
+            for (long long j = i * i; j <= limit; j += i) composite[j] = 1;
         }
     }
     printf("primes up to %d: %d\n", limit, count);
