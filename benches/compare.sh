@@ -5,7 +5,7 @@
 #
 # Installs the peers once into $PEERS_DIR (default: target/peers; about 30 minutes of building the first
 # time, cached after), builds wasmz's CLIs in release mode and the C workloads of benches/compare/c (plus
-# SQLite and zlib, whose sources come from the cargo registry as for the WASI tests) with clang-16 for
+# SQLite, zlib and QuickJS, whose sources come from the cargo registry) with clang-16 for
 # wasm32-wasi and gcc natively, then runs benches/compare/compare.py. Needs clang-16, lld-16, wasi-libc,
 # gcc and python3. Not part of CI.
 set -euo pipefail
@@ -18,6 +18,20 @@ if [[ ! -x "$peers/bin/wasmtime" || ! -x "$peers/bin/wasmi" ]]; then
     cargo install --locked --root "$peers" wasmtime-cli@48.0.8 wasmi_cli@2.0.0
 fi
 (cd "$repo" && cargo fetch --quiet && cargo build --release --quiet -p wasmz-cli)
+# QuickJS's sources come from the rquickjs-sys crate, which nothing in the workspace depends on: fetch it
+# through a throwaway package.
+mkdir -p "$work/fetch/src"
+cat > "$work/fetch/Cargo.toml" <<'TOML'
+[package]
+name = "compare-fetch"
+version = "0.0.0"
+edition = "2021"
+[dependencies]
+rquickjs-sys = "=0.14.0"
+[workspace]
+TOML
+echo 'fn main() {}' > "$work/fetch/src/main.rs"
+(cd "$work/fetch" && cargo fetch --quiet)
 # Builds are cached in $work/build; a new checkout of a workload's sources needs a fresh one.
 rm -rf "$work/build"
 exec python3 "$repo/benches/compare/compare.py" \

@@ -57,6 +57,16 @@ SQLITE_WASI_FLAGS = ["-DSQLITE_NOHAVE_SYSTEM", "-D_WASI_EMULATED_MMAN", "-D_WASI
                      "-lwasi-emulated-getpid", "-lwasi-emulated-signal", "-lwasi-emulated-process-clocks"]
 
 
+def quickjs_sources():
+    quickjs = crate_source("rquickjs-sys") / "quickjs"
+    sources = [quickjs / f"{n}.c" for n in ["quickjs", "libregexp", "libunicode", "dtoa"]]
+    return sources + [HERE / "c" / "quickjs_bench.c"], [f"-I{quickjs}", "-D_GNU_SOURCE"]
+
+
+QUICKJS_WASI_FLAGS = ["-D_WASI_EMULATED_PROCESS_CLOCKS", "-D_WASI_EMULATED_SIGNAL",
+                      "-lwasi-emulated-process-clocks", "-lwasi-emulated-signal"]
+
+
 def workloads():
     """(name, sources, common flags, wasm-only flags, arguments, needs a data directory)."""
     c = HERE / "c"
@@ -75,6 +85,8 @@ def workloads():
     out.append(("sqlite", sources, flags, SQLITE_WASI_FLAGS, ["100000"], True))
     sources, flags = zlib_sources()
     out.append(("zlib", sources, flags, [], [], True))
+    sources, flags = quickjs_sources()
+    out.append(("quickjs", sources, flags, QUICKJS_WASI_FLAGS, ["400"], False))
     return out
 
 
@@ -89,8 +101,8 @@ def build(workload, build_dir, data_dir):
         subprocess.run(["clang-16", "--target=wasm32-wasi", "--sysroot=/usr", "-O2", f'-DDATA_DIR="{data_dir}"',
                         *flags, *srcs, "-o", str(wasm), *wasm_flags, "-lm"], check=True)
     if not native.exists():
-        subprocess.run(["gcc", "-O2", f'-DDATA_DIR="{data_dir}"', *flags, *srcs, "-o", str(native), "-lm"],
-                       check=True)
+        subprocess.run(["gcc", "-O2", f'-DDATA_DIR="{data_dir}"', *flags, *srcs, "-o", str(native), "-lm",
+                        "-lpthread"], check=True)
     return wasm, native
 
 
