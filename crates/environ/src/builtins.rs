@@ -89,4 +89,13 @@ builtins! {
     /// Ends the current wasm execution with a trap code; the second argument is the calling frame's
     /// frame pointer, where the backtrace starts. Never returns.
     RaiseTrap(I32, Ptr);
+    /// Allocates an exception of the calling instance's tag `tag` in the store and returns its address
+    /// (see `vmoffsets::exception`); compiled code then writes the values.
+    ExnNew(I32) -> Ptr;
+    /// Throws the exception `exn` (non-null) from the frame whose frame pointer is the second argument:
+    /// resumes at the handler of the innermost enclosing `try_table` of a calling wasm frame, or ends the
+    /// wasm execution with an unhandled-exception trap. Never returns.
+    Throw(Ptr, Ptr);
+    /// Releases a caught exception that no `exnref` refers to (its values have been read).
+    ExnFree(Ptr);
 }
