@@ -42,7 +42,7 @@ mod values;
 pub use artifact::{ArtifactInfo, CRANELIFT_VERSION};
 pub use engine::{BoundsChecks, Config, Engine, OptLevel};
 pub use error::Error;
-pub use externals::{Extern, Func, Global, Memory, Table};
+pub use externals::{Extern, Func, Global, Memory, Table, Tag};
 pub use instance::Instance;
 pub use linker::{ContextHostFn, HostContext, HostError, HostFunc, Linker};
 pub use module::Module;

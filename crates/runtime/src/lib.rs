@@ -6,6 +6,7 @@
 pub mod budget;
 pub mod call;
 pub mod code_memory;
+pub mod exception;
 pub mod host;
 pub mod instance;
 pub mod libcalls;
@@ -19,6 +20,7 @@ pub mod vmcontext;
 pub use budget::MemoryBudget;
 pub use call::{call_callee, call_func};
 pub use code_memory::CodeMemory;
+pub use exception::{Tag, VMTag};
 pub use host::{Caller, HostCallback, HostFunc, HostTrap};
 pub use instance::{
     ExportValue, FuncCallee, FuncHandle, ImportValue, Instance, InstantiationError, RuntimeModule,
@@ -26,7 +28,7 @@ pub use instance::{
 };
 pub use memory::{LinearMemory, MemoryError, PAGE_SIZE};
 pub use store::{
-    Global, GlobalId, HostFuncId, InstanceId, MemoryId, StoreInner, StoreLimits, TableId,
+    Global, GlobalId, HostFuncId, InstanceId, MemoryId, StoreInner, StoreLimits, TableId, TagId,
 };
 pub use table::Table;
 pub use traphandlers::{FrameInfo, TrapInfo};

@@ -32,6 +32,9 @@ pub(crate) fn builtins_table() -> *const usize {
                     Builtin::ElemDrop => elem_drop as *const () as usize,
                     Builtin::HostCall => host_call as *const () as usize,
                     Builtin::RaiseTrap => raise_trap as *const () as usize,
+                    Builtin::ExnNew => exn_new as *const () as usize,
+                    Builtin::Throw => throw as *const () as usize,
+                    Builtin::ExnFree => exn_free as *const () as usize,
                 })
                 .collect()
         })
@@ -244,4 +247,30 @@ extern "C" fn raise_trap(_vmctx: *mut VMContext, code: u32, fp: usize) {
         .unwrap_or(TrapCode::HostError);
     record_trap(code, None, fp, crate::traphandlers::approximate_sp());
     unwind();
+}
+
+extern "C" fn exn_new(vmctx: *mut VMContext, tag: u32) -> *mut u8 {
+    let inst = instance(vmctx);
+    let num_values = inst.module().info.tag_type(tag).params.len();
+    // SAFETY: the store outlives every call into its instances; only its exception heap (a RefCell
+    // that no other code borrows while compiled code runs) and budget are touched.
+    let store = unsafe { &*inst.store };
+    store
+        .exceptions
+        .borrow_mut()
+        .alloc(store.budget(), inst.tag_ptr(tag), num_values)
+}
+
+extern "C" fn exn_free(vmctx: *mut VMContext, exn: *const u8) {
+    // SAFETY: as in `exn_new`.
+    let store = unsafe { &*instance(vmctx).store };
+    store
+        .exceptions
+        .borrow_mut()
+        .free_unexposed(store.budget(), exn);
+}
+
+extern "C" fn throw(_vmctx: *mut VMContext, exn: usize, fp: usize) {
+    // SAFETY: compiled code calls this builtin directly, passing its own frame pointer.
+    unsafe { crate::traphandlers::throw(exn, fp) }
 }

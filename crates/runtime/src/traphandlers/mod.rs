@@ -9,6 +9,9 @@
 //! have returned.
 
 mod signals;
+mod throw;
+
+pub(crate) use throw::throw;
 
 use crate::code_memory::lookup_code;
 use std::cell::{Cell, RefCell};
