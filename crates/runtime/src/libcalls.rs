@@ -270,7 +270,26 @@ extern "C" fn exn_free(vmctx: *mut VMContext, exn: *const u8) {
         .free_unexposed(store.budget(), exn);
 }
 
-extern "C" fn throw(_vmctx: *mut VMContext, exn: usize, fp: usize) {
-    // SAFETY: compiled code calls this builtin directly, passing its own frame pointer.
-    unsafe { crate::traphandlers::throw(exn, fp) }
+/// The `Throw` builtin: passes its own return address (in the throwing function) on to
+/// [`throw_from`], which reports it as the first frame of an unhandled exception's backtrace.
+#[cfg(target_arch = "x86_64")]
+#[unsafe(naked)]
+extern "C" fn throw(_vmctx: *mut VMContext, _exn: usize, _fp: usize) {
+    // At entry the return address is at [rsp]; it becomes the fourth argument (rcx).
+    core::arch::naked_asm!("mov rcx, [rsp]", "jmp {}", sym throw_from)
+}
+
+/// The `Throw` builtin: passes its own return address (in the throwing function) on to
+/// [`throw_from`], which reports it as the first frame of an unhandled exception's backtrace.
+#[cfg(target_arch = "aarch64")]
+#[unsafe(naked)]
+extern "C" fn throw(_vmctx: *mut VMContext, _exn: usize, _fp: usize) {
+    // At entry the return address is in the link register; it becomes the fourth argument (x3).
+    core::arch::naked_asm!("mov x3, x30", "b {}", sym throw_from)
+}
+
+extern "C" fn throw_from(_vmctx: *mut VMContext, exn: usize, fp: usize, pc: usize) {
+    // SAFETY: compiled code calls the `Throw` builtin directly, passing its own frame pointer; `pc` is
+    // that call's return address.
+    unsafe { crate::traphandlers::throw(exn, fp, pc) }
 }

@@ -55,21 +55,25 @@ fn find_handler(fp: usize) -> Option<Resume> {
     }
 }
 
-/// Throws the exception at `exn` from the wasm frame whose frame pointer is `fp`: resumes at the
-/// innermost handler, or ends the innermost host → wasm call with an unhandled-exception trap.
+/// Throws the exception at `exn` from the wasm frame whose frame pointer is `fp`, at `pc` (the address
+/// after its call of the `Throw` builtin): resumes at the innermost handler, or ends the innermost
+/// host → wasm call with an unhandled-exception trap.
 ///
 /// # Safety
 /// Must be called directly by compiled wasm code (through the `Throw` builtin) with its own frame
 /// pointer: every frame between here and the handler (or the host entry) is a wasm frame or this
 /// function's, and none holds anything to drop.
-pub(crate) unsafe fn throw(exn: usize, fp: usize) -> ! {
+pub(crate) unsafe fn throw(exn: usize, fp: usize, pc: usize) -> ! {
     if let Some((pc, sp, fp)) = find_handler(fp) {
         // SAFETY: (pc, sp, fp) come from the code image's handler table for a live frame of this
         // thread's stack (the caller's contract), which is what the handler expects on entry.
         unsafe { resume(pc, sp, fp, exn) }
     }
-    record_trap(TrapCode::UnhandledException, None, fp, approximate_sp());
-    set_trap_message(Some("uncaught wasm exception".into()), None);
+    record_trap(TrapCode::UnhandledException, Some(pc), fp, approximate_sp());
+    set_trap_message(
+        Some("thrown by wasm code and not caught before reaching the host".into()),
+        None,
+    );
     unwind()
 }
 
