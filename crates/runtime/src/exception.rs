@@ -91,13 +91,13 @@ impl ExceptionHeap {
             }
         };
         let header = object.as_mut_ptr().cast::<u8>();
-        // SAFETY: the header is the object's first 16 bytes (16-aligned, owned by `object`); the tag
-        // pointer and the slot index fit at their offsets.
+        // SAFETY: the header is the object's first 16 bytes (16-aligned, owned by `object`); the tag's
+        // address and the slot index fit at their offsets.
         unsafe {
             header
                 .add(exception::TAG as usize)
-                .cast::<*const VMTag>()
-                .write(tag);
+                .cast::<usize>()
+                .write(tag as usize);
             header
                 .add(exception::SLOT as usize)
                 .cast::<u32>()
@@ -108,10 +108,14 @@ impl ExceptionHeap {
         header
     }
 
-    /// Frees the exception at `exn` unless an `exnref` to it was handed out. Addresses that are not
-    /// live objects of this heap are ignored.
-    pub fn free_unexposed(&mut self, budget: &MemoryBudget, exn: *const u8) {
-        let Some(slot) = self.slot_of(exn) else {
+    /// Frees the exception at `exn` unless an `exnref` to it was handed out.
+    ///
+    /// # Safety
+    /// `exn` must be null or the address of a live exception object of this heap (whose header is
+    /// read); an address that is not one of its objects is then ignored.
+    pub unsafe fn free_unexposed(&mut self, budget: &MemoryBudget, exn: *const u8) {
+        // SAFETY: the caller's contract.
+        let Some(slot) = (unsafe { self.slot_of(exn) }) else {
             return;
         };
         let object = self.objects[slot]
@@ -130,12 +134,15 @@ impl ExceptionHeap {
     }
 
     /// The slot of the live object at `exn`, if it is one.
-    fn slot_of(&self, exn: *const u8) -> Option<usize> {
+    ///
+    /// # Safety
+    /// As [`ExceptionHeap::free_unexposed`].
+    unsafe fn slot_of(&self, exn: *const u8) -> Option<usize> {
         if exn.is_null() {
             return None;
         }
-        // SAFETY: compiled code passes only addresses of objects of this store, whose headers are
-        // readable while they live; the slot is then checked against the object's own address.
+        // SAFETY: `exn` is a live object's address (the caller's contract), so its header is
+        // readable; the slot read from it is then checked against the object's own address.
         let slot = unsafe { exn.add(exception::SLOT as usize).cast::<u32>().read() } as usize;
         let object = self.objects.get(slot)?.as_ref()?;
         (object.as_ptr().cast::<u8>() == exn).then_some(slot)
@@ -144,13 +151,5 @@ impl ExceptionHeap {
     /// Number of live exception objects.
     pub fn live(&self) -> usize {
         self.live
-    }
-
-    /// The tag and value slots of the live object at `exn`, if it is one.
-    pub fn describe(&self, exn: *const u8) -> Option<(*const VMTag, &[u128])> {
-        let slot = self.slot_of(exn)?;
-        let object = self.objects[slot].as_ref()?;
-        let tag = (object[0] as u64) as usize as *const VMTag;
-        Some((tag, &object[1..]))
     }
 }

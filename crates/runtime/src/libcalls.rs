@@ -264,10 +264,14 @@ extern "C" fn exn_new(vmctx: *mut VMContext, tag: u32) -> *mut u8 {
 extern "C" fn exn_free(vmctx: *mut VMContext, exn: *const u8) {
     // SAFETY: as in `exn_new`.
     let store = unsafe { &*instance(vmctx).store };
-    store
-        .exceptions
-        .borrow_mut()
-        .free_unexposed(store.budget(), exn);
+    // SAFETY: compiled code passes the exception it has just caught, which is live: only this call
+    // frees it.
+    unsafe {
+        store
+            .exceptions
+            .borrow_mut()
+            .free_unexposed(store.budget(), exn)
+    };
 }
 
 /// The `Throw` builtin: passes its own return address (in the throwing function) on to
