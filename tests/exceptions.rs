@@ -513,3 +513,35 @@ fn exception_handlers_survive_ahead_of_time_compilation() -> Result<()> {
     assert_eq!(call_i32(&mut inst, "nested", &[])?, 107);
     Ok(())
 }
+
+/// Code that does not use exceptions compiles to the same machine code with the feature on or off.
+#[test]
+fn exceptions_cost_nothing_in_code_that_does_not_use_them() -> Result<()> {
+    let wat = r#"(module
+      (memory 1)
+      (table 2 funcref)
+      (func $fib (export "fib") (param i32) (result i32)
+        (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
+          (then (local.get 0))
+          (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                         (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
+      (func (export "indirect") (param i32) (result i32)
+        (call_indirect (param i32) (result i32) (local.get 0) (i32.const 0)))
+      (func (export "sum") (param i32) (result i32) (local $s i32)
+        (loop $l
+          (local.set $s (i32.add (local.get $s) (i32.load (local.get 0))))
+          (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 4)))))
+        (local.get $s)))"#;
+    let code = |exceptions: bool| -> Result<Vec<u8>> {
+        let mut config = Config::default();
+        config.wasm_exceptions(exceptions);
+        let bytes = Module::compile(&Engine::new(&config)?, wat)?.serialize()?;
+        let info = ArtifactInfo::parse(&bytes)?;
+        let start = usize::try_from(info.code_offset)?;
+        Ok(bytes[start..start + usize::try_from(info.code_size)?].to_vec())
+    };
+    let with = code(true)?;
+    assert!(!with.is_empty());
+    assert_eq!(with, code(false)?);
+    Ok(())
+}
