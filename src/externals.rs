@@ -304,6 +304,7 @@ fn check_type(expected: wasmz_environ::ValType, v: &Val) -> Result<(), Error> {
 fn check_store(store: &Rc<StoreCell>, v: &Val) -> Result<(), Error> {
     match v {
         Val::FuncRef(Some(f)) if !Rc::ptr_eq(&f.store, store) => Err(Error::WrongStore),
+        Val::ExnRef(Some(e)) if !Rc::ptr_eq(e.store(), store) => Err(Error::WrongStore),
         _ => Ok(()),
     }
 }

@@ -256,9 +256,12 @@ impl Instance {
                     got: arg.ty(),
                 });
             }
-            if let Val::FuncRef(Some(f)) = arg
-                && !Rc::ptr_eq(&f.store, &self.store)
-            {
+            let store = match arg {
+                Val::FuncRef(Some(f)) => Some(&f.store),
+                Val::ExnRef(Some(e)) => Some(e.store()),
+                _ => None,
+            };
+            if store.is_some_and(|s| !Rc::ptr_eq(s, &self.store)) {
                 return Err(Error::WrongStore);
             }
         }

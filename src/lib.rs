@@ -32,6 +32,7 @@
 mod artifact;
 mod engine;
 mod error;
+mod exn;
 mod externals;
 mod instance;
 mod linker;
@@ -42,6 +43,7 @@ mod values;
 pub use artifact::{ArtifactInfo, CRANELIFT_VERSION};
 pub use engine::{BoundsChecks, Config, Engine, OptLevel};
 pub use error::Error;
+pub use exn::Exn;
 pub use externals::{Extern, Func, Global, Memory, Table, Tag};
 pub use instance::Instance;
 pub use linker::{ContextHostFn, HostContext, HostError, HostFunc, Linker};

@@ -545,3 +545,60 @@ fn exceptions_cost_nothing_in_code_that_does_not_use_them() -> Result<()> {
     assert_eq!(with, code(false)?);
     Ok(())
 }
+
+#[test]
+fn exnrefs_reach_the_host_and_come_back() -> Result<()> {
+    let mut store = Store::new(&Engine::default());
+    let mut inst = instantiate(
+        &mut store,
+        r#"(module
+          (tag $e (export "e") (param i32 i64))
+          (global $g (export "g") (mut exnref) (ref.null exn))
+          (func (export "make") (param i32) (result exnref)
+            (block $h (result exnref)
+              (try_table (catch_all_ref $h)
+                (throw $e (local.get 0) (i64.const -9)))
+              (unreachable)))
+          (func (export "rethrow") (param exnref) (result i32)
+            (block $h (result i32 i64)
+              (try_table (catch $e $h) (throw_ref (local.get 0)))
+              (unreachable))
+            (drop))
+          (func (export "keep") (param exnref) (global.set $g (local.get 0))))"#,
+        &Linker::new(),
+    )?;
+    let made = inst.call_vals("make", &[Val::I32(31)])??;
+    let [Val::ExnRef(Some(exn))] = &made[..] else {
+        panic!("expected an exnref, got {made:?}");
+    };
+    assert_eq!(Some(exn.tag()), inst.tag("e"));
+    assert!(matches!(exn.values()[..], [Val::I32(31), Val::I64(-9)]));
+    let r = inst.call_vals("rethrow", &[Val::ExnRef(Some(exn.clone()))])??;
+    assert!(matches!(r[..], [Val::I32(31)]), "{r:?}");
+    inst.call_vals("keep", &[Val::ExnRef(Some(exn.clone()))])??;
+    match inst.global("g").expect("exported global").get() {
+        Val::ExnRef(Some(g)) => assert_eq!(&g, exn),
+        other => panic!("expected the exnref, got {other:?}"),
+    }
+    // A null exnref is thrown as a null-reference trap; an externref is not an exnref.
+    let trap = inst
+        .call_vals("rethrow", &[Val::ExnRef(None)])?
+        .expect_err("trap");
+    assert_eq!(trap.code(), TrapCode::NullReference);
+    assert!(matches!(
+        inst.call_vals("rethrow", &[Val::ExternRef(None)]),
+        Err(Error::ArgumentType { .. })
+    ));
+    // An exnref of another store is refused.
+    let mut other_store = Store::new(store.engine());
+    let mut other = instantiate(
+        &mut other_store,
+        r#"(module (func (export "keep") (param exnref)))"#,
+        &Linker::new(),
+    )?;
+    assert!(matches!(
+        other.call_vals("keep", &[Val::ExnRef(Some(exn.clone()))]),
+        Err(Error::WrongStore)
+    ));
+    Ok(())
+}

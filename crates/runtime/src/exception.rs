@@ -152,4 +152,16 @@ impl ExceptionHeap {
     pub fn live(&self) -> usize {
         self.live
     }
+
+    /// The tag identity and the value slots of the live object at `exn`.
+    ///
+    /// # Safety
+    /// As [`ExceptionHeap::free_unexposed`].
+    pub unsafe fn read(&self, exn: *const u8) -> Option<(*const VMTag, Vec<u128>)> {
+        // SAFETY: the caller's contract.
+        let slot = unsafe { self.slot_of(exn) }?;
+        let object = self.objects[slot].as_ref()?;
+        let tag = (object[0] as u64) as usize as *const VMTag;
+        Some((tag, object[1..].to_vec()))
+    }
 }

@@ -192,6 +192,18 @@ impl StoreInner {
         &self.tags[id.0]
     }
 
+    /// The tag and the values (16 bytes each, as in globals) of the exception at `exn`.
+    ///
+    /// # Safety
+    /// `exn` must be null or an `exnref` that compiled code of this store produced (such exceptions
+    /// are never freed before the store).
+    pub unsafe fn exception(&self, exn: *const u8) -> Option<(TagId, Vec<u128>)> {
+        // SAFETY: the caller's contract: an exnref's object is live.
+        let (tag, values) = unsafe { self.exceptions.borrow().read(exn) }?;
+        let index = self.tags.iter().position(|t| t.vm_tag() == tag)?;
+        Some((TagId(index), values))
+    }
+
     /// Number of exception objects alive in the store (thrown, and not freed by a `catch`).
     pub fn live_exceptions(&self) -> usize {
         self.exceptions.borrow().live()
