@@ -7,7 +7,8 @@ use crate::values::Val;
 use std::rc::Rc;
 use wasmz_environ::{ExternType, FuncType, GlobalType, MemoryType, TableType};
 use wasmz_runtime::{
-    FuncCallee, FuncHandle, GlobalId, LinearMemory, MemoryId, RawVal, TableId, TagId, VMFuncRef,
+    FuncCallee, FuncHandle, GlobalId, LinearMemory, MemoryId, RawVal, TableId, TagId,
+    ThrownException, VMFuncRef,
 };
 
 /// Something an instance exports or a linker defines.
@@ -484,6 +485,12 @@ impl Tag {
             store: store.cell.clone(),
             id,
         })
+    }
+
+    /// Whether `exception` (reported by an unhandled-exception trap, [`crate::Trap::exception`]) has
+    /// this tag.
+    pub fn is_tag_of(&self, exception: &ThrownException) -> bool {
+        self.store.get().tag(self.id).vm_tag() as usize == exception.tag
     }
 
     /// The tag's type: the parameters are the types of the values its exceptions carry.

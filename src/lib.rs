@@ -54,4 +54,4 @@ pub use wasmz_environ::{
     ExternType, FuncType, GlobalType, HeapType, Limits, MemoryType, RefType, TableType, TrapCode,
     ValType, WasmError,
 };
-pub use wasmz_runtime::{FrameInfo, FromRawVal, IntoRawVal, RawVal};
+pub use wasmz_runtime::{FrameInfo, FromRawVal, IntoRawVal, RawVal, ThrownException};

@@ -4,7 +4,7 @@ use crate::exn::Exn;
 use crate::externals::Func;
 use std::fmt;
 use wasmz_environ::{TrapCode, ValType};
-use wasmz_runtime::{FrameInfo, RawVal, TrapInfo};
+use wasmz_runtime::{FrameInfo, RawVal, ThrownException, TrapInfo};
 
 /// A typed wasm value.
 #[derive(Clone, Debug)]
@@ -129,6 +129,7 @@ pub struct Trap {
     message: Option<String>,
     exit_code: Option<i32>,
     backtrace: Vec<FrameInfo>,
+    exception: Option<ThrownException>,
 }
 
 impl Trap {
@@ -138,6 +139,7 @@ impl Trap {
             message: info.message,
             exit_code: info.exit_code,
             backtrace: info.backtrace,
+            exception: info.exception,
         }
     }
 
@@ -154,6 +156,13 @@ impl Trap {
     /// The host's message, when a host function raised the trap.
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()
+    }
+
+    /// The exception, when an exception thrown by wasm code reached the host
+    /// ([`TrapCode::UnhandledException`]): its tag's type and its values (compare its tag with
+    /// [`crate::Tag::is_tag_of`]).
+    pub fn exception(&self) -> Option<&ThrownException> {
+        self.exception.as_ref()
     }
 
     /// The wasm frames active at the trap, innermost first.
@@ -236,6 +245,7 @@ impl ExecResult {
                 message: Some(format!("exit with status {code}")),
                 exit_code: Some(code),
                 backtrace: Vec::new(),
+                exception: None,
             }),
         }
     }

@@ -129,6 +129,11 @@ fn uncaught_exception_is_a_trap_and_the_instance_stays_usable() -> Result<()> {
     )?;
     let trap = trap_of(&mut thrower, "run", &[RawVal::from(3i32)])?;
     assert_eq!(trap.code(), TrapCode::UnhandledException);
+    // The trap carries the exception: its tag and its value.
+    let exception = trap.exception().expect("the uncaught exception");
+    assert_eq!(exception.ty, FuncType::new([ValType::I32], []));
+    assert_eq!(exception.values, [3]);
+    assert!(trap_of(&mut inst, "after_end", &[])?.exception().is_some());
     assert!(trap.to_string().contains("unhandled exception"), "{trap}");
     // The throwing function first, then its caller.
     let frames: Vec<u32> = trap.backtrace().iter().map(|f| f.func_index).collect();
@@ -352,9 +357,13 @@ fn host_defined_tag() -> Result<()> {
     assert_eq!(r[0].read_as::<i64>(), 1234);
     let trap = trap_of(&mut thrower, "throw", &[RawVal::from(1i64)])?;
     assert_eq!(trap.code(), TrapCode::UnhandledException);
+    let exception = trap.exception().expect("the uncaught exception");
+    assert!(tag.is_tag_of(exception));
+    assert_eq!(RawVal::from_bits(exception.values[0]).read_as::<i64>(), 1);
     // Another host tag of the same type is another tag.
     let other = Tag::new(&mut store, FuncType::new([ValType::I64], []))?;
     assert_ne!(other, tag);
+    assert!(!other.is_tag_of(exception));
     Ok(())
 }
 

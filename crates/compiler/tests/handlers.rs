@@ -30,7 +30,10 @@ fn calls_inside_try_tables_have_handlers_in_their_function() {
         assert_eq!(image.handlers.len(), 2, "{triple}: {:?}", image.handlers);
         let g = &image.functions[1];
         for &(ret, handler, frame) in &image.handlers {
-            assert!(g.contains(&ret) && g.contains(&handler), "{triple}: {ret} {handler}");
+            assert!(
+                g.contains(&ret) && g.contains(&handler),
+                "{triple}: {ret} {handler}"
+            );
             assert!(frame.is_multiple_of(16), "{triple}: frame size {frame}");
             assert_eq!(image.lookup_handler(ret), Some((handler, frame)));
             assert_eq!(image.lookup_handler(ret + 1), None);

@@ -56,6 +56,17 @@ impl Tag {
     }
 }
 
+/// An exception that no wasm handler caught, as the trap that ended the call reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrownException {
+    /// The address of the tag's [`VMTag`] (its identity; compare with [`Tag::vm_tag`]).
+    pub tag: usize,
+    /// The tag's type: the parameters are the values' types.
+    pub ty: FuncType,
+    /// The values' bits (16 bytes each, little-endian, as in globals).
+    pub values: Vec<u128>,
+}
+
 /// Bytes of one 16-byte slot of an exception object.
 const SLOT: usize = exception::VALUE_SIZE as usize;
 

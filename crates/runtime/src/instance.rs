@@ -660,6 +660,7 @@ pub unsafe fn instantiate(
             message: None,
             exit_code: None,
             backtrace: Vec::new(),
+            exception: None,
         }));
     }
     if let Some(start) = start {

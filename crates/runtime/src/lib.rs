@@ -20,7 +20,7 @@ pub mod vmcontext;
 pub use budget::MemoryBudget;
 pub use call::{call_callee, call_func};
 pub use code_memory::CodeMemory;
-pub use exception::{Tag, VMTag};
+pub use exception::{Tag, ThrownException, VMTag};
 pub use host::{Caller, HostCallback, HostFunc, HostTrap};
 pub use instance::{
     ExportValue, FuncCallee, FuncHandle, ImportValue, Instance, InstantiationError, RuntimeModule,

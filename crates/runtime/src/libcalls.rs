@@ -292,8 +292,21 @@ extern "C" fn throw(_vmctx: *mut VMContext, _exn: usize, _fp: usize) {
     core::arch::naked_asm!("mov x3, x30", "b {}", sym throw_from)
 }
 
-extern "C" fn throw_from(_vmctx: *mut VMContext, exn: usize, fp: usize, pc: usize) {
+extern "C" fn throw_from(vmctx: *mut VMContext, exn: usize, fp: usize, pc: usize) {
+    let describe = || {
+        // SAFETY: as in `exn_new`.
+        let store = unsafe { &*instance(vmctx).store };
+        // SAFETY: compiled code throws only live exceptions (new ones, or exnrefs, which are never
+        // freed early).
+        let (tag, values) = unsafe { store.exception(exn as *const u8) }?;
+        let tag = store.tag(tag);
+        Some(crate::exception::ThrownException {
+            tag: tag.vm_tag() as usize,
+            ty: tag.ty().clone(),
+            values,
+        })
+    };
     // SAFETY: compiled code calls the `Throw` builtin directly, passing its own frame pointer; `pc` is
     // that call's return address.
-    unsafe { crate::traphandlers::throw(exn, fp, pc) }
+    unsafe { crate::traphandlers::throw(exn, fp, pc, &describe) }
 }

@@ -15,8 +15,9 @@
 //! `wasmz_call` frame): an exception never crosses host frames; it ends the innermost host → wasm call
 //! with an `UnhandledException` trap instead.
 
-use super::{ENTRY_SP, approximate_sp, record_trap, set_trap_message, unwind};
+use super::{ENTRY_SP, approximate_sp, record_trap, set_trap_exception, set_trap_message, unwind};
 use crate::code_memory::lookup_code;
+use crate::exception::ThrownException;
 use std::cell::Cell;
 use wasmz_environ::TrapCode;
 
@@ -57,18 +58,25 @@ fn find_handler(fp: usize) -> Option<Resume> {
 
 /// Throws the exception at `exn` from the wasm frame whose frame pointer is `fp`, at `pc` (the address
 /// after its call of the `Throw` builtin): resumes at the innermost handler, or ends the innermost
-/// host → wasm call with an unhandled-exception trap.
+/// host → wasm call with an unhandled-exception trap, which carries the exception as `describe`
+/// reports it.
 ///
 /// # Safety
 /// Must be called directly by compiled wasm code (through the `Throw` builtin) with its own frame
 /// pointer: every frame between here and the handler (or the host entry) is a wasm frame or this
 /// function's, and none holds anything to drop.
-pub(crate) unsafe fn throw(exn: usize, fp: usize, pc: usize) -> ! {
+pub(crate) unsafe fn throw(
+    exn: usize,
+    fp: usize,
+    pc: usize,
+    describe: &dyn Fn() -> Option<ThrownException>,
+) -> ! {
     if let Some((pc, sp, fp)) = find_handler(fp) {
         // SAFETY: (pc, sp, fp) come from the code image's handler table for a live frame of this
         // thread's stack (the caller's contract), which is what the handler expects on entry.
         unsafe { resume(pc, sp, fp, exn) }
     }
+    set_trap_exception(describe());
     record_trap(TrapCode::UnhandledException, Some(pc), fp, approximate_sp());
     set_trap_message(
         Some("thrown by wasm code and not caught before reaching the host".into()),
