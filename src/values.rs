@@ -129,7 +129,7 @@ pub struct Trap {
     message: Option<String>,
     exit_code: Option<i32>,
     backtrace: Vec<FrameInfo>,
-    exception: Option<ThrownException>,
+    exception: Option<Box<ThrownException>>,
 }
 
 impl Trap {
@@ -162,7 +162,7 @@ impl Trap {
     /// ([`TrapCode::UnhandledException`]): its tag's type and its values (compare its tag with
     /// [`crate::Tag::is_tag_of`]).
     pub fn exception(&self) -> Option<&ThrownException> {
-        self.exception.as_ref()
+        self.exception.as_deref()
     }
 
     /// The wasm frames active at the trap, innermost first.

@@ -46,7 +46,7 @@ thread_local! {
     static TRAP_LEN: Cell<usize> = const { Cell::new(0) };
     static TRAP_MESSAGE: RefCell<Option<String>> = const { RefCell::new(None) };
     static TRAP_EXIT: Cell<Option<i32>> = const { Cell::new(None) };
-    static TRAP_EXCEPTION: RefCell<Option<ThrownException>> = const { RefCell::new(None) };
+    static TRAP_EXCEPTION: RefCell<Option<Box<ThrownException>>> = const { RefCell::new(None) };
 }
 
 /// One frame of a wasm backtrace.
@@ -72,7 +72,7 @@ pub struct TrapInfo {
     /// Wasm frames, innermost first.
     pub backtrace: Vec<FrameInfo>,
     /// The exception, for an [`TrapCode::UnhandledException`] trap.
-    pub exception: Option<ThrownException>,
+    pub exception: Option<Box<ThrownException>>,
 }
 
 /// Records `code` and a backtrace starting at (`pc`, `fp`) in this thread's trap state.
@@ -125,7 +125,7 @@ pub fn set_trap_message(message: Option<String>, exit_code: Option<i32>) {
 }
 
 /// Sets the exception of the unhandled-exception trap about to be raised.
-pub(crate) fn set_trap_exception(exception: Option<ThrownException>) {
+pub(crate) fn set_trap_exception(exception: Option<Box<ThrownException>>) {
     TRAP_EXCEPTION.with(|e| *e.borrow_mut() = exception);
 }
 

@@ -76,7 +76,7 @@ pub(crate) unsafe fn throw(
         // thread's stack (the caller's contract), which is what the handler expects on entry.
         unsafe { resume(pc, sp, fp, exn) }
     }
-    set_trap_exception(describe());
+    set_trap_exception(describe().map(Box::new));
     record_trap(TrapCode::UnhandledException, Some(pc), fp, approximate_sp());
     set_trap_message(
         Some("thrown by wasm code and not caught before reaching the host".into()),
