@@ -73,8 +73,8 @@ pub fn run_script(
 }
 
 /// The engine settings scripts run with: every optional feature wasmz's [`Config`] offers is turned on
-/// (multi-memory, memory64, SIMD), since the suite's scripts (even the `core` ones) assume them; with
-/// `WASMZ_SPEC_DEFAULT_CONFIG=1`, the plain default configuration instead.
+/// (multi-memory, memory64, SIMD, exceptions), since the suite's scripts (even the `core` ones) assume
+/// them; with `WASMZ_SPEC_DEFAULT_CONFIG=1`, the plain default configuration instead.
 pub fn spec_config() -> Config {
     let mut config = Config::default();
     if !std::env::var("WASMZ_SPEC_DEFAULT_CONFIG").is_ok_and(|v| !v.is_empty() && v != "0") {
@@ -83,6 +83,7 @@ pub fn spec_config() -> Config {
             .wasm_memory64(true)
             .wasm_simd(true)
             .wasm_relaxed_simd(true)
+            .wasm_exceptions(true)
             .wasm_gc(true);
     }
     config
