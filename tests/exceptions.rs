@@ -611,3 +611,19 @@ fn exnrefs_reach_the_host_and_come_back() -> Result<()> {
     ));
     Ok(())
 }
+
+#[test]
+fn an_exception_from_the_start_function_fails_instantiation() -> Result<()> {
+    let mut store = Store::new(&Engine::default());
+    let err = instantiate(
+        &mut store,
+        r#"(module (tag $e (param i32)) (func $start (throw $e (i32.const 1))) (start $start))"#,
+        &Linker::new(),
+    )
+    .expect_err("the start function throws");
+    match err.downcast_ref::<Error>() {
+        Some(Error::Trap(trap)) => assert_eq!(trap.code(), TrapCode::UnhandledException),
+        other => panic!("expected a trap, got {other:?}"),
+    }
+    Ok(())
+}
