@@ -50,7 +50,8 @@ impl Default for Config {
             features: (WasmFeatures::WASM2
                 | WasmFeatures::EXTENDED_CONST
                 | WasmFeatures::FUNCTION_REFERENCES
-                | WasmFeatures::TAIL_CALL),
+                | WasmFeatures::TAIL_CALL
+                | WasmFeatures::EXCEPTIONS),
             target: None,
             cache_dir: None,
             allow_precompiled: true,
@@ -233,6 +234,13 @@ impl Config {
     /// Tail calls: `return_call`, `return_call_indirect`, `return_call_ref` (on by default).
     pub fn wasm_tail_call(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::TAIL_CALL, enable)
+    }
+
+    /// Enables or disables the exception-handling proposal (tags, `throw`, `throw_ref`, `try_table`,
+    /// `exnref`); on by default. It costs nothing in code that does not use it: only calls inside a
+    /// `try_table` are compiled differently.
+    pub fn wasm_exceptions(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::EXCEPTIONS, enable)
     }
 
     /// The GC proposal's validation rules (off by default). wasmz does not have GC types yet: modules

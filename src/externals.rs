@@ -7,7 +7,8 @@ use crate::values::Val;
 use std::rc::Rc;
 use wasmz_environ::{ExternType, FuncType, GlobalType, MemoryType, TableType};
 use wasmz_runtime::{
-    FuncCallee, FuncHandle, GlobalId, LinearMemory, MemoryId, RawVal, TableId, VMFuncRef,
+    FuncCallee, FuncHandle, GlobalId, LinearMemory, MemoryId, RawVal, TableId, TagId,
+    ThrownException, VMFuncRef,
 };
 
 /// Something an instance exports or a linker defines.
@@ -21,6 +22,8 @@ pub enum Extern {
     Table(Table),
     /// A global.
     Global(Global),
+    /// An exception tag.
+    Tag(Tag),
 }
 
 impl Extern {
@@ -31,6 +34,7 @@ impl Extern {
             Extern::Memory(m) => ExternType::Memory(m.ty()),
             Extern::Table(t) => ExternType::Table(t.ty()),
             Extern::Global(g) => ExternType::Global(g.ty()),
+            Extern::Tag(t) => ExternType::Tag(t.ty()),
         }
     }
 
@@ -40,6 +44,7 @@ impl Extern {
             Extern::Memory(m) => &m.store,
             Extern::Table(t) => &t.store,
             Extern::Global(g) => &g.store,
+            Extern::Tag(t) => &t.store,
         }
     }
 }
@@ -318,6 +323,7 @@ fn check_type(expected: wasmz_environ::ValType, v: &Val) -> Result<(), Error> {
 fn check_store(store: &Rc<StoreCell>, v: &Val) -> Result<(), Error> {
     match v {
         Val::FuncRef(Some(f)) if !Rc::ptr_eq(&f.store, store) => Err(Error::WrongStore),
+        Val::ExnRef(Some(e)) if !Rc::ptr_eq(e.store(), store) => Err(Error::WrongStore),
         _ => Ok(()),
     }
 }
@@ -450,5 +456,63 @@ impl Global {
         check_store(&self.store, &value)?;
         self.global().set(value.to_raw().to_bits());
         Ok(())
+    }
+}
+
+/// An exception tag of a store: what `throw` names and `catch` clauses match. Its identity is its own:
+/// every instantiation of a module that defines a tag makes a new one, an imported tag is the same tag
+/// as the export it was linked to, and two `Tag` handles are equal when they are the same tag.
+#[derive(Clone)]
+pub struct Tag {
+    pub(crate) store: Rc<StoreCell>,
+    pub(crate) id: TagId,
+}
+
+impl std::fmt::Debug for Tag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tag({:?}: {})", self.id, ExternType::Tag(self.ty()))
+    }
+}
+
+impl PartialEq for Tag {
+    fn eq(&self, other: &Tag) -> bool {
+        Rc::ptr_eq(&self.store, &other.store) && self.id == other.id
+    }
+}
+
+impl Eq for Tag {}
+
+impl Tag {
+    /// Creates a tag in `store` whose exceptions carry values of `ty`'s parameter types, to define in
+    /// a [`crate::Linker`] for modules that import a tag.
+    ///
+    /// # Errors
+    /// [`Error::Link`] when `ty` has results (a tag's type has none).
+    pub fn new(store: &mut Store, ty: FuncType) -> Result<Tag, Error> {
+        if !ty.results.is_empty() {
+            return Err(Error::Link(format!(
+                "a tag's type has no results, found {ty}"
+            )));
+        }
+        let type_id = store.cell.engine.type_id(&ty);
+        let id = store
+            .cell
+            .get_mut()
+            .add_tag(wasmz_runtime::Tag::new(ty, type_id));
+        Ok(Tag {
+            store: store.cell.clone(),
+            id,
+        })
+    }
+
+    /// Whether `exception` (reported by an unhandled-exception trap, [`crate::Trap::exception`]) has
+    /// this tag.
+    pub fn is_tag_of(&self, exception: &ThrownException) -> bool {
+        self.store.get().tag(self.id).vm_tag() as usize == exception.tag
+    }
+
+    /// The tag's type: the parameters are the types of the values its exceptions carry.
+    pub fn ty(&self) -> FuncType {
+        self.store.get().tag(self.id).ty().clone()
     }
 }

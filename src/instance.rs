@@ -1,7 +1,7 @@
 //! `Instance`: an instantiated module, callable from the host.
 
 use crate::Error;
-use crate::externals::{Extern, Func, Global, Memory, Table};
+use crate::externals::{Extern, Func, Global, Memory, Table, Tag};
 use crate::linker::{Definition, Linker};
 use crate::module::Module;
 use crate::store::{Store, StoreCell};
@@ -91,6 +91,7 @@ impl Instance {
                 (Definition::Extern(Extern::Global(g)), EntityIndex::Global(_)) => {
                     ImportValue::Global(g.id)
                 }
+                (Definition::Extern(Extern::Tag(t)), EntityIndex::Tag(_)) => ImportValue::Tag(t.id),
                 (Definition::Host(_), _) => return Err(wrong_kind("a host function")),
                 (Definition::Extern(ext), _) => return Err(wrong_kind(&ext.ty().to_string())),
             };
@@ -130,6 +131,10 @@ impl Instance {
                 store: self.store.clone(),
                 id,
             }),
+            ExportValue::Tag(id) => Extern::Tag(Tag {
+                store: self.store.clone(),
+                id,
+            }),
         }
     }
 
@@ -154,6 +159,14 @@ impl Instance {
     pub fn global(&self, name: &str) -> Option<Global> {
         match self.export(name)? {
             Extern::Global(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// The exported tag `name`.
+    pub fn tag(&self, name: &str) -> Option<Tag> {
+        match self.export(name)? {
+            Extern::Tag(t) => Some(t),
             _ => None,
         }
     }
@@ -259,9 +272,12 @@ impl Instance {
                     got: arg.ty(),
                 });
             }
-            if let Val::FuncRef(Some(f)) = arg
-                && !Rc::ptr_eq(&f.store, &self.store)
-            {
+            let store = match arg {
+                Val::FuncRef(Some(f)) => Some(&f.store),
+                Val::ExnRef(Some(e)) => Some(e.store()),
+                _ => None,
+            };
+            if store.is_some_and(|s| !Rc::ptr_eq(s, &self.store)) {
                 return Err(Error::WrongStore);
             }
         }

@@ -32,6 +32,7 @@
 mod artifact;
 mod engine;
 mod error;
+mod exn;
 mod externals;
 mod instance;
 mod linker;
@@ -43,7 +44,8 @@ mod values;
 pub use artifact::{ArtifactInfo, CRANELIFT_VERSION};
 pub use engine::{BoundsChecks, Config, Engine, OptLevel};
 pub use error::Error;
-pub use externals::{Extern, Func, Global, Memory, Table};
+pub use exn::Exn;
+pub use externals::{Extern, Func, Global, Memory, Table, Tag};
 pub use instance::Instance;
 pub use linker::{ContextHostFn, HostContext, HostError, HostFunc, Linker};
 pub use module::Module;
@@ -54,4 +56,4 @@ pub use wasmz_environ::{
     ExternType, FuncType, GlobalType, HeapType, Limits, MemoryType, RefType, TableType, TrapCode,
     ValType, WasmError,
 };
-pub use wasmz_runtime::{FrameInfo, FromRawVal, IntoRawVal, RawVal};
+pub use wasmz_runtime::{FrameInfo, FromRawVal, IntoRawVal, RawVal, ThrownException};

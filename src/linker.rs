@@ -344,6 +344,19 @@ impl Linker {
         self.insert(module, name, Definition::Extern(Extern::Table(table)))
     }
 
+    /// Defines an exception tag (create one with [`crate::Tag::new`], or take an instance's export).
+    ///
+    /// # Errors
+    /// When the name is already defined.
+    pub fn define_tag(
+        &mut self,
+        module: &str,
+        name: &str,
+        tag: crate::Tag,
+    ) -> Result<&mut Self, Error> {
+        self.insert(module, name, Definition::Extern(Extern::Tag(tag)))
+    }
+
     /// Defines a function of an instance.
     ///
     /// # Errors

@@ -314,6 +314,7 @@ impl LazyCompiler for LazyFunctionCompiler {
         Ok(LazyCode {
             code: compiled.code,
             traps: compiled.traps,
+            handlers: compiled.handlers,
         })
     }
 }

@@ -1,9 +1,10 @@
 //! Typed values, call results and traps.
 
+use crate::exn::Exn;
 use crate::externals::Func;
 use std::fmt;
 use wasmz_environ::{TrapCode, ValType};
-use wasmz_runtime::{FrameInfo, RawVal, TrapInfo};
+use wasmz_runtime::{FrameInfo, RawVal, ThrownException, TrapInfo};
 
 /// A typed wasm value.
 #[derive(Clone, Debug)]
@@ -22,6 +23,8 @@ pub enum Val {
     FuncRef(Option<Func>),
     /// An external reference: an opaque host value (`None` is null). `u64::MAX` is reserved.
     ExternRef(Option<u64>),
+    /// An exception reference (`None` is null).
+    ExnRef(Option<Exn>),
 }
 
 impl Val {
@@ -35,6 +38,10 @@ impl Val {
             Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
+            Val::ExnRef(_) => ValType::Ref(wasmz_environ::RefType {
+                nullable: true,
+                heap: wasmz_environ::HeapType::Exn,
+            }),
         }
     }
 
@@ -48,6 +55,7 @@ impl Val {
             Val::V128(b) => RawVal::from(*b),
             Val::FuncRef(f) => RawVal::from_u64(f.as_ref().map_or(0, |f| f.raw() as u64)),
             Val::ExternRef(e) => RawVal::from_u64(e.map_or(0, |id| id.wrapping_add(1))),
+            Val::ExnRef(e) => RawVal::from_u64(e.as_ref().map_or(0, Exn::raw)),
         }
     }
 
@@ -66,6 +74,7 @@ impl Val {
             ValType::FuncRef => Val::FuncRef(Func::from_raw(store, raw.low64())),
             ValType::ExternRef => Val::ExternRef(raw.low64().checked_sub(1)),
             ValType::Ref(r) if r.is_func() => Val::FuncRef(Func::from_raw(store, raw.low64())),
+            ValType::Ref(r) if r.is_exn() => Val::ExnRef(Exn::from_raw(store, raw.low64())),
             ValType::Ref(_) => Val::ExternRef(raw.low64().checked_sub(1)),
         }
     }
@@ -78,9 +87,10 @@ impl Val {
         }
         let Some(r) = ty.ref_type() else { return false };
         match self {
-            Val::FuncRef(None) | Val::ExternRef(None) => {
-                r.nullable && (matches!(self, Val::FuncRef(_)) == r.is_func())
-            }
+            Val::FuncRef(None) => r.nullable && r.is_func(),
+            Val::ExternRef(None) => r.nullable && !r.is_func() && !r.is_exn(),
+            Val::ExnRef(None) => r.nullable && r.is_exn(),
+            Val::ExnRef(Some(_)) => r.heap == wasmz_environ::HeapType::Exn,
             Val::FuncRef(Some(_)) => matches!(
                 r.heap,
                 wasmz_environ::HeapType::Func | wasmz_environ::HeapType::Concrete(_)
@@ -119,6 +129,7 @@ pub struct Trap {
     message: Option<String>,
     exit_code: Option<i32>,
     backtrace: Vec<FrameInfo>,
+    exception: Option<Box<ThrownException>>,
 }
 
 impl Trap {
@@ -128,6 +139,7 @@ impl Trap {
             message: info.message,
             exit_code: info.exit_code,
             backtrace: info.backtrace,
+            exception: info.exception,
         }
     }
 
@@ -144,6 +156,13 @@ impl Trap {
     /// The host's message, when a host function raised the trap.
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()
+    }
+
+    /// The exception, when an exception thrown by wasm code reached the host
+    /// ([`TrapCode::UnhandledException`]): its tag's type and its values (compare its tag with
+    /// [`crate::Tag::is_tag_of`]).
+    pub fn exception(&self) -> Option<&ThrownException> {
+        self.exception.as_deref()
     }
 
     /// The wasm frames active at the trap, innermost first.
@@ -226,6 +245,7 @@ impl ExecResult {
                 message: Some(format!("exit with status {code}")),
                 exit_code: Some(code),
                 backtrace: Vec::new(),
+                exception: None,
             }),
         }
     }

@@ -534,3 +534,27 @@ fn nothing_is_compiled_before_it_is_used() -> Result<()> {
     assert!(module.code_size() > 0);
     Ok(())
 }
+
+#[test]
+fn exceptions_cross_lazily_compiled_frames() -> Result<()> {
+    // Each function is compiled at its first call; the handler tables of lazily compiled code must
+    // be found by the throw like those of an eager image.
+    let wat = r#"(module
+      (tag $e (param i32))
+      (func $thrower (param i32) (throw $e (i32.add (local.get 0) (i32.const 1))))
+      (func $middle (param i32) (call $thrower (local.get 0)))
+      (func (export "catch") (param i32) (result i32)
+        (block $h (result i32)
+          (try_table (catch $e $h) (call $middle (local.get 0)))
+          (i32.const -1)))
+      (func (export "uncaught") (param i32) (call $middle (local.get 0))))"#;
+    for (engine, lazy) in [(Engine::default(), false), (lazy_engine()?, true)] {
+        let (module, mut inst) = instantiate(&engine, wat)?;
+        assert_eq!(call_i32(&mut inst, "catch", &[41])?, 42);
+        assert_eq!(call_i32(&mut inst, "catch", &[1])?, 2);
+        let trap = trap_of(&mut inst, "uncaught", &[RawVal::from(7i32)])?;
+        assert_eq!(trap.code(), TrapCode::UnhandledException);
+        assert_eq!(module.is_lazy(), lazy);
+    }
+    Ok(())
+}

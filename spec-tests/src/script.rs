@@ -73,9 +73,9 @@ pub fn run_script(
 }
 
 /// The engine settings scripts run with: every optional feature wasmz's [`Config`] offers is turned on
-/// (multi-memory, memory64, SIMD, threads), since the suite's scripts (even the `core` ones) assume them; with
-/// `WASMZ_SPEC_DEFAULT_CONFIG=1`, the plain default configuration instead. `WASMZ_SPEC_LAZY=1` turns on
-/// lazy compilation in either case.
+/// (multi-memory, memory64, SIMD, threads, exceptions), since the suite's scripts (even the `core` ones)
+/// assume them; with `WASMZ_SPEC_DEFAULT_CONFIG=1`, the plain default configuration instead.
+/// `WASMZ_SPEC_LAZY=1` turns on lazy compilation in either case.
 pub fn spec_config() -> Config {
     let mut config = Config::default();
     if std::env::var("WASMZ_SPEC_LAZY").is_ok_and(|v| !v.is_empty() && v != "0") {
@@ -88,6 +88,7 @@ pub fn spec_config() -> Config {
             .wasm_simd(true)
             .wasm_relaxed_simd(true)
             .wasm_threads(true)
+            .wasm_exceptions(true)
             .wasm_gc(true);
     }
     config

@@ -20,6 +20,7 @@ pub fn arg_to_val(arg: &WastArg<'_>) -> Result<Val, String> {
         WastArgCore::RefNull(ht) => match ref_family(ht) {
             Some(RefFamily::Func) => Val::FuncRef(None),
             Some(RefFamily::Extern) => Val::ExternRef(None),
+            Some(RefFamily::Exn) => Val::ExnRef(None),
             None => {
                 return Err(format!(
                     "argument (ref.null {}) not supported",
@@ -37,6 +38,7 @@ pub fn arg_to_val(arg: &WastArg<'_>) -> Result<Val, String> {
 enum RefFamily {
     Func,
     Extern,
+    Exn,
 }
 
 /// The hierarchy a heap type belongs to, if wasmz can express it. Concrete type indices are taken to be
@@ -51,6 +53,10 @@ fn ref_family(ht: &HeapType<'_>) -> Option<RefFamily> {
             shared: false,
             ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,
         } => Some(RefFamily::Extern),
+        HeapType::Abstract {
+            shared: false,
+            ty: AbstractHeapType::Exn | AbstractHeapType::NoExn,
+        } => Some(RefFamily::Exn),
         HeapType::Concrete(_) | HeapType::Exact(_) => Some(RefFamily::Func),
         HeapType::Abstract { .. } => None,
     }
@@ -120,9 +126,11 @@ fn match_ret(want: &WastRetCore<'_>, got: &Val) -> Result<bool, String> {
         (WastRetCore::V128(w), Val::V128(g)) => v128_matches(w, *g),
         (WastRetCore::RefNull(None), Val::FuncRef(r)) => r.is_none(),
         (WastRetCore::RefNull(None), Val::ExternRef(r)) => r.is_none(),
+        (WastRetCore::RefNull(None), Val::ExnRef(r)) => r.is_none(),
         (WastRetCore::RefNull(Some(ht)), _) => match (ref_family(ht), got) {
             (Some(RefFamily::Func), Val::FuncRef(r)) => r.is_none(),
             (Some(RefFamily::Extern), Val::ExternRef(r)) => r.is_none(),
+            (Some(RefFamily::Exn), Val::ExnRef(r)) => r.is_none(),
             (Some(_), _) => false,
             (None, _) => {
                 return Err(format!(
@@ -266,6 +274,8 @@ pub fn describe_val(v: &Val) -> String {
         Val::FuncRef(Some(_)) => "ref.func".to_string(),
         Val::ExternRef(None) => "ref.null extern".to_string(),
         Val::ExternRef(Some(n)) => format!("ref.extern {n}"),
+        Val::ExnRef(None) => "ref.null exn".to_string(),
+        Val::ExnRef(Some(_)) => "ref.exn".to_string(),
     }
 }
 

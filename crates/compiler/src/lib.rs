@@ -74,6 +74,8 @@ pub(crate) struct CompiledFunction {
     /// (offset in `code`, called function index, addend, kind)
     pub calls: Vec<(u32, u32, i64, cranelift_codegen::binemit::Reloc)>,
     pub traps: Vec<(u32, TrapCode)>,
+    /// (return address, handler, frame pointer minus stack pointer) of each call with a handler.
+    pub handlers: Vec<(u32, u32, u32)>,
 }
 
 fn compile_function(
@@ -111,10 +113,27 @@ fn compile_function(
         .iter()
         .filter_map(|t| Some((t.offset, wasm_trap_code(t.code)?)))
         .collect();
+    let mut handlers = Vec::new();
+    for site in compiled.buffer.call_sites() {
+        // Calls inside a `try_table` carry one catch-all handler; wasm-level tag matching is done by
+        // the generated code at the handler.
+        let handler = site.exception_handlers.iter().find_map(|h| match h {
+            cranelift_codegen::FinalizedMachExceptionHandler::Default(offset) => Some(*offset),
+            _ => None,
+        });
+        if let Some(handler) = handler {
+            let frame = site.frame_offset.ok_or_else(|| CompileError::Codegen {
+                what: what(),
+                message: "a call with an exception handler has no frame offset".into(),
+            })?;
+            handlers.push((site.ret_addr, handler, frame));
+        }
+    }
     Ok(CompiledFunction {
         code: compiled.code_buffer().to_vec(),
         calls,
         traps,
+        handlers,
     })
 }
 
@@ -184,6 +203,9 @@ pub struct LazyCompiled {
     pub code: Vec<u8>,
     /// Trap sites.
     pub traps: Vec<(u32, TrapCode)>,
+    /// Exception handlers of the calls inside `try_table`s, sorted by return address (as in
+    /// [`CodeImage::handlers`]).
+    pub handlers: Vec<(u32, u32, u32)>,
 }
 
 /// Compiles one function or trampoline of `module` (whose bytes are `wasm`) on its own, for lazy
@@ -250,9 +272,12 @@ pub fn compile_lazy(
     }
     let mut traps = compiled.traps;
     traps.sort_by_key(|(offset, _)| *offset);
+    let mut handlers = compiled.handlers;
+    handlers.sort_by_key(|(offset, _, _)| *offset);
     Ok(LazyCompiled {
         code: compiled.code,
         traps,
+        handlers,
     })
 }
 
@@ -367,6 +392,7 @@ pub fn compile_module(
     let (functions, entry, host) = (all(functions), all(entry), all(host));
     let mut image = link::link(functions, entry, host, module.num_imported_funcs)?;
     image.traps.sort_by_key(|(offset, _)| *offset);
+    image.handlers.sort_by_key(|(offset, _, _)| *offset);
     image.num_imported_funcs = module.num_imported_funcs;
     image.func_names = module
         .func_names

@@ -13,6 +13,11 @@ fn place(image: &mut CodeImage, f: &CompiledFunction) -> u32 {
     image
         .traps
         .extend(f.traps.iter().map(|(o, c)| (start + o, *c)));
+    image.handlers.extend(
+        f.handlers
+            .iter()
+            .map(|(ret, handler, frame)| (start + ret, start + handler, *frame)),
+    );
     start
 }
 

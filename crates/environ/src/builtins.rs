@@ -102,4 +102,13 @@ builtins! {
     /// compilation), stores the code pointer into that `VMFuncRef` and returns it; returns null when the
     /// function cannot be compiled, after recording the error as the message of the trap that follows.
     LazyCompile(Ptr) -> Ptr;
+    /// Allocates an exception of the calling instance's tag `tag` in the store and returns its address
+    /// (see `vmoffsets::exception`); compiled code then writes the values.
+    ExnNew(I32) -> Ptr;
+    /// Throws the exception `exn` (non-null) from the frame whose frame pointer is the second argument:
+    /// resumes at the handler of the innermost enclosing `try_table` of a calling wasm frame, or ends the
+    /// wasm execution with an unhandled-exception trap. Never returns.
+    Throw(Ptr, Ptr);
+    /// Releases a caught exception that no `exnref` refers to (its values have been read).
+    ExnFree(Ptr);
 }

@@ -25,6 +25,10 @@ pub struct CodeImage {
     pub host_trampolines: Vec<u32>,
     /// Trap sites, sorted by offset.
     pub traps: Vec<(u32, TrapCode)>,
+    /// Exception handlers of the calls inside `try_table`s, sorted by return address: (offset of the
+    /// call's return address, offset of the handler, the frame pointer minus the stack pointer the
+    /// handler expects).
+    pub handlers: Vec<(u32, u32, u32)>,
     /// Index of the image's first function in the module's function index space: the number of imported
     /// functions for a whole module's image (defined function `i` is function `num_imported_funcs + i`),
     /// the function's own index for the image of one lazily compiled function.
@@ -40,6 +44,17 @@ impl CodeImage {
             .binary_search_by_key(&offset, |(o, _)| *o)
             .ok()
             .map(|i| self.traps[i].1)
+    }
+
+    /// The handler of the call whose return address is at `offset`: (handler offset, frame pointer
+    /// minus the stack pointer at the handler).
+    pub fn lookup_handler(&self, offset: u32) -> Option<(u32, u32)> {
+        let i = self
+            .handlers
+            .binary_search_by_key(&offset, |(o, _, _)| *o)
+            .ok()?;
+        let (_, handler, frame) = self.handlers[i];
+        Some((handler, frame))
     }
 
     /// The name of function `func_index`, if the module named it.

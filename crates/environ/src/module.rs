@@ -56,6 +56,8 @@ pub enum EntityIndex {
     Memory(u32),
     /// A global index.
     Global(u32),
+    /// A tag index (exception handling).
+    Tag(u32),
 }
 
 /// One import.
@@ -176,6 +178,10 @@ pub struct ModuleInfo {
     pub globals: Vec<GlobalType>,
     /// Number of imported globals.
     pub num_imported_globals: u32,
+    /// Type index (a function type without results) of every tag, imported ones first.
+    pub tags: Vec<u32>,
+    /// Number of imported tags.
+    pub num_imported_tags: u32,
     /// Initializers of the defined globals.
     pub global_inits: Vec<ConstExpr>,
     /// Exports by name.
@@ -221,7 +227,13 @@ impl ModuleInfo {
             EntityIndex::Table(i) => ExternType::Table(self.tables[i as usize].ty),
             EntityIndex::Memory(i) => ExternType::Memory(self.memories[i as usize]),
             EntityIndex::Global(i) => ExternType::Global(self.globals[i as usize]),
+            EntityIndex::Tag(i) => ExternType::Tag(self.tag_type(i).clone()),
         }
+    }
+
+    /// The type of tag `tag`: the values its exceptions carry are the parameters.
+    pub fn tag_type(&self, tag: u32) -> &FuncType {
+        &self.types[self.tags[tag as usize] as usize]
     }
 
     /// The name of function `func` from the name section, if any.

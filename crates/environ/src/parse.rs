@@ -102,11 +102,10 @@ fn read_payload(info: &mut ModuleInfo, payload: Payload<'_>) -> WasmResult<()> {
                         info.num_imported_globals += 1;
                         EntityIndex::Global(len_u32(info.globals.len()) - 1)
                     }
-                    TypeRef::Tag(_) => {
-                        return Err(WasmError::unsupported(
-                            "tag imports (exception handling)",
-                            offset,
-                        ));
+                    TypeRef::Tag(tag) => {
+                        info.tags.push(tag.func_type_idx);
+                        info.num_imported_tags += 1;
+                        EntityIndex::Tag(len_u32(info.tags.len()) - 1)
                     }
                 };
                 info.imports.push(Import {
@@ -139,10 +138,9 @@ fn read_payload(info: &mut ModuleInfo, payload: Payload<'_>) -> WasmResult<()> {
             }
         }
         Payload::TagSection(reader) => {
-            return Err(WasmError::unsupported(
-                "tags (exception handling)",
-                reader.range().start,
-            ));
+            for tag in reader {
+                info.tags.push(tag?.func_type_idx);
+            }
         }
         Payload::GlobalSection(reader) => {
             for global in reader.into_iter_with_offsets() {
@@ -159,12 +157,7 @@ fn read_payload(info: &mut ModuleInfo, payload: Payload<'_>) -> WasmResult<()> {
                     ExternalKind::Table => EntityIndex::Table(export.index),
                     ExternalKind::Memory => EntityIndex::Memory(export.index),
                     ExternalKind::Global => EntityIndex::Global(export.index),
-                    ExternalKind::Tag => {
-                        return Err(WasmError::unsupported(
-                            "tag exports (exception handling)",
-                            0,
-                        ));
-                    }
+                    ExternalKind::Tag => EntityIndex::Tag(export.index),
                 };
                 info.exports.push((export.name.to_string(), index));
                 info.export_map.insert(export.name.to_string(), index);

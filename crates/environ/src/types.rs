@@ -39,6 +39,10 @@ pub enum HeapType {
     NoFunc,
     /// No host value (only null).
     NoExtern,
+    /// Any exception (exception handling's `exnref` is `(ref null exn)`).
+    Exn,
+    /// No exception (only null).
+    NoExn,
     /// A function of the given type: a type index in a module, or an engine-wide canonical type id once
     /// canonicalized (see [`ValType::canonicalize`]).
     Concrete(u32),
@@ -54,6 +58,11 @@ pub struct RefType {
 }
 
 impl RefType {
+    /// Whether the heap type belongs to the exception hierarchy.
+    pub fn is_exn(self) -> bool {
+        matches!(self.heap, HeapType::Exn | HeapType::NoExn)
+    }
+
     /// Whether the heap type belongs to the function hierarchy.
     pub fn is_func(self) -> bool {
         matches!(
@@ -136,6 +145,7 @@ impl ValType {
             (HeapType::NoFunc, HeapType::Func | HeapType::Concrete(_)) => true,
             (HeapType::Concrete(_), HeapType::Func) => true,
             (HeapType::NoExtern, HeapType::Extern) => true,
+            (HeapType::NoExn, HeapType::Exn) => true,
             _ => false,
         }
     }
@@ -161,6 +171,8 @@ impl ValType {
                 A::Extern => HeapType::Extern,
                 A::NoFunc => HeapType::NoFunc,
                 A::NoExtern => HeapType::NoExtern,
+                A::Exn => HeapType::Exn,
+                A::NoExn => HeapType::NoExn,
                 _ => return None,
             },
             wasmparser::HeapType::Concrete(idx) | wasmparser::HeapType::Exact(idx) => {
@@ -182,6 +194,8 @@ impl fmt::Display for HeapType {
             HeapType::Extern => f.write_str("extern"),
             HeapType::NoFunc => f.write_str("nofunc"),
             HeapType::NoExtern => f.write_str("noextern"),
+            HeapType::Exn => f.write_str("exn"),
+            HeapType::NoExn => f.write_str("noexn"),
             HeapType::Concrete(i) => write!(f, "{i}"),
         }
     }
@@ -361,6 +375,9 @@ pub enum ExternType {
     Memory(MemoryType),
     /// A global.
     Global(GlobalType),
+    /// An exception tag: the types of the values an exception of the tag carries (the parameters of
+    /// a function type without results).
+    Tag(FuncType),
 }
 
 impl fmt::Display for ExternType {
@@ -370,6 +387,13 @@ impl fmt::Display for ExternType {
             ExternType::Table(t) => t.fmt(f),
             ExternType::Memory(t) => t.fmt(f),
             ExternType::Global(t) => t.fmt(f),
+            ExternType::Tag(t) => {
+                f.write_str("(tag (param")?;
+                for p in t.params.iter() {
+                    write!(f, " {p}")?;
+                }
+                f.write_str("))")
+            }
         }
     }
 }

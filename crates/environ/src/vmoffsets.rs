@@ -16,6 +16,7 @@
 //! ..      globals:  [*mut VMGlobal; num_globals]
 //! ..      funcrefs: [VMFuncRef; num_funcs]
 //! ..      type_ids: [u32; num_types]
+//! ..      tags:     [*const VMTag; num_tags]   (8-aligned; a tag's address is its identity)
 //! ```
 
 use crate::module::ModuleInfo;
@@ -83,6 +84,29 @@ pub mod store_context {
     pub const SIZE: u32 = 32;
 }
 
+/// Offsets inside an exception object, which `throw` allocates in the store and compiled code reads
+/// when it catches one (an `exnref` is the object's address).
+///
+/// ```text
+/// offset  field
+/// 0       tag: *const VMTag   (the identity of the exception's tag)
+/// 8       slot: u32           (the object's place in the store)
+/// 12      exposed: u32        (nonzero once an `exnref` to it exists: it is then never freed early)
+/// 16      values: [16 bytes; n]   (the tag's parameters, little-endian, like globals)
+/// ```
+pub mod exception {
+    /// Offset of the tag's identity.
+    pub const TAG: u32 = 0;
+    /// Offset of the store slot index (u32).
+    pub const SLOT: u32 = 8;
+    /// Offset of the exposed flag (u32).
+    pub const EXPOSED: u32 = 12;
+    /// Offset of the first value.
+    pub const VALUES: u32 = 16;
+    /// Size of one value's storage.
+    pub const VALUE_SIZE: u32 = 16;
+}
+
 /// Size of the storage of one global (wide enough for a v128).
 pub const GLOBAL_SIZE: u32 = 16;
 
@@ -99,6 +123,8 @@ pub struct VMOffsets {
     pub num_funcs: u32,
     /// Number of types in the type section.
     pub num_types: u32,
+    /// Number of tags (imported and defined).
+    pub num_tags: u32,
 }
 
 impl VMOffsets {
@@ -124,6 +150,7 @@ impl VMOffsets {
             num_globals: count(module.globals.len()),
             num_funcs: count(module.functions.len()),
             num_types: count(module.types.len()),
+            num_tags: count(module.tags.len()),
         }
     }
 
@@ -152,8 +179,13 @@ impl VMOffsets {
         self.funcref(self.num_funcs) + index * 4
     }
 
+    /// Offset of the pointer to tag `index`'s identity (`*const VMTag`).
+    pub fn tag(&self, index: u32) -> u32 {
+        self.type_id(self.num_types).next_multiple_of(POINTER_SIZE) + index * POINTER_SIZE
+    }
+
     /// Total size of the VMContext in bytes.
     pub fn size(&self) -> u32 {
-        self.type_id(self.num_types)
+        self.tag(self.num_tags)
     }
 }

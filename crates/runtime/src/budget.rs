@@ -1,8 +1,8 @@
 //! `MemoryBudget`: one account of the memory a store's objects use (linear memories, tables, compiled
 //! code of the modules it instantiated), with an optional limit that growth and instantiation respect.
 //!
-//! Objects live until their store is dropped, so the account only grows; `peak` is kept for reporting
-//! all the same, so that a later release mechanism does not change the interface.
+//! Most objects live until their store is dropped; exception objects are released when caught (see
+//! `exception.rs`), which [`MemoryBudget::release`] accounts for.
 
 use std::cell::Cell;
 
@@ -47,6 +47,11 @@ impl MemoryBudget {
         self.used.set(new);
         self.peak.set(self.peak.get().max(new));
         true
+    }
+
+    /// Gives back `bytes` charged earlier.
+    pub fn release(&self, bytes: u64) {
+        self.used.set(self.used.get().saturating_sub(bytes));
     }
 }
 

@@ -47,6 +47,7 @@ pub unsafe fn call_callee(
             message: Some(message),
             exit_code: None,
             backtrace: Vec::new(),
+            exception: None,
         })?;
     }
     // SAFETY: `store` is valid (caller's contract); only the stack-limit field is touched.

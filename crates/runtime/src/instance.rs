@@ -1,9 +1,10 @@
 //! Instances: a module's VMContext and the runtime objects it refers to, and instantiation.
 
 use crate::code_memory::CodeMemory;
+use crate::exception::{Tag, VMTag};
 use crate::lazy::{LazyItem, LazyModule};
 use crate::memory::LinearMemory;
-use crate::store::{GlobalId, InstanceId, MemoryId, StoreInner, TableId};
+use crate::store::{GlobalId, InstanceId, MemoryId, StoreInner, TableId, TagId};
 use crate::table::Table;
 use crate::traphandlers::TrapInfo;
 use crate::vmcontext::{VMContext, VMFuncRef, VMGlobal};
@@ -116,6 +117,8 @@ pub enum ImportValue {
     Table(TableId),
     /// A global of the store.
     Global(GlobalId),
+    /// An exception tag of the store.
+    Tag(TagId),
 }
 
 /// A function that can be called from the host. Cheap to clone (no allocation).
@@ -184,6 +187,8 @@ pub enum ExportValue {
     Table(TableId),
     /// A global.
     Global(GlobalId),
+    /// An exception tag.
+    Tag(TagId),
 }
 
 /// Why instantiation failed.
@@ -208,6 +213,8 @@ pub struct Instance {
     memories: Vec<MemoryId>,
     tables: Vec<TableId>,
     globals: Vec<GlobalId>,
+    tags: Vec<TagId>,
+    tag_ptrs: Vec<*const VMTag>,
     memory_ptrs: Vec<*const LinearMemory>,
     table_ptrs: Vec<*const Table>,
     pub(crate) store: *mut StoreInner,
@@ -271,6 +278,16 @@ impl Instance {
         self.table_ptrs[index as usize]
     }
 
+    /// The identity of tag `index` of this instance.
+    pub(crate) fn tag_ptr(&self, index: u32) -> *const VMTag {
+        self.tag_ptrs[index as usize]
+    }
+
+    /// The tag ids of this instance, in index order.
+    pub fn tag_ids(&self) -> &[TagId] {
+        &self.tags
+    }
+
     /// The memory ids of this instance, in index order.
     pub fn memory_ids(&self) -> &[MemoryId] {
         &self.memories
@@ -313,6 +330,7 @@ impl Instance {
             EntityIndex::Memory(m) => ExportValue::Memory(self.memories[m as usize]),
             EntityIndex::Table(t) => ExportValue::Table(self.tables[t as usize]),
             EntityIndex::Global(g) => ExportValue::Global(self.globals[g as usize]),
+            EntityIndex::Tag(t) => ExportValue::Tag(self.tags[t as usize]),
         })
     }
 
@@ -374,6 +392,19 @@ fn link_error(info: &ModuleInfo, import: usize, reason: String) -> Instantiation
         "incompatible import type for `{}::{}`: {reason}",
         i.module, i.name
     ))
+}
+
+/// The type of an import value, for error messages.
+fn describe_import(store: &StoreInner, value: &ImportValue) -> String {
+    match value {
+        ImportValue::Func(_, Some(ty)) => ty.to_string(),
+        ImportValue::Func(_, None) => "a function".into(),
+        ImportValue::HostFunc(h) => store.host_func(*h).ty.to_string(),
+        ImportValue::Memory(m) => store.memory(*m).ty().to_string(),
+        ImportValue::Table(t) => store.table(*t).ty().to_string(),
+        ImportValue::Global(g) => store.global(*g).ty().to_string(),
+        ImportValue::Tag(t) => ExternType::Tag(store.tag(*t).ty().clone()).to_string(),
+    }
 }
 
 /// Checks `value` against import `index` of `module`.
@@ -446,7 +477,13 @@ fn check_import(
                 return Err(mismatch(actual.to_string()));
             }
         }
-        (_, other, _) => return Err(mismatch(format!("{other:?}"))),
+        (ExternType::Tag(_), ImportValue::Tag(t), EntityIndex::Tag(i)) => {
+            let tag = store.tag(*t);
+            if tag.type_id() != module.type_ids[info.tags[i as usize] as usize] {
+                return Err(mismatch(ExternType::Tag(tag.ty().clone()).to_string()));
+            }
+        }
+        (_, other, _) => return Err(mismatch(describe_import(store, other))),
     }
     Ok(())
 }
@@ -499,6 +536,8 @@ pub unsafe fn instantiate(
         memories: Vec::new(),
         tables: Vec::new(),
         globals: Vec::new(),
+        tags: Vec::new(),
+        tag_ptrs: Vec::new(),
         memory_ptrs: Vec::new(),
         table_ptrs: Vec::new(),
         store,
@@ -544,6 +583,10 @@ pub unsafe fn instantiate(
                 instance.tables.push(t);
             }
             (&ImportValue::Global(g), _) => instance.globals.push(g),
+            (&ImportValue::Tag(t), _) => {
+                instance.tag_ptrs.push(s.tag(t).vm_tag());
+                instance.tags.push(t);
+            }
             _ => unreachable!("checked by check_import"),
         }
     }
@@ -616,6 +659,16 @@ pub unsafe fn instantiate(
         })?;
         instance.tables.push(id);
     }
+    // Defined tags: a new identity for each.
+    for &type_index in &info.tags[info.num_imported_tags as usize..] {
+        let ty = info.types[type_index as usize].clone();
+        let id = s.add_tag(Tag::new(ty, module.type_ids[type_index as usize]));
+        instance.tag_ptrs.push(s.tag(id).vm_tag());
+        instance.tags.push(id);
+    }
+    for (i, tag) in instance.tag_ptrs.iter().enumerate() {
+        instance.write(offsets.tag(i as u32), *tag);
+    }
     for (i, m) in instance.memories.iter().enumerate() {
         instance.write(offsets.memory(i as u32), s.memory(*m).definition());
     }
@@ -685,6 +738,7 @@ pub unsafe fn instantiate(
             message: None,
             exit_code: None,
             backtrace: Vec::new(),
+            exception: None,
         }));
     }
     if let Some(start) = start {

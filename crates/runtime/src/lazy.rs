@@ -35,6 +35,9 @@ pub struct LazyCode {
     pub code: Vec<u8>,
     /// Trap sites (offsets into `code`), sorted by offset.
     pub traps: Vec<(u32, TrapCode)>,
+    /// Exception handlers of the calls inside `try_table`s: (return address, handler, frame pointer
+    /// minus stack pointer), offsets into `code`, sorted by return address.
+    pub handlers: Vec<(u32, u32, u32)>,
 }
 
 /// Compiles the items of one module on demand (implemented by the embedder, which owns the compiler).
@@ -138,9 +141,11 @@ impl LazyModule {
             u32::try_from(compiled.code.len()).map_err(|_| format!("{item:?} is too large"))?;
         let mut image = CodeImage {
             traps: compiled.traps,
+            handlers: compiled.handlers,
             ..CodeImage::default()
         };
         image.traps.sort_by_key(|(offset, _)| *offset);
+        image.handlers.sort_by_key(|(offset, _, _)| *offset);
         match item {
             LazyItem::Function(f) => {
                 image.functions = std::iter::once(0..len).collect();

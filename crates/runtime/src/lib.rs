@@ -6,6 +6,7 @@
 pub mod budget;
 pub mod call;
 pub mod code_memory;
+pub mod exception;
 pub mod host;
 pub mod instance;
 pub mod lazy;
@@ -21,6 +22,7 @@ pub mod vmcontext;
 pub use budget::MemoryBudget;
 pub use call::{call_callee, call_func};
 pub use code_memory::CodeMemory;
+pub use exception::{Tag, ThrownException, VMTag};
 pub use host::{Caller, HostCallback, HostFunc, HostTrap};
 pub use instance::{
     ExportValue, FuncCallee, FuncHandle, ImportValue, Instance, InstantiationError, RuntimeModule,
@@ -29,7 +31,7 @@ pub use instance::{
 pub use lazy::{LazyCode, LazyCompiler, LazyItem, LazyModule};
 pub use memory::{LinearMemory, MemoryError, PAGE_SIZE};
 pub use store::{
-    Global, GlobalId, HostFuncId, InstanceId, MemoryId, StoreInner, StoreLimits, TableId,
+    Global, GlobalId, HostFuncId, InstanceId, MemoryId, StoreInner, StoreLimits, TableId, TagId,
 };
 pub use table::Table;
 pub use traphandlers::{FrameInfo, TrapInfo};

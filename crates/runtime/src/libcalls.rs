@@ -36,6 +36,9 @@ pub(crate) fn builtins_table() -> *const usize {
                     Builtin::MemoryAtomicWait32 => memory_atomic_wait32 as *const () as usize,
                     Builtin::MemoryAtomicWait64 => memory_atomic_wait64 as *const () as usize,
                     Builtin::LazyCompile => lazy_compile as *const () as usize,
+                    Builtin::ExnNew => exn_new as *const () as usize,
+                    Builtin::Throw => throw as *const () as usize,
+                    Builtin::ExnFree => exn_free as *const () as usize,
                 })
                 .collect()
         })
@@ -292,4 +295,66 @@ extern "C" fn lazy_compile(_vmctx: *mut VMContext, funcref: *mut VMFuncRef) -> *
             std::ptr::null()
         }
     }
+}
+
+extern "C" fn exn_new(vmctx: *mut VMContext, tag: u32) -> *mut u8 {
+    let inst = instance(vmctx);
+    let num_values = inst.module().info.tag_type(tag).params.len();
+    // SAFETY: the store outlives every call into its instances; only its exception heap (a RefCell
+    // that no other code borrows while compiled code runs) and budget are touched.
+    let store = unsafe { &*inst.store };
+    store
+        .exceptions
+        .borrow_mut()
+        .alloc(store.budget(), inst.tag_ptr(tag), num_values)
+}
+
+extern "C" fn exn_free(vmctx: *mut VMContext, exn: *const u8) {
+    // SAFETY: as in `exn_new`.
+    let store = unsafe { &*instance(vmctx).store };
+    // SAFETY: compiled code passes the exception it has just caught, which is live: only this call
+    // frees it.
+    unsafe {
+        store
+            .exceptions
+            .borrow_mut()
+            .free_unexposed(store.budget(), exn)
+    };
+}
+
+/// The `Throw` builtin: passes its own return address (in the throwing function) on to
+/// [`throw_from`], which reports it as the first frame of an unhandled exception's backtrace.
+#[cfg(target_arch = "x86_64")]
+#[unsafe(naked)]
+extern "C" fn throw(_vmctx: *mut VMContext, _exn: usize, _fp: usize) {
+    // At entry the return address is at [rsp]; it becomes the fourth argument (rcx).
+    core::arch::naked_asm!("mov rcx, [rsp]", "jmp {}", sym throw_from)
+}
+
+/// The `Throw` builtin: passes its own return address (in the throwing function) on to
+/// [`throw_from`], which reports it as the first frame of an unhandled exception's backtrace.
+#[cfg(target_arch = "aarch64")]
+#[unsafe(naked)]
+extern "C" fn throw(_vmctx: *mut VMContext, _exn: usize, _fp: usize) {
+    // At entry the return address is in the link register; it becomes the fourth argument (x3).
+    core::arch::naked_asm!("mov x3, x30", "b {}", sym throw_from)
+}
+
+extern "C" fn throw_from(vmctx: *mut VMContext, exn: usize, fp: usize, pc: usize) {
+    let describe = || {
+        // SAFETY: as in `exn_new`.
+        let store = unsafe { &*instance(vmctx).store };
+        // SAFETY: compiled code throws only live exceptions (new ones, or exnrefs, which are never
+        // freed early).
+        let (tag, values) = unsafe { store.exception(exn as *const u8) }?;
+        let tag = store.tag(tag);
+        Some(crate::exception::ThrownException {
+            tag: tag.vm_tag() as usize,
+            ty: tag.ty().clone(),
+            values,
+        })
+    };
+    // SAFETY: compiled code calls the `Throw` builtin directly, passing its own frame pointer; `pc` is
+    // that call's return address.
+    unsafe { crate::traphandlers::throw(exn, fp, pc, &describe) }
 }

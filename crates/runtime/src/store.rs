@@ -2,6 +2,7 @@
 //! instances). Objects are boxed so their addresses, which compiled code holds, never change; they live
 //! until the store is dropped.
 
+use crate::exception::{ExceptionHeap, Tag};
 use crate::host::HostFunc;
 use crate::instance::Instance;
 use crate::memory::LinearMemory;
@@ -30,7 +31,9 @@ ids!(
     /// An instance of a store.
     InstanceId,
     /// A host function of a store.
-    HostFuncId
+    HostFuncId,
+    /// An exception tag of a store.
+    TagId
 );
 
 /// A global's storage and type.
@@ -108,6 +111,9 @@ pub struct StoreInner {
     pub(crate) globals: Vec<Box<Global>>,
     pub(crate) host_funcs: Vec<Box<HostFunc>>,
     pub(crate) instances: Vec<Box<Instance>>,
+    pub(crate) tags: Vec<Box<Tag>>,
+    /// Exception objects thrown by the store's code (freed when caught without an `exnref`).
+    pub(crate) exceptions: std::cell::RefCell<ExceptionHeap>,
     pub(crate) limits: StoreLimits,
     budget: Box<crate::budget::MemoryBudget>,
     /// Modules whose code is already charged to the budget (by address; instances keep them alive).
@@ -125,6 +131,8 @@ impl StoreInner {
             globals: Vec::new(),
             host_funcs: Vec::new(),
             instances: Vec::new(),
+            tags: Vec::new(),
+            exceptions: Default::default(),
             limits,
             budget: Box::default(),
             charged_modules: Vec::new(),
@@ -217,6 +225,34 @@ impl StoreInner {
     pub fn add_host_func(&mut self, func: HostFunc) -> HostFuncId {
         self.host_funcs.push(Box::new(func));
         HostFuncId(self.host_funcs.len() - 1)
+    }
+
+    /// Adds an exception tag (a new identity).
+    pub fn add_tag(&mut self, tag: Tag) -> TagId {
+        self.tags.push(Box::new(tag));
+        TagId(self.tags.len() - 1)
+    }
+
+    /// A tag.
+    pub fn tag(&self, id: TagId) -> &Tag {
+        &self.tags[id.0]
+    }
+
+    /// The tag and the values (16 bytes each, as in globals) of the exception at `exn`.
+    ///
+    /// # Safety
+    /// `exn` must be null or an `exnref` that compiled code of this store produced (such exceptions
+    /// are never freed before the store).
+    pub unsafe fn exception(&self, exn: *const u8) -> Option<(TagId, Vec<u128>)> {
+        // SAFETY: the caller's contract: an exnref's object is live.
+        let (tag, values) = unsafe { self.exceptions.borrow().read(exn) }?;
+        let index = self.tags.iter().position(|t| t.vm_tag() == tag)?;
+        Some((TagId(index), values))
+    }
+
+    /// Number of exception objects alive in the store (thrown, and not freed by a `catch`).
+    pub fn live_exceptions(&self) -> usize {
+        self.exceptions.borrow().live()
     }
 
     /// A memory.

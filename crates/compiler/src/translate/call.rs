@@ -2,6 +2,7 @@
 //! compilation, for every function), `call_indirect`, `call_ref`, and their tail-call forms
 //! `return_call*`.
 
+use super::exceptions::Callee;
 use super::{FuncTranslator, block_args};
 use crate::env::{POINTER, readonly, trusted, wasm_signature};
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -59,8 +60,7 @@ impl FuncTranslator<'_, '_> {
         let all = self.call_args(callee_vmctx, args);
         match kind {
             CallKind::Normal => {
-                let call = self.builder.ins().call_indirect(sig, code, &all);
-                let results = self.builder.inst_results(call).to_vec();
+                let results = self.emit_call(Callee::Indirect(sig, code), &all);
                 self.stack.extend(results);
             }
             CallKind::Tail => {
@@ -154,8 +154,7 @@ impl FuncTranslator<'_, '_> {
         let all = self.call_args(self.vmctx, &args);
         match kind {
             CallKind::Normal => {
-                let call = self.builder.ins().call(func_ref, &all);
-                let results = self.builder.inst_results(call).to_vec();
+                let results = self.emit_call(Callee::Direct(func_ref), &all);
                 self.stack.extend(results);
             }
             CallKind::Tail => {

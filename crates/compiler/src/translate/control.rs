@@ -19,6 +19,8 @@ pub(crate) enum FrameKind {
     Function,
     Block,
     Loop,
+    /// A `try_table`: a block whose calls and throws have a handler (see `exceptions.rs`).
+    TryTable,
     If {
         else_block: Block,
         else_seen: bool,
@@ -80,7 +82,7 @@ impl ControlFrame {
 }
 
 impl FuncTranslator<'_, '_> {
-    fn block_type(&self, ty: BlockType) -> (Vec<ValType>, Vec<ValType>) {
+    pub(super) fn block_type(&self, ty: BlockType) -> (Vec<ValType>, Vec<ValType>) {
         let conv = |t| {
             ValType::from_wasmparser(t).expect("block types were checked when the module was read")
         };
@@ -94,7 +96,7 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    fn block_with_params(&mut self, types: &[ValType]) -> Block {
+    pub(super) fn block_with_params(&mut self, types: &[ValType]) -> Block {
         let block = self.builder.create_block();
         for t in types {
             self.builder.append_block_param(block, clif_type(*t));
@@ -105,7 +107,10 @@ impl FuncTranslator<'_, '_> {
     /// Handles control operators while the current position is unreachable.
     pub(super) fn translate_unreachable_operator(&mut self, op: &Operator<'_>) -> WasmResult<()> {
         match op {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::TryTable { .. } => {
                 self.control.push(ControlFrame::dead());
             }
             Operator::Else => {
@@ -306,12 +311,12 @@ impl FuncTranslator<'_, '_> {
         Ok(true)
     }
 
-    fn frame(&self, depth: u32) -> &ControlFrame {
+    pub(super) fn frame(&self, depth: u32) -> &ControlFrame {
         &self.control[self.control.len() - 1 - depth as usize]
     }
 
     /// Marks the frame at `depth` as branched to and returns its branch target.
-    fn mark_branch(&mut self, depth: u32) -> Block {
+    pub(super) fn mark_branch(&mut self, depth: u32) -> Block {
         let index = self.control.len() - 1 - depth as usize;
         let frame = &mut self.control[index];
         if !matches!(frame.kind, FrameKind::Loop) {
@@ -336,6 +341,9 @@ impl FuncTranslator<'_, '_> {
         let frame = self.control.pop().expect("validated nesting");
         if frame.dead {
             return;
+        }
+        if matches!(frame.kind, FrameKind::TryTable) {
+            self.handlers.pop();
         }
         let mut end_reached = frame.end_reached;
         if let FrameKind::If {

@@ -8,6 +8,7 @@ mod atomics;
 mod call;
 mod control;
 mod convert;
+mod exceptions;
 mod memory;
 mod numeric;
 mod simd;
@@ -87,6 +88,7 @@ pub fn translate_function(
         locals: Vec::new(),
         stack: Vec::new(),
         control: Vec::new(),
+        handlers: Vec::new(),
         reachable: true,
     };
     t.declare_locals(entry, body)?;
@@ -112,6 +114,8 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     locals: Vec<Variable>,
     stack: Vec<Value>,
     control: Vec<ControlFrame>,
+    /// The handler-dispatch block of each enclosing `try_table`, innermost last.
+    handlers: Vec<Block>,
     /// Whether the current position can be reached; operators in dead code are skipped.
     reachable: bool,
 }
@@ -231,6 +235,7 @@ impl FuncTranslator<'_, '_> {
             || self.translate_atomic(op)?
             || self.translate_table(op)?
             || self.translate_call(op)?
+            || self.translate_exceptions(op)?
             || self.translate_simd(op)?;
         if handled {
             Ok(())

@@ -9,8 +9,12 @@
 //! have returned.
 
 mod signals;
+mod throw;
+
+pub(crate) use throw::throw;
 
 use crate::code_memory::lookup_code;
+use crate::exception::ThrownException;
 use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
 use wasmz_environ::TrapCode;
@@ -42,6 +46,7 @@ thread_local! {
     static TRAP_LEN: Cell<usize> = const { Cell::new(0) };
     static TRAP_MESSAGE: RefCell<Option<String>> = const { RefCell::new(None) };
     static TRAP_EXIT: Cell<Option<i32>> = const { Cell::new(None) };
+    static TRAP_EXCEPTION: RefCell<Option<Box<ThrownException>>> = const { RefCell::new(None) };
 }
 
 /// One frame of a wasm backtrace.
@@ -66,6 +71,8 @@ pub struct TrapInfo {
     pub exit_code: Option<i32>,
     /// Wasm frames, innermost first.
     pub backtrace: Vec<FrameInfo>,
+    /// The exception, for an [`TrapCode::UnhandledException`] trap.
+    pub exception: Option<Box<ThrownException>>,
 }
 
 /// Records `code` and a backtrace starting at (`pc`, `fp`) in this thread's trap state.
@@ -117,6 +124,11 @@ pub fn set_trap_message(message: Option<String>, exit_code: Option<i32>) {
     TRAP_EXIT.with(|e| e.set(exit_code));
 }
 
+/// Sets the exception of the unhandled-exception trap about to be raised.
+pub(crate) fn set_trap_exception(exception: Option<Box<ThrownException>>) {
+    TRAP_EXCEPTION.with(|e| *e.borrow_mut() = exception);
+}
+
 /// Whether this thread is inside a wasm call.
 pub fn in_wasm_call() -> bool {
     !JMP_BUF.with(Cell::get).is_null()
@@ -127,6 +139,7 @@ fn take_trap() -> TrapInfo {
         TrapCode::from_u8(TRAP_CODE.with(Cell::get)).unwrap_or(TrapCode::UnreachableCodeReached);
     let message = TRAP_MESSAGE.with(|m| m.borrow_mut().take());
     let exit_code = TRAP_EXIT.with(|e| e.take());
+    let exception = TRAP_EXCEPTION.with(|e| e.borrow_mut().take());
     let len = TRAP_LEN.with(Cell::get);
     let mut backtrace = Vec::with_capacity(len);
     TRAP_PCS.with(|pcs| {
@@ -150,6 +163,7 @@ fn take_trap() -> TrapInfo {
         message,
         exit_code,
         backtrace,
+        exception,
     }
 }
 
