@@ -171,7 +171,7 @@ fn exercise(engine: &Engine, bytes: &[u8], what: &str, tally: &mut Tally) {
 
 /// Truncations and bit flips of `module`, `mutants` of each, chosen by `rng`.
 fn sweep(engine: &Engine, index: usize, module: &[u8], mutants: usize, tally: &mut Tally) {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (index as u64 + 1));
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (index as u64).wrapping_add(1));
     for _ in 0..mutants {
         let len = rng.below(module.len());
         exercise(
