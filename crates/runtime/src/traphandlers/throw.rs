@@ -35,10 +35,11 @@ fn find_handler(fp: usize) -> Option<Resume> {
         if fp == 0 || fp < sp || fp >= top || !fp.is_multiple_of(8) {
             return None;
         }
-        // SAFETY: `fp` lies between the current stack pointer and the entry stack pointer of this
-        // thread, so it points into this thread's live stack; it is the frame pointer of a compiled
-        // wasm frame (the thrower's, or a caller whose return address is wasm code), and compiled code
-        // keeps frame pointers, so a frame record is `[saved fp, return address]`.
+        // `fp` lies between the current stack pointer and the entry stack pointer of this thread, so
+        // it points into this thread's live stack; it is the frame pointer of a compiled wasm frame
+        // (the thrower's, or a caller whose return address is wasm code), and compiled code keeps
+        // frame pointers, so a frame record is `[saved fp, return address]`.
+        // SAFETY: by the above, both words are readable, initialized stack memory of this thread.
         let (next, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
         let code = lookup_code(ret)?;
         if let Some((handler, frame)) = code.image.lookup_handler(code.offset) {
