@@ -45,7 +45,7 @@ use wasmz_runtime::CodeMemory;
 pub(crate) const MAGIC: [u8; 8] = *b"\0wzaot\r\n";
 
 /// Version of the layout described in the module documentation.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 2;
 
 /// The Cranelift release wasmz compiles with (checked against `Cargo.lock` by a test).
 pub const CRANELIFT_VERSION: &str = "0.135.8";

@@ -315,6 +315,7 @@ impl LazyCompiler for LazyFunctionCompiler {
             code: compiled.code,
             traps: compiled.traps,
             handlers: compiled.handlers,
+            stack_maps: compiled.stack_maps,
         })
     }
 }

@@ -76,6 +76,9 @@ pub(crate) struct CompiledFunction {
     pub traps: Vec<(u32, TrapCode)>,
     /// (return address, handler, frame pointer minus stack pointer) of each call with a handler.
     pub handlers: Vec<(u32, u32, u32)>,
+    /// (return address, GC reference slots as distances below the frame pointer) of each call with
+    /// live GC references.
+    pub stack_maps: Vec<(u32, Vec<u32>)>,
 }
 
 fn compile_function(
@@ -129,11 +132,24 @@ fn compile_function(
             handlers.push((site.ret_addr, handler, frame));
         }
     }
+    // Cranelift gives each slot as an offset from the stack pointer at the call, and the frame's
+    // size (frame pointer minus that stack pointer): the collector walks frame pointers, so the slots
+    // are kept as distances below the frame pointer.
+    let stack_maps = compiled
+        .buffer
+        .user_stack_maps()
+        .iter()
+        .map(|(ret, span, map)| {
+            let slots = map.entries().map(|(_, offset)| span - offset).collect();
+            (*ret, slots)
+        })
+        .collect();
     Ok(CompiledFunction {
         code: compiled.code_buffer().to_vec(),
         calls,
         traps,
         handlers,
+        stack_maps,
     })
 }
 
@@ -206,6 +222,9 @@ pub struct LazyCompiled {
     /// Exception handlers of the calls inside `try_table`s, sorted by return address (as in
     /// [`CodeImage::handlers`]).
     pub handlers: Vec<(u32, u32, u32)>,
+    /// Stack maps of the calls with live GC references, sorted by return address (as in
+    /// [`CodeImage::stack_maps`]).
+    pub stack_maps: Vec<(u32, Vec<u32>)>,
 }
 
 /// Compiles one function or trampoline of `module` (whose bytes are `wasm`) on its own, for lazy
@@ -274,10 +293,13 @@ pub fn compile_lazy(
     traps.sort_by_key(|(offset, _)| *offset);
     let mut handlers = compiled.handlers;
     handlers.sort_by_key(|(offset, _, _)| *offset);
+    let mut stack_maps = compiled.stack_maps;
+    stack_maps.sort_by_key(|(offset, _)| *offset);
     Ok(LazyCompiled {
         code: compiled.code,
         traps,
         handlers,
+        stack_maps,
     })
 }
 
@@ -393,6 +415,7 @@ pub fn compile_module(
     let mut image = link::link(functions, entry, host, module.num_imported_funcs)?;
     image.traps.sort_by_key(|(offset, _)| *offset);
     image.handlers.sort_by_key(|(offset, _, _)| *offset);
+    image.stack_maps.sort_by_key(|(offset, _)| *offset);
     image.num_imported_funcs = module.num_imported_funcs;
     image.func_names = module
         .func_names

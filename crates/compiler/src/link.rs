@@ -18,6 +18,11 @@ fn place(image: &mut CodeImage, f: &CompiledFunction) -> u32 {
             .iter()
             .map(|(ret, handler, frame)| (start + ret, start + handler, *frame)),
     );
+    image.stack_maps.extend(
+        f.stack_maps
+            .iter()
+            .map(|(ret, slots)| (start + ret, slots.clone())),
+    );
     start
 }
 

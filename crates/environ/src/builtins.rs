@@ -111,4 +111,8 @@ builtins! {
     Throw(Ptr, Ptr);
     /// Releases a caught exception that no `exnref` refers to (its values have been read).
     ExnFree(Ptr);
+    /// Allocates a GC object of canonical type `type_id` and `size` bytes (a multiple of 8) when the
+    /// inline bump allocation does not fit: `(type_id, size) -> address`, header written and fields
+    /// zero, or 0 when the heap is exhausted (the caller traps with `OutOfMemory`). May collect.
+    GcAlloc(I32, I64) -> Ptr;
 }

@@ -29,6 +29,10 @@ pub struct CodeImage {
     /// call's return address, offset of the handler, the frame pointer minus the stack pointer the
     /// handler expects).
     pub handlers: Vec<(u32, u32, u32)>,
+    /// Stack maps of the calls that may collect garbage, sorted by return address: (offset of the
+    /// call's return address, the slots of the calling frame that hold GC references there, each as
+    /// its distance below the frame pointer).
+    pub stack_maps: Vec<(u32, Vec<u32>)>,
     /// Index of the image's first function in the module's function index space: the number of imported
     /// functions for a whole module's image (defined function `i` is function `num_imported_funcs + i`),
     /// the function's own index for the image of one lazily compiled function.
@@ -55,6 +59,16 @@ impl CodeImage {
             .ok()?;
         let (_, handler, frame) = self.handlers[i];
         Some((handler, frame))
+    }
+
+    /// The stack map of the call whose return address is at `offset`: the slots holding GC
+    /// references, as distances below the calling frame's frame pointer.
+    pub fn lookup_stack_map(&self, offset: u32) -> Option<&[u32]> {
+        let i = self
+            .stack_maps
+            .binary_search_by_key(&offset, |(o, _)| *o)
+            .ok()?;
+        Some(&self.stack_maps[i].1)
     }
 
     /// The name of function `func_index`, if the module named it.

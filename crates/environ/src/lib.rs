@@ -3,6 +3,7 @@
 
 pub mod builtins;
 pub mod error;
+pub mod gc_layout;
 pub mod image;
 pub mod module;
 pub mod parse;
@@ -13,6 +14,7 @@ pub mod vmoffsets;
 
 pub use builtins::{Builtin, BuiltinSignature, BuiltinType};
 pub use error::{WasmError, WasmResult};
+pub use gc_layout::{FieldLayout, GcLayout, StorageKind};
 pub use image::CodeImage;
 pub use module::*;
 pub use parse::parse_module;

@@ -70,6 +70,8 @@ pub mod table {
 /// 8       fuel: u64                 (fuel left; decremented by code compiled with fuel metering)
 /// 16      epoch_ptr: *const u64     (the engine's epoch counter, an `AtomicU64`)
 /// 24      epoch_deadline: u64       (code compiled with epoch interruption traps once epoch >= this)
+/// 32      gc_next: usize            (GC heap bump pointer: where the next object goes)
+/// 40      gc_limit: usize           (end of the free run `gc_next` bumps through)
 /// ```
 pub mod store_context {
     /// Offset of the stack limit.
@@ -80,8 +82,12 @@ pub mod store_context {
     pub const EPOCH_PTR: u32 = 16;
     /// Offset of the epoch deadline (u64).
     pub const EPOCH_DEADLINE: u32 = 24;
+    /// Offset of the GC heap's bump pointer.
+    pub const GC_NEXT: u32 = 32;
+    /// Offset of the end of the GC heap's current free run.
+    pub const GC_LIMIT: u32 = 40;
     /// Size of a `VMStoreContext`.
-    pub const SIZE: u32 = 32;
+    pub const SIZE: u32 = 48;
 }
 
 /// Offsets inside an exception object, which `throw` allocates in the store and compiled code reads

@@ -38,6 +38,9 @@ pub struct LazyCode {
     /// Exception handlers of the calls inside `try_table`s: (return address, handler, frame pointer
     /// minus stack pointer), offsets into `code`, sorted by return address.
     pub handlers: Vec<(u32, u32, u32)>,
+    /// Stack maps of the calls with live GC references: (return address, slots as distances below
+    /// the frame pointer), sorted by return address.
+    pub stack_maps: Vec<(u32, Vec<u32>)>,
 }
 
 /// Compiles the items of one module on demand (implemented by the embedder, which owns the compiler).
@@ -142,8 +145,10 @@ impl LazyModule {
         let mut image = CodeImage {
             traps: compiled.traps,
             handlers: compiled.handlers,
+            stack_maps: compiled.stack_maps,
             ..CodeImage::default()
         };
+        image.stack_maps.sort_by_key(|(offset, _)| *offset);
         image.traps.sort_by_key(|(offset, _)| *offset);
         image.handlers.sort_by_key(|(offset, _, _)| *offset);
         match item {

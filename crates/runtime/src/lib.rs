@@ -7,6 +7,7 @@ pub mod budget;
 pub mod call;
 pub mod code_memory;
 pub mod exception;
+pub mod gc;
 pub mod host;
 pub mod instance;
 pub mod lazy;
@@ -23,6 +24,7 @@ pub use budget::MemoryBudget;
 pub use call::{call_callee, call_func};
 pub use code_memory::CodeMemory;
 pub use exception::{Tag, ThrownException, VMTag};
+pub use gc::{GcRoot, GcStats};
 pub use host::{Caller, HostCallback, HostFunc, HostTrap};
 pub use instance::{
     ExportValue, FuncCallee, FuncHandle, ImportValue, Instance, InstantiationError, RuntimeModule,

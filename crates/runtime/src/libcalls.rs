@@ -39,10 +39,34 @@ pub(crate) fn builtins_table() -> *const usize {
                     Builtin::ExnNew => exn_new as *const () as usize,
                     Builtin::Throw => throw as *const () as usize,
                     Builtin::ExnFree => exn_free as *const () as usize,
+                    Builtin::GcAlloc => gc_alloc as *const () as usize,
                 })
                 .collect()
         })
         .as_ptr()
+}
+
+/// Defines a builtin `$name(vmctx, a, b) -> r` as a naked function that calls `$inner(vmctx, a, b, fp,
+/// pc)` with the caller's frame pointer and return address (a tail jump: at entry both still describe
+/// the calling compiled frame).
+macro_rules! with_exit_frame {
+    ($(#[$doc:meta])* $name:ident($a:ident: $ta:ty, $b:ident: $tb:ty) -> $r:ty = $inner:ident) => {
+        $(#[$doc])*
+        #[cfg(target_arch = "x86_64")]
+        #[unsafe(naked)]
+        extern "C" fn $name(_vmctx: *mut VMContext, $a: $ta, $b: $tb) -> $r {
+            // The frame pointer (rbp) becomes the fourth argument, the return address at [rsp] the fifth.
+            core::arch::naked_asm!("mov rcx, rbp", "mov r8, [rsp]", "jmp {}", sym $inner)
+        }
+
+        $(#[$doc])*
+        #[cfg(target_arch = "aarch64")]
+        #[unsafe(naked)]
+        extern "C" fn $name(_vmctx: *mut VMContext, $a: $ta, $b: $tb) -> $r {
+            // The frame pointer (x29) becomes the fourth argument, the link register the fifth.
+            core::arch::naked_asm!("mov x3, x29", "mov x4, x30", "b {}", sym $inner)
+        }
+    };
 }
 
 /// The instance calling a builtin.
@@ -187,7 +211,24 @@ extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
 /// Most parameters copied to the stack before a host call; more go to the heap.
 const INLINE_PARAMS: usize = 16;
 
-extern "C" fn host_call(vmctx: *mut VMContext, func: *const HostFunc, values: *mut RawVal) -> u32 {
+with_exit_frame!(
+    /// The `HostCall` builtin: records the calling trampoline's frame as an exit frame, so that a
+    /// collection during the host call finds the wasm frames below it.
+    host_call(func: *const HostFunc, values: *mut RawVal) -> u32 = host_call_from
+);
+
+extern "C" fn host_call_from(
+    vmctx: *mut VMContext,
+    func: *const HostFunc,
+    values: *mut RawVal,
+    fp: usize,
+    pc: usize,
+) -> u32 {
+    let _exit = crate::gc::stack::ExitFrame::enter(fp, pc);
+    host_call_inner(vmctx, func, values)
+}
+
+fn host_call_inner(vmctx: *mut VMContext, func: *const HostFunc, values: *mut RawVal) -> u32 {
     // SAFETY: `func` is the host-function context stored in the funcref by instantiation; host functions
     // live as long as their store.
     let func = unsafe { &*func };
@@ -320,6 +361,28 @@ extern "C" fn exn_free(vmctx: *mut VMContext, exn: *const u8) {
             .borrow_mut()
             .free_unexposed(store.budget(), exn)
     };
+}
+
+with_exit_frame!(
+    /// The `GcAlloc` builtin: records the calling wasm frame as an exit frame, so that a collection
+    /// finds the references it and its callers hold.
+    gc_alloc(type_id: u32, size: u64) -> usize = gc_alloc_from
+);
+
+extern "C" fn gc_alloc_from(
+    vmctx: *mut VMContext,
+    type_id: u32,
+    size: u64,
+    fp: usize,
+    pc: usize,
+) -> usize {
+    let _exit = crate::gc::stack::ExitFrame::enter(fp, pc);
+    // SAFETY: as in `exn_new`; the GC heap is a RefCell no other code borrows while compiled code runs.
+    let store = unsafe { &*instance(vmctx).store };
+    let Ok(size) = usize::try_from(size) else {
+        return 0;
+    };
+    crate::gc::alloc(store, type_id, size, true).unwrap_or(0)
 }
 
 /// The `Throw` builtin: passes its own return address (in the throwing function) on to

@@ -119,6 +119,10 @@ pub struct StoreInner {
     /// Modules whose code is already charged to the budget (by address; instances keep them alive).
     charged_modules: Vec<usize>,
     data: Option<Box<dyn Any>>,
+    /// The GC heap.
+    pub(crate) gc: std::cell::RefCell<crate::gc::GcHeap>,
+    /// References the host holds (see [`crate::gc::GcRoot`]).
+    pub(crate) gc_roots: std::rc::Rc<std::cell::RefCell<crate::gc::RootTable>>,
 }
 
 impl StoreInner {
@@ -137,6 +141,8 @@ impl StoreInner {
             budget: Box::default(),
             charged_modules: Vec::new(),
             data: None,
+            gc: Default::default(),
+            gc_roots: Default::default(),
         }
     }
 
@@ -316,6 +322,45 @@ impl StoreInner {
     /// Sets the epoch at which code compiled with epoch interruption traps.
     pub fn set_epoch_deadline(&mut self, deadline: u64) {
         self.ctx.get_mut().epoch_deadline = deadline;
+    }
+
+    /// Counters of the store's GC heap.
+    pub fn gc_stats(&self) -> crate::gc::GcStats {
+        self.gc.borrow().stats()
+    }
+
+    /// Sets the most bytes the GC heap may use; takes effect only before the first GC allocation.
+    pub fn set_gc_heap_limit(&mut self, limit: usize) {
+        self.gc.get_mut().set_limit(limit);
+    }
+
+    /// Runs a full garbage collection. Only references held in [`crate::gc::GcRoot`]s, globals,
+    /// tables and wasm frames survive: raw words the host holds elsewhere may dangle afterwards.
+    pub fn collect_garbage(&self) {
+        crate::gc::collect_now(self);
+    }
+
+    /// Keeps the reference `word` (a tagged any/extern word) alive while the returned root exists.
+    pub fn root(&self, word: u64) -> crate::gc::GcRoot {
+        crate::gc::GcRoot::new(&self.gc_roots, word)
+    }
+
+    /// Number of references the host keeps alive through [`StoreInner::root`].
+    pub fn gc_root_count(&self) -> usize {
+        self.gc_roots.borrow().len()
+    }
+
+    /// Records the layout of GC objects of canonical type `type_id` (done at instantiation for every
+    /// struct and array type of the module).
+    pub fn register_gc_layout(&self, type_id: u32, layout: Arc<wasmz_environ::GcLayout>) {
+        self.gc.borrow_mut().register_layout(type_id, layout);
+    }
+
+    /// Allocates a GC object of canonical type `type_id` and `size` bytes (a multiple of 8) from the
+    /// host, without collecting (so references the caller holds stay valid); `None` when the heap is
+    /// exhausted. Its header is written and its fields are zero.
+    pub fn gc_alloc_no_collect(&self, type_id: u32, size: usize) -> Option<usize> {
+        crate::gc::alloc(self, type_id, size, false)
     }
 
     /// The store context compiled code reads.

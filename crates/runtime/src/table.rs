@@ -82,6 +82,15 @@ impl Table {
         self.elements().len() as u64
     }
 
+    /// Calls `visit` with every element (the collector's view of a table's references).
+    pub(crate) fn for_each_element(&self, visit: &mut dyn FnMut(u64)) {
+        for i in 0..self.size() {
+            if let Some(v) = self.get(i) {
+                visit(v);
+            }
+        }
+    }
+
     /// Element `index`.
     pub fn get(&self, index: u64) -> Option<u64> {
         self.elements().get(usize::try_from(index).ok()?).copied()

@@ -66,6 +66,11 @@ pub struct VMStoreContext {
     pub epoch_ptr: *const AtomicU64,
     /// Code compiled with epoch interruption traps with `Interrupted` once the epoch reaches this value.
     pub epoch_deadline: u64,
+    /// Where compiled code allocates the next GC object (bumping it by the object's size).
+    pub gc_next: usize,
+    /// End of the free run `gc_next` bumps through; an allocation that would pass it calls the
+    /// `GcAlloc` builtin instead.
+    pub gc_limit: usize,
 }
 
 /// The epoch a store context sees until it is given its engine's counter.
@@ -78,6 +83,8 @@ impl Default for VMStoreContext {
             fuel: 0,
             epoch_ptr: &NO_EPOCH,
             epoch_deadline: 0,
+            gc_next: 0,
+            gc_limit: 0,
         }
     }
 }
@@ -134,6 +141,14 @@ mod tests {
         assert_eq!(
             offset_of!(VMStoreContext, epoch_deadline),
             store_context::EPOCH_DEADLINE as usize
+        );
+        assert_eq!(
+            offset_of!(VMStoreContext, gc_next),
+            store_context::GC_NEXT as usize
+        );
+        assert_eq!(
+            offset_of!(VMStoreContext, gc_limit),
+            store_context::GC_LIMIT as usize
         );
         assert_eq!(size_of::<VMStoreContext>(), store_context::SIZE as usize);
         assert_eq!(size_of::<VMGlobal>(), GLOBAL_SIZE as usize);
