@@ -22,6 +22,16 @@ enum CallKind {
 impl FuncTranslator<'_, '_> {
     pub(super) fn translate_call(&mut self, op: &Operator<'_>) -> WasmResult<bool> {
         use CallKind::{Normal, Tail};
+        // Results of calls that return here may be GC references: stack maps must cover them.
+        let results = match *op {
+            Operator::Call { function_index } => {
+                Some(self.env.module.func_type(function_index).results.clone())
+            }
+            Operator::CallIndirect { type_index, .. } | Operator::CallRef { type_index } => {
+                Some(self.env.module.types[type_index as usize].results.clone())
+            }
+            _ => None,
+        };
         match *op {
             Operator::Call { function_index } => self.call(function_index, Normal),
             Operator::ReturnCall { function_index } => self.call(function_index, Tail),
@@ -36,6 +46,11 @@ impl FuncTranslator<'_, '_> {
             Operator::CallRef { type_index } => self.call_ref(type_index, Normal),
             Operator::ReturnCallRef { type_index } => self.call_ref(type_index, Tail),
             _ => return Ok(false),
+        }
+        if let Some(results) = results
+            && self.reachable
+        {
+            self.track_top(&results);
         }
         Ok(true)
     }

@@ -99,7 +99,8 @@ impl FuncTranslator<'_, '_> {
     pub(super) fn block_with_params(&mut self, types: &[ValType]) -> Block {
         let block = self.builder.create_block();
         for t in types {
-            self.builder.append_block_param(block, clif_type(*t));
+            let v = self.builder.append_block_param(block, clif_type(*t));
+            self.track_ref(v, *t);
         }
         block
     }
@@ -301,9 +302,17 @@ impl FuncTranslator<'_, '_> {
             Operator::Drop => {
                 self.pop();
             }
-            Operator::Select | Operator::TypedSelect { .. } => {
+            Operator::Select => {
                 let (a, b, cond) = self.pop3();
                 let v = self.builder.ins().select(cond, a, b);
+                self.push(v);
+            }
+            Operator::TypedSelect { ty } => {
+                let (a, b, cond) = self.pop3();
+                let v = self.builder.ins().select(cond, a, b);
+                if let Some(ty) = ValType::from_wasmparser(ty) {
+                    self.track_ref(v, ty);
+                }
                 self.push(v);
             }
             _ => return Ok(false),

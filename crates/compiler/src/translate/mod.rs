@@ -126,6 +126,9 @@ impl FuncTranslator<'_, '_> {
         let ty = self.env.module.func_type(self.current_func_index());
         for (value, vt) in params.iter().zip(ty.params.iter()) {
             let var = self.builder.declare_var(clif_type(*vt));
+            if self.env.is_gc_ref(*vt) {
+                self.builder.declare_var_needs_stack_map(var);
+            }
             self.builder.def_var(var, *value);
             self.locals.push(var);
         }
@@ -138,6 +141,9 @@ impl FuncTranslator<'_, '_> {
             let zero = self.zero(vt);
             for _ in 0..count {
                 let var = self.builder.declare_var(clif_type(vt));
+                if self.env.is_gc_ref(vt) {
+                    self.builder.declare_var_needs_stack_map(var);
+                }
                 self.builder.def_var(var, zero);
                 self.locals.push(var);
             }
@@ -241,6 +247,22 @@ impl FuncTranslator<'_, '_> {
             Ok(())
         } else {
             Err(WasmError::unsupported(format!("operator {op:?}"), offset))
+        }
+    }
+
+    /// Declares `v`, a value of wasm type `ty`, as one that stack maps must include while it is live
+    /// across a call, when `ty` may hold GC references.
+    fn track_ref(&mut self, v: Value, ty: wasmz_environ::ValType) {
+        if self.env.is_gc_ref(ty) {
+            self.builder.declare_value_needs_stack_map(v);
+        }
+    }
+
+    /// [`Self::track_ref`] for the top `types.len()` values of the operand stack.
+    fn track_top(&mut self, types: &[wasmz_environ::ValType]) {
+        let values = self.peekn(types.len()).to_vec();
+        for (v, t) in values.into_iter().zip(types) {
+            self.track_ref(v, *t);
         }
     }
 

@@ -85,6 +85,8 @@ impl FuncTranslator<'_, '_> {
                 let index = self.pop();
                 let addr = self.table_element_addr(table, index, TrapCode::TableOutOfBounds);
                 let v = self.builder.ins().load(I64, trusted(), addr, 0);
+                let ty = self.env.module.tables[table as usize].ty.element;
+                self.track_ref(v, ty);
                 self.push(v);
             }
             Operator::TableSet { table } => {

@@ -22,9 +22,13 @@ impl FuncTranslator<'_, '_> {
                 self.builder.def_var(self.locals[local_index as usize], v);
             }
             Operator::GlobalGet { global_index } => {
-                let ty = clif_type(self.env.module.globals[global_index as usize].content);
+                let wasm_ty = self.env.module.globals[global_index as usize].content;
                 let addr = self.global_addr(global_index);
-                let v = self.builder.ins().load(ty, trusted(), addr, 0);
+                let v = self
+                    .builder
+                    .ins()
+                    .load(clif_type(wasm_ty), trusted(), addr, 0);
+                self.track_ref(v, wasm_ty);
                 self.push(v);
             }
             Operator::GlobalSet { global_index } => {
