@@ -1,13 +1,12 @@
 //! `Config` and `Engine`: compilation settings and the state shared by every module compiled with them.
 
 use crate::Error;
-use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use wasmz_compiler::OwnedTargetIsa;
-use wasmz_environ::FuncType;
 use wasmz_environ::wasmparser::WasmFeatures;
+use wasmz_environ::{FuncType, TypeRegistry};
 
 /// How hard Cranelift optimizes generated code.
 pub use wasmz_compiler::OptLevel;
@@ -279,7 +278,8 @@ pub(crate) struct EngineInner {
     pub(crate) isa: OwnedTargetIsa,
     /// The artifact header this engine writes and expects (see `artifact.rs`).
     pub(crate) fingerprint: String,
-    types: Mutex<HashMap<FuncType, u32>>,
+    /// The engine-wide canonical types, shared with every module compiled by the engine.
+    pub(crate) types: Arc<TypeRegistry>,
     /// The epoch counter code compiled with epoch interruption reads (through each store's context).
     pub(crate) epoch: AtomicU64,
 }
@@ -312,7 +312,7 @@ impl Engine {
                 config: config.clone(),
                 isa,
                 fingerprint,
-                types: Mutex::new(HashMap::new()),
+                types: Arc::new(TypeRegistry::new()),
                 epoch: AtomicU64::new(0),
             }),
         })
@@ -372,9 +372,7 @@ impl Engine {
 
     /// The canonical id of `ty`: equal types get equal ids in every module of this engine.
     pub(crate) fn type_id(&self, ty: &FuncType) -> u32 {
-        let mut types = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
-        let next = u32::try_from(types.len()).expect("fewer than 2^32 distinct function types");
-        *types.entry(ty.clone()).or_insert(next)
+        self.inner.types.register_func(ty)
     }
 
     pub(crate) fn same(&self, other: &Engine) -> bool {

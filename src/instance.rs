@@ -234,7 +234,7 @@ impl Instance {
             }
             None => return Err(Error::UnknownExport(name.to_string())),
         };
-        let ty = &runtime.info.types[runtime.info.functions[index as usize] as usize];
+        let ty = runtime.info.func_sig(index);
         let callee = self.runtime().func_callee(index);
         let mut results = vec![RawVal::default(); ty.results.len()];
         Ok(

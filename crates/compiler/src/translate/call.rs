@@ -122,7 +122,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     fn call(&mut self, function_index: u32, kind: CallKind) {
-        let ty = self.env.module.func_type(function_index);
+        let ty = self.env.module.func_sig(function_index);
         let args = self.popn(ty.params.len());
         let sig = self.builder.import_signature(wasm_signature(ty));
         let imported = self.env.module.is_imported_func(function_index);
@@ -196,7 +196,7 @@ impl FuncTranslator<'_, '_> {
 
     fn call_indirect(&mut self, type_index: u32, table_index: u32, kind: CallKind) {
         let index = self.pop();
-        let ty = self.env.module.types[type_index as usize].clone();
+        let ty = self.env.module.func_type(type_index).clone();
         let args = self.popn(ty.params.len());
         let addr = self.table_element_addr(table_index, index, TrapCode::TableOutOfBounds);
         let func = self.builder.ins().load(POINTER, trusted(), addr, 0);
@@ -223,7 +223,7 @@ impl FuncTranslator<'_, '_> {
 
     fn call_ref(&mut self, type_index: u32, kind: CallKind) {
         let func = self.pop();
-        let ty = self.env.module.types[type_index as usize].clone();
+        let ty = self.env.module.func_type(type_index).clone();
         let args = self.popn(ty.params.len());
         let is_null = self.builder.ins().icmp_imm_s(IntCC::Equal, func, 0);
         self.builder

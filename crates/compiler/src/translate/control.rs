@@ -90,7 +90,7 @@ impl FuncTranslator<'_, '_> {
             BlockType::Empty => (vec![], vec![]),
             BlockType::Type(t) => (vec![], vec![conv(t)]),
             BlockType::FuncType(idx) => {
-                let ft = &self.env.module.types[idx as usize];
+                let ft = self.env.module.func_type(idx);
                 (ft.params.to_vec(), ft.results.to_vec())
             }
         }

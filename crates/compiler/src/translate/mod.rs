@@ -43,7 +43,7 @@ pub fn translate_function(
     func_index: u32,
     body: &FunctionBody<'_>,
 ) -> WasmResult<Function> {
-    let ty = env.module.func_type(func_index);
+    let ty = env.module.func_sig(func_index);
     let mut func =
         Function::with_name_signature(UserFuncName::user(0, func_index), wasm_signature(ty));
     let vmctx_gv = func.create_global_value(ir::GlobalValueData::VMContext);
@@ -123,7 +123,7 @@ pub(crate) struct FuncTranslator<'a, 'f> {
 impl FuncTranslator<'_, '_> {
     fn declare_locals(&mut self, entry: Block, body: &FunctionBody<'_>) -> WasmResult<()> {
         let params: Vec<Value> = self.builder.block_params(entry)[2..].to_vec();
-        let ty = self.env.module.func_type(self.current_func_index());
+        let ty = self.env.module.func_sig(self.current_func_index());
         for (value, vt) in params.iter().zip(ty.params.iter()) {
             let var = self.builder.declare_var(clif_type(*vt));
             if self.env.is_gc_ref(*vt) {
