@@ -87,14 +87,7 @@ impl ModuleEnv<'_> {
     /// Whether values of `ty` may be references to GC objects, which compiled code must keep in stack
     /// maps across calls: the any and extern hierarchies (not functions, not exceptions).
     pub fn is_gc_ref(&self, ty: ValType) -> bool {
-        use wasmz_environ::HeapType as H;
-        match ty.ref_type() {
-            None => false,
-            Some(r) => match r.heap {
-                H::Func | H::NoFunc | H::Exn | H::NoExn | H::Concrete(_) => false,
-                _ => true,
-            },
-        }
+        self.module.is_gc_ref(ty)
     }
 }
 

@@ -115,4 +115,13 @@ builtins! {
     /// inline bump allocation does not fit: `(type_id, size) -> address`, header written and fields
     /// zero, or 0 when the heap is exhausted (the caller traps with `OutOfMemory`). May collect.
     GcAlloc(I32, I64) -> Ptr;
+    /// Copies `len` elements of `elem_size` bytes from data segment `data` at byte `src` to the array
+    /// elements at `dst`: `(dst, data, src, len, elem_size) -> trap code`; with a null `dst` only checks
+    /// that the segment holds them.
+    ArrayInitData(Ptr, I32, I32, I32, I32) -> I32;
+    /// Copies `len` references from element segment `elem` at `src` to the array elements at `dst`:
+    /// `(dst, elem, src, len) -> trap code`; with a null `dst` only checks the segment's range.
+    ArrayInitElem(Ptr, I32, I32, I32) -> I32;
+    /// Copies `bytes` bytes between array elements (the ranges may overlap): `(dst, src, bytes)`.
+    GcCopy(Ptr, Ptr, I64);
 }

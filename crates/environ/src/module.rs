@@ -224,6 +224,51 @@ impl ModuleInfo {
         self.types.get(type_index as usize)?.as_func()
     }
 
+    /// Whether values of `ty` may be references to GC objects (the any and extern hierarchies,
+    /// including concrete struct and array types): what the collector traces and stack maps cover.
+    pub fn is_gc_ref(&self, ty: ValType) -> bool {
+        use crate::types::HeapType as H;
+        match ty.ref_type().map(|r| r.heap) {
+            None | Some(H::Func | H::NoFunc | H::Exn | H::NoExn) => false,
+            Some(H::Concrete(i)) => self
+                .types
+                .get(i as usize)
+                .is_some_and(|t| t.as_func().is_none()),
+            Some(_) => true,
+        }
+    }
+
+    /// How a field or element of storage type `storage` is kept in a GC object.
+    pub fn storage_kind(&self, storage: crate::subtypes::StorageType) -> crate::StorageKind {
+        use crate::StorageKind as K;
+        use crate::subtypes::StorageType as S;
+        match storage {
+            S::I8 => K::I8,
+            S::I16 => K::I16,
+            S::Val(ValType::I32) => K::I32,
+            S::Val(ValType::I64) => K::I64,
+            S::Val(ValType::F32) => K::F32,
+            S::Val(ValType::F64) => K::F64,
+            S::Val(ValType::V128) => K::V128,
+            S::Val(v) if self.is_gc_ref(v) => K::GcRef,
+            S::Val(_) => K::OtherRef,
+        }
+    }
+
+    /// The layout of the objects of type `type_index`, if it is a struct or array type.
+    pub fn gc_layout(&self, type_index: u32) -> Option<crate::GcLayout> {
+        let ty = self.types.get(type_index as usize)?;
+        if let Some(s) = ty.as_struct() {
+            return Some(crate::GcLayout::new_struct(
+                s.fields.iter().map(|f| self.storage_kind(f.storage)),
+            ));
+        }
+        let a = ty.as_array()?;
+        Some(crate::GcLayout::new_array(
+            self.storage_kind(a.element.storage),
+        ))
+    }
+
     /// The signature of function `func`.
     pub fn func_sig(&self, func: u32) -> &FuncType {
         self.func_type(self.functions[func as usize])

@@ -557,6 +557,9 @@ pub unsafe fn instantiate(
     instance.write(VMOffsets::BUILTINS, libcalls::builtins_table());
     for (i, id) in module.type_ids.iter().enumerate() {
         instance.write(offsets.type_id(i as u32), *id);
+        if let Some(layout) = info.gc_layout(i as u32) {
+            s.register_gc_layout(*id, Arc::new(layout));
+        }
     }
     // Imports.
     for (value, import) in imports.iter().zip(&info.imports) {

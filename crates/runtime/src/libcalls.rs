@@ -40,6 +40,9 @@ pub(crate) fn builtins_table() -> *const usize {
                     Builtin::Throw => throw as *const () as usize,
                     Builtin::ExnFree => exn_free as *const () as usize,
                     Builtin::GcAlloc => gc_alloc as *const () as usize,
+                    Builtin::ArrayInitData => array_init_data as *const () as usize,
+                    Builtin::ArrayInitElem => array_init_elem as *const () as usize,
+                    Builtin::GcCopy => gc_copy as *const () as usize,
                 })
                 .collect()
         })
@@ -383,6 +386,63 @@ extern "C" fn gc_alloc_from(
         return 0;
     };
     crate::gc::alloc(store, type_id, size, true).unwrap_or(0)
+}
+
+extern "C" fn array_init_data(
+    vmctx: *mut VMContext,
+    dst: *mut u8,
+    data: u32,
+    src: u32,
+    len: u32,
+    elem_size: u32,
+) -> u32 {
+    let inst = instance(vmctx);
+    let bytes: &[u8] = if inst.dropped_data[data as usize].get() {
+        &[]
+    } else {
+        &inst.module().info.data[data as usize].bytes
+    };
+    let n = u64::from(len) * u64::from(elem_size);
+    let Some(chunk) = usize::try_from(u64::from(src) + n)
+        .ok()
+        .and_then(|end| bytes.get(src as usize..end))
+    else {
+        return status(false, TrapCode::MemoryOutOfBounds);
+    };
+    if !dst.is_null() {
+        // SAFETY: compiled code passes the address of `len` elements of `elem_size` bytes inside an
+        // array it has bounds-checked; the segment's bytes are elsewhere (module metadata).
+        unsafe { std::ptr::copy_nonoverlapping(chunk.as_ptr(), dst, chunk.len()) };
+    }
+    0
+}
+
+extern "C" fn array_init_elem(
+    vmctx: *mut VMContext,
+    dst: *mut u64,
+    elem: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    let values = instance(vmctx).elem_values[elem as usize].borrow();
+    let Some(chunk) = (src as usize)
+        .checked_add(len as usize)
+        .and_then(|end| values.get(src as usize..end))
+    else {
+        return status(false, TrapCode::TableOutOfBounds);
+    };
+    if !dst.is_null() {
+        // SAFETY: compiled code passes the address of `len` 8-byte elements inside an array it has
+        // bounds-checked (8-aligned, as every object and reference field is).
+        unsafe { std::ptr::copy_nonoverlapping(chunk.as_ptr(), dst, chunk.len()) };
+    }
+    0
+}
+
+extern "C" fn gc_copy(_vmctx: *mut VMContext, dst: *mut u8, src: *const u8, bytes: u64) {
+    // SAFETY: compiled code passes two bounds-checked element ranges of `bytes` bytes inside live
+    // arrays; `copy` allows them to overlap.
+    unsafe { std::ptr::copy(src, dst, bytes as usize) };
 }
 
 /// The `Throw` builtin: passes its own return address (in the throwing function) on to

@@ -25,10 +25,10 @@ impl FuncTranslator<'_, '_> {
         // Results of calls that return here may be GC references: stack maps must cover them.
         let results = match *op {
             Operator::Call { function_index } => {
-                Some(self.env.module.func_type(function_index).results.clone())
+                Some(self.env.module.func_sig(function_index).results.clone())
             }
             Operator::CallIndirect { type_index, .. } | Operator::CallRef { type_index } => {
-                Some(self.env.module.types[type_index as usize].results.clone())
+                Some(self.env.module.func_type(type_index).results.clone())
             }
             _ => None,
         };

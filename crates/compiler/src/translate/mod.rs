@@ -9,6 +9,7 @@ mod call;
 mod control;
 mod convert;
 mod exceptions;
+mod gc_objects;
 mod memory;
 mod numeric;
 mod simd;
@@ -242,6 +243,7 @@ impl FuncTranslator<'_, '_> {
             || self.translate_table(op)?
             || self.translate_call(op)?
             || self.translate_exceptions(op)?
+            || self.translate_gc_objects(op)?
             || self.translate_simd(op)?;
         if handled {
             Ok(())
