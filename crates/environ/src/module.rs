@@ -37,6 +37,16 @@ pub enum ConstOp {
     I64Sub,
     /// `i64.mul`
     I64Mul,
+    /// `struct.new` of a type index (the fields are on the stack).
+    StructNew(u32),
+    /// `struct.new_default` of a type index.
+    StructNewDefault(u32),
+    /// `array.new` of a type index (initial value and length on the stack).
+    ArrayNew(u32),
+    /// `array.new_default` of a type index (length on the stack).
+    ArrayNewDefault(u32),
+    /// `array.new_fixed` of a type index with this many elements on the stack.
+    ArrayNewFixed(u32, u32),
 }
 
 /// A constant expression: a short stack program evaluated at instantiation.

@@ -336,9 +336,16 @@ impl Instance {
         })
     }
 
-    /// Evaluates a constant expression to its value's bits.
-    fn eval(&self, store: &StoreInner, expr: &ConstExpr) -> u128 {
+    /// Evaluates a constant expression to its value's bits. Objects it allocates are not collected
+    /// while it runs (nothing roots the values on its stack).
+    fn eval(&self, store: &StoreInner, expr: &ConstExpr) -> Result<u128, InstantiationError> {
         let mut stack: Vec<u128> = Vec::with_capacity(2);
+        let info = &self.module.info;
+        let exhausted = || {
+            InstantiationError::Resource(
+                "the GC heap is exhausted while evaluating a constant expression".into(),
+            )
+        };
         for op in &expr.ops {
             let v = match *op {
                 ConstOp::I32(v) => u128::from(v as u32),
@@ -371,20 +378,72 @@ impl Instance {
                         _ => a.wrapping_mul(b),
                     })
                 }
+                ConstOp::StructNew(t) | ConstOp::StructNewDefault(t) => {
+                    let layout = info.gc_layout(t).ok_or_else(exhausted)?;
+                    let n = match &layout {
+                        wasmz_environ::GcLayout::Struct { fields, .. } => fields.len(),
+                        wasmz_environ::GcLayout::Array { .. } => 0,
+                    };
+                    let fields = if matches!(op, ConstOp::StructNew(_)) {
+                        stack.split_off(stack.len().saturating_sub(n))
+                    } else {
+                        Vec::new()
+                    };
+                    let id = self.module.type_ids[t as usize];
+                    u128::from(
+                        crate::gc::objects::new_struct(store, id, &layout, &fields)
+                            .ok_or_else(exhausted)?,
+                    )
+                }
+                ConstOp::ArrayNew(t)
+                | ConstOp::ArrayNewDefault(t)
+                | ConstOp::ArrayNewFixed(t, _) => {
+                    let Some(wasmz_environ::GcLayout::Array { elem }) = info.gc_layout(t) else {
+                        return Err(exhausted());
+                    };
+                    let id = self.module.type_ids[t as usize];
+                    let array = match *op {
+                        ConstOp::ArrayNew(_) => {
+                            let len = stack.pop().unwrap_or(0) as u32;
+                            let init = stack.pop().unwrap_or(0);
+                            crate::gc::objects::new_array(store, id, elem, len, |_| init)
+                        }
+                        ConstOp::ArrayNewDefault(_) => {
+                            let len = stack.pop().unwrap_or(0) as u32;
+                            crate::gc::objects::new_array(store, id, elem, len, |_| 0)
+                        }
+                        _ => {
+                            let n = match *op {
+                                ConstOp::ArrayNewFixed(_, n) => n,
+                                _ => 0,
+                            };
+                            let values = stack.split_off(stack.len().saturating_sub(n as usize));
+                            crate::gc::objects::new_array(store, id, elem, n, |i| values[i])
+                        }
+                    };
+                    u128::from(array.ok_or_else(exhausted)?)
+                }
             };
             stack.push(v);
         }
-        stack.pop().unwrap_or(0)
+        Ok(stack.pop().unwrap_or(0))
     }
 
-    fn elem_items(&self, store: &StoreInner, items: &ElemItems) -> Vec<u64> {
-        match items {
+    fn elem_items(
+        &self,
+        store: &StoreInner,
+        items: &ElemItems,
+    ) -> Result<Vec<u64>, InstantiationError> {
+        Ok(match items {
             ElemItems::Funcs(fs) => fs
                 .iter()
                 .map(|f| self.funcref_ptr(*f) as usize as u64)
                 .collect(),
-            ElemItems::Exprs(es) => es.iter().map(|e| self.eval(store, e) as u64).collect(),
-        }
+            ElemItems::Exprs(es) => es
+                .iter()
+                .map(|e| self.eval(store, e).map(|v| v as u64))
+                .collect::<Result<_, _>>()?,
+        })
     }
 }
 
@@ -639,7 +698,7 @@ pub unsafe fn instantiate(
         .iter()
         .zip(&info.global_inits)
     {
-        let value = instance.eval(s, init);
+        let value = instance.eval(s, init)?;
         let ty = wasmz_environ::GlobalType {
             content: ty.content.canonicalize(&module.type_ids),
             ..*ty
@@ -648,7 +707,10 @@ pub unsafe fn instantiate(
     }
     // Defined tables.
     for def in &info.tables[info.num_imported_tables as usize..] {
-        let init = def.init.as_ref().map_or(0, |e| instance.eval(s, e) as u64);
+        let init = match &def.init {
+            Some(e) => instance.eval(s, e)? as u64,
+            None => 0,
+        };
         let ty = wasmz_environ::TableType {
             element: def.ty.element.canonicalize(&module.type_ids),
             ..def.ty
@@ -691,7 +753,7 @@ pub unsafe fn instantiate(
     // Element segments: active ones are copied now, then they and declared ones are dropped.
     let mut trap = None;
     for seg in &info.elems {
-        let values = instance.elem_items(s, &seg.items);
+        let values = instance.elem_items(s, &seg.items)?;
         match &seg.mode {
             ElemMode::Passive => instance.elem_values.push(std::cell::RefCell::new(values)),
             ElemMode::Declared => instance
@@ -702,7 +764,7 @@ pub unsafe fn instantiate(
                     .elem_values
                     .push(std::cell::RefCell::new(Vec::new()));
                 if trap.is_none() {
-                    let at = instance.eval(s, offset) as u64;
+                    let at = instance.eval(s, offset)? as u64;
                     let at = if info.tables[*table as usize].ty.table64 {
                         at
                     } else {
@@ -722,7 +784,7 @@ pub unsafe fn instantiate(
     if trap.is_none() {
         for (i, seg) in info.data.iter().enumerate() {
             if let DataMode::Active { memory, offset } = &seg.mode {
-                let at = instance.eval(s, offset) as u64;
+                let at = instance.eval(s, offset)? as u64;
                 let at = if info.memories[*memory as usize].memory64 {
                     at
                 } else {

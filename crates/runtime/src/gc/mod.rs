@@ -12,6 +12,7 @@
 
 mod collect;
 mod heap;
+pub(crate) mod objects;
 mod roots;
 pub(crate) mod stack;
 
