@@ -37,6 +37,12 @@ pub enum ConstOp {
     I64Sub,
     /// `i64.mul`
     I64Mul,
+    /// `ref.i31`: the i32 on the stack as an i31 reference.
+    RefI31,
+    /// `any.convert_extern`: the identity on the reference word.
+    AnyConvertExtern,
+    /// `extern.convert_any`: the identity on the reference word.
+    ExternConvertAny,
 }
 
 /// A constant expression: a short stack program evaluated at instantiation.

@@ -364,6 +364,9 @@ pub fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> WasmResult<ConstExpr> {
             Operator::I64Add => ConstOp::I64Add,
             Operator::I64Sub => ConstOp::I64Sub,
             Operator::I64Mul => ConstOp::I64Mul,
+            Operator::RefI31 => ConstOp::RefI31,
+            Operator::AnyConvertExtern => ConstOp::AnyConvertExtern,
+            Operator::ExternConvertAny => ConstOp::ExternConvertAny,
             other => {
                 return Err(WasmError::unsupported(
                     format!("constant expression operator {other:?}"),

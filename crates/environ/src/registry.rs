@@ -174,6 +174,16 @@ impl TypeRegistry {
         ea.ancestors.get(eb.ancestors.len() - 1) == Some(&b)
     }
 
+    /// Whether the object type `actual` matches `expected`: a canonical id (subtyping), or one of the
+    /// codes [`crate::refs::STRUCT_CODE`] and [`crate::refs::ARRAY_CODE`] (the type's kind).
+    pub fn type_matches(&self, actual: u32, expected: u32) -> bool {
+        match expected {
+            crate::refs::STRUCT_CODE => self.kind(actual) == Some(CompositeKind::Struct),
+            crate::refs::ARRAY_CODE => self.kind(actual) == Some(CompositeKind::Array),
+            _ => self.is_subtype(actual, expected),
+        }
+    }
+
     /// Whether heap type `a` is a subtype of heap type `b` (concrete types name canonical ids).
     pub fn heap_subtype(&self, a: HeapType, b: HeapType) -> bool {
         use HeapType as H;

@@ -145,6 +145,11 @@ impl std::fmt::Debug for FuncHandle {
 }
 
 impl FuncHandle {
+    /// The module whose type section holds the signature.
+    pub fn module(&self) -> &Arc<RuntimeModule> {
+        &self.module
+    }
+
     /// The function's signature.
     pub fn ty(&self) -> &FuncType {
         self.module.info.func_type(self.type_index)
@@ -349,6 +354,12 @@ impl Instance {
                 ConstOp::RefNull(_) => 0,
                 ConstOp::RefFunc(f) => self.funcref_ptr(f) as usize as u128,
                 ConstOp::GlobalGet(g) => store.global(self.globals[g as usize]).get(),
+                ConstOp::RefI31 => {
+                    let v = stack.pop().unwrap_or(0) as u32;
+                    u128::from(wasmz_environ::refs::i31_word(v))
+                }
+                // The any and extern hierarchies share one encoding: converting changes nothing.
+                ConstOp::AnyConvertExtern | ConstOp::ExternConvertAny => continue,
                 ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
                     let (b, a) = (
                         stack.pop().unwrap_or(0) as u32,

@@ -9,6 +9,7 @@ mod call;
 mod control;
 mod convert;
 mod exceptions;
+mod gc_refs;
 mod memory;
 mod numeric;
 mod simd;
@@ -236,6 +237,7 @@ impl FuncTranslator<'_, '_> {
             || self.translate_table(op)?
             || self.translate_call(op)?
             || self.translate_exceptions(op)?
+            || self.translate_gc_refs(op, offset)?
             || self.translate_simd(op)?;
         if handled {
             Ok(())
