@@ -438,7 +438,22 @@ fn check_import(
                 let found = ty
                     .as_ref()
                     .map_or_else(|| "a function of another type".into(), ToString::to_string);
-                return Err(mismatch(found));
+                let (want_text, found_text) = (
+                    module.types.describe(wanted),
+                    module.types.describe(f.type_id),
+                );
+                if found != expected.to_string() || want_text == found_text {
+                    return Err(mismatch(found));
+                }
+                // Same signature, different types: say what tells them apart.
+                return Err(link_error(
+                    info,
+                    index,
+                    format!(
+                        "expected a function of {want_text}, found one of {found_text}, \
+                         which is neither that type nor a declared subtype of it"
+                    ),
+                ));
             }
         }
         (ExternType::Func(_), ImportValue::HostFunc(h), EntityIndex::Func(i)) => {
