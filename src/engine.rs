@@ -50,7 +50,8 @@ impl Default for Config {
                 | WasmFeatures::EXTENDED_CONST
                 | WasmFeatures::FUNCTION_REFERENCES
                 | WasmFeatures::TAIL_CALL
-                | WasmFeatures::EXCEPTIONS),
+                | WasmFeatures::EXCEPTIONS
+                | WasmFeatures::GC),
             target: None,
             cache_dir: None,
             allow_precompiled: true,
@@ -242,10 +243,13 @@ impl Config {
         self.feature(WasmFeatures::EXCEPTIONS, enable)
     }
 
-    /// The GC proposal's validation rules (off by default). wasmz does not have GC types yet: modules
-    /// that define struct or array types, or use GC operators, fail to compile with an
-    /// unsupported-feature error; the rest of the proposal (such as `global.get` of defined immutable
-    /// globals in constant expressions) works.
+    /// The GC proposal (on by default): recursion groups, declared subtyping (`sub`, `final`), struct
+    /// and array types, the abstract heap types `any`, `eq`, `i31`, `struct`, `array` and `none`,
+    /// `ref.i31` and `i31.get_s/u`, `ref.eq`, `ref.test`, `ref.cast`, `br_on_cast(_fail)`,
+    /// `any.convert_extern` and `extern.convert_any`. Types are canonicalized engine-wide a recursion
+    /// group at a time, so equal groups of different modules link. Allocating structs and arrays and
+    /// accessing them (`struct.new`, `array.get`, ...) is not supported yet: such functions fail to
+    /// compile with an unsupported-feature error.
     pub fn wasm_gc(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::GC, enable)
     }

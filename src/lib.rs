@@ -51,7 +51,7 @@ pub use linker::{ContextHostFn, HostContext, HostError, HostFunc, Linker};
 pub use module::Module;
 pub use shared_memory::{SharedMemory, WaitResult};
 pub use store::{MemoryBudget, Store};
-pub use values::{ExecResult, Trap, Val};
+pub use values::{AnyRef, ExecResult, Trap, Val};
 pub use wasmz_environ::{
     ExternType, FuncType, GlobalType, HeapType, Limits, MemoryType, RefType, TableType, TrapCode,
     ValType, WasmError,

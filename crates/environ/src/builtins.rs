@@ -124,4 +124,8 @@ builtins! {
     ArrayInitElem(Ptr, I32, I32, I32) -> I32;
     /// Copies `bytes` bytes between array elements (the ranges may overlap): `(dst, src, bytes)`.
     GcCopy(Ptr, Ptr, I64);
+    /// `(actual, expected) -> 1 or 0`: whether canonical type `actual` is a subtype of `expected`, a
+    /// canonical type id or one of the abstract codes [`crate::refs::STRUCT_CODE`] and
+    /// [`crate::refs::ARRAY_CODE`] (any struct type, any array type).
+    TypeMatches(I32, I32) -> I32;
 }

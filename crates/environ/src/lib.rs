@@ -7,6 +7,7 @@ pub mod gc_layout;
 pub mod image;
 pub mod module;
 pub mod parse;
+pub mod refs;
 pub mod registry;
 pub mod serde_util;
 pub mod subtypes;

@@ -47,6 +47,12 @@ pub enum ConstOp {
     ArrayNewDefault(u32),
     /// `array.new_fixed` of a type index with this many elements on the stack.
     ArrayNewFixed(u32, u32),
+    /// `ref.i31`: the i32 on the stack as an i31 reference.
+    RefI31,
+    /// `any.convert_extern`: the identity on the reference word.
+    AnyConvertExtern,
+    /// `extern.convert_any`: the identity on the reference word.
+    ExternConvertAny,
 }
 
 /// A constant expression: a short stack program evaluated at instantiation.

@@ -376,6 +376,9 @@ pub fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> WasmResult<ConstExpr> {
                 array_type_index,
                 array_size,
             } => ConstOp::ArrayNewFixed(array_type_index, array_size),
+            Operator::RefI31 => ConstOp::RefI31,
+            Operator::AnyConvertExtern => ConstOp::AnyConvertExtern,
+            Operator::ExternConvertAny => ConstOp::ExternConvertAny,
             other => {
                 return Err(WasmError::unsupported(
                     format!("constant expression operator {other:?}"),

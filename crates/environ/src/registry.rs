@@ -24,6 +24,8 @@ struct Entry {
     kind: CompositeKind,
     /// The supertype chain, from the root to the type itself.
     ancestors: Box<[u32]>,
+    /// The canonical ids of the type's recursion group.
+    group: Range<u32>,
 }
 
 #[derive(Default)]
@@ -132,6 +134,7 @@ impl TypeRegistry {
                 kind: ty.composite.kind(),
                 ty: Arc::new(ty),
                 ancestors: ancestors.into(),
+                group: first..first + u32::try_from(key.len()).unwrap_or(0),
             });
         }
         inner.groups.insert(key, first);
@@ -172,6 +175,16 @@ impl TypeRegistry {
             return false;
         };
         ea.ancestors.get(eb.ancestors.len() - 1) == Some(&b)
+    }
+
+    /// Whether the object type `actual` matches `expected`: a canonical id (subtyping), or one of the
+    /// codes [`crate::refs::STRUCT_CODE`] and [`crate::refs::ARRAY_CODE`] (the type's kind).
+    pub fn type_matches(&self, actual: u32, expected: u32) -> bool {
+        match expected {
+            crate::refs::STRUCT_CODE => self.kind(actual) == Some(CompositeKind::Struct),
+            crate::refs::ARRAY_CODE => self.kind(actual) == Some(CompositeKind::Array),
+            _ => self.is_subtype(actual, expected),
+        }
     }
 
     /// Whether heap type `a` is a subtype of heap type `b` (concrete types name canonical ids).
@@ -217,6 +230,42 @@ impl TypeRegistry {
             }
             _ => false,
         }
+    }
+
+    /// A readable description of canonical type `id` (`type (func ...)` or `type 1 of (rec ...)`): its
+    /// definition, with finality and supertype
+    /// when they are not the defaults, and its whole recursion group when it has company (types of
+    /// the same structure in different groups are different types).
+    pub fn describe(&self, id: u32) -> String {
+        let inner = self.read();
+        let Some(entry) = inner.entries.get(id as usize) else {
+            return format!("unknown type {id}");
+        };
+        let text = |t: &SubType| {
+            if t.is_final && t.supertype.is_none() {
+                return t.composite.to_string();
+            }
+            let fin = if t.is_final { "final " } else { "" };
+            match t.supertype {
+                Some(s) => format!("(sub {fin}{s} {})", t.composite),
+                None => format!("(sub {fin}{})", t.composite),
+            }
+        };
+        if entry.group.len() == 1 {
+            return format!("type {}", text(&entry.ty));
+        }
+        let members: Vec<String> = entry
+            .group
+            .clone()
+            .filter_map(|i| inner.entries.get(i as usize))
+            .map(|e| format!("(type {})", text(&e.ty)))
+            .collect();
+        format!(
+            "type {} of (rec {}) (ids from {})",
+            id - entry.group.start,
+            members.join(" "),
+            entry.group.start
+        )
     }
 
     /// Number of registered types.

@@ -145,6 +145,11 @@ impl std::fmt::Debug for FuncHandle {
 }
 
 impl FuncHandle {
+    /// The module whose type section holds the signature.
+    pub fn module(&self) -> &Arc<RuntimeModule> {
+        &self.module
+    }
+
     /// The function's signature.
     pub fn ty(&self) -> &FuncType {
         self.module.info.func_type(self.type_index)
@@ -356,6 +361,12 @@ impl Instance {
                 ConstOp::RefNull(_) => 0,
                 ConstOp::RefFunc(f) => self.funcref_ptr(f) as usize as u128,
                 ConstOp::GlobalGet(g) => store.global(self.globals[g as usize]).get(),
+                ConstOp::RefI31 => {
+                    let v = stack.pop().unwrap_or(0) as u32;
+                    u128::from(wasmz_environ::refs::i31_word(v))
+                }
+                // The any and extern hierarchies share one encoding: converting changes nothing.
+                ConstOp::AnyConvertExtern | ConstOp::ExternConvertAny => continue,
                 ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
                     let (b, a) = (
                         stack.pop().unwrap_or(0) as u32,
@@ -486,7 +497,22 @@ fn check_import(
                 let found = ty
                     .as_ref()
                     .map_or_else(|| "a function of another type".into(), ToString::to_string);
-                return Err(mismatch(found));
+                let (want_text, found_text) = (
+                    module.types.describe(wanted),
+                    module.types.describe(f.type_id),
+                );
+                if found != expected.to_string() || want_text == found_text {
+                    return Err(mismatch(found));
+                }
+                // Same signature, different types: say what tells them apart.
+                return Err(link_error(
+                    info,
+                    index,
+                    format!(
+                        "expected a function of {want_text}, found one of {found_text}, \
+                         which is neither that type nor a declared subtype of it"
+                    ),
+                ));
             }
         }
         (ExternType::Func(_), ImportValue::HostFunc(h), EntityIndex::Func(i)) => {

@@ -334,7 +334,7 @@ impl FuncTranslator<'_, '_> {
         frame.br_target
     }
 
-    fn branch_target(&mut self, depth: u32) -> (Block, Vec<Value>) {
+    pub(super) fn branch_target(&mut self, depth: u32) -> (Block, Vec<Value>) {
         let arity = self.frame(depth).branch_arity();
         let args = self.peekn(arity).to_vec();
         (self.mark_branch(depth), args)

@@ -10,6 +10,7 @@ mod control;
 mod convert;
 mod exceptions;
 mod gc_objects;
+mod gc_refs;
 mod memory;
 mod numeric;
 mod simd;
@@ -244,6 +245,7 @@ impl FuncTranslator<'_, '_> {
             || self.translate_call(op)?
             || self.translate_exceptions(op)?
             || self.translate_gc_objects(op)?
+            || self.translate_gc_refs(op, offset)?
             || self.translate_simd(op)?;
         if handled {
             Ok(())
