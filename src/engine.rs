@@ -29,6 +29,7 @@ pub struct Config {
     pub(crate) max_wasm_stack: usize,
     pub(crate) memory_limit: Option<u64>,
     pub(crate) memory_budget: Option<u64>,
+    pub(crate) gc_heap_limit: usize,
     features: WasmFeatures,
     pub(crate) target: Option<String>,
     pub(crate) cache_dir: Option<PathBuf>,
@@ -46,6 +47,7 @@ impl Default for Config {
             max_wasm_stack: 512 * 1024,
             memory_limit: None,
             memory_budget: None,
+            gc_heap_limit: wasmz_runtime::gc::DEFAULT_HEAP_LIMIT,
             features: (WasmFeatures::WASM2
                 | WasmFeatures::EXTENDED_CONST
                 | WasmFeatures::FUNCTION_REFERENCES
@@ -93,6 +95,15 @@ impl Config {
     /// [`crate::Store::link_budget`] (as in the seed API); use is tracked either way.
     pub fn memory_budget(&mut self, bytes: Option<u64>) -> &mut Self {
         self.memory_budget = bytes;
+        self
+    }
+
+    /// The most bytes each store's GC heap (structs and arrays) may use, at most 4 GiB; 512 MiB by
+    /// default. The heap grows on demand and collects garbage when allocation needs it; an allocation
+    /// that does not fit even after a full collection traps with [`crate::TrapCode::OutOfMemory`]. The
+    /// heap's size also counts toward the store's memory budget ([`Config::memory_budget`]).
+    pub fn gc_heap_limit(&mut self, bytes: usize) -> &mut Self {
+        self.gc_heap_limit = bytes;
         self
     }
 

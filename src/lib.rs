@@ -56,4 +56,4 @@ pub use wasmz_environ::{
     ExternType, FuncType, GlobalType, HeapType, Limits, MemoryType, RefType, TableType, TrapCode,
     ValType, WasmError,
 };
-pub use wasmz_runtime::{FrameInfo, FromRawVal, IntoRawVal, RawVal, ThrownException};
+pub use wasmz_runtime::{FrameInfo, FromRawVal, GcStats, IntoRawVal, RawVal, ThrownException};

@@ -4,7 +4,7 @@ use crate::engine::Engine;
 use std::any::Any;
 use std::cell::UnsafeCell;
 use std::rc::Rc;
-use wasmz_runtime::{StoreInner, StoreLimits};
+use wasmz_runtime::{GcStats, StoreInner, StoreLimits};
 
 /// The shared cell behind a store and its handles.
 pub(crate) struct StoreCell {
@@ -54,6 +54,7 @@ impl Store {
             memory_limit_pages: config.memory_limit.map(|b| b / wasmz_runtime::PAGE_SIZE),
         };
         let mut inner = StoreInner::new(limits);
+        inner.set_gc_heap_limit(config.gc_heap_limit);
         // The engine (kept alive by the cell) owns the counter.
         inner.set_epoch_counter(&engine.inner.epoch);
         inner.set_epoch_deadline(engine.current_epoch());
@@ -131,6 +132,18 @@ impl Store {
     /// traps with [`crate::TrapCode::OutOfMemory`] when the next one does not fit.
     pub fn live_exceptions(&self) -> usize {
         self.cell.get().live_exceptions()
+    }
+
+    /// Counters of the store's GC heap: its size, peak size, collections, and the bytes that survived
+    /// the last collection.
+    pub fn gc_stats(&self) -> GcStats {
+        self.cell.get().gc_stats()
+    }
+
+    /// Runs a full garbage collection now. Objects reachable from the store's globals and tables,
+    /// from wasm code on the stack, and from [`crate::AnyRef`]s the host holds survive.
+    pub fn collect_garbage(&mut self) {
+        self.cell.get().collect_garbage();
     }
 
     /// The embedder's data, if it has type `T`.

@@ -48,8 +48,8 @@ pub enum Val {
 #[derive(Clone)]
 pub struct AnyRef {
     word: NonZeroU64,
-    /// For a GC object: its entry in the store's root table, and its kind.
-    object: Option<(Rc<wasmz_runtime::GcRoot>, CompositeKind)>,
+    /// For a GC object: its entry in the store's root table, its kind and its canonical type id.
+    object: Option<(Rc<wasmz_runtime::GcRoot>, CompositeKind, u32)>,
 }
 
 impl PartialEq for AnyRef {
@@ -100,12 +100,17 @@ impl AnyRef {
 
     /// Whether this is a struct.
     pub fn is_struct(&self) -> bool {
-        matches!(self.object, Some((_, CompositeKind::Struct)))
+        matches!(self.object, Some((_, CompositeKind::Struct, _)))
     }
 
     /// Whether this is an array.
     pub fn is_array(&self) -> bool {
-        matches!(self.object, Some((_, CompositeKind::Array)))
+        matches!(self.object, Some((_, CompositeKind::Array, _)))
+    }
+
+    /// The engine-wide canonical type id of a GC object.
+    pub(crate) fn type_id(&self) -> Option<u32> {
+        self.object.as_ref().map(|(_, _, id)| *id)
     }
 
     /// The tagged word.
@@ -139,7 +144,7 @@ impl AnyRef {
         let root = store.get().root(word);
         Some(AnyRef {
             word: nz,
-            object: Some((Rc::new(root), kind)),
+            object: Some((Rc::new(root), kind, type_id)),
         })
     }
 }
@@ -241,6 +246,8 @@ impl Val {
             Val::AnyRef(Some(a)) => match r.heap {
                 HeapType::Any => true,
                 HeapType::Eq => a.host_id().is_none(),
+                HeapType::Struct => a.is_struct(),
+                HeapType::Array => a.is_array(),
                 HeapType::I31 => a.i31_signed().is_some(),
                 _ => false,
             },
@@ -249,12 +256,20 @@ impl Val {
     }
 
     /// [`Val::matches`] with the definitions of concrete types (canonical ids) known: a function
-    /// reference must be of a subtype of a concrete type's function type.
+    /// reference must be of a subtype of a concrete type's function type, a GC object of a subtype of a
+    /// concrete struct or array type.
     pub(crate) fn matches_canonical(&self, ty: ValType, types: &TypeRegistry) -> bool {
         if let (Val::FuncRef(Some(f)), Some(r)) = (self, ty.ref_type())
             && let HeapType::Concrete(id) = r.heap
         {
             return f
+                .type_id()
+                .is_some_and(|actual| types.is_subtype(actual, id));
+        }
+        if let (Val::AnyRef(Some(a)), Some(r)) = (self, ty.ref_type())
+            && let HeapType::Concrete(id) = r.heap
+        {
+            return a
                 .type_id()
                 .is_some_and(|actual| types.is_subtype(actual, id));
         }

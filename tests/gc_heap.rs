@@ -2,7 +2,7 @@
 //! limits and budget accounting.
 
 use anyhow::Result;
-use wasmz::{Config, Engine, ExecResult, Instance, Linker, Module, RawVal, Store};
+use wasmz::{Config, Engine, ExecResult, Instance, Linker, Module, RawVal, Store, TrapCode, Val};
 
 fn engine() -> Engine {
     let mut config = Config::new();
@@ -54,4 +54,207 @@ fn structs_and_arrays_read_back_what_was_written() -> Result<()> {
         3 + 5 + 200
     );
     Ok(())
+}
+
+/// Allocates `n` short-lived objects in a loop: a struct holding an array, dropped at once.
+const CHURN: &str = r#"(module
+  (type $arr (array (mut i64)))
+  (type $node (struct (field $v i64) (field $a (ref null $arr))))
+  (global $keep (mut (ref null $node)) (ref.null $node))
+  (func (export "churn") (param $n i32) (result i64)
+    (local $sum i64) (local $x (ref null $node))
+    (loop $l
+      (local.set $x (struct.new $node (i64.extend_i32_u (local.get $n))
+        (array.new $arr (i64.const 3) (i32.const 30))))
+      (local.set $sum (i64.add (local.get $sum)
+        (array.get $arr (struct.get $node $a (local.get $x)) (i32.const 29))))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (local.get $sum))
+  (func (export "keep") (param $n i32)
+    (loop $l
+      (global.set $keep (struct.new $node (i64.extend_i32_u (local.get $n))
+        (array.new_default $arr (i32.const 1000))))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))"#;
+
+fn limited_engine(limit: usize) -> Engine {
+    let mut config = Config::new();
+    config.gc_heap_limit(limit);
+    Engine::new(&config).expect("engine")
+}
+
+#[test]
+fn short_lived_garbage_far_beyond_the_limit_is_collected() -> Result<()> {
+    let limit = 4 << 20;
+    let engine = limited_engine(limit);
+    let mut store = Store::new(&engine);
+    let mut inst = instance(&engine, &mut store, CHURN)?;
+    // 200,000 iterations of 24 + 256 bytes: about 56 MB through a 4 MiB heap.
+    let n = 200_000;
+    match inst.call("churn", &[RawVal::from(n)])? {
+        ExecResult::Ok(v) => assert_eq!(v[0].read_as::<i64>(), 3 * i64::from(n)),
+        other => anyhow::bail!("{other:?}"),
+    }
+    let stats = store.gc_stats();
+    assert!(stats.collections >= 10, "{stats:?}");
+    assert!(stats.peak_heap_size <= limit, "{stats:?}");
+    assert!(stats.live_after_last_collection < 64 << 10, "{stats:?}");
+    Ok(())
+}
+
+/// A linked list built by deep recursion while garbage forces collections: each frame keeps its node
+/// in a local (`build`) or on the operand stack (`build_on_stack`) across the recursive call.
+const LIST: &str = r#"(module
+  (type $list (struct (field $v i32) (field $next (mut (ref null $list)))))
+  (type $pad (array (mut i8)))
+  (func $link (param $node (ref $list)) (param $rest (ref null $list)) (result (ref $list))
+    (struct.set $list $next (local.get $node) (local.get $rest))
+    (local.get $node))
+  (func $build (export "build") (param $n i32) (result (ref null $list))
+    (local $mine (ref null $list))
+    (if (i32.eqz (local.get $n)) (then (return (ref.null $list))))
+    (local.set $mine (struct.new $list (local.get $n) (ref.null $list)))
+    (drop (array.new_default $pad (i32.const 3000)))
+    (struct.set $list $next (local.get $mine) (call $build (i32.sub (local.get $n) (i32.const 1))))
+    (drop (array.new_default $pad (i32.const 3000)))
+    (local.get $mine))
+  (func $build_on_stack (export "build_on_stack") (param $n i32) (result (ref null $list))
+    (if (i32.eqz (local.get $n)) (then (return (ref.null $list))))
+    (call $link
+      (struct.new $list (local.get $n) (ref.null $list))
+      (block (result (ref null $list))
+        (drop (array.new_default $pad (i32.const 3000)))
+        (call $build_on_stack (i32.sub (local.get $n) (i32.const 1))))))
+  (func $sum (export "sum") (param $l (ref null $list)) (result i32)
+    (local $s i32)
+    (block $done
+      (loop $next
+        (br_if $done (ref.is_null (local.get $l)))
+        (local.set $s (i32.add (local.get $s) (struct.get $list $v (local.get $l))))
+        (local.set $l (struct.get $list $next (local.get $l)))
+        (br $next)))
+    (local.get $s))
+  (func (export "garbage") (param $n i32)
+    (loop $l
+      (drop (array.new_default $pad (i32.const 1000)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+  (func (export "check") (param $n i32) (result i32)
+    (local $a (ref null $list)) (local $b (ref null $list))
+    (local.set $a (call $build (local.get $n)))
+    (local.set $b (call $build_on_stack (local.get $n)))
+    (call $garbage_calls (i32.const 2000))
+    (i32.add (call $sum (local.get $a)) (call $sum (local.get $b))))
+  (func $garbage_calls (param $n i32)
+    (loop $l
+      (drop (array.new_default $pad (i32.const 1000)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))"#;
+
+#[test]
+fn references_in_frames_survive_collections_during_deep_recursion() -> Result<()> {
+    let engine = limited_engine(2 << 20);
+    let mut store = Store::new(&engine);
+    let mut inst = instance(&engine, &mut store, LIST)?;
+    let n = 1500;
+    let expected = n * (n + 1) / 2;
+    assert_eq!(
+        call_i32(&mut inst, "check", &[RawVal::from(n)])?,
+        2 * expected
+    );
+    let stats = store.gc_stats();
+    assert!(stats.collections >= 5, "{stats:?}");
+    assert!(stats.peak_heap_size <= 2 << 20, "{stats:?}");
+    Ok(())
+}
+
+#[test]
+fn host_references_keep_objects_alive_until_dropped() -> Result<()> {
+    let engine = limited_engine(2 << 20);
+    let mut store = Store::new(&engine);
+    let mut inst = instance(&engine, &mut store, LIST)?;
+    let list = inst.call_vals("build", &[Val::I32(100)])??;
+    let [Val::AnyRef(Some(ref head))] = list[..] else {
+        anyhow::bail!("{list:?}")
+    };
+    assert!(head.is_struct() && !head.is_array());
+    let before = store.gc_stats().collections;
+    inst.call_vals("garbage", &[Val::I32(20_000)])??;
+    store.collect_garbage();
+    assert!(store.gc_stats().collections > before + 3);
+    // The list is intact: its objects were neither freed nor reused.
+    let sum = inst.call_vals("sum", &[Val::AnyRef(Some(head.clone()))])??;
+    assert!(matches!(sum[..], [Val::I32(5050)]), "{sum:?}");
+    let live = store.gc_stats().live_after_last_collection;
+    assert!(live >= 100 * 24, "{live}");
+    drop(list);
+    store.collect_garbage();
+    assert_eq!(store.gc_stats().live_after_last_collection, 0);
+    Ok(())
+}
+
+#[test]
+fn globals_keep_objects_alive() -> Result<()> {
+    let engine = limited_engine(4 << 20);
+    let mut store = Store::new(&engine);
+    let mut inst = instance(&engine, &mut store, CHURN)?;
+    inst.call("keep", &[RawVal::from(10_000)])?;
+    assert!(store.gc_stats().collections > 3);
+    store.collect_garbage();
+    // The last node (v = 1, an array of 1000 i64) survives through the global.
+    assert_eq!(store.gc_stats().live_after_last_collection, 24 + 16 + 8000);
+    Ok(())
+}
+
+const HOARD: &str = r#"(module
+  (type $arr (array (mut i64)))
+  (type $cell (struct (field $a (ref $arr)) (field $next (ref null $cell))))
+  (global $all (mut (ref null $cell)) (ref.null $cell))
+  (func (export "hoard") (param $n i32)
+    (loop $l
+      (global.set $all (struct.new $cell (array.new_default $arr (i32.const 1000)) (global.get $all)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+  (func (export "drop_all") (global.set $all (ref.null $cell)))
+  (func (export "huge") (result i32)
+    (array.len (array.new_default $arr (i32.const 0x7fffffff)))))"#;
+
+#[test]
+fn live_data_beyond_the_limit_traps_with_out_of_memory() -> Result<()> {
+    let limit = 2 << 20;
+    let engine = limited_engine(limit);
+    let mut store = Store::new(&engine);
+    let mut inst = instance(&engine, &mut store, HOARD)?;
+    let trap = common_trap(&mut inst, "hoard", &[RawVal::from(1_000_000)])?;
+    assert_eq!(trap, TrapCode::OutOfMemory);
+    assert!(store.gc_stats().peak_heap_size <= limit);
+    // A single object larger than the heap traps the same way.
+    assert_eq!(common_trap(&mut inst, "huge", &[])?, TrapCode::OutOfMemory);
+    // Once the hoard is dropped, allocation works again.
+    inst.call("drop_all", &[])?;
+    inst.call("hoard", &[RawVal::from(100)])?;
+    Ok(())
+}
+
+#[test]
+fn the_heap_is_charged_to_the_memory_budget() -> Result<()> {
+    let mut config = Config::new();
+    config.gc_heap_limit(64 << 20).memory_budget(Some(3 << 20));
+    let engine = Engine::new(&config)?;
+    let mut store = Store::new(&engine);
+    store.link_budget();
+    let mut inst = instance(&engine, &mut store, HOARD)?;
+    let before = store.memory_budget().used;
+    inst.call("hoard", &[RawVal::from(100)])?;
+    let heap = store.gc_stats().heap_size as u64;
+    assert!(heap > 0);
+    assert_eq!(store.memory_budget().used, before + heap);
+    // The budget, not the heap limit, stops the hoard.
+    let trap = common_trap(&mut inst, "hoard", &[RawVal::from(1_000_000)])?;
+    assert_eq!(trap, TrapCode::OutOfMemory);
+    assert!(store.memory_budget().used <= 3 << 20);
+    Ok(())
+}
+
+fn common_trap(inst: &mut Instance, name: &str, args: &[RawVal]) -> Result<TrapCode> {
+    match inst.call(name, args)? {
+        ExecResult::Trap(t) => Ok(t.code()),
+        other => anyhow::bail!("`{name}` did not trap: {other:?}"),
+    }
 }
