@@ -258,3 +258,58 @@ fn common_trap(inst: &mut Instance, name: &str, args: &[RawVal]) -> Result<TrapC
         other => anyhow::bail!("`{name}` did not trap: {other:?}"),
     }
 }
+
+#[test]
+fn stack_maps_survive_lazy_compilation_and_artifacts() -> Result<()> {
+    let n = 800;
+    let expected = n * (n + 1);
+    // Lazily compiled functions keep their stack maps beside their code.
+    let mut config = Config::new();
+    config.gc_heap_limit(2 << 20).lazy_compilation(true);
+    let engine = Engine::new(&config)?;
+    let mut store = Store::new(&engine);
+    let mut inst = instance(&engine, &mut store, LIST)?;
+    assert_eq!(call_i32(&mut inst, "check", &[RawVal::from(n)])?, expected);
+    assert!(store.gc_stats().collections >= 3);
+    // Ahead-of-time artifacts carry them in the code image's metadata.
+    let engine = limited_engine(2 << 20);
+    let bytes = Module::compile(&engine, LIST)?.serialize()?;
+    let module = Module::deserialize(&engine, &bytes)?;
+    let mut store = Store::new(&engine);
+    let mut inst = Instance::new(&mut store, &module, &Linker::new())?;
+    assert_eq!(call_i32(&mut inst, "check", &[RawVal::from(n)])?, expected);
+    assert!(store.gc_stats().collections >= 3);
+    Ok(())
+}
+
+#[test]
+fn objects_made_by_constant_expressions_are_roots_of_their_globals_and_tables() -> Result<()> {
+    let engine = limited_engine(2 << 20);
+    let mut store = Store::new(&engine);
+    let mut inst = instance(
+        &engine,
+        &mut store,
+        r#"(module
+          (type $a (array i32))
+          (type $s (struct (field i32) (field (ref null $a))))
+          (type $pad (array (mut i8)))
+          (type $r (array (ref null $a)))
+          (global $g (ref $s) (struct.new $s (i32.const 7) (array.new_fixed $a 3 (i32.const 1) (i32.const 2) (i32.const 3))))
+          (table $t 2 (ref null $a) (array.new $a (i32.const 5) (i32.const 4)))
+          (elem $e (ref null $a) (item (array.new_default $a (i32.const 2))))
+          (func (export "churn") (param $n i32)
+            (loop $l
+              (drop (array.new_default $pad (i32.const 1000)))
+              (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+          (func (export "read") (result i32)
+            (i32.add (struct.get $s 0 (global.get $g))
+              (i32.add (array.get $a (struct.get $s 1 (global.get $g)) (i32.const 2))
+                (i32.add (array.get $a (table.get $t (i32.const 1)) (i32.const 3))
+                  (array.len (array.get $r (array.new_elem $r $e (i32.const 0) (i32.const 1))
+                    (i32.const 0))))))))"#,
+    )?;
+    inst.call("churn", &[RawVal::from(10_000)])?;
+    assert!(store.gc_stats().collections >= 3);
+    assert_eq!(call_i32(&mut inst, "read", &[])?, 7 + 3 + 5 + 2);
+    Ok(())
+}
