@@ -416,6 +416,11 @@ fn check_consistency(info: &ModuleInfo, image: &CodeImage, code_len: usize) -> R
     {
         return Err("the trap table is out of order or outside the code".into());
     }
+    if image.stack_maps.iter().any(|(o, _)| *o > code_len)
+        || !image.stack_maps.is_sorted_by_key(|(o, _)| *o)
+    {
+        return Err("the stack maps are out of order or outside the code".into());
+    }
     Ok(())
 }
 
@@ -633,14 +638,9 @@ mod tests {
                 .contains("impossible")
         );
         let mut version = artifact.clone();
-        version[8] = 2;
-        assert!(
-            split(&version)
-                .err()
-                .unwrap()
-                .to_string()
-                .contains("format version 2")
-        );
+        version[8] = (FORMAT_VERSION + 1) as u8;
+        let wanted = format!("format version {}", FORMAT_VERSION + 1);
+        assert!(split(&version).err().unwrap().to_string().contains(&wanted));
     }
 
     #[test]

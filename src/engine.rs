@@ -258,9 +258,8 @@ impl Config {
     /// and array types, the abstract heap types `any`, `eq`, `i31`, `struct`, `array` and `none`,
     /// `ref.i31` and `i31.get_s/u`, `ref.eq`, `ref.test`, `ref.cast`, `br_on_cast(_fail)`,
     /// `any.convert_extern` and `extern.convert_any`. Types are canonicalized engine-wide a recursion
-    /// group at a time, so equal groups of different modules link. Allocating structs and arrays and
-    /// accessing them (`struct.new`, `array.get`, ...) is not supported yet: such functions fail to
-    /// compile with an unsupported-feature error.
+    /// group at a time, so equal groups of different modules link. Structs and arrays live in a
+    /// per-store GC heap with a mark-sweep collector (see [`Config::gc_heap_limit`]).
     pub fn wasm_gc(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::GC, enable)
     }
