@@ -313,3 +313,36 @@ fn objects_made_by_constant_expressions_are_roots_of_their_globals_and_tables() 
     assert_eq!(call_i32(&mut inst, "read", &[])?, 7 + 3 + 5 + 2);
     Ok(())
 }
+
+#[test]
+fn exceptions_keep_the_objects_they_carry_alive() -> Result<()> {
+    let engine = limited_engine(2 << 20);
+    let mut store = Store::new(&engine);
+    let mut inst = instance(
+        &engine,
+        &mut store,
+        r#"(module
+          (type $s (struct (field i32)))
+          (type $pad (array (mut i8)))
+          (tag $t (param (ref null $s)))
+          (func $thrower (throw $t (struct.new $s (i32.const 42))))
+          (func $garbage (param $n i32)
+            (loop $l
+              (drop (array.new_default $pad (i32.const 1000)))
+              (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+          (func (export "run") (result i32)
+            (local $e exnref)
+            (local.set $e
+              (block $h (result exnref)
+                (try_table (catch_all_ref $h) (call $thrower))
+                (unreachable)))
+            (call $garbage (i32.const 10000))
+            (struct.get $s 0
+              (block $h2 (result (ref null $s))
+                (try_table (catch $t $h2) (throw_ref (local.get $e)))
+                (unreachable)))))"#,
+    )?;
+    assert_eq!(call_i32(&mut inst, "run", &[])?, 42);
+    assert!(store.gc_stats().collections >= 3);
+    Ok(())
+}

@@ -159,6 +159,15 @@ impl ExceptionHeap {
         (object.as_ptr().cast::<u8>() == exn).then_some(slot)
     }
 
+    /// Calls `visit` with the tag identity and the value slots of every live exception object.
+    pub(crate) fn for_each_object(&self, visit: &mut dyn FnMut(*const VMTag, &[u128])) {
+        for object in self.objects.iter().flatten() {
+            // The header's first word is the tag's identity (see `alloc`).
+            let tag = (object[0] as u64 as usize) as *const VMTag;
+            visit(tag, &object[1..]);
+        }
+    }
+
     /// Number of live exception objects.
     pub fn live(&self) -> usize {
         self.live

@@ -97,6 +97,22 @@ pub(crate) fn collect(store: &StoreInner, heap: &mut GcHeap, ctx: &mut VMStoreCo
         }
     }
     store.gc_roots.borrow().for_each(&mut |w| m.mark(w));
+    // Exceptions alive (thrown and not yet caught, or held as exnrefs) hold the values of their
+    // tag's parameters; reference-typed ones may be GC objects (other references never point into
+    // the heap).
+    store
+        .exceptions
+        .borrow()
+        .for_each_object(&mut |tag, values| {
+            let Some(tag) = store.tags.iter().find(|t| t.vm_tag() == tag) else {
+                return;
+            };
+            for (ty, bits) in tag.ty().params.iter().zip(values) {
+                if ty.is_ref() {
+                    m.mark(*bits as u64);
+                }
+            }
+        });
     super::stack::for_each_stack_root(&mut |slot| {
         // SAFETY: the slot is a stack-map slot of a live compiled frame of this thread.
         let word = unsafe { slot.read() };
