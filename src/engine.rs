@@ -243,6 +243,15 @@ impl Config {
         self.feature(WasmFeatures::EXCEPTIONS, enable)
     }
 
+    /// The legacy form of exception handling (`try` with `catch`/`catch_all`/`delegate`, `rethrow`),
+    /// which toolchains emitted before `try_table` was standardized; off by default, since WebAssembly
+    /// 3.0 does not have these instructions (a module using them is invalid there). Both forms may be
+    /// used together; they share tags and exception objects, and calls inside a legacy `try` cost what
+    /// calls inside a `try_table` cost.
+    pub fn legacy_exceptions(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::LEGACY_EXCEPTIONS, enable)
+    }
+
     /// The GC proposal's validation rules (off by default). wasmz does not have GC types yet: modules
     /// that define struct or array types, or use GC operators, fail to compile with an
     /// unsupported-feature error; the rest of the proposal (such as `global.get` of defined immutable
