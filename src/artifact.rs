@@ -661,7 +661,7 @@ mod tests {
     fn feature_differences_are_named() {
         let engine = Engine::default();
         let mut config = Config::new();
-        config.wasm_multi_memory(true);
+        config.legacy_exceptions(true);
         let other = Engine::new(&config).unwrap();
         let artifact = write(
             &other.inner.fingerprint,
@@ -670,6 +670,9 @@ mod tests {
             &[],
         );
         let err = load(&engine, &artifact).unwrap_err().to_string();
-        assert!(err.contains("only in the artifact: multi_memory"), "{err}");
+        assert!(
+            err.contains("only in the artifact: legacy_exceptions"),
+            "{err}"
+        );
     }
 }

@@ -51,7 +51,11 @@ impl Default for Config {
                 | WasmFeatures::EXTENDED_CONST
                 | WasmFeatures::FUNCTION_REFERENCES
                 | WasmFeatures::TAIL_CALL
-                | WasmFeatures::EXCEPTIONS),
+                | WasmFeatures::EXCEPTIONS
+                | WasmFeatures::MULTI_MEMORY
+                | WasmFeatures::MEMORY64
+                | WasmFeatures::RELAXED_SIMD
+                | WasmFeatures::THREADS),
             target: None,
             cache_dir: None,
             allow_precompiled: true,
@@ -215,12 +219,13 @@ impl Config {
         self.feature(WasmFeatures::EXTENDED_CONST, enable)
     }
 
-    /// Several memories per module (off by default).
+    /// Several memories per module (on by default).
     pub fn wasm_multi_memory(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::MULTI_MEMORY, enable)
     }
 
-    /// 64-bit memories and tables (off by default; uses explicit bounds checks).
+    /// 64-bit memories and tables (on by default; their accesses are bounds-checked explicitly, while
+    /// 32-bit memories keep relying on guard pages).
     pub fn wasm_memory64(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::MEMORY64, enable)
     }
@@ -265,13 +270,13 @@ impl Config {
         self.feature(WasmFeatures::SIMD, enable)
     }
 
-    /// Relaxed SIMD (off by default): each instruction has one fixed, documented result on every CPU
+    /// Relaxed SIMD (on by default): each instruction has one fixed, documented result on every CPU
     /// (see `crates/compiler/src/translate/simd/relaxed.rs`).
     pub fn wasm_relaxed_simd(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::RELAXED_SIMD, enable)
     }
 
-    /// The threads proposal (off by default): `shared` memories, atomic loads, stores and
+    /// The threads proposal (on by default): `shared` memories, atomic loads, stores and
     /// read-modify-write operators, `atomic.fence`, and `memory.atomic.wait32/wait64/notify`. Shared
     /// memories are [`crate::SharedMemory`]s, usable from stores on several threads at once.
     pub fn wasm_threads(&mut self, enable: bool) -> &mut Self {
