@@ -253,3 +253,14 @@ fn host_functions_take_the_type_the_import_declares() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn gc_is_on_by_default_and_can_be_turned_off() -> Result<()> {
+    let wat = "(module (rec (type (struct (field (mut i8)))) (type (array (ref null 0)))))";
+    Module::compile(&Engine::default(), wat)?;
+    let mut config = Config::new();
+    config.wasm_gc(false);
+    let err = Module::compile(&Engine::new(&config)?, wat).expect_err("GC types need the proposal");
+    assert!(matches!(err, Error::Wasm(_)), "{err}");
+    Ok(())
+}
