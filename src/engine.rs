@@ -1,13 +1,12 @@
 //! `Config` and `Engine`: compilation settings and the state shared by every module compiled with them.
 
 use crate::Error;
-use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use wasmz_compiler::OwnedTargetIsa;
-use wasmz_environ::FuncType;
 use wasmz_environ::wasmparser::WasmFeatures;
+use wasmz_environ::{FuncType, TypeRegistry};
 
 /// How hard Cranelift optimizes generated code.
 pub use wasmz_compiler::OptLevel;
@@ -55,7 +54,8 @@ impl Default for Config {
                 | WasmFeatures::MULTI_MEMORY
                 | WasmFeatures::MEMORY64
                 | WasmFeatures::RELAXED_SIMD
-                | WasmFeatures::THREADS),
+                | WasmFeatures::THREADS
+                | WasmFeatures::GC),
             target: None,
             cache_dir: None,
             allow_precompiled: true,
@@ -257,10 +257,13 @@ impl Config {
         self.feature(WasmFeatures::LEGACY_EXCEPTIONS, enable)
     }
 
-    /// The GC proposal's validation rules (off by default). wasmz does not have GC types yet: modules
-    /// that define struct or array types, or use GC operators, fail to compile with an
-    /// unsupported-feature error; the rest of the proposal (such as `global.get` of defined immutable
-    /// globals in constant expressions) works.
+    /// The GC proposal (on by default): recursion groups, declared subtyping (`sub`, `final`), struct
+    /// and array types, the abstract heap types `any`, `eq`, `i31`, `struct`, `array` and `none`,
+    /// `ref.i31` and `i31.get_s/u`, `ref.eq`, `ref.test`, `ref.cast`, `br_on_cast(_fail)`,
+    /// `any.convert_extern` and `extern.convert_any`. Types are canonicalized engine-wide a recursion
+    /// group at a time, so equal groups of different modules link. Allocating structs and arrays and
+    /// accessing them (`struct.new`, `array.get`, ...) is not supported yet: such functions fail to
+    /// compile with an unsupported-feature error.
     pub fn wasm_gc(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::GC, enable)
     }
@@ -293,7 +296,8 @@ pub(crate) struct EngineInner {
     pub(crate) isa: OwnedTargetIsa,
     /// The artifact header this engine writes and expects (see `artifact.rs`).
     pub(crate) fingerprint: String,
-    types: Mutex<HashMap<FuncType, u32>>,
+    /// The engine-wide canonical types, shared with every module compiled by the engine.
+    pub(crate) types: Arc<TypeRegistry>,
     /// The epoch counter code compiled with epoch interruption reads (through each store's context).
     pub(crate) epoch: AtomicU64,
 }
@@ -326,7 +330,7 @@ impl Engine {
                 config: config.clone(),
                 isa,
                 fingerprint,
-                types: Mutex::new(HashMap::new()),
+                types: Arc::new(TypeRegistry::new()),
                 epoch: AtomicU64::new(0),
             }),
         })
@@ -386,9 +390,7 @@ impl Engine {
 
     /// The canonical id of `ty`: equal types get equal ids in every module of this engine.
     pub(crate) fn type_id(&self, ty: &FuncType) -> u32 {
-        let mut types = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
-        let next = u32::try_from(types.len()).expect("fewer than 2^32 distinct function types");
-        *types.entry(ty.clone()).or_insert(next)
+        self.inner.types.register_func(ty)
     }
 
     pub(crate) fn same(&self, other: &Engine) -> bool {

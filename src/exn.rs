@@ -70,7 +70,15 @@ impl Exn {
         let (id, slots) = self
             .read()
             .expect("an exnref's exception lives as long as its store");
-        let ty = self.store.get().tag(id).ty().clone();
+        let tag = self.store.get().tag(id);
+        // The registry's copy of the tag type names canonical ids, as `Val::from_raw` expects.
+        let ty = self
+            .store
+            .engine
+            .inner
+            .types
+            .func_type(tag.type_id())
+            .unwrap_or_else(|| tag.ty().clone());
         ty.params
             .iter()
             .zip(slots)

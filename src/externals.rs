@@ -84,6 +84,13 @@ impl Func {
         self.raw
     }
 
+    /// The engine-wide canonical id of the function's type.
+    pub(crate) fn type_id(&self) -> Option<u32> {
+        // SAFETY: `raw` is a non-null `VMFuncRef` of this function's store, which `self.store` keeps
+        // alive; a `VMFuncRef`'s type id never changes.
+        Some(unsafe { (*self.raw).type_id })
+    }
+
     /// The function's type, when known (always for exported functions).
     pub fn ty(&self) -> Option<&FuncType> {
         self.handle.as_ref().map(|h| h.ty())
@@ -309,8 +316,12 @@ impl std::fmt::Debug for Table {
     }
 }
 
-fn check_type(expected: wasmz_environ::ValType, v: &Val) -> Result<(), Error> {
-    if v.ty() == expected {
+fn check_type(
+    store: &Rc<StoreCell>,
+    expected: wasmz_environ::ValType,
+    v: &Val,
+) -> Result<(), Error> {
+    if v.matches_canonical(expected, &store.engine.inner.types) {
         Ok(())
     } else {
         Err(Error::ValueType {
@@ -334,7 +345,7 @@ impl Table {
     /// # Errors
     /// When `init` does not match the element type or the table is too large.
     pub fn new(store: &mut Store, ty: TableType, init: Val) -> Result<Table, Error> {
-        check_type(ty.element, &init)?;
+        check_type(&store.cell, ty.element, &init)?;
         check_store(&store.cell, &init)?;
         let table = wasmz_runtime::Table::new(ty, init.to_raw().low64()).ok_or_else(|| {
             Error::Resource(format!("table of {} elements is too large", ty.limits.min))
@@ -380,7 +391,7 @@ impl Table {
     /// # Errors
     /// When out of bounds or the value has the wrong type.
     pub fn set(&self, index: u64, value: Val) -> Result<(), Error> {
-        check_type(self.ty().element, &value)?;
+        check_type(&self.store, self.ty().element, &value)?;
         check_store(&self.store, &value)?;
         self.table()
             .set(index, value.to_raw().low64())
@@ -392,7 +403,7 @@ impl Table {
     /// # Errors
     /// When the maximum would be exceeded or `init` has the wrong type.
     pub fn grow(&self, delta: u64, init: Val) -> Result<u64, Error> {
-        check_type(self.ty().element, &init)?;
+        check_type(&self.store, self.ty().element, &init)?;
         check_store(&self.store, &init)?;
         self.table()
             .grow(delta, init.to_raw().low64())
@@ -419,7 +430,7 @@ impl Global {
     /// # Errors
     /// When `init` does not have the global's type.
     pub fn new(store: &mut Store, ty: GlobalType, init: Val) -> Result<Global, Error> {
-        check_type(ty.content, &init)?;
+        check_type(&store.cell, ty.content, &init)?;
         check_store(&store.cell, &init)?;
         let id = store.cell.get_mut().add_global(ty, init.to_raw().to_bits());
         Ok(Global {
@@ -452,7 +463,7 @@ impl Global {
         if !ty.mutable {
             return Err(Error::ImmutableGlobal);
         }
-        check_type(ty.content, &value)?;
+        check_type(&self.store, ty.content, &value)?;
         check_store(&self.store, &value)?;
         self.global().set(value.to_raw().to_bits());
         Ok(())

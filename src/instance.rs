@@ -7,7 +7,7 @@ use crate::module::Module;
 use crate::store::{Store, StoreCell};
 use crate::values::{ExecResult, Trap, Val};
 use std::rc::Rc;
-use wasmz_environ::EntityIndex;
+use wasmz_environ::{EntityIndex, ValType};
 use wasmz_runtime::{ExportValue, FuncHandle, ImportValue, InstanceId, InstantiationError, RawVal};
 
 /// An instance of a module in a store. A handle: it keeps the store alive, and clones refer to the same
@@ -234,7 +234,7 @@ impl Instance {
             }
             None => return Err(Error::UnknownExport(name.to_string())),
         };
-        let ty = &runtime.info.types[runtime.info.functions[index as usize] as usize];
+        let ty = runtime.info.func_sig(index);
         let callee = self.runtime().func_callee(index);
         let mut results = vec![RawVal::default(); ty.results.len()];
         Ok(
@@ -263,8 +263,10 @@ impl Instance {
                 got: args.len(),
             });
         }
+        let module = handle.module().clone();
+        let canon = |t: &ValType| t.canonicalize(&module.type_ids);
         for (index, (arg, expected)) in args.iter().zip(ty.params.iter()).enumerate() {
-            if !arg.matches(*expected) {
+            if !arg.matches_canonical(canon(expected), &module.types) {
                 return Err(Error::ArgumentType {
                     func: name.to_string(),
                     index,
@@ -289,7 +291,7 @@ impl Instance {
             ty.results
                 .iter()
                 .zip(&values)
-                .map(|(t, raw)| Val::from_raw(&self.store, *raw, *t))
+                .map(|(t, raw)| Val::from_raw(&self.store, *raw, canon(t)))
                 .collect()
         }))
     }

@@ -34,6 +34,8 @@ mod engine;
 mod error;
 mod exn;
 mod externals;
+#[cfg(test)]
+mod gc_cast_tests;
 mod instance;
 mod linker;
 mod module;
@@ -51,7 +53,7 @@ pub use linker::{ContextHostFn, HostContext, HostError, HostFunc, Linker};
 pub use module::Module;
 pub use shared_memory::{SharedMemory, WaitResult};
 pub use store::{MemoryBudget, Store};
-pub use values::{ExecResult, Trap, Val};
+pub use values::{AnyRef, ExecResult, Trap, Val};
 pub use wasmz_environ::{
     ExternType, FuncType, GlobalType, HeapType, Limits, MemoryType, RefType, TableType, TrapCode,
     ValType, WasmError,

@@ -195,17 +195,10 @@ impl Module {
         code: CodeMemory,
         lazy: Option<LazyModule>,
     ) -> Module {
-        let mut type_ids: Vec<u32> = Vec::with_capacity(info.types.len());
-        for ty in &info.types {
-            // Concrete reference types name module type indices; the engine-wide key names canonical ids
-            // instead, so equal types of different modules get the same id.
-            let canon = |t: &wasmz_environ::ValType| t.canonicalize(&type_ids);
-            let key = wasmz_environ::FuncType::new(
-                ty.params.iter().map(canon).collect::<Vec<_>>(),
-                ty.results.iter().map(canon).collect::<Vec<_>>(),
-            );
-            type_ids.push(engine.type_id(&key));
-        }
+        let type_ids = engine
+            .inner
+            .types
+            .register_module(&info.types, &info.rec_groups);
         let offsets = VMOffsets::new(&info);
         Module {
             engine: engine.clone(),
@@ -214,6 +207,7 @@ impl Module {
                 offsets,
                 code,
                 type_ids,
+                types: engine.inner.types.clone(),
                 lazy,
             }),
             wasm: None,

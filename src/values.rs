@@ -3,7 +3,8 @@
 use crate::exn::Exn;
 use crate::externals::Func;
 use std::fmt;
-use wasmz_environ::{TrapCode, ValType};
+use std::num::NonZeroU64;
+use wasmz_environ::{CompositeKind, HeapType, TrapCode, TypeRegistry, ValType, refs};
 use wasmz_runtime::{FrameInfo, RawVal, ThrownException, TrapInfo};
 
 /// A typed wasm value.
@@ -21,10 +22,78 @@ pub enum Val {
     V128(u128),
     /// A function reference (`None` is null).
     FuncRef(Option<Func>),
-    /// An external reference: an opaque host value (`None` is null). `u64::MAX` is reserved.
+    /// An external reference: an opaque host value (`None` is null). Ids up to
+    /// [`wasmz_environ::refs::MAX_HOST_ID`] (2^62 - 1) survive; higher bits are lost.
     ExternRef(Option<u64>),
+    /// An external reference that holds an internal value rather than a host value: what
+    /// `extern.convert_any` makes of an i31 reference or a GC object.
+    ExternAny(AnyRef),
+    /// A reference of the `any` hierarchy (`anyref`, `eqref`, `i31ref`, struct and array references;
+    /// `None` is null).
+    AnyRef(Option<AnyRef>),
     /// An exception reference (`None` is null).
     ExnRef(Option<Exn>),
+}
+
+/// A non-null reference of the `any` hierarchy: an i31 value, a host value (from
+/// `any.convert_extern`), or a GC object. It wraps the tagged word compiled code uses (see
+/// [`wasmz_environ::refs`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AnyRef(NonZeroU64);
+
+impl AnyRef {
+    /// The i31 reference of the low 31 bits of `v` (the top bit is dropped).
+    pub fn i31(v: i32) -> AnyRef {
+        AnyRef::from_word(refs::i31_word(v as u32)).expect("an i31 word is never zero")
+    }
+
+    /// The host value `id` seen as an internal reference, as `any.convert_extern` makes it. Ids up to
+    /// [`wasmz_environ::refs::MAX_HOST_ID`] survive; higher bits are lost.
+    pub fn host(id: u64) -> AnyRef {
+        AnyRef::from_word(refs::host_word(id)).expect("a host word is never zero")
+    }
+
+    /// The value, sign-extended from 31 bits, if this is an i31 reference.
+    pub fn i31_signed(self) -> Option<i32> {
+        refs::is_i31(self.0.get()).then(|| refs::i31_signed(self.0.get()))
+    }
+
+    /// The value, zero-extended from 31 bits, if this is an i31 reference.
+    pub fn i31_unsigned(self) -> Option<u32> {
+        refs::is_i31(self.0.get()).then(|| refs::i31_unsigned(self.0.get()))
+    }
+
+    /// The host id, if this is a host value.
+    pub fn host_id(self) -> Option<u64> {
+        refs::is_host(self.0.get()).then(|| refs::host_id(self.0.get()))
+    }
+
+    /// Whether this is a GC heap object (a struct or an array).
+    pub fn is_gc_object(self) -> bool {
+        refs::is_object(self.0.get())
+    }
+
+    /// The tagged word.
+    pub fn to_word(self) -> u64 {
+        self.0.get()
+    }
+
+    /// The reference of a tagged word compiled code produced; `None` for null.
+    pub(crate) fn from_word(word: u64) -> Option<AnyRef> {
+        NonZeroU64::new(word).map(AnyRef)
+    }
+}
+
+impl fmt::Debug for AnyRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(v) = self.i31_signed() {
+            write!(f, "AnyRef::i31({v})")
+        } else if let Some(id) = self.host_id() {
+            write!(f, "AnyRef::host({id})")
+        } else {
+            write!(f, "AnyRef(object {:#x})", self.0.get())
+        }
+    }
 }
 
 impl Val {
@@ -37,7 +106,11 @@ impl Val {
             Val::F64(_) => ValType::F64,
             Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FuncRef,
-            Val::ExternRef(_) => ValType::ExternRef,
+            Val::ExternRef(_) | Val::ExternAny(_) => ValType::ExternRef,
+            Val::AnyRef(_) => ValType::Ref(wasmz_environ::RefType {
+                nullable: true,
+                heap: HeapType::Any,
+            }),
             Val::ExnRef(_) => ValType::Ref(wasmz_environ::RefType {
                 nullable: true,
                 heap: wasmz_environ::HeapType::Exn,
@@ -54,50 +127,116 @@ impl Val {
             Val::F64(b) => RawVal::from(*b),
             Val::V128(b) => RawVal::from(*b),
             Val::FuncRef(f) => RawVal::from_u64(f.as_ref().map_or(0, |f| f.raw() as u64)),
-            Val::ExternRef(e) => RawVal::from_u64(e.map_or(0, |id| id.wrapping_add(1))),
+            Val::ExternRef(e) => RawVal::from_u64(e.map_or(0, refs::host_word)),
+            Val::ExternAny(a) => RawVal::from_u64(a.to_word()),
+            Val::AnyRef(a) => RawVal::from_u64(a.map_or(0, AnyRef::to_word)),
             Val::ExnRef(e) => RawVal::from_u64(e.as_ref().map_or(0, Exn::raw)),
         }
     }
 
-    /// Reads a raw value of type `ty`; funcrefs become handles of `store`.
+    /// Reads a raw value of type `ty` (concrete types name canonical ids); funcrefs become handles of
+    /// `store`.
     pub(crate) fn from_raw(
         store: &std::rc::Rc<crate::store::StoreCell>,
         raw: RawVal,
         ty: ValType,
     ) -> Val {
+        let word = raw.low64();
         match ty {
             ValType::I32 => Val::I32(raw.read_as()),
             ValType::I64 => Val::I64(raw.read_as()),
             ValType::F32 => Val::F32(raw.read_as()),
             ValType::F64 => Val::F64(raw.read_as()),
             ValType::V128 => Val::V128(raw.read_as()),
-            ValType::FuncRef => Val::FuncRef(Func::from_raw(store, raw.low64())),
-            ValType::ExternRef => Val::ExternRef(raw.low64().checked_sub(1)),
-            ValType::Ref(r) if r.is_func() => Val::FuncRef(Func::from_raw(store, raw.low64())),
-            ValType::Ref(r) if r.is_exn() => Val::ExnRef(Exn::from_raw(store, raw.low64())),
-            ValType::Ref(_) => Val::ExternRef(raw.low64().checked_sub(1)),
+            ValType::FuncRef => Val::FuncRef(Func::from_raw(store, word)),
+            ValType::ExternRef => extern_from_word(word),
+            ValType::Ref(r) => match hierarchy(&store.engine.inner.types, r.heap) {
+                Hierarchy::Func => Val::FuncRef(Func::from_raw(store, word)),
+                Hierarchy::Exn => Val::ExnRef(Exn::from_raw(store, word)),
+                Hierarchy::Extern => extern_from_word(word),
+                Hierarchy::Any => Val::AnyRef(AnyRef::from_word(word)),
+            },
         }
     }
 
     /// Whether this value can be passed where `ty` is expected: equal types, or a reference that fits
-    /// the reference type `ty` (null only where `ty` is nullable).
+    /// the reference type `ty` (null only where `ty` is nullable). A concrete type counts as a
+    /// function type here; GC objects fit only `anyref` and `eqref`.
     pub fn matches(&self, ty: ValType) -> bool {
         if self.ty() == ty {
             return true;
         }
         let Some(r) = ty.ref_type() else { return false };
+        let any = r.is_abstract_any();
         match self {
             Val::FuncRef(None) => r.nullable && r.is_func(),
-            Val::ExternRef(None) => r.nullable && !r.is_func() && !r.is_exn(),
+            Val::ExternRef(None) => {
+                r.nullable && matches!(r.heap, HeapType::Extern | HeapType::NoExtern)
+            }
+            Val::AnyRef(None) => r.nullable && any,
             Val::ExnRef(None) => r.nullable && r.is_exn(),
-            Val::ExnRef(Some(_)) => r.heap == wasmz_environ::HeapType::Exn,
-            Val::FuncRef(Some(_)) => matches!(
-                r.heap,
-                wasmz_environ::HeapType::Func | wasmz_environ::HeapType::Concrete(_)
-            ),
-            Val::ExternRef(Some(_)) => r.heap == wasmz_environ::HeapType::Extern,
+            Val::ExnRef(Some(_)) => r.heap == HeapType::Exn,
+            Val::FuncRef(Some(_)) => matches!(r.heap, HeapType::Func | HeapType::Concrete(_)),
+            Val::ExternRef(Some(_)) | Val::ExternAny(_) => r.heap == HeapType::Extern,
+            Val::AnyRef(Some(a)) => match r.heap {
+                HeapType::Any => true,
+                HeapType::Eq => a.host_id().is_none(),
+                HeapType::I31 => a.i31_signed().is_some(),
+                _ => false,
+            },
             _ => false,
         }
+    }
+
+    /// [`Val::matches`] with the definitions of concrete types (canonical ids) known: a function
+    /// reference must be of a subtype of a concrete type's function type.
+    pub(crate) fn matches_canonical(&self, ty: ValType, types: &TypeRegistry) -> bool {
+        if let (Val::FuncRef(Some(f)), Some(r)) = (self, ty.ref_type())
+            && let HeapType::Concrete(id) = r.heap
+        {
+            return f
+                .type_id()
+                .is_some_and(|actual| types.is_subtype(actual, id));
+        }
+        self.matches(ty)
+    }
+}
+
+/// The reference hierarchy a heap type belongs to.
+enum Hierarchy {
+    Func,
+    Extern,
+    Any,
+    Exn,
+}
+
+/// The hierarchy of `heap` (concrete types name canonical ids of `types`).
+fn hierarchy(types: &TypeRegistry, heap: HeapType) -> Hierarchy {
+    match heap {
+        HeapType::Func | HeapType::NoFunc => Hierarchy::Func,
+        HeapType::Extern | HeapType::NoExtern => Hierarchy::Extern,
+        HeapType::Exn | HeapType::NoExn => Hierarchy::Exn,
+        HeapType::Any
+        | HeapType::Eq
+        | HeapType::I31
+        | HeapType::Struct
+        | HeapType::Array
+        | HeapType::None => Hierarchy::Any,
+        HeapType::Concrete(id) => match types.kind(id) {
+            Some(CompositeKind::Struct | CompositeKind::Array) => Hierarchy::Any,
+            Some(CompositeKind::Func) | None => Hierarchy::Func,
+        },
+    }
+}
+
+/// The externref value of a tagged word.
+fn extern_from_word(word: u64) -> Val {
+    if word == 0 {
+        Val::ExternRef(None)
+    } else if refs::is_host(word) {
+        Val::ExternRef(Some(refs::host_id(word)))
+    } else {
+        Val::ExternAny(AnyRef::from_word(word).expect("a non-zero word"))
     }
 }
 

@@ -18,7 +18,7 @@ use cranelift_codegen::{Context, control::ControlPlane, ir};
 use env::ModuleEnv;
 use thiserror::Error;
 use translate::TranslatorContext;
-use wasmz_environ::{ModuleInfo, TrapCode, VMOffsets, WasmError};
+use wasmz_environ::{FuncType, ModuleInfo, TrapCode, VMOffsets, WasmError};
 
 /// Why a module could not be compiled.
 #[derive(Debug, Error)]
@@ -238,10 +238,8 @@ pub fn compile_lazy(
             translate_and_compile(&env, &mut ctx, &mut TranslatorContext::default(), wasm, f)?
         }
         LazyTarget::EntryTrampoline(t) => {
-            let ty = module
-                .types
-                .get(t as usize)
-                .ok_or_else(|| missing_type(t))?;
+            let empty = FuncType::default();
+            let ty = trampoline_type(module, t, &empty).ok_or_else(|| missing_type(t))?;
             compile_function(
                 isa,
                 &mut ctx,
@@ -250,10 +248,8 @@ pub fn compile_lazy(
             )?
         }
         LazyTarget::HostTrampoline(t) => {
-            let ty = module
-                .types
-                .get(t as usize)
-                .ok_or_else(|| missing_type(t))?;
+            let empty = FuncType::default();
+            let ty = trampoline_type(module, t, &empty).ok_or_else(|| missing_type(t))?;
             compile_function(
                 isa,
                 &mut ctx,
@@ -322,6 +318,8 @@ pub fn compile_module(
         .map_or(1, |n| n.get())
         .min(jobs.len() / 8 + 1);
     let next = std::sync::atomic::AtomicUsize::new(0);
+    let empty = FuncType::default();
+    let trampoline_sig = |t: u32| trampoline_type(module, t, &empty).unwrap_or(&empty);
     let run = |ctx: &mut Context, tctx: &mut TranslatorContext, job: Job| match job {
         Job::Function(i) => {
             let func_index = module.num_imported_funcs + i;
@@ -330,13 +328,13 @@ pub fn compile_module(
         Job::Entry(t) => compile_function(
             isa,
             ctx,
-            trampolines::entry_trampoline(&env, &module.types[t as usize], t),
+            trampolines::entry_trampoline(&env, trampoline_sig(t), t),
             || format!("entry trampoline of type {t}"),
         ),
         Job::Host(t) => compile_function(
             isa,
             ctx,
-            trampolines::host_trampoline(&env, &module.types[t as usize], t),
+            trampolines::host_trampoline(&env, trampoline_sig(t), t),
             || format!("host trampoline of type {t}"),
         ),
     };
@@ -401,6 +399,18 @@ pub fn compile_module(
         .collect();
     image.func_names.sort();
     Ok(image)
+}
+
+/// The signature the trampolines of type `t` are compiled for: the type's own for a function type,
+/// `empty` for a struct or array type (whose trampolines are never called but keep the per-type tables
+/// dense); `None` for an index out of range.
+fn trampoline_type<'a>(
+    module: &'a ModuleInfo,
+    t: u32,
+    empty: &'a FuncType,
+) -> Option<&'a FuncType> {
+    let ty = module.types.get(t as usize)?;
+    Some(ty.as_func().unwrap_or(empty))
 }
 
 #[cfg(test)]

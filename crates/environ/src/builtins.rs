@@ -111,4 +111,8 @@ builtins! {
     Throw(Ptr, Ptr);
     /// Releases a caught exception that no `exnref` refers to (its values have been read).
     ExnFree(Ptr);
+    /// `(actual, expected) -> 1 or 0`: whether canonical type `actual` is a subtype of `expected`, a
+    /// canonical type id or one of the abstract codes [`crate::refs::STRUCT_CODE`] and
+    /// [`crate::refs::ARRAY_CODE`] (any struct type, any array type).
+    TypeMatches(I32, I32) -> I32;
 }

@@ -1,5 +1,6 @@
 //! `ModuleInfo`: everything about a module except its function bodies' code.
 
+use crate::subtypes::SubType;
 use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType, ValType};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -36,6 +37,12 @@ pub enum ConstOp {
     I64Sub,
     /// `i64.mul`
     I64Mul,
+    /// `ref.i31`: the i32 on the stack as an i31 reference.
+    RefI31,
+    /// `any.convert_extern`: the identity on the reference word.
+    AnyConvertExtern,
+    /// `extern.convert_any`: the identity on the reference word.
+    ExternConvertAny,
 }
 
 /// A constant expression: a short stack program evaluated at instantiation.
@@ -158,8 +165,10 @@ pub struct TableDef {
 /// Everything about a module that is needed to compile and instantiate it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ModuleInfo {
-    /// The type section.
-    pub types: Vec<FuncType>,
+    /// The type section: every sub type, in index order.
+    pub types: Vec<SubType>,
+    /// The recursion groups of the type section: consecutive ranges of type indices covering `types`.
+    pub rec_groups: Vec<Range<u32>>,
     /// The imports, in order.
     pub imports: Vec<Import>,
     /// Type index of every function, imported ones first.
@@ -205,9 +214,25 @@ pub struct ModuleInfo {
 }
 
 impl ModuleInfo {
+    /// The signature of type `type_index`, which must be a function type (validation guarantees it
+    /// wherever a function type is expected).
+    ///
+    /// # Panics
+    /// When the type is a struct or array type, or out of range.
+    pub fn func_type(&self, type_index: u32) -> &FuncType {
+        self.types[type_index as usize]
+            .as_func()
+            .expect("a function type where validation requires one")
+    }
+
+    /// The signature of type `type_index` if it is a function type.
+    pub fn try_func_type(&self, type_index: u32) -> Option<&FuncType> {
+        self.types.get(type_index as usize)?.as_func()
+    }
+
     /// The signature of function `func`.
-    pub fn func_type(&self, func: u32) -> &FuncType {
-        &self.types[self.functions[func as usize] as usize]
+    pub fn func_sig(&self, func: u32) -> &FuncType {
+        self.func_type(self.functions[func as usize])
     }
 
     /// Number of functions defined (not imported) by the module.
@@ -223,7 +248,7 @@ impl ModuleInfo {
     /// The type of an entity of this module.
     pub fn entity_type(&self, index: EntityIndex) -> ExternType {
         match index {
-            EntityIndex::Func(i) => ExternType::Func(self.func_type(i).clone()),
+            EntityIndex::Func(i) => ExternType::Func(self.func_sig(i).clone()),
             EntityIndex::Table(i) => ExternType::Table(self.tables[i as usize].ty),
             EntityIndex::Memory(i) => ExternType::Memory(self.memories[i as usize]),
             EntityIndex::Global(i) => ExternType::Global(self.globals[i as usize]),
@@ -233,7 +258,7 @@ impl ModuleInfo {
 
     /// The type of tag `tag`: the values its exceptions carry are the parameters.
     pub fn tag_type(&self, tag: u32) -> &FuncType {
-        &self.types[self.tags[tag as usize] as usize]
+        self.func_type(self.tags[tag as usize])
     }
 
     /// The name of function `func` from the name section, if any.

@@ -2,6 +2,7 @@
 
 use crate::error::{WasmError, WasmResult};
 use crate::module::*;
+use crate::subtypes::{ArrayType, CompositeType, FieldType, StorageType, StructType, SubType};
 use crate::types::{FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
 use wasmparser::{
     DataKind, ElementItems, ElementKind, ExternalKind, KnownCustom, Name, Operator, Parser,
@@ -57,21 +58,13 @@ pub fn parse_module(bytes: &[u8], features: WasmFeatures) -> WasmResult<ModuleIn
 fn read_payload(info: &mut ModuleInfo, payload: Payload<'_>) -> WasmResult<()> {
     match payload {
         Payload::TypeSection(reader) => {
-            let offset = reader.range().start;
-            for ty in reader.into_iter_err_on_gc_types() {
-                let ty =
-                    ty.map_err(|e| WasmError::unsupported(e.message().to_string(), e.offset()))?;
-                let params = ty
-                    .params()
-                    .iter()
-                    .map(|t| val_type(*t, offset))
-                    .collect::<WasmResult<Vec<_>>>()?;
-                let results = ty
-                    .results()
-                    .iter()
-                    .map(|t| val_type(*t, offset))
-                    .collect::<WasmResult<Vec<_>>>()?;
-                info.types.push(FuncType::new(params, results));
+            for group in reader.into_iter_with_offsets() {
+                let (offset, group) = group?;
+                let start = len_u32(info.types.len());
+                for sub in group.into_types() {
+                    info.types.push(sub_type(&sub, offset)?);
+                }
+                info.rec_groups.push(start..len_u32(info.types.len()));
             }
         }
         Payload::ImportSection(reader) => {
@@ -245,6 +238,62 @@ fn val_type(ty: wasmparser::ValType, offset: u64) -> WasmResult<ValType> {
         .ok_or_else(|| WasmError::unsupported(format!("value type {ty}"), offset))
 }
 
+fn sub_type(sub: &wasmparser::SubType, offset: u64) -> WasmResult<SubType> {
+    let ct = &sub.composite_type;
+    if ct.shared || ct.descriptor_idx.is_some() || ct.describes_idx.is_some() {
+        return Err(WasmError::unsupported(
+            "shared types and type descriptors",
+            offset,
+        ));
+    }
+    let field = |f: &wasmparser::FieldType| -> WasmResult<FieldType> {
+        Ok(FieldType {
+            storage: match f.element_type {
+                wasmparser::StorageType::I8 => StorageType::I8,
+                wasmparser::StorageType::I16 => StorageType::I16,
+                wasmparser::StorageType::Val(v) => StorageType::Val(val_type(v, offset)?),
+            },
+            mutable: f.mutable,
+        })
+    };
+    let composite = match &ct.inner {
+        wasmparser::CompositeInnerType::Func(f) => {
+            let params = f
+                .params()
+                .iter()
+                .map(|t| val_type(*t, offset))
+                .collect::<WasmResult<Vec<_>>>()?;
+            let results = f
+                .results()
+                .iter()
+                .map(|t| val_type(*t, offset))
+                .collect::<WasmResult<Vec<_>>>()?;
+            CompositeType::Func(FuncType::new(params, results))
+        }
+        wasmparser::CompositeInnerType::Struct(st) => CompositeType::Struct(StructType {
+            fields: st.fields.iter().map(field).collect::<WasmResult<_>>()?,
+        }),
+        wasmparser::CompositeInnerType::Array(at) => CompositeType::Array(ArrayType {
+            element: field(&at.0)?,
+        }),
+        wasmparser::CompositeInnerType::Cont(_) => {
+            return Err(WasmError::unsupported("continuation types", offset));
+        }
+    };
+    let supertype = match sub.supertype_idxs.first() {
+        Some(idx) => Some(
+            idx.as_module_index()
+                .ok_or_else(|| WasmError::unsupported("a supertype outside the module", offset))?,
+        ),
+        None => None,
+    };
+    Ok(SubType {
+        is_final: sub.is_final,
+        supertype,
+        composite,
+    })
+}
+
 fn table_type(t: wasmparser::TableType, offset: u64) -> WasmResult<TableType> {
     let element = ValType::from_ref_type(t.element_type).ok_or_else(|| {
         WasmError::unsupported(format!("table element type {}", t.element_type), offset)
@@ -315,6 +364,9 @@ pub fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> WasmResult<ConstExpr> {
             Operator::I64Add => ConstOp::I64Add,
             Operator::I64Sub => ConstOp::I64Sub,
             Operator::I64Mul => ConstOp::I64Mul,
+            Operator::RefI31 => ConstOp::RefI31,
+            Operator::AnyConvertExtern => ConstOp::AnyConvertExtern,
+            Operator::ExternConvertAny => ConstOp::ExternConvertAny,
             other => {
                 return Err(WasmError::unsupported(
                     format!("constant expression operator {other:?}"),

@@ -43,7 +43,19 @@ pub enum HeapType {
     Exn,
     /// No exception (only null).
     NoExn,
-    /// A function of the given type: a type index in a module, or an engine-wide canonical type id once
+    /// Any internal (GC) reference: the top of the `any` hierarchy (`anyref` is `(ref null any)`).
+    Any,
+    /// References that `ref.eq` compares: i31 values, structs and arrays.
+    Eq,
+    /// Unboxed 31-bit integers.
+    I31,
+    /// Any struct.
+    Struct,
+    /// Any array.
+    Array,
+    /// No internal reference (the bottom of the `any` hierarchy: only null).
+    None,
+    /// A function, struct or array of the given type: a type index in a module, or an engine-wide canonical type id once
     /// canonicalized (see [`ValType::canonicalize`]).
     Concrete(u32),
 }
@@ -63,7 +75,23 @@ impl RefType {
         matches!(self.heap, HeapType::Exn | HeapType::NoExn)
     }
 
-    /// Whether the heap type belongs to the function hierarchy.
+    /// Whether the heap type is an abstract type of the `any` hierarchy (concrete struct and array
+    /// types belong to it too, which only the type's definition tells).
+    pub fn is_abstract_any(self) -> bool {
+        matches!(
+            self.heap,
+            HeapType::Any
+                | HeapType::Eq
+                | HeapType::I31
+                | HeapType::Struct
+                | HeapType::Array
+                | HeapType::None
+        )
+    }
+
+    /// Whether the heap type belongs to the function hierarchy. A concrete type counts as a function
+    /// type here; whether it really is one (rather than a struct or array type) only its definition
+    /// tells.
     pub fn is_func(self) -> bool {
         matches!(
             self.heap,
@@ -116,20 +144,27 @@ impl ValType {
 
     /// Replaces module type indices in concrete reference types by `type_ids[index]` (engine-wide ids).
     pub fn canonicalize(self, type_ids: &[u32]) -> ValType {
+        self.map_type_index(|i| type_ids.get(i as usize).copied().unwrap_or(i))
+    }
+
+    /// Replaces the type index `i` of a concrete reference type by `f(i)`; other types are unchanged.
+    pub fn map_type_index(self, f: impl FnOnce(u32) -> u32) -> ValType {
         match self {
             ValType::Ref(RefType {
                 nullable,
                 heap: HeapType::Concrete(i),
             }) => ValType::Ref(RefType {
                 nullable,
-                heap: HeapType::Concrete(type_ids.get(i as usize).copied().unwrap_or(i)),
+                heap: HeapType::Concrete(f(i)),
             }),
             other => other,
         }
     }
 
     /// Whether a value of type `self` is also a value of type `other` (both canonicalized, or both in
-    /// the same module's index space).
+    /// the same module's index space), without knowing the definitions of concrete types: only equal
+    /// concrete types and the function-hierarchy rules are recognized. Use
+    /// [`crate::TypeRegistry::val_subtype`] for the full GC subtyping rules.
     pub fn is_subtype_of(self, other: ValType) -> bool {
         if self == other {
             return true;
@@ -146,6 +181,12 @@ impl ValType {
             (HeapType::Concrete(_), HeapType::Func) => true,
             (HeapType::NoExtern, HeapType::Extern) => true,
             (HeapType::NoExn, HeapType::Exn) => true,
+            (HeapType::None, HeapType::Any | HeapType::Eq | HeapType::I31) => true,
+            (HeapType::None, HeapType::Struct | HeapType::Array) => true,
+            (HeapType::I31 | HeapType::Struct | HeapType::Array | HeapType::Eq, HeapType::Any) => {
+                true
+            }
+            (HeapType::I31 | HeapType::Struct | HeapType::Array, HeapType::Eq) => true,
             _ => false,
         }
     }
@@ -173,6 +214,12 @@ impl ValType {
                 A::NoExtern => HeapType::NoExtern,
                 A::Exn => HeapType::Exn,
                 A::NoExn => HeapType::NoExn,
+                A::Any => HeapType::Any,
+                A::Eq => HeapType::Eq,
+                A::I31 => HeapType::I31,
+                A::Struct => HeapType::Struct,
+                A::Array => HeapType::Array,
+                A::None => HeapType::None,
                 _ => return None,
             },
             wasmparser::HeapType::Concrete(idx) | wasmparser::HeapType::Exact(idx) => {
@@ -196,6 +243,12 @@ impl fmt::Display for HeapType {
             HeapType::NoExtern => f.write_str("noextern"),
             HeapType::Exn => f.write_str("exn"),
             HeapType::NoExn => f.write_str("noexn"),
+            HeapType::Any => f.write_str("any"),
+            HeapType::Eq => f.write_str("eq"),
+            HeapType::I31 => f.write_str("i31"),
+            HeapType::Struct => f.write_str("struct"),
+            HeapType::Array => f.write_str("array"),
+            HeapType::None => f.write_str("none"),
             HeapType::Concrete(i) => write!(f, "{i}"),
         }
     }
@@ -238,18 +291,17 @@ impl FuncType {
 
 impl fmt::Display for FuncType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |l: &[ValType]| {
-            l.iter()
-                .map(|t| t.to_string())
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        write!(
-            f,
-            "(func (param {}) (result {}))",
-            list(&self.params),
-            list(&self.results)
-        )
+        f.write_str("(func")?;
+        for (word, list) in [("param", &self.params), ("result", &self.results)] {
+            if !list.is_empty() {
+                write!(f, " ({word}")?;
+                for t in list.iter() {
+                    write!(f, " {t}")?;
+                }
+                f.write_str(")")?;
+            }
+        }
+        f.write_str(")")
     }
 }
 

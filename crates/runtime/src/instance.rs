@@ -16,7 +16,7 @@ use thiserror::Error;
 use wasmz_environ::vmoffsets::VMCTX_MAGIC;
 use wasmz_environ::{
     ConstExpr, ConstOp, DataMode, ElemItems, ElemMode, EntityIndex, ExternType, FuncType,
-    ModuleInfo, TrapCode, VMOffsets,
+    ModuleInfo, TrapCode, TypeRegistry, VMOffsets,
 };
 
 /// A compiled module as the runtime needs it.
@@ -29,6 +29,8 @@ pub struct RuntimeModule {
     pub code: CodeMemory,
     /// Engine-wide canonical id of each type of the type section.
     pub type_ids: Vec<u32>,
+    /// The engine's registry of canonical types (what `type_ids` name).
+    pub types: Arc<TypeRegistry>,
     /// For a lazily compiled module, the code compiled on first use (then `code` holds nothing).
     pub lazy: Option<LazyModule>,
 }
@@ -143,9 +145,14 @@ impl std::fmt::Debug for FuncHandle {
 }
 
 impl FuncHandle {
+    /// The module whose type section holds the signature.
+    pub fn module(&self) -> &Arc<RuntimeModule> {
+        &self.module
+    }
+
     /// The function's signature.
     pub fn ty(&self) -> &FuncType {
-        &self.module.info.types[self.type_index as usize]
+        self.module.info.func_type(self.type_index)
     }
 
     /// What calling it needs, without the reference to its module.
@@ -347,6 +354,12 @@ impl Instance {
                 ConstOp::RefNull(_) => 0,
                 ConstOp::RefFunc(f) => self.funcref_ptr(f) as usize as u128,
                 ConstOp::GlobalGet(g) => store.global(self.globals[g as usize]).get(),
+                ConstOp::RefI31 => {
+                    let v = stack.pop().unwrap_or(0) as u32;
+                    u128::from(wasmz_environ::refs::i31_word(v))
+                }
+                // The any and extern hierarchies share one encoding: converting changes nothing.
+                ConstOp::AnyConvertExtern | ConstOp::ExternConvertAny => continue,
                 ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
                     let (b, a) = (
                         stack.pop().unwrap_or(0) as u32,
@@ -420,16 +433,35 @@ fn check_import(
         |found: String| link_error(info, index, format!("expected {expected}, found {found}"));
     match (&expected, value, info.imports[index].index) {
         (ExternType::Func(_), ImportValue::Func(f, ty), EntityIndex::Func(i)) => {
-            if f.type_id != module.type_ids[info.functions[i as usize] as usize] {
+            let wanted = module.type_ids[info.functions[i as usize] as usize];
+            if !module.types.is_subtype(f.type_id, wanted) {
                 let found = ty
                     .as_ref()
                     .map_or_else(|| "a function of another type".into(), ToString::to_string);
-                return Err(mismatch(found));
+                let (want_text, found_text) = (
+                    module.types.describe(wanted),
+                    module.types.describe(f.type_id),
+                );
+                if found != expected.to_string() || want_text == found_text {
+                    return Err(mismatch(found));
+                }
+                // Same signature, different types: say what tells them apart.
+                return Err(link_error(
+                    info,
+                    index,
+                    format!(
+                        "expected a function of {want_text}, found one of {found_text}, \
+                         which is neither that type nor a declared subtype of it"
+                    ),
+                ));
             }
         }
-        (ExternType::Func(ty), ImportValue::HostFunc(h), _) => {
+        (ExternType::Func(_), ImportValue::HostFunc(h), EntityIndex::Func(i)) => {
             let found = &store.host_func(*h).ty;
-            if found != ty {
+            // A host function takes the type the import declares (its funcref carries that type's
+            // id), so only the signature must agree, whatever the type's recursion group or finality.
+            let wanted = module.type_ids[info.functions[i as usize] as usize];
+            if module.types.func_type(wanted).as_ref() != Some(found) {
                 return Err(mismatch(found.to_string()));
             }
         }
@@ -471,7 +503,7 @@ fn check_import(
                 && if ty.mutable {
                     actual.content == wanted
                 } else {
-                    actual.content.is_subtype_of(wanted)
+                    module.types.val_subtype(actual.content, wanted)
                 };
             if !fits {
                 return Err(mismatch(actual.to_string()));
@@ -661,7 +693,7 @@ pub unsafe fn instantiate(
     }
     // Defined tags: a new identity for each.
     for &type_index in &info.tags[info.num_imported_tags as usize..] {
-        let ty = info.types[type_index as usize].clone();
+        let ty = info.func_type(type_index).clone();
         let id = s.add_tag(Tag::new(ty, module.type_ids[type_index as usize]));
         instance.tag_ptrs.push(s.tag(id).vm_tag());
         instance.tags.push(id);

@@ -39,6 +39,7 @@ pub(crate) fn builtins_table() -> *const usize {
                     Builtin::ExnNew => exn_new as *const () as usize,
                     Builtin::Throw => throw as *const () as usize,
                     Builtin::ExnFree => exn_free as *const () as usize,
+                    Builtin::TypeMatches => type_matches as *const () as usize,
                 })
                 .collect()
         })
@@ -357,4 +358,13 @@ extern "C" fn throw_from(vmctx: *mut VMContext, exn: usize, fp: usize, pc: usize
     // SAFETY: compiled code calls the `Throw` builtin directly, passing its own frame pointer; `pc` is
     // that call's return address.
     unsafe { crate::traphandlers::throw(exn, fp, pc, &describe) }
+}
+
+extern "C" fn type_matches(vmctx: *mut VMContext, actual: u32, expected: u32) -> u32 {
+    u32::from(
+        instance(vmctx)
+            .module()
+            .types
+            .type_matches(actual, expected),
+    )
 }

@@ -107,7 +107,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     fn call(&mut self, function_index: u32, kind: CallKind) {
-        let ty = self.env.module.func_type(function_index);
+        let ty = self.env.module.func_sig(function_index);
         let args = self.popn(ty.params.len());
         let sig = self.builder.import_signature(wasm_signature(ty));
         let imported = self.env.module.is_imported_func(function_index);
@@ -181,7 +181,7 @@ impl FuncTranslator<'_, '_> {
 
     fn call_indirect(&mut self, type_index: u32, table_index: u32, kind: CallKind) {
         let index = self.pop();
-        let ty = self.env.module.types[type_index as usize].clone();
+        let ty = self.env.module.func_type(type_index).clone();
         let args = self.popn(ty.params.len());
         let addr = self.table_element_addr(table_index, index, TrapCode::TableOutOfBounds);
         let func = self.builder.ins().load(POINTER, trusted(), addr, 0);
@@ -189,26 +189,47 @@ impl FuncTranslator<'_, '_> {
         self.builder
             .ins()
             .trapnz(is_null, crate::trap_code(TrapCode::IndirectCallToNull));
-        let expected = self.builder.ins().load(
-            types::I32,
-            readonly(),
-            self.vmctx,
-            self.env.offsets.type_id(type_index) as i32,
-        );
+        let expected = self.canonical_type_id(type_index);
         let actual = self
             .builder
             .ins()
             .load(types::I32, trusted(), func, funcref::TYPE_ID as i32);
         let mismatch = self.builder.ins().icmp(IntCC::NotEqual, expected, actual);
-        self.builder
-            .ins()
-            .trapnz(mismatch, crate::trap_code(TrapCode::BadSignature));
+        if self.env.module.types[type_index as usize].is_final {
+            // No other type can be a subtype of a final type: only the same canonical id matches.
+            self.builder
+                .ins()
+                .trapnz(mismatch, crate::trap_code(TrapCode::BadSignature));
+        } else {
+            // A function of a declared subtype may be called too: ask the registry when ids differ.
+            let slow = self.builder.create_block();
+            let cont = self.builder.create_block();
+            self.builder.ins().brif(mismatch, slow, &[], cont, &[]);
+            self.builder.seal_block(slow);
+            self.builder.switch_to_block(slow);
+            self.builder.set_cold_block(slow);
+            let ok = self
+                .env
+                .call_builtin(
+                    &mut self.builder,
+                    self.vmctx,
+                    Builtin::TypeMatches,
+                    &[actual, expected],
+                )
+                .expect("TypeMatches returns a value");
+            self.builder
+                .ins()
+                .trapz(ok, crate::trap_code(TrapCode::BadSignature));
+            self.builder.ins().jump(cont, &[]);
+            self.builder.seal_block(cont);
+            self.builder.switch_to_block(cont);
+        }
         self.call_funcref(kind, &ty, func, &args);
     }
 
     fn call_ref(&mut self, type_index: u32, kind: CallKind) {
         let func = self.pop();
-        let ty = self.env.module.types[type_index as usize].clone();
+        let ty = self.env.module.func_type(type_index).clone();
         let args = self.popn(ty.params.len());
         let is_null = self.builder.ins().icmp_imm_s(IntCC::Equal, func, 0);
         self.builder

@@ -93,7 +93,7 @@ impl FuncTranslator<'_, '_> {
             BlockType::Empty => (vec![], vec![]),
             BlockType::Type(t) => (vec![], vec![conv(t)]),
             BlockType::FuncType(idx) => {
-                let ft = &self.env.module.types[idx as usize];
+                let ft = self.env.module.func_type(idx);
                 (ft.params.to_vec(), ft.results.to_vec())
             }
         }
@@ -328,7 +328,7 @@ impl FuncTranslator<'_, '_> {
         frame.br_target
     }
 
-    fn branch_target(&mut self, depth: u32) -> (Block, Vec<Value>) {
+    pub(super) fn branch_target(&mut self, depth: u32) -> (Block, Vec<Value>) {
         let arity = self.frame(depth).branch_arity();
         let args = self.peekn(arity).to_vec();
         (self.mark_branch(depth), args)

@@ -9,6 +9,7 @@ mod call;
 mod control;
 mod convert;
 mod exceptions;
+mod gc_refs;
 mod legacy_exceptions;
 mod memory;
 mod numeric;
@@ -44,7 +45,7 @@ pub fn translate_function(
     func_index: u32,
     body: &FunctionBody<'_>,
 ) -> WasmResult<Function> {
-    let ty = env.module.func_type(func_index);
+    let ty = env.module.func_sig(func_index);
     let mut func =
         Function::with_name_signature(UserFuncName::user(0, func_index), wasm_signature(ty));
     let vmctx_gv = func.create_global_value(ir::GlobalValueData::VMContext);
@@ -124,7 +125,7 @@ pub(crate) struct FuncTranslator<'a, 'f> {
 impl FuncTranslator<'_, '_> {
     fn declare_locals(&mut self, entry: Block, body: &FunctionBody<'_>) -> WasmResult<()> {
         let params: Vec<Value> = self.builder.block_params(entry)[2..].to_vec();
-        let ty = self.env.module.func_type(self.current_func_index());
+        let ty = self.env.module.func_sig(self.current_func_index());
         for (value, vt) in params.iter().zip(ty.params.iter()) {
             let var = self.builder.declare_var(clif_type(*vt));
             self.builder.def_var(var, *value);
@@ -240,6 +241,7 @@ impl FuncTranslator<'_, '_> {
             || self.translate_table(op)?
             || self.translate_call(op)?
             || self.translate_exceptions(op)?
+            || self.translate_gc_refs(op, offset)?
             || self.translate_simd(op)?;
         if handled {
             Ok(())
