@@ -378,8 +378,25 @@ fn check_header(artifact: &str, engine: &Engine) -> Result<(), Error> {
 fn check_consistency(info: &ModuleInfo, image: &CodeImage, code_len: usize) -> Result<(), String> {
     let code_len = u32::try_from(code_len).map_err(|_| "code larger than 4 GiB".to_string())?;
     let types = info.types.len();
-    if info.functions.iter().any(|&t| t as usize >= types) {
-        return Err("a function has an unknown type".into());
+    if info
+        .functions
+        .iter()
+        .chain(&info.tags)
+        .any(|&t| info.try_func_type(t).is_none())
+    {
+        return Err(
+            "a function or tag has an unknown type or one that is not a function type".into(),
+        );
+    }
+    let mut next = 0u32;
+    for group in &info.rec_groups {
+        if group.start != next || group.end < group.start {
+            return Err("the recursion groups do not cover the types in order".into());
+        }
+        next = group.end;
+    }
+    if next as usize != types {
+        return Err("the recursion groups do not cover the types".into());
     }
     if info.num_imported_funcs as usize > info.functions.len()
         || info.num_imported_tables as usize > info.tables.len()
@@ -661,7 +678,7 @@ mod tests {
     fn feature_differences_are_named() {
         let engine = Engine::default();
         let mut config = Config::new();
-        config.wasm_multi_memory(true);
+        config.legacy_exceptions(true);
         let other = Engine::new(&config).unwrap();
         let artifact = write(
             &other.inner.fingerprint,
@@ -670,6 +687,9 @@ mod tests {
             &[],
         );
         let err = load(&engine, &artifact).unwrap_err().to_string();
-        assert!(err.contains("only in the artifact: multi_memory"), "{err}");
+        assert!(
+            err.contains("only in the artifact: legacy_exceptions"),
+            "{err}"
+        );
     }
 }

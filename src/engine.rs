@@ -53,6 +53,10 @@ impl Default for Config {
                 | WasmFeatures::FUNCTION_REFERENCES
                 | WasmFeatures::TAIL_CALL
                 | WasmFeatures::EXCEPTIONS
+                | WasmFeatures::MULTI_MEMORY
+                | WasmFeatures::MEMORY64
+                | WasmFeatures::RELAXED_SIMD
+                | WasmFeatures::THREADS
                 | WasmFeatures::GC),
             target: None,
             cache_dir: None,
@@ -226,12 +230,13 @@ impl Config {
         self.feature(WasmFeatures::EXTENDED_CONST, enable)
     }
 
-    /// Several memories per module (off by default).
+    /// Several memories per module (on by default).
     pub fn wasm_multi_memory(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::MULTI_MEMORY, enable)
     }
 
-    /// 64-bit memories and tables (off by default; uses explicit bounds checks).
+    /// 64-bit memories and tables (on by default; their accesses are bounds-checked explicitly, while
+    /// 32-bit memories keep relying on guard pages).
     pub fn wasm_memory64(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::MEMORY64, enable)
     }
@@ -254,6 +259,15 @@ impl Config {
         self.feature(WasmFeatures::EXCEPTIONS, enable)
     }
 
+    /// The legacy form of exception handling (`try` with `catch`/`catch_all`/`delegate`, `rethrow`),
+    /// which toolchains emitted before `try_table` was standardized; off by default, since WebAssembly
+    /// 3.0 does not have these instructions (a module using them is invalid there). Both forms may be
+    /// used together; they share tags and exception objects, and calls inside a legacy `try` cost what
+    /// calls inside a `try_table` cost.
+    pub fn legacy_exceptions(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::LEGACY_EXCEPTIONS, enable)
+    }
+
     /// The GC proposal (on by default): recursion groups, declared subtyping (`sub`, `final`), struct
     /// and array types, the abstract heap types `any`, `eq`, `i31`, `struct`, `array` and `none`,
     /// `ref.i31` and `i31.get_s/u`, `ref.eq`, `ref.test`, `ref.cast`, `br_on_cast(_fail)`,
@@ -269,13 +283,13 @@ impl Config {
         self.feature(WasmFeatures::SIMD, enable)
     }
 
-    /// Relaxed SIMD (off by default): each instruction has one fixed, documented result on every CPU
+    /// Relaxed SIMD (on by default): each instruction has one fixed, documented result on every CPU
     /// (see `crates/compiler/src/translate/simd/relaxed.rs`).
     pub fn wasm_relaxed_simd(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::RELAXED_SIMD, enable)
     }
 
-    /// The threads proposal (off by default): `shared` memories, atomic loads, stores and
+    /// The threads proposal (on by default): `shared` memories, atomic loads, stores and
     /// read-modify-write operators, `atomic.fence`, and `memory.atomic.wait32/wait64/notify`. Shared
     /// memories are [`crate::SharedMemory`]s, usable from stores on several threads at once.
     pub fn wasm_threads(&mut self, enable: bool) -> &mut Self {

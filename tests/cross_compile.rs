@@ -5,21 +5,14 @@
 //! The suite is read from `$WASMZ_TESTSUITE`, or `../shared/wasm-testsuite` beside the repository, as the
 //! spec runner does.
 
+mod common;
+use common::suite_dir;
+
 use capstone::prelude::*;
 use std::path::PathBuf;
 use wasmz::{ArtifactInfo, Config, Engine, Module};
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastDirective};
-
-fn suite_dir() -> PathBuf {
-    match std::env::var_os("WASMZ_TESTSUITE") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/wasm-testsuite"
-        )),
-    }
-}
 
 /// The files of `group` in the suite's `groups.txt`.
 fn group_files(group: &str) -> Vec<PathBuf> {

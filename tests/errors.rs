@@ -97,7 +97,6 @@ fn invalid_modules_report_the_validation_error_and_its_offset() -> Result<()> {
         ("(module (func (local.get 0)))", "unknown local"),
         ("(module (func (call 5)))", "unknown function"),
         ("(module (func (result i32)))", "type mismatch"),
-        ("(module (memory 1) (memory 1))", "multiple memories"),
         (
             "(module (func (drop (i32.load (i32.const 0)))))",
             "unknown memory",
@@ -119,15 +118,30 @@ fn invalid_modules_report_the_validation_error_and_its_offset() -> Result<()> {
 }
 
 #[test]
-fn disabled_features_are_rejected() {
-    for wat in [
-        "(module (func (result v128) (f32x4.relaxed_madd (v128.const i64x2 0 0) (v128.const i64x2 0 0) (v128.const i64x2 0 0))))",
-        "(module (memory i64 1))",
-        "(module (memory 1 1 shared))",
+fn disabled_features_are_rejected() -> Result<()> {
+    let mut config = Config::new();
+    config
+        .wasm_relaxed_simd(false)
+        .wasm_memory64(false)
+        .wasm_threads(false)
+        .wasm_multi_memory(false);
+    let engine = Engine::new(&config)?;
+    for (wat, words) in [
+        (
+            "(module (func (result v128) (f32x4.relaxed_madd (v128.const i64x2 0 0) (v128.const i64x2 0 0) (v128.const i64x2 0 0))))",
+            "relaxed SIMD",
+        ),
+        ("(module (memory i64 1))", "memory64"),
+        ("(module (memory 1 1 shared))", "threads"),
+        ("(module (memory 1) (memory 1))", "multiple memories"),
     ] {
-        let err = Module::compile(&Engine::default(), wat).unwrap_err();
+        // The default configuration takes each of them.
+        Module::compile(&Engine::default(), wat)?;
+        let err = Module::compile(&engine, wat).unwrap_err();
         assert!(matches!(err, Error::Wasm(_)), "{wat}: {err:?}");
+        assert!(err.to_string().contains(words), "{wat}: {err}");
     }
+    Ok(())
 }
 
 #[test]

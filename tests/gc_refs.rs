@@ -320,3 +320,26 @@ fn br_on_cast_branches_on_success_and_br_on_cast_fail_on_failure() -> Result<()>
     );
     Ok(())
 }
+
+#[test]
+fn element_segments_hold_i31_and_converted_references() -> Result<()> {
+    let mut inst = instantiate(
+        r#"(module
+          (global $e externref (extern.convert_any (ref.i31 (i32.const 11))))
+          (table $t 4 anyref)
+          (elem (table $t) (i32.const 0) anyref
+            (ref.i31 (i32.const -3)) (any.convert_extern (global.get $e)) (ref.null none))
+          (elem $p anyref (ref.i31 (i32.const 21)))
+          (func (export "get_s") (param i32) (result i32)
+            (i31.get_s (ref.cast (ref i31) (table.get $t (local.get 0)))))
+          (func (export "is_null") (param i32) (result i32) (ref.is_null (table.get $t (local.get 0))))
+          (func (export "init_passive") (table.init $t $p (i32.const 3) (i32.const 0) (i32.const 1))))"#,
+    )?;
+    assert_eq!(i32_of(&mut inst, "get_s", &[Val::I32(0)])?, -3);
+    assert_eq!(i32_of(&mut inst, "get_s", &[Val::I32(1)])?, 11);
+    assert_eq!(i32_of(&mut inst, "is_null", &[Val::I32(2)])?, 1);
+    assert_eq!(i32_of(&mut inst, "is_null", &[Val::I32(3)])?, 1);
+    inst.call_vals("init_passive", &[])??;
+    assert_eq!(i32_of(&mut inst, "get_s", &[Val::I32(3)])?, 21);
+    Ok(())
+}

@@ -211,3 +211,56 @@ fn final_types_are_distinct_from_open_ones() -> Result<()> {
     )??;
     Ok(())
 }
+
+#[test]
+fn host_functions_take_the_type_the_import_declares() -> Result<()> {
+    let engine = Engine::default();
+    let mut linker = Linker::new();
+    linker.define(
+        "host",
+        "seven",
+        HostFunc::new([], [ValType::I32], |_, _, results| {
+            results[0] = RawVal::from(7i32);
+            Ok(())
+        }),
+    )?;
+    // The signature matches; the type is non-final and in a recursion group, and call_indirect through
+    // it and through its supertype accepts the host function.
+    let module = Module::compile(
+        &engine,
+        r#"(module
+          (type $top (sub (func (result i32))))
+          (rec (type $f (sub $top (func (result i32)))) (type (struct)))
+          (import "host" "seven" (func $seven (type $f)))
+          (table funcref (elem $seven))
+          (func (export "via_f") (result i32) (call_indirect (type $f) (i32.const 0)))
+          (func (export "via_top") (result i32) (call_indirect (type $top) (i32.const 0))))"#,
+    )?;
+    let mut inst = Instance::new(&mut Store::new(&engine), &module, &linker)?;
+    for name in ["via_f", "via_top"] {
+        let r = inst.call_vals(name, &[])??;
+        assert!(matches!(r[..], [Val::I32(7)]), "{name}: {r:?}");
+    }
+    // Another signature is refused.
+    let other = Module::compile(
+        &engine,
+        r#"(module (import "host" "seven" (func (result i64))))"#,
+    )?;
+    let err = Instance::new(&mut Store::new(&engine), &other, &linker).expect_err("signature");
+    assert!(
+        err.to_string().contains("expected (func (result i64))"),
+        "{err}"
+    );
+    Ok(())
+}
+
+#[test]
+fn gc_is_on_by_default_and_can_be_turned_off() -> Result<()> {
+    let wat = "(module (rec (type (struct (field (mut i8)))) (type (array (ref null 0)))))";
+    Module::compile(&Engine::default(), wat)?;
+    let mut config = Config::new();
+    config.wasm_gc(false);
+    let err = Module::compile(&Engine::new(&config)?, wat).expect_err("GC types need the proposal");
+    assert!(matches!(err, Error::Wasm(_)), "{err}");
+    Ok(())
+}

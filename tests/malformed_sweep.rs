@@ -6,9 +6,11 @@
 //! most operator families), read from `$WASMZ_TESTSUITE` or `../shared/wasm-testsuite`, plus a generated
 //! module of a few hundred functions.
 
+mod common;
+use common::suite_dir;
+
 use std::fmt::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::PathBuf;
 use wasmz::{Config, Engine, Error, Instance, Linker, Module, RawVal, Store, ValType};
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastDirective};
@@ -35,16 +37,6 @@ const SCRIPTS: &[&str] = &[
     "simd_i32x4_arith",
     "simd_load",
 ];
-
-fn suite_dir() -> PathBuf {
-    match std::env::var_os("WASMZ_TESTSUITE") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/wasm-testsuite"
-        )),
-    }
-}
 
 /// The binaries of the text modules `script` defines.
 fn script_modules(script: &str) -> Vec<Vec<u8>> {

@@ -738,8 +738,13 @@ fn shared_memories_cross_stores_and_threads() -> Result<()> {
 }
 
 #[test]
-fn threads_are_off_by_default() {
-    let engine = Engine::default();
+fn threads_can_be_turned_off() {
+    // On by default...
+    assert!(Module::compile(&Engine::default(), "(module (memory 1 1 shared))").is_ok());
+    // ...and off on request.
+    let mut config = Config::default();
+    config.wasm_threads(false);
+    let engine = Engine::new(&config).expect("host engine");
     assert!(Module::compile(&engine, "(module (memory 1 1 shared))").is_err());
     assert!(
         Module::compile(

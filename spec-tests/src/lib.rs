@@ -12,6 +12,7 @@
 //!
 //! - [`suite`]: where the suite is, its groups, the selection of files;
 //! - [`script`]: parsing a script and executing its directives;
+//! - [`legacy_syntax`]: the folded legacy `try` made flat before parsing;
 //! - [`values`]: argument conversion and result / NaN / trap-message matching;
 //! - [`spectest`]: the `spectest` host module;
 //! - [`driver`]: running a file safely (own thread, panics caught) and many files in parallel;
@@ -21,6 +22,7 @@
 pub mod cli;
 pub mod driver;
 pub mod isolate;
+pub mod legacy_syntax;
 pub mod report;
 pub mod script;
 pub mod spectest;

@@ -48,6 +48,7 @@ pub fn run_script(
     config: &Config,
     observer: &mut dyn FnMut(Event),
 ) -> Result<(), String> {
+    let source = &*crate::legacy_syntax::unfold_legacy_try(source);
     let lines = LineIndex::new(source);
     let mut lexer = Lexer::new(source);
     // names.wast uses confusing Unicode characters in names on purpose.
@@ -89,6 +90,7 @@ pub fn spec_config() -> Config {
             .wasm_relaxed_simd(true)
             .wasm_threads(true)
             .wasm_exceptions(true)
+            .legacy_exceptions(true)
             .wasm_gc(true);
     }
     config

@@ -4,7 +4,20 @@
 #![allow(dead_code)]
 
 use anyhow::Result;
+use std::path::PathBuf;
 use wasmz::{ExecResult, Instance, RawVal, Trap};
+
+/// The official test suite's directory: `WASMZ_TESTSUITE`, else `shared/wasm-testsuite` beside the
+/// repository.
+pub fn suite_dir() -> PathBuf {
+    match std::env::var_os("WASMZ_TESTSUITE") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/wasm-testsuite"
+        )),
+    }
+}
 
 /// Calls `name` expecting a trap, and returns it.
 pub fn trap_of(inst: &mut Instance, name: &str, args: &[RawVal]) -> Result<Trap> {

@@ -278,3 +278,115 @@ impl TypeRegistry {
         self.len() == 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::subtypes::{CompositeType, FieldType, StorageType, StructType};
+
+    fn func(results: &[ValType]) -> CompositeType {
+        CompositeType::Func(FuncType::new(vec![], results.to_vec()))
+    }
+
+    fn sub(is_final: bool, supertype: Option<u32>, composite: CompositeType) -> SubType {
+        SubType {
+            is_final,
+            supertype,
+            composite,
+        }
+    }
+
+    /// A struct with one field referring to type `target` (nullable).
+    fn struct_ref(target: u32) -> CompositeType {
+        CompositeType::Struct(StructType {
+            fields: Box::new([FieldType {
+                storage: StorageType::Val(ValType::Ref(RefType {
+                    nullable: true,
+                    heap: HeapType::Concrete(target),
+                })),
+                mutable: false,
+            }]),
+        })
+    }
+
+    #[test]
+    fn equal_groups_share_ids_and_different_groups_do_not() {
+        let r = TypeRegistry::new();
+        // Module A: a lone function type, then a group of two types referring to each other.
+        let a = [
+            SubType::func(FuncType::new(vec![], vec![ValType::I32])),
+            sub(true, None, struct_ref(2)),
+            sub(true, None, struct_ref(1)),
+        ];
+        let ids_a = r.register_module(&a, &[0..1, 1..3]);
+        // Module B: the same group first, then the function type.
+        let b = [
+            sub(true, None, struct_ref(1)),
+            sub(true, None, struct_ref(0)),
+            SubType::func(FuncType::new(vec![], vec![ValType::I32])),
+        ];
+        let ids_b = r.register_module(&b, &[0..2, 2..3]);
+        assert_eq!(ids_a, vec![ids_b[2], ids_b[0], ids_b[1]]);
+        // The same two types as singleton groups are different types.
+        let ids_c = r.register_module(&b[..2], &[0..1, 1..2]);
+        assert_ne!(ids_c[0], ids_b[0]);
+        // A host signature gets the id of the lone function type.
+        assert_eq!(
+            r.register_func(&FuncType::new(vec![], vec![ValType::I32])),
+            ids_a[0]
+        );
+        // Registered types name canonical ids.
+        let t = r.get(ids_a[1]).expect("registered");
+        assert_eq!(t.composite, struct_ref(ids_a[2]));
+    }
+
+    #[test]
+    fn subtyping_follows_declared_supertypes() {
+        let r = TypeRegistry::new();
+        let types = [
+            sub(false, None, func(&[])),
+            sub(false, Some(0), func(&[])),
+            sub(true, Some(1), func(&[])),
+            sub(false, None, func(&[])),
+            sub(false, None, CompositeType::Struct(StructType::default())),
+        ];
+        let ids = r.register_module(&types, &[0..1, 1..2, 2..3, 3..4, 4..5]);
+        assert!(r.is_subtype(ids[2], ids[0]));
+        assert!(r.is_subtype(ids[1], ids[0]));
+        assert!(!r.is_subtype(ids[0], ids[1]));
+        // Same structure and supertype-less, but not declared: unrelated. (Ids 0 and 3 are equal
+        // groups, so they are the same type.)
+        assert_eq!(ids[0], ids[3]);
+        assert!(!r.is_subtype(ids[2], ids[4]));
+        assert_eq!(r.supertype(ids[2]), Some(ids[1]));
+        assert!(r.heap_subtype(HeapType::Concrete(ids[2]), HeapType::Func));
+        assert!(!r.heap_subtype(HeapType::Concrete(ids[2]), HeapType::Any));
+        assert!(r.heap_subtype(HeapType::Concrete(ids[4]), HeapType::Eq));
+        assert!(r.heap_subtype(HeapType::None, HeapType::Concrete(ids[4])));
+        assert!(!r.heap_subtype(HeapType::NoFunc, HeapType::Concrete(ids[4])));
+        assert!(r.type_matches(ids[4], crate::refs::STRUCT_CODE));
+        assert!(!r.type_matches(ids[4], crate::refs::ARRAY_CODE));
+        let nullable = |heap| {
+            ValType::Ref(RefType {
+                nullable: true,
+                heap,
+            })
+        };
+        let non_null = |heap| {
+            ValType::Ref(RefType {
+                nullable: false,
+                heap,
+            })
+        };
+        assert!(r.val_subtype(
+            non_null(HeapType::Concrete(ids[1])),
+            nullable(HeapType::Concrete(ids[0]))
+        ));
+        assert!(!r.val_subtype(
+            nullable(HeapType::Concrete(ids[1])),
+            non_null(HeapType::Concrete(ids[0]))
+        ));
+        assert!(r.val_subtype(non_null(HeapType::I31), nullable(HeapType::Any)));
+        assert!(!r.val_subtype(ValType::I32, ValType::I64));
+    }
+}

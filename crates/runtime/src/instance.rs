@@ -517,11 +517,10 @@ fn check_import(
         }
         (ExternType::Func(_), ImportValue::HostFunc(h), EntityIndex::Func(i)) => {
             let found = &store.host_func(*h).ty;
+            // A host function takes the type the import declares (its funcref carries that type's
+            // id), so only the signature must agree, whatever the type's recursion group or finality.
             let wanted = module.type_ids[info.functions[i as usize] as usize];
-            if !module
-                .types
-                .is_subtype(module.types.register_func(found), wanted)
-            {
+            if module.types.func_type(wanted).as_ref() != Some(found) {
                 return Err(mismatch(found.to_string()));
             }
         }

@@ -7,6 +7,7 @@
 //!   takes as many arguments as the branch carries (a loop's parameters, otherwise its results);
 //! - frames pushed while the code is unreachable are marked `dead`: they only count nesting.
 
+use super::legacy_exceptions::LegacyTry;
 use super::{FuncTranslator, block_args};
 use crate::env::clif_type;
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -21,6 +22,8 @@ pub(crate) enum FrameKind {
     Loop,
     /// A `try_table`: a block whose calls and throws have a handler (see `exceptions.rs`).
     TryTable,
+    /// A legacy `try` block (see `legacy_exceptions.rs`).
+    LegacyTry(LegacyTry),
     If {
         else_block: Block,
         else_seen: bool,
@@ -58,7 +61,7 @@ impl ControlFrame {
         }
     }
 
-    fn dead() -> ControlFrame {
+    pub(super) fn dead() -> ControlFrame {
         ControlFrame {
             kind: FrameKind::Block,
             br_target: Block::from_u32(0),
@@ -346,7 +349,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Pops the innermost frame at its `end` (the jump to the end block, if reachable, is already emitted).
-    fn end_frame(&mut self) {
+    pub(super) fn end_frame(&mut self) {
         let frame = self.control.pop().expect("validated nesting");
         if frame.dead {
             return;

@@ -18,7 +18,8 @@ use super::{FuncTranslator, block_args};
 use crate::env::{POINTER, clif_type, readonly, trusted};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    BlockArg, ExceptionTableData, ExceptionTableItem, FuncRef, InstBuilder, SigRef, Value, types,
+    Block, BlockArg, ExceptionTableData, ExceptionTableItem, FuncRef, InstBuilder, SigRef, Value,
+    types,
 };
 use wasmparser::{Catch, Operator, TryTable};
 use wasmz_environ::vmoffsets::exception;
@@ -205,8 +206,15 @@ impl FuncTranslator<'_, '_> {
     /// Transfers the (non-null) exception `exn` to the innermost handler: the dispatch block of the
     /// innermost enclosing `try_table` of this function, else a calling frame's (through `Throw`).
     /// The current position becomes unreachable.
-    fn throw_exception(&mut self, exn: Value) {
-        if let Some(&dispatch) = self.handlers.last() {
+    pub(super) fn throw_exception(&mut self, exn: Value) {
+        self.throw_exception_to(exn, self.handlers.last().copied());
+    }
+
+    /// Transfers the (non-null) exception `exn` to the dispatch block `handler` of this function, or,
+    /// with `None`, to a calling frame's handler (through `Throw`). The current position becomes
+    /// unreachable.
+    pub(super) fn throw_exception_to(&mut self, exn: Value, handler: Option<Block>) {
+        if let Some(dispatch) = handler {
             self.builder.ins().jump(dispatch, &[BlockArg::Value(exn)]);
         } else {
             let fp = self.builder.ins().get_frame_pointer(POINTER);

@@ -11,6 +11,7 @@ mod convert;
 mod exceptions;
 mod gc_objects;
 mod gc_refs;
+mod legacy_exceptions;
 mod memory;
 mod numeric;
 mod simd;
@@ -116,7 +117,7 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     locals: Vec<Variable>,
     stack: Vec<Value>,
     control: Vec<ControlFrame>,
-    /// The handler-dispatch block of each enclosing `try_table`, innermost last.
+    /// The handler-dispatch block of each enclosing `try_table` and legacy `try` body, innermost last.
     handlers: Vec<Block>,
     /// Whether the current position can be reached; operators in dead code are skipped.
     reachable: bool,
@@ -232,6 +233,9 @@ impl FuncTranslator<'_, '_> {
     }
 
     fn translate_operator(&mut self, op: &Operator<'_>, offset: u64) -> WasmResult<()> {
+        if self.translate_legacy_exceptions(op) {
+            return Ok(());
+        }
         if !self.reachable {
             return self.translate_unreachable_operator(op);
         }
