@@ -79,6 +79,12 @@ impl HostContext<'_, '_> {
             .ok_or_else(|| HostError::new("the calling instance has no memory"))
     }
 
+    /// Runs a full garbage collection of the caller's store now (see [`crate::Store::collect_garbage`]);
+    /// the references held by the wasm frames that led to this call survive.
+    pub fn collect_garbage(&mut self) {
+        self.caller.collect_garbage();
+    }
+
     /// Size of the caller's memory in bytes (0 without a memory).
     pub fn memory_size(&self) -> u64 {
         self.caller.memory().map_or(0, |m| m.byte_size())

@@ -57,4 +57,13 @@ impl Caller<'_> {
         // reference to the store's data (calls take the store's handle mutably or own it).
         unsafe { (*self.store).data_mut() }
     }
+
+    /// Runs a full garbage collection of the store. The wasm frames below the host call are roots;
+    /// GC references among the host function's raw arguments are not (they stay valid only while the
+    /// calling wasm frames hold them too, which they do for the arguments of this call).
+    pub fn collect_garbage(&self) {
+        // SAFETY: the store outlives the call, and compiled code does not touch the GC heap while it
+        // waits for the host function.
+        unsafe { (*self.store).collect_garbage() }
+    }
 }

@@ -228,8 +228,7 @@ extern "C" fn host_call_from(
     fp: usize,
     pc: usize,
 ) -> u32 {
-    let _exit = crate::gc::stack::ExitFrame::enter(fp, pc);
-    host_call_inner(vmctx, func, values)
+    crate::gc::stack::ExitFrame::record(fp, pc, || host_call_inner(vmctx, func, values))
 }
 
 fn host_call_inner(vmctx: *mut VMContext, func: *const HostFunc, values: *mut RawVal) -> u32 {
@@ -380,13 +379,14 @@ extern "C" fn gc_alloc_from(
     fp: usize,
     pc: usize,
 ) -> usize {
-    let _exit = crate::gc::stack::ExitFrame::enter(fp, pc);
     // SAFETY: as in `exn_new`; the GC heap is a RefCell no other code borrows while compiled code runs.
     let store = unsafe { &*instance(vmctx).store };
     let Ok(size) = usize::try_from(size) else {
         return 0;
     };
-    crate::gc::alloc(store, type_id, size, true).unwrap_or(0)
+    crate::gc::stack::ExitFrame::record(fp, pc, || {
+        crate::gc::alloc(store, type_id, size, true).unwrap_or(0)
+    })
 }
 
 extern "C" fn array_init_data(

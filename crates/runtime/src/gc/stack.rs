@@ -10,36 +10,53 @@
 //! (the entry trampoline's caller), reading the slots each frame's stack map names.
 
 use crate::code_memory::lookup_code;
-use std::cell::RefCell;
+use std::cell::Cell;
+
+/// One exit frame, living on the stack of the builtin that recorded it; they form a list, innermost
+/// first.
+pub(crate) struct ExitFrame {
+    fp: usize,
+    pc: usize,
+    outer: *const ExitFrame,
+}
 
 thread_local! {
-    /// Exit frames of this thread's wasm activations, innermost last: (frame pointer, return address).
-    static EXITS: RefCell<Vec<(usize, usize)>> = const { RefCell::new(Vec::new()) };
+    /// The innermost exit frame of this thread (null when no wasm code has called out).
+    static INNERMOST: Cell<*const ExitFrame> = const { Cell::new(std::ptr::null()) };
 }
-
-/// An exit frame recorded for as long as the value lives.
-pub(crate) struct ExitFrame(());
 
 impl ExitFrame {
-    /// Records that the wasm frame with frame pointer `fp` called into the runtime, returning to `pc`.
-    pub(crate) fn enter(fp: usize, pc: usize) -> ExitFrame {
-        EXITS.with(|e| e.borrow_mut().push((fp, pc)));
-        ExitFrame(())
-    }
-}
-
-impl Drop for ExitFrame {
-    fn drop(&mut self) {
-        EXITS.with(|e| e.borrow_mut().pop());
+    /// Records, while `f` runs, that the compiled frame with frame pointer `fp` called into the
+    /// runtime and returns to `pc`.
+    pub(crate) fn record<R>(fp: usize, pc: usize, f: impl FnOnce() -> R) -> R {
+        let frame = ExitFrame {
+            fp,
+            pc,
+            outer: INNERMOST.with(Cell::get),
+        };
+        INNERMOST.with(|i| i.set(&frame));
+        // Restores the outer frame however `f` ends (a panic is caught by the host-call machinery).
+        struct Pop(*const ExitFrame);
+        impl Drop for Pop {
+            fn drop(&mut self) {
+                INNERMOST.with(|i| i.set(self.0));
+            }
+        }
+        let _pop = Pop(frame.outer);
+        f()
     }
 }
 
 /// Calls `visit` with the address of every stack slot that holds a GC reference in the wasm frames of
 /// this thread's activations.
 pub(crate) fn for_each_stack_root(visit: &mut dyn FnMut(*mut u64)) {
-    let exits = EXITS.with(|e| e.borrow().clone());
-    for (fp, pc) in exits {
-        walk(fp, pc, visit);
+    let mut exit = INNERMOST.with(Cell::get);
+    while !exit.is_null() {
+        // SAFETY: every frame in the list lives on the stack of a builtin that is still running
+        // (`record` unlinks it before returning), so it is valid to read.
+        let frame = unsafe { &*exit };
+        walk(frame.fp, frame.pc, visit);
+        exit = frame.outer;
     }
 }
 
