@@ -127,7 +127,7 @@ impl Store {
 
     /// Number of exception objects alive in the store. An exception caught by `catch` or `catch_all` is
     /// freed at once; one handed out as an `exnref` (`catch_ref`, `catch_all_ref`) or not caught by
-    /// wasm lives until the store is dropped (there is no garbage collector). Each is charged to the
+    /// wasm lives until the store is dropped (exceptions are not garbage collected). Each is charged to the
     /// memory budget while it lives (16 bytes per value plus 16), so a budget bounds them: `throw`
     /// traps with [`crate::TrapCode::OutOfMemory`] when the next one does not fit.
     pub fn live_exceptions(&self) -> usize {

@@ -5,7 +5,7 @@
 //! the exporter's. An exception object is a block of 16-byte slots laid out as
 //! `wasmz_environ::vmoffsets::exception` describes; an `exnref` is its address.
 //!
-//! There is no garbage collector: the store's [`ExceptionHeap`] owns every exception object. One caught
+//! Exceptions are not garbage collected: the store's [`ExceptionHeap`] owns every exception object. One caught
 //! by `catch` or `catch_all` (not `_ref`), so that no `exnref` to it ever existed, is freed right away
 //! by the catching code; one that was handed out as an `exnref` (by `catch_ref` or `catch_all_ref`) or
 //! that escaped to the host lives until the store is dropped. Every object is charged to the store's
