@@ -28,10 +28,6 @@ pub const ARRAY_LENGTH: u32 = 8;
 pub const ARRAY_ELEMENTS: u32 = 16;
 /// Alignment (and size granule) of every object.
 pub const OBJECT_ALIGN: u32 = 8;
-/// Largest array length wasmz allocates (larger ones trap with out of memory): keeps every object
-/// size representable in the collector's word.
-pub const MAX_ARRAY_LENGTH: u32 = 1 << 28;
-
 /// Whether the tagged reference word `word` is the address of a GC object (non-null, low bits 00).
 pub fn is_gc_pointer(word: u64) -> bool {
     word != 0 && word & 3 == 0

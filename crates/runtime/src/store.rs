@@ -345,22 +345,10 @@ impl StoreInner {
         crate::gc::GcRoot::new(&self.gc_roots, word)
     }
 
-    /// Number of references the host keeps alive through [`StoreInner::root`].
-    pub fn gc_root_count(&self) -> usize {
-        self.gc_roots.borrow().len()
-    }
-
     /// Records the layout of GC objects of canonical type `type_id` (done at instantiation for every
     /// struct and array type of the module).
     pub fn register_gc_layout(&self, type_id: u32, layout: Arc<wasmz_environ::GcLayout>) {
         self.gc.borrow_mut().register_layout(type_id, layout);
-    }
-
-    /// Allocates a GC object of canonical type `type_id` and `size` bytes (a multiple of 8) from the
-    /// host, without collecting (so references the caller holds stay valid); `None` when the heap is
-    /// exhausted. Its header is written and its fields are zero.
-    pub fn gc_alloc_no_collect(&self, type_id: u32, size: usize) -> Option<usize> {
-        crate::gc::alloc(self, type_id, size, false)
     }
 
     /// The store context compiled code reads.

@@ -22,11 +22,6 @@ impl RootTable {
             visit(word);
         }
     }
-
-    /// Number of registered references.
-    pub(crate) fn len(&self) -> usize {
-        self.slots.len() - self.free.len()
-    }
 }
 
 /// A reference (a tagged any/extern word) kept alive for the host: while it exists, the object it
