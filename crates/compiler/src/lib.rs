@@ -491,6 +491,33 @@ mod tests {
     }
 
     #[test]
+    fn gc_references_live_across_calls_are_in_stack_maps() {
+        let wat = r#"(module
+          (type $s (struct (field i32)))
+          (func $f)
+          (func (param $a anyref) (param $n i32) (result i32)
+            (local $s (ref null $s))
+            (local.set $s (struct.new $s (local.get $n)))
+            (call $f)
+            (drop (ref.is_null (local.get $a)))
+            (struct.get $s 0 (local.get $s)))
+          (func (param $n i32) (result i32)
+            (call $f)
+            (local.get $n)))"#;
+        let text = clif(wat, 1, false);
+        // The call keeps `$a` and the new struct in stack slots, and allocation has an inline fast path
+        // with a cold call of the GcAlloc builtin.
+        let call = text
+            .lines()
+            .find(|l| l.contains("call fn") && l.contains("stack_map="))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert_eq!(call.matches("i64 @").count(), 2, "{call}");
+        assert!(text.contains("cold"), "{text}");
+        // Without references, no stack maps.
+        assert!(!clif(wat, 2, false).contains("stack_map"));
+    }
+
+    #[test]
     fn lazy_items_compile_without_relocations() {
         let wasm = wat::parse_str(CALLS).expect("valid text");
         let info = wasmz_environ::parse_module(&wasm, wasmparser::WasmFeatures::default())
