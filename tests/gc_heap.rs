@@ -385,3 +385,27 @@ fn a_collection_during_a_host_call_keeps_the_wasm_frames_references() -> Result<
     assert_eq!(stats.live_after_last_collection, 50 * 16);
     Ok(())
 }
+
+#[test]
+fn stores_on_several_threads_collect_independently() -> Result<()> {
+    let engine = limited_engine(2 << 20);
+    let module = Module::compile(&engine, LIST)?;
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let (engine, module) = (engine.clone(), module.clone());
+            std::thread::spawn(move || -> Result<(i32, u64)> {
+                let mut store = Store::new(&engine);
+                let mut inst = Instance::new(&mut store, &module, &Linker::new())?;
+                let got = call_i32(&mut inst, "check", &[RawVal::from(300 + t)])?;
+                Ok((got, store.gc_stats().collections))
+            })
+        })
+        .collect();
+    for (t, handle) in threads.into_iter().enumerate() {
+        let (got, collections) = handle.join().expect("thread")?;
+        let n = 300 + t as i32;
+        assert_eq!(got, n * (n + 1));
+        assert!(collections >= 1);
+    }
+    Ok(())
+}
