@@ -5,10 +5,11 @@
 use libfuzzer_sys::fuzz_target;
 use std::sync::LazyLock;
 
-/// An engine with every proposal wasmz implements turned on.
+/// An engine with every proposal wasmz implements turned on (all are by default but the legacy
+/// exception instructions).
 static ENGINE: LazyLock<wasmz::Engine> = LazyLock::new(|| {
     let mut config = wasmz::Config::new();
-    config.wasm_multi_memory(true).wasm_memory64(true).wasm_relaxed_simd(true);
+    config.legacy_exceptions(true);
     wasmz::Engine::new(&config).expect("the host is supported")
 });
 
@@ -20,10 +21,7 @@ fuzz_target!(|input: (bool, &[u8])| {
     }
     let mut u = arbitrary::Unstructured::new(data);
     let config = wasm_smith::Config {
-        gc_enabled: false,
         compact_imports_enabled: false,
-        exceptions_enabled: false,
-        threads_enabled: false,
         custom_page_sizes_enabled: false,
         wide_arithmetic_enabled: false,
         ..Default::default()
