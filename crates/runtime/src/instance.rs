@@ -243,6 +243,16 @@ impl Instance {
         &self.module
     }
 
+    /// The bytes of data segment `data`: empty once it was dropped (by `data.drop`, or at
+    /// instantiation for an active segment).
+    pub(crate) fn data_segment(&self, data: u32) -> &[u8] {
+        if self.dropped_data[data as usize].get() {
+            &[]
+        } else {
+            &self.module.info.data[data as usize].bytes
+        }
+    }
+
     /// The VMContext pointer passed to compiled code.
     pub fn vmctx(&self) -> *mut VMContext {
         self.vmctx.cast()

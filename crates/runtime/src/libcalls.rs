@@ -130,11 +130,7 @@ extern "C" fn memory_init(
     len: u32,
 ) -> u32 {
     let inst = instance(vmctx);
-    let bytes: &[u8] = if inst.dropped_data[data as usize].get() {
-        &[]
-    } else {
-        &inst.module().info.data[data as usize].bytes
-    };
+    let bytes = inst.data_segment(data);
     let Some(chunk) = (src as usize)
         .checked_add(len as usize)
         .and_then(|end| bytes.get(src as usize..end))
@@ -398,11 +394,7 @@ extern "C" fn array_init_data(
     elem_size: u32,
 ) -> u32 {
     let inst = instance(vmctx);
-    let bytes: &[u8] = if inst.dropped_data[data as usize].get() {
-        &[]
-    } else {
-        &inst.module().info.data[data as usize].bytes
-    };
+    let bytes = inst.data_segment(data);
     let n = u64::from(len) * u64::from(elem_size);
     let Some(chunk) = usize::try_from(u64::from(src) + n)
         .ok()

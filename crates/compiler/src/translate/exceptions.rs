@@ -134,13 +134,7 @@ impl FuncTranslator<'_, '_> {
             };
             let next = match tag_index {
                 Some(t) => {
-                    let expected = self.builder.ins().load(
-                        POINTER,
-                        readonly(),
-                        self.vmctx,
-                        self.env.offsets.tag(t) as i32,
-                    );
-                    let matched = self.builder.ins().icmp(IntCC::Equal, tag, expected);
+                    let matched = self.tag_is(tag, t);
                     let clause = self.builder.create_block();
                     let next = self.builder.create_block();
                     self.builder.set_cold_block(clause);
@@ -151,18 +145,10 @@ impl FuncTranslator<'_, '_> {
                 }
                 None => None,
             };
-            let mut args = Vec::new();
-            if let Some(t) = tag_index {
-                let ty = self.env.module.tag_type(t).clone();
-                for (i, vt) in ty.params.iter().enumerate() {
-                    let offset = exception::VALUES + i as u32 * exception::VALUE_SIZE;
-                    let v = self
-                        .builder
-                        .ins()
-                        .load(clif_type(*vt), trusted(), exn, offset as i32);
-                    args.push(v);
-                }
-            }
+            let mut args = match tag_index {
+                Some(t) => self.exception_values(exn, t),
+                None => Vec::new(),
+            };
             if with_ref {
                 let one = self.builder.ins().iconst(types::I32, 1);
                 self.builder
@@ -182,6 +168,32 @@ impl FuncTranslator<'_, '_> {
             }
         }
         self.throw_exception(exn);
+    }
+
+    /// Whether the tag identity `tag` (read from an exception) is tag `tag_index` of this instance.
+    pub(super) fn tag_is(&mut self, tag: Value, tag_index: u32) -> Value {
+        let expected = self.builder.ins().load(
+            POINTER,
+            readonly(),
+            self.vmctx,
+            self.env.offsets.tag(tag_index) as i32,
+        );
+        self.builder.ins().icmp(IntCC::Equal, tag, expected)
+    }
+
+    /// The values exception `exn` of tag `tag_index` carries.
+    pub(super) fn exception_values(&mut self, exn: Value, tag_index: u32) -> Vec<Value> {
+        let ty = self.env.module.tag_type(tag_index).clone();
+        let mut values = Vec::with_capacity(ty.params.len());
+        for (i, vt) in ty.params.iter().enumerate() {
+            let offset = exception::VALUES + i as u32 * exception::VALUE_SIZE;
+            let v = self
+                .builder
+                .ins()
+                .load(clif_type(*vt), trusted(), exn, offset as i32);
+            values.push(v);
+        }
+        values
     }
 
     fn throw(&mut self, tag_index: u32) {

@@ -12,7 +12,7 @@
 use super::{FuncTranslator, block_args};
 use crate::env::{readonly, trusted};
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{BlockArg, InstBuilder, Value, types};
+use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, Value, types};
 use wasmparser::Operator;
 use wasmz_environ::{
     Builtin, CompositeKind, HeapType, RefType, TrapCode, ValType, WasmError, WasmResult, refs,
@@ -211,20 +211,8 @@ impl FuncTranslator<'_, '_> {
                 code,
                 is_final,
             } => {
-                let done = self.builder.create_block();
-                self.builder.append_block_param(done, I32);
-                let not_null = self.builder.create_block();
+                let done = self.null_goes_to_done(is_null, null_result);
                 let object = self.builder.create_block();
-                let null_value = self.builder.ins().iconst(I32, null_result);
-                self.builder.ins().brif(
-                    is_null,
-                    done,
-                    &[BlockArg::Value(null_value)],
-                    not_null,
-                    &[],
-                );
-                self.builder.seal_block(not_null);
-                self.builder.switch_to_block(not_null);
                 let tag = self.builder.ins().band_imm_u(r, refs::TAG_MASK as i64);
                 let zero = self.builder.ins().iconst(I32, 0);
                 self.builder
@@ -246,19 +234,7 @@ impl FuncTranslator<'_, '_> {
                 type_index,
                 is_final,
             } => {
-                let done = self.builder.create_block();
-                self.builder.append_block_param(done, I32);
-                let not_null = self.builder.create_block();
-                let null_value = self.builder.ins().iconst(I32, null_result);
-                self.builder.ins().brif(
-                    is_null,
-                    done,
-                    &[BlockArg::Value(null_value)],
-                    not_null,
-                    &[],
-                );
-                self.builder.seal_block(not_null);
-                self.builder.switch_to_block(not_null);
+                let done = self.null_goes_to_done(is_null, null_result);
                 let actual = self
                     .builder
                     .ins()
@@ -270,6 +246,21 @@ impl FuncTranslator<'_, '_> {
                 self.builder.block_params(done)[0]
             }
         }
+    }
+
+    /// Creates the block `done` that takes a test's i32 result and jumps to it with `null_result`
+    /// when `is_null`; translation continues in a new block for the non-null case.
+    fn null_goes_to_done(&mut self, is_null: Value, null_result: i64) -> Block {
+        let done = self.builder.create_block();
+        self.builder.append_block_param(done, types::I32);
+        let not_null = self.builder.create_block();
+        let null_value = self.builder.ins().iconst(types::I32, null_result);
+        self.builder
+            .ins()
+            .brif(is_null, done, &[BlockArg::Value(null_value)], not_null, &[]);
+        self.builder.seal_block(not_null);
+        self.builder.switch_to_block(not_null);
+        done
     }
 
     /// The engine-wide id of module type `type_index`, from the VMContext.

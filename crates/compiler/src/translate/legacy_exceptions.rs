@@ -16,8 +16,7 @@
 
 use super::FuncTranslator;
 use super::control::{ControlFrame, FrameKind};
-use crate::env::{POINTER, clif_type, readonly, trusted};
-use cranelift_codegen::ir::condcodes::IntCC;
+use crate::env::{POINTER, trusted};
 use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, Value};
 use wasmparser::{BlockType, Operator};
 use wasmz_environ::Builtin;
@@ -131,15 +130,8 @@ impl FuncTranslator<'_, '_> {
         self.stack.truncate(height);
         self.builder.switch_to_block(clause);
         if let Some(t) = tag {
-            let ty = self.env.module.tag_type(t).clone();
-            for (i, vt) in ty.params.iter().enumerate() {
-                let offset = exception::VALUES + i as u32 * exception::VALUE_SIZE;
-                let v = self
-                    .builder
-                    .ins()
-                    .load(clif_type(*vt), trusted(), exn, offset as i32);
-                self.push(v);
-            }
+            let values = self.exception_values(exn, t);
+            self.stack.extend(values);
         }
         self.reachable = true;
     }
@@ -197,13 +189,7 @@ impl FuncTranslator<'_, '_> {
                 self.builder.ins().jump(clause, &[BlockArg::Value(exn)]);
                 return;
             };
-            let expected = self.builder.ins().load(
-                POINTER,
-                readonly(),
-                self.vmctx,
-                self.env.offsets.tag(t) as i32,
-            );
-            let matched = self.builder.ins().icmp(IntCC::Equal, tag, expected);
+            let matched = self.tag_is(tag, t);
             let next = self.builder.create_block();
             self.builder.set_cold_block(next);
             self.builder
