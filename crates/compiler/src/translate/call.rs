@@ -223,15 +223,7 @@ impl FuncTranslator<'_, '_> {
             self.builder.seal_block(slow);
             self.builder.switch_to_block(slow);
             self.builder.set_cold_block(slow);
-            let ok = self
-                .env
-                .call_builtin(
-                    &mut self.builder,
-                    self.vmctx,
-                    Builtin::TypeMatches,
-                    &[actual, expected],
-                )
-                .expect("TypeMatches returns a value");
+            let ok = self.ask_registry(actual, expected);
             self.builder
                 .ins()
                 .trapz(ok, crate::trap_code(TrapCode::BadSignature));

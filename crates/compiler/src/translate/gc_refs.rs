@@ -303,16 +303,21 @@ impl FuncTranslator<'_, '_> {
             self.builder.ins().jump(done, &[BlockArg::Value(zero)]);
             return;
         }
-        let result = self
-            .env
+        let result = self.ask_registry(actual, expected);
+        self.builder.ins().jump(done, &[BlockArg::Value(result)]);
+    }
+
+    /// An i32 that is 1 when canonical type `actual` is `expected` or a declared subtype of it
+    /// (the `TypeMatches` builtin, for when the ids differ and `expected` is not final).
+    pub(super) fn ask_registry(&mut self, actual: Value, expected: Value) -> Value {
+        self.env
             .call_builtin(
                 &mut self.builder,
                 self.vmctx,
                 Builtin::TypeMatches,
                 &[actual, expected],
             )
-            .expect("TypeMatches returns a value");
-        self.builder.ins().jump(done, &[BlockArg::Value(result)]);
+            .expect("TypeMatches returns a value")
     }
 }
 
