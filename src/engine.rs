@@ -57,7 +57,8 @@ impl Default for Config {
                 | WasmFeatures::MEMORY64
                 | WasmFeatures::RELAXED_SIMD
                 | WasmFeatures::THREADS
-                | WasmFeatures::GC),
+                | WasmFeatures::GC
+                | WasmFeatures::WIDE_ARITHMETIC),
             target: None,
             cache_dir: None,
             allow_precompiled: true,
@@ -276,6 +277,13 @@ impl Config {
     /// per-store GC heap with a mark-sweep collector (see [`Config::gc_heap_limit`]).
     pub fn wasm_gc(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::GC, enable)
+    }
+
+    /// Wide arithmetic (on by default): `i64.add128`, `i64.sub128`, `i64.mul_wide_s` and
+    /// `i64.mul_wide_u`, 128-bit results as pairs of i64s, compiled to the CPU's carry and wide
+    /// multiply instructions.
+    pub fn wasm_wide_arithmetic(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::WIDE_ARITHMETIC, enable)
     }
 
     /// 128-bit SIMD (on by default).

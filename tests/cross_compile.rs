@@ -1,6 +1,6 @@
 //! Cross-compilation of SIMD code to aarch64: every module of the spec suite's `simd` and `relaxed-simd`
 //! groups that compiles for this host also compiles for aarch64, and its code is aarch64 code that uses the
-//! vector registers.
+//! vector registers; the modules of the post-2.0 proposals compile for aarch64 as well.
 //!
 //! The suite is read from `$WASMZ_TESTSUITE`, or `../shared/wasm-testsuite` beside the repository, as the
 //! spec runner does.
@@ -114,4 +114,42 @@ fn simd_modules_cross_compile_to_aarch64() {
         vector_instructions > 1000,
         "only {vector_instructions} NEON instructions in {compiled} modules"
     );
+}
+
+#[test]
+fn post_2_0_proposals_cross_compile_to_aarch64() {
+    // GC (allocation, stack maps, casts), exceptions, tail calls, threads and wide arithmetic: every
+    // text module the host compiles also compiles for aarch64.
+    let mut config = Config::new();
+    config.legacy_exceptions(true);
+    let host = Engine::new(&config).expect("host engine");
+    let aarch64 = Engine::new(config.target("aarch64-unknown-linux-gnu")).expect("aarch64 engine");
+    let mut compiled = 0;
+    for group in [
+        "gc",
+        "exception-handling",
+        "tail-call",
+        "function-references",
+        "threads",
+        "wide-arithmetic",
+    ] {
+        // The legacy exception scripts use a folded syntax the text parser does not read.
+        for path in group_files(group)
+            .into_iter()
+            .filter(|p| !p.to_string_lossy().contains("legacy/"))
+        {
+            for binary in script_modules(&path) {
+                if Module::compile(&host, &binary).is_err() {
+                    continue;
+                }
+                let artifact = aarch64.precompile(&binary).unwrap_or_else(|e| {
+                    panic!("{}: aarch64 compilation failed: {e}", path.display())
+                });
+                let info = ArtifactInfo::parse(&artifact).expect("artifact header");
+                assert_eq!(info.target, "aarch64-unknown-linux-gnu");
+                compiled += 1;
+            }
+        }
+    }
+    assert!(compiled > 250, "only {compiled} modules compiled");
 }

@@ -110,8 +110,38 @@ impl FuncTranslator<'_, '_> {
             O::F32Copysign | O::F64Copysign => {
                 self.binary(|t, a, b| t.builder.ins().fcopysign(a, b))
             }
+            O::I64Add128 => self.wide_128(|t, a, b| t.builder.ins().iadd(a, b)),
+            O::I64Sub128 => self.wide_128(|t, a, b| t.builder.ins().isub(a, b)),
+            O::I64MulWideS => self.mul_wide(true),
+            O::I64MulWideU => self.mul_wide(false),
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// Wide arithmetic's `i64.add128` / `i64.sub128`: two 128-bit operands as (low, high) i64 pairs,
+    /// computed as one i128 operation, the result pushed as its low and high halves.
+    fn wide_128(&mut self, f: impl FnOnce(&mut Self, Value, Value) -> Value) {
+        let (b_lo, b_hi) = self.pop2();
+        let (a_lo, a_hi) = self.pop2();
+        let a = self.builder.ins().iconcat(a_lo, a_hi);
+        let b = self.builder.ins().iconcat(b_lo, b_hi);
+        let r = f(self, a, b);
+        let (lo, hi) = self.builder.ins().isplit(r);
+        self.push(lo);
+        self.push(hi);
+    }
+
+    /// `i64.mul_wide_s` / `i64.mul_wide_u`: the full 128-bit product of two i64s as (low, high).
+    fn mul_wide(&mut self, signed: bool) {
+        let (a, b) = self.pop2();
+        let lo = self.builder.ins().imul(a, b);
+        let hi = if signed {
+            self.builder.ins().smulhi(a, b)
+        } else {
+            self.builder.ins().umulhi(a, b)
+        };
+        self.push(lo);
+        self.push(hi);
     }
 }
