@@ -24,8 +24,8 @@ const MODULE: &str = r#"(module
       (br_if $build (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
     (block $done
       (loop $walk
-        (br_on_null $done (local.get $head))
-        (local.set $sum (i32.add (local.get $sum) (struct.get $node $value)))
+        (br_if $done (ref.is_null (local.get $head)))
+        (local.set $sum (i32.add (local.get $sum) (struct.get $node $value (local.get $head))))
         (local.set $head (struct.get $node $next (local.get $head)))
         (br $walk)))
     (local.get $sum)))"#;

@@ -252,11 +252,21 @@ impl GcHeap {
 
     /// Sweeps after marking: frees every unmarked object (zeroing it), clears the marks, and rebuilds
     /// the list of free runs. `live` is the number of bytes the marking reached.
+    ///
+    /// Dead objects next to each other are zeroed with one `memset`; of a free run only its header
+    /// is not zero already.
     pub(crate) fn finish_collection(&mut self, live: usize) {
         let base = self.base();
         let end = base + self.top;
         let mut runs = Vec::new();
         let mut run_start: Option<usize> = None;
+        // The start of the memory to zero before `p`, if some is.
+        let mut dirty: Option<usize> = None;
+        let zero = |from: usize, to: usize| {
+            // SAFETY: `from..to` holds dead objects and free-run headers of the used heap, memory no
+            // live reference points into.
+            unsafe { std::ptr::write_bytes(from as *mut u8, 0, to - from) };
+        };
         let mut p = base;
         while p < end {
             // SAFETY: `p` is the start of an object or free run inside the used heap (the walk moves
@@ -273,20 +283,28 @@ impl GcHeap {
                 if let Some(start) = run_start.take() {
                     runs.push((start, p));
                 }
+                if let Some(from) = dirty.take() {
+                    zero(from, p);
+                }
             } else {
-                let clear = if type_id == FREE_TYPE { 8 } else { size };
-                // SAFETY: a dead object or a free run's header: heap memory no live reference points
-                // into, zeroed to keep free memory zero.
-                unsafe { std::ptr::write_bytes(p as *mut u8, 0, clear) };
                 run_start.get_or_insert(p);
+                if type_id == FREE_TYPE {
+                    // Zero what came before and the header; the rest of a free run is zero.
+                    zero(dirty.take().unwrap_or(p), p + 8);
+                } else {
+                    dirty.get_or_insert(p);
+                }
             }
             p += size;
+        }
+        if let Some(from) = dirty {
+            zero(from, end);
         }
         if let Some(start) = run_start {
             runs.push((start, end));
         }
         for &(start, end) in &runs {
-            // SAFETY: each run is free heap memory of at least 8 bytes.
+            // SAFETY: each run is free, zeroed heap memory of at least 8 bytes.
             unsafe { write_header(start, FREE_TYPE, end - start) };
         }
         self.runs = runs;
@@ -328,6 +346,42 @@ pub(crate) unsafe fn read_header(addr: usize) -> (u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn adjacent_dead_objects_and_free_runs_are_zeroed() {
+        let budget = MemoryBudget::default();
+        let mut ctx = VMStoreContext::default();
+        let mut heap = GcHeap::new(1 << 20);
+        let objects: Vec<usize> = (0..4)
+            .map(|_| heap.alloc_slow(&mut ctx, &budget, 7, 32).expect("room"))
+            .collect();
+        for &o in &objects {
+            // SAFETY: each object has 32 bytes; its fields start at offset 8.
+            unsafe { std::ptr::write_bytes((o + 8) as *mut u8, 0xab, 24) };
+        }
+        // The first and last live; the two between die, next to each other.
+        marked(objects[0]);
+        marked(objects[3]);
+        heap.begin_collection(&mut ctx);
+        heap.finish_collection(64);
+        let nonzero = |from: usize, to: usize| {
+            (from..to)
+                // SAFETY: heap memory of the used part, read byte by byte.
+                .filter(|&a| unsafe { (a as *const u8).read() } != 0)
+                .count()
+        };
+        // The dead pair became one free run: zero after its 8-byte header.
+        assert_eq!(nonzero(objects[1] + 8, objects[3]), 0);
+        // SAFETY: the run's header.
+        assert_eq!(unsafe { read_header(objects[1]) }.0, FREE_TYPE);
+        // Nothing survives a second collection: the whole used heap is one zeroed run.
+        heap.begin_collection(&mut ctx);
+        heap.finish_collection(0);
+        let end = heap.base() + heap.stats().heap_size;
+        assert_eq!(nonzero(objects[0] + 8, end), 0);
+        let again = heap.alloc_slow(&mut ctx, &budget, 9, 64).expect("room");
+        assert_eq!(again, objects[0]);
+    }
 
     fn marked(addr: usize) {
         // SAFETY: `addr` is an object the test allocated.
