@@ -678,7 +678,7 @@ mod tests {
     fn feature_differences_are_named() {
         let engine = Engine::default();
         let mut config = Config::new();
-        config.legacy_exceptions(true);
+        config.legacy_exceptions(false);
         let other = Engine::new(&config).unwrap();
         let artifact = write(
             &other.inner.fingerprint,
@@ -688,7 +688,7 @@ mod tests {
         );
         let err = load(&engine, &artifact).unwrap_err().to_string();
         assert!(
-            err.contains("only in the artifact: legacy_exceptions"),
+            err.contains("only in the engine: legacy_exceptions"),
             "{err}"
         );
     }

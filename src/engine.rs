@@ -53,6 +53,7 @@ impl Default for Config {
                 | WasmFeatures::FUNCTION_REFERENCES
                 | WasmFeatures::TAIL_CALL
                 | WasmFeatures::EXCEPTIONS
+                | WasmFeatures::LEGACY_EXCEPTIONS
                 | WasmFeatures::MULTI_MEMORY
                 | WasmFeatures::MEMORY64
                 | WasmFeatures::RELAXED_SIMD
@@ -261,10 +262,10 @@ impl Config {
     }
 
     /// The legacy form of exception handling (`try` with `catch`/`catch_all`/`delegate`, `rethrow`),
-    /// which toolchains emitted before `try_table` was standardized; off by default, since WebAssembly
-    /// 3.0 does not have these instructions (a module using them is invalid there). Both forms may be
-    /// used together; they share tags and exception objects, and calls inside a legacy `try` cost what
-    /// calls inside a `try_table` cost.
+    /// which toolchains emitted before `try_table` was standardized; on by default. WebAssembly 3.0
+    /// does not have these instructions: turn this off to refuse modules that use them, as a strict
+    /// 3.0 engine would. Both forms may be used together; they share tags and exception objects, and
+    /// calls inside a legacy `try` cost what calls inside a `try_table` cost.
     pub fn legacy_exceptions(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::LEGACY_EXCEPTIONS, enable)
     }

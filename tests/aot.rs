@@ -519,7 +519,7 @@ fn artifacts_of_other_configurations_are_refused() -> Result<()> {
     configs.push(Config::new().opt_level(OptLevel::None).clone());
     configs.push(Config::new().opt_level(OptLevel::SpeedAndSize).clone());
     configs.push(Config::new().bounds_checks(BoundsChecks::Explicit).clone());
-    configs.push(Config::new().legacy_exceptions(true).clone());
+    configs.push(Config::new().legacy_exceptions(false).clone());
     configs.push(Config::new().wasm_tail_call(false).clone());
     configs.push(Config::new().consume_fuel(true).clone());
     configs.push(Config::new().epoch_interruption(true).clone());

@@ -121,7 +121,6 @@ fn post_2_0_proposals_cross_compile_to_aarch64() {
     // GC (allocation, stack maps, casts), exceptions, tail calls, threads and wide arithmetic: every
     // text module the host compiles also compiles for aarch64.
     let mut config = Config::new();
-    config.legacy_exceptions(true);
     let host = Engine::new(&config).expect("host engine");
     let aarch64 = Engine::new(config.target("aarch64-unknown-linux-gnu")).expect("aarch64 engine");
     let mut compiled = 0;

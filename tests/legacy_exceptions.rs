@@ -112,14 +112,8 @@ const LEGACY: &str = r#"(module
     (local.get 1))
 )"#;
 
-fn legacy_engine() -> Result<Engine> {
-    let mut config = Config::default();
-    config.legacy_exceptions(true);
-    Ok(Engine::new(&config)?)
-}
-
 fn setup() -> Result<(Store, Instance)> {
-    let engine = legacy_engine()?;
+    let engine = Engine::default();
     let module = Module::compile(&engine, LEGACY)?;
     let mut store = Store::new(&engine);
     let inst = Instance::new(&mut store, &module, &Linker::new())?;
@@ -175,8 +169,11 @@ fn caught_exceptions_are_freed() -> Result<()> {
 }
 
 #[test]
-fn legacy_exceptions_are_off_by_default() -> Result<()> {
-    let err = Module::compile(&Engine::default(), LEGACY).expect_err("legacy form is off");
+fn legacy_exceptions_can_be_turned_off() -> Result<()> {
+    let mut config = Config::default();
+    config.legacy_exceptions(false);
+    let engine = Engine::new(&config)?;
+    let err = Module::compile(&engine, LEGACY).expect_err("legacy form is off");
     assert!(matches!(err, Error::Wasm(_)), "{err}");
     assert!(err.to_string().contains("legacy"), "{err}");
     Ok(())

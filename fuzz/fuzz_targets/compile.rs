@@ -5,13 +5,9 @@
 use libfuzzer_sys::fuzz_target;
 use std::sync::LazyLock;
 
-/// An engine with every proposal wasmz implements turned on (all are by default but the legacy
-/// exception instructions).
-static ENGINE: LazyLock<wasmz::Engine> = LazyLock::new(|| {
-    let mut config = wasmz::Config::new();
-    config.legacy_exceptions(true);
-    wasmz::Engine::new(&config).expect("the host is supported")
-});
+/// An engine with every proposal wasmz implements turned on (the default configuration).
+static ENGINE: LazyLock<wasmz::Engine> =
+    LazyLock::new(|| wasmz::Engine::new(&wasmz::Config::new()).expect("the host is supported"));
 
 fuzz_target!(|input: (bool, &[u8])| {
     let (generate, data) = input;

@@ -15,8 +15,6 @@
 //! - `WASMZ_SPEC_TIMEOUT`: per-file time limit in seconds with process isolation (default 300);
 //! - `WASMZ_SPEC_VERBOSE=1`: print every failed assertion, not only the first of each file;
 //! - `WASMZ_SPEC_REASONS`: how many of the most common failure reasons to list (default 25);
-//! - `WASMZ_SPEC_DEFAULT_CONFIG=1`: run with wasmz's default `Config` instead of turning on every optional
-//!   feature (see [`crate::script::spec_config`]);
 //! - `WASMZ_SPEC_LAZY=1`: compile every module lazily (`Config::lazy_compilation`); the pass counts must
 //!   equal the eager run's.
 

@@ -73,25 +73,13 @@ pub fn run_script(
     Ok(())
 }
 
-/// The engine settings scripts run with: every optional feature wasmz's [`Config`] offers is turned on
-/// (multi-memory, memory64, SIMD, threads, exceptions), since the suite's scripts (even the `core` ones)
-/// assume them; with `WASMZ_SPEC_DEFAULT_CONFIG=1`, the plain default configuration instead.
-/// `WASMZ_SPEC_LAZY=1` turns on lazy compilation in either case.
+/// The engine settings scripts run with: wasmz's default [`Config`], which has every proposal the
+/// suite's groups exercise turned on (even the `core` scripts assume some of them).
+/// `WASMZ_SPEC_LAZY=1` turns on lazy compilation.
 pub fn spec_config() -> Config {
     let mut config = Config::default();
     if std::env::var("WASMZ_SPEC_LAZY").is_ok_and(|v| !v.is_empty() && v != "0") {
         config.lazy_compilation(true);
-    }
-    if !std::env::var("WASMZ_SPEC_DEFAULT_CONFIG").is_ok_and(|v| !v.is_empty() && v != "0") {
-        config
-            .wasm_multi_memory(true)
-            .wasm_memory64(true)
-            .wasm_simd(true)
-            .wasm_relaxed_simd(true)
-            .wasm_threads(true)
-            .wasm_exceptions(true)
-            .legacy_exceptions(true)
-            .wasm_gc(true);
     }
     config
 }
