@@ -344,3 +344,16 @@ fn out_of_bounds_segments_fail_instantiation_with_a_trap() -> Result<()> {
     assert_eq!(last, [0]);
     Ok(())
 }
+
+#[test]
+fn a_64_bit_memory_larger_than_the_address_space_fails_instantiation() -> Result<()> {
+    // 2^48 pages of 64 KiB: 2^64 bytes, valid wasm, but no machine has them.
+    let module = Module::compile(
+        &Engine::default(),
+        "(module (memory i64 281474976710656) (func (export \"size\") (result i64) (memory.size)))",
+    )?;
+    let mut store = Store::new(module.engine());
+    let err = Instance::new(&mut store, &module, &Linker::new()).unwrap_err();
+    assert!(err.to_string().contains("address space"), "{err}");
+    Ok(())
+}

@@ -228,18 +228,23 @@ impl LinearMemory {
         if ty.limits.min > max_pages {
             return Err(err("the initial size exceeds the memory limit"));
         }
+        // A 64-bit memory may declare up to 2^48 pages: 2^64 bytes do not fit in a u64.
+        let min_bytes = ty
+            .limits
+            .min
+            .checked_mul(PAGE_SIZE)
+            .and_then(|bytes| usize::try_from(bytes).ok())
+            .ok_or_else(|| err("initial size exceeds the address space"))?;
         let reserved = if !explicit_bounds_checks && !ty.memory64 {
             GUARDED_RESERVATION
         } else {
             max_pages
                 .saturating_mul(PAGE_SIZE)
-                .min(DEFAULT_UNGUARDED_RESERVATION.max(ty.limits.min * PAGE_SIZE))
+                .min(DEFAULT_UNGUARDED_RESERVATION.max(min_bytes as u64))
         };
         max_pages = max_pages.min(reserved / PAGE_SIZE);
         let reserved =
             usize::try_from(reserved).map_err(|_| err("reservation exceeds the address space"))?;
-        let min_bytes = usize::try_from(ty.limits.min * PAGE_SIZE)
-            .map_err(|_| err("initial size exceeds the address space"))?;
         let (base, accessible) = if reserved == 0 {
             (std::ptr::NonNull::<u8>::dangling().as_ptr(), 0)
         } else {
