@@ -331,10 +331,14 @@ fn check_type(
     }
 }
 
-fn check_store(store: &Rc<StoreCell>, v: &Val) -> Result<(), Error> {
+/// Refuses a reference of another store: a function, an exception or a GC object.
+pub(crate) fn check_store(store: &Rc<StoreCell>, v: &Val) -> Result<(), Error> {
     match v {
         Val::FuncRef(Some(f)) if !Rc::ptr_eq(&f.store, store) => Err(Error::WrongStore),
         Val::ExnRef(Some(e)) if !Rc::ptr_eq(e.store(), store) => Err(Error::WrongStore),
+        Val::AnyRef(Some(a)) | Val::ExternAny(a) if !a.belongs_to(store.get()) => {
+            Err(Error::WrongStore)
+        }
         _ => Ok(()),
     }
 }

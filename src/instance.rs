@@ -274,14 +274,7 @@ impl Instance {
                     got: arg.ty(),
                 });
             }
-            let store = match arg {
-                Val::FuncRef(Some(f)) => Some(&f.store),
-                Val::ExnRef(Some(e)) => Some(e.store()),
-                _ => None,
-            };
-            if store.is_some_and(|s| !Rc::ptr_eq(s, &self.store)) {
-                return Err(Error::WrongStore);
-            }
+            crate::externals::check_store(&self.store, arg)?;
         }
         let mut values = vec![RawVal::default(); ty.params.len().max(ty.results.len())];
         for (slot, arg) in values.iter_mut().zip(args) {

@@ -44,7 +44,7 @@ pub enum Val {
 /// An `AnyRef` to a GC object roots it: the object survives every collection for as long as the
 /// `AnyRef` (or a clone of it) exists, and dropping the last one lets the collector free it. The
 /// references wasm code holds (its locals and operands), globals and tables are roots of their own.
-/// An object must only be passed back into the store that made it.
+/// An object belongs to the store that made it: other stores refuse it with [`crate::Error::WrongStore`].
 #[derive(Clone)]
 pub struct AnyRef {
     word: NonZeroU64,
@@ -76,6 +76,14 @@ impl AnyRef {
     /// [`wasmz_environ::refs::MAX_HOST_ID`] survive; higher bits are lost.
     pub fn host(id: u64) -> AnyRef {
         AnyRef::unboxed(refs::host_word(id)).expect("a host word is never zero")
+    }
+
+    /// Whether this reference may be used in the store `store`: an i31 or host value anywhere, a GC
+    /// object only in the store whose heap holds it.
+    pub(crate) fn belongs_to(&self, store: &wasmz_runtime::StoreInner) -> bool {
+        self.object
+            .as_ref()
+            .is_none_or(|(root, _, _)| root.belongs_to(store))
     }
 
     /// The value, sign-extended from 31 bits, if this is an i31 reference.

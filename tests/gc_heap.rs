@@ -409,3 +409,36 @@ fn stores_on_several_threads_collect_independently() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn objects_of_one_store_are_refused_by_another() -> Result<()> {
+    let engine = engine();
+    let wat = r#"(module
+      (type $s (struct (field i32)))
+      (global $g (export "g") (mut (ref null $s)) (ref.null $s))
+      (func (export "make") (param i32) (result (ref $s)) (struct.new $s (local.get 0)))
+      (func (export "get") (param (ref null $s)) (result i32) (struct.get $s 0 (local.get 0))))"#;
+    let mut store_a = Store::new(&engine);
+    let mut a = instance(&engine, &mut store_a, wat)?;
+    let mut store_b = Store::new(&engine);
+    let mut b = instance(&engine, &mut store_b, wat)?;
+    let object = a
+        .call_vals("make", &[Val::I32(9)])?
+        .expect("no trap")
+        .remove(0);
+    // Its own store takes it...
+    let back = a
+        .call_vals("get", std::slice::from_ref(&object))?
+        .expect("no trap");
+    assert!(matches!(back[..], [Val::I32(9)]));
+    // ...another store refuses it, in calls and in globals, instead of reading another heap.
+    let err = b
+        .call_vals("get", std::slice::from_ref(&object))
+        .unwrap_err();
+    assert!(matches!(err, wasmz::Error::WrongStore), "{err}");
+    let global = b.global("g").expect("exported global");
+    let err = global.set(object.clone()).unwrap_err();
+    assert!(matches!(err, wasmz::Error::WrongStore), "{err}");
+    a.global("g").expect("exported global").set(object)?;
+    Ok(())
+}

@@ -54,6 +54,11 @@ impl GcRoot {
         }
     }
 
+    /// Whether the reference was rooted in `store` (its object lives in that store's heap).
+    pub fn belongs_to(&self, store: &crate::store::StoreInner) -> bool {
+        Rc::ptr_eq(&self.table, &store.gc_roots)
+    }
+
     /// The reference's tagged word (an object's address for GC objects; the collector never moves
     /// objects, so it stays the same).
     pub fn word(&self) -> u64 {
