@@ -59,7 +59,8 @@ impl Default for Config {
                 | WasmFeatures::RELAXED_SIMD
                 | WasmFeatures::THREADS
                 | WasmFeatures::GC
-                | WasmFeatures::WIDE_ARITHMETIC),
+                | WasmFeatures::WIDE_ARITHMETIC
+                | WasmFeatures::CUSTOM_PAGE_SIZES),
             target: None,
             cache_dir: None,
             allow_precompiled: true,
@@ -285,6 +286,12 @@ impl Config {
     /// multiply instructions.
     pub fn wasm_wide_arithmetic(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::WIDE_ARITHMETIC, enable)
+    }
+
+    /// Custom page sizes (on by default): memories declared with 1-byte pages instead of 64 KiB ones,
+    /// for small embedded targets. Accesses to such memories are always bounds-checked explicitly.
+    pub fn wasm_custom_page_sizes(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::CUSTOM_PAGE_SIZES, enable)
     }
 
     /// 128-bit SIMD (on by default).

@@ -312,10 +312,16 @@ fn table_type(t: wasmparser::TableType, offset: u64) -> WasmResult<TableType> {
 }
 
 fn memory_type(m: wasmparser::MemoryType, offset: u64) -> WasmResult<MemoryType> {
-    let page_size_log2 = u8::try_from(m.page_size_log2()).unwrap_or(16);
-    if page_size_log2 != 16 {
-        return Err(WasmError::unsupported("custom page sizes", offset));
-    }
+    // The custom-page-sizes proposal allows 1-byte and 64 KiB pages; validation refused others.
+    let page_size_log2 = match m.page_size_log2() {
+        log2 @ (0 | 16) => log2 as u8,
+        log2 => {
+            return Err(WasmError::unsupported(
+                format!("memory page size 2^{log2}"),
+                offset,
+            ));
+        }
+    };
     Ok(MemoryType {
         limits: Limits {
             min: m.initial,

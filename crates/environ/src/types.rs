@@ -353,6 +353,17 @@ impl MemoryType {
         }
     }
 
+    /// The page size in bytes: 64 KiB, or 1 with the custom-page-sizes proposal.
+    pub fn page_size(&self) -> u64 {
+        1 << self.page_size_log2
+    }
+
+    /// Whether compiled code may leave accesses to this memory unchecked, relying on guard pages: only
+    /// 32-bit memories of 64 KiB pages (a 1-byte-page memory can end anywhere inside a system page).
+    pub fn may_use_guard_pages(&self) -> bool {
+        !self.memory64 && self.page_size_log2 == 16
+    }
+
     /// The largest number of pages the index type allows.
     pub fn max_pages_allowed(&self) -> u64 {
         if self.memory64 {
@@ -371,6 +382,9 @@ impl fmt::Display for MemoryType {
         }
         if self.shared {
             f.write_str(" shared")?;
+        }
+        if self.page_size_log2 != 16 {
+            write!(f, " (pagesize {})", self.page_size())?;
         }
         f.write_str(")")
     }

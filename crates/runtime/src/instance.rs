@@ -536,7 +536,19 @@ fn check_import(
         }
         (ExternType::Memory(ty), ImportValue::Memory(m), _) => {
             let mem = store.memory(*m);
-            if !ty.memory64 && !store.limits().explicit_bounds_checks && !mem.has_guard_region() {
+            let mut actual = mem.ty();
+            actual.limits.min = mem.pages();
+            if !actual.limits.matches(&ty.limits)
+                || actual.memory64 != ty.memory64
+                || actual.shared != ty.shared
+                || actual.page_size_log2 != ty.page_size_log2
+            {
+                return Err(mismatch(actual.to_string()));
+            }
+            if ty.may_use_guard_pages()
+                && !store.limits().explicit_bounds_checks
+                && !mem.has_guard_region()
+            {
                 return Err(link_error(
                     info,
                     index,
@@ -544,14 +556,6 @@ fn check_import(
                      on guard pages"
                         .into(),
                 ));
-            }
-            let mut actual = mem.ty();
-            actual.limits.min = mem.pages();
-            if !actual.limits.matches(&ty.limits)
-                || actual.memory64 != ty.memory64
-                || actual.shared != ty.shared
-            {
-                return Err(mismatch(actual.to_string()));
             }
         }
         (ExternType::Table(ty), ImportValue::Table(t), _) => {

@@ -23,6 +23,14 @@ use wasmz_environ::MemoryType;
 pub const PAGE_SIZE: u64 = 65536;
 /// Reservation for a 32-bit memory with guard pages.
 const GUARDED_RESERVATION: u64 = (8 << 30) + PAGE_SIZE;
+
+/// The accessible (read-write) prefix a memory of `bytes` bytes needs: whole 64 KiB steps, a multiple
+/// of every system page size, so that protection changes start on page boundaries even when a memory
+/// with 1-byte wasm pages has a size that is not one. Bytes past the wasm size but inside the prefix
+/// are never reachable: such memories are always bounds-checked explicitly.
+fn accessible_bytes(bytes: u64) -> u64 {
+    bytes.div_ceil(PAGE_SIZE).saturating_mul(PAGE_SIZE)
+}
 /// Largest reservation for a memory without a guard region and without a declared maximum.
 const DEFAULT_UNGUARDED_RESERVATION: u64 = 4 << 30;
 
@@ -213,13 +221,15 @@ impl LinearMemory {
         explicit_bounds_checks: bool,
         limit_pages: Option<u64>,
     ) -> Result<Box<LinearMemory>, MemoryError> {
+        let page_size = ty.page_size();
         let mut max_pages = ty
             .limits
             .max
             .unwrap_or(u64::MAX)
             .min(ty.max_pages_allowed());
         if let Some(limit) = limit_pages {
-            max_pages = max_pages.min(limit);
+            // The limit counts 64 KiB pages.
+            max_pages = max_pages.min(limit.saturating_mul(PAGE_SIZE) / page_size);
         }
         let err = |reason: &str| MemoryError::Allocation {
             pages: ty.limits.min,
@@ -232,17 +242,20 @@ impl LinearMemory {
         let min_bytes = ty
             .limits
             .min
-            .checked_mul(PAGE_SIZE)
+            .checked_mul(page_size)
             .and_then(|bytes| usize::try_from(bytes).ok())
             .ok_or_else(|| err("initial size exceeds the address space"))?;
-        let reserved = if !explicit_bounds_checks && !ty.memory64 {
+        let reserved = if ty.may_use_guard_pages() && !explicit_bounds_checks {
             GUARDED_RESERVATION
         } else {
-            max_pages
-                .saturating_mul(PAGE_SIZE)
-                .min(DEFAULT_UNGUARDED_RESERVATION.max(min_bytes as u64))
+            // Accessible memory grows in whole 64 KiB steps (see `accessible_bytes`).
+            accessible_bytes(
+                max_pages
+                    .saturating_mul(page_size)
+                    .min(DEFAULT_UNGUARDED_RESERVATION.max(min_bytes as u64)),
+            )
         };
-        max_pages = max_pages.min(reserved / PAGE_SIZE);
+        max_pages = max_pages.min(reserved / page_size);
         let reserved =
             usize::try_from(reserved).map_err(|_| err("reservation exceeds the address space"))?;
         let (base, accessible) = if reserved == 0 {
@@ -253,7 +266,7 @@ impl LinearMemory {
                 .map_err(|e| err(&e.to_string()))?;
             // A reused reservation may have a longer accessible prefix than this memory's initial size;
             // the rest must fault again (guard pages are the bounds check).
-            if let Err(e) = r.set_accessible(min_bytes) {
+            if let Err(e) = r.set_accessible(accessible_bytes(min_bytes as u64) as usize) {
                 // The protection may have changed in part: do not reuse it.
                 r.unmap();
                 return Err(err(&e.to_string()));
@@ -346,7 +359,7 @@ impl LinearMemory {
 
     /// Current size in pages.
     pub fn pages(&self) -> u64 {
-        self.byte_size() / PAGE_SIZE
+        self.byte_size() >> self.ty.page_size_log2
     }
 
     fn base(&self) -> *mut u8 {
@@ -363,23 +376,24 @@ impl LinearMemory {
         if new_pages > self.max_pages {
             return None;
         }
+        let page_size = self.ty.page_size();
         let budget = self.budget.load(Ordering::Relaxed);
         // SAFETY: a budget pointer is set only by `attach_budget`, to the budget of the store that owns
         // this memory, which outlives it.
-        if !budget.is_null() && !unsafe { &*budget }.try_charge(delta * PAGE_SIZE) {
+        if !budget.is_null() && !unsafe { &*budget }.try_charge(delta * page_size) {
             return None;
         }
-        if delta > 0 {
-            let old_bytes = usize::try_from(old_pages * PAGE_SIZE).ok()?;
-            let new_bytes = usize::try_from(new_pages * PAGE_SIZE).ok()?;
-            debug_assert!(new_bytes <= self.reserved);
-            debug_assert_eq!(old_bytes, self.accessible.load(Ordering::Relaxed));
-            // SAFETY: `[old_bytes, new_bytes)` lies inside our reservation (new_pages <= max_pages, which
-            // fits the reservation), so this only changes the protection of memory we own.
+        let new_accessible = usize::try_from(accessible_bytes(new_pages * page_size)).ok()?;
+        let old_accessible = self.accessible.load(Ordering::Relaxed);
+        if new_accessible > old_accessible {
+            debug_assert!(new_accessible <= self.reserved);
+            // SAFETY: `[old_accessible, new_accessible)` lies inside our reservation (new_pages <=
+            // max_pages, whose bytes rounded up to 64 KiB fit the reservation) and starts at a 64 KiB
+            // boundary, so this only changes the protection of memory we own.
             let rc = unsafe {
                 libc::mprotect(
-                    self.base().add(old_bytes).cast(),
-                    new_bytes - old_bytes,
+                    self.base().add(old_accessible).cast(),
+                    new_accessible - old_accessible,
                     libc::PROT_READ | libc::PROT_WRITE,
                 )
             };
@@ -387,11 +401,11 @@ impl LinearMemory {
                 self.reusable.store(false, Ordering::Relaxed);
                 return None;
             }
-            self.accessible.store(new_bytes, Ordering::Relaxed);
+            self.accessible.store(new_accessible, Ordering::Relaxed);
         }
         // Published only now that the pages are accessible (see the module documentation).
         self.length()
-            .store(new_pages * PAGE_SIZE, Ordering::Release);
+            .store(new_pages * page_size, Ordering::Release);
         Some(old_pages)
     }
 

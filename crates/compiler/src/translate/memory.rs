@@ -36,7 +36,8 @@ impl FuncTranslator<'_, '_> {
 
     /// The native address of an access of `size` bytes at `index` + `memarg.offset`, bounds-checked.
     pub(super) fn memory_address(&mut self, memarg: &MemArg, index: Value, size: u32) -> Value {
-        let explicit = self.env.explicit_bounds_checks || self.is_memory64(memarg_memory(memarg));
+        let memory = &self.env.module.memories[memarg_memory(memarg) as usize];
+        let explicit = self.env.explicit_bounds_checks || !memory.may_use_guard_pages();
         self.checked_memory_address(memarg, index, size, explicit)
     }
 
@@ -168,7 +169,8 @@ impl FuncTranslator<'_, '_> {
                         .ins()
                         .load(I64, trusted(), def, vmoffsets::memory::LENGTH as i32)
                 };
-                let pages = self.builder.ins().ushr_imm_s(length, 16);
+                let log2 = self.env.module.memories[*mem as usize].page_size_log2;
+                let pages = self.builder.ins().ushr_imm_s(length, i64::from(log2));
                 let v = if self.is_memory64(*mem) {
                     pages
                 } else {
