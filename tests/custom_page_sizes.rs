@@ -79,6 +79,30 @@ fn growth_across_64_kib_boundaries_makes_the_new_bytes_usable() -> Result<()> {
 }
 
 #[test]
+fn a_64_bit_memory_of_1_byte_pages_without_maximum() -> Result<()> {
+    // It may have up to 2^64 pages, one more than a u64 counts.
+    let engine = Engine::default();
+    let wat = r#"(module
+      (memory i64 3 (pagesize 1))
+      (func (export "grow") (param i64) (result i64) (memory.grow (local.get 0)))
+      (func (export "load8") (param i64) (result i32) (i32.load8_u (local.get 0))))"#;
+    let mut store = Store::new(&engine);
+    let mut inst = Instance::new(&mut store, &Module::compile(&engine, wat)?, &Linker::new())?;
+    let grow = |inst: &mut Instance, delta: i64| -> Result<i64> {
+        Ok(inst.call("grow", &[RawVal::from(delta)])?.into_result()?[0].read_as::<i64>())
+    };
+    assert_eq!(grow(&mut inst, 5)?, 3);
+    assert_eq!(grow(&mut inst, i64::MAX)?, -1);
+    let load = inst.call("load8", &[RawVal::from(7i64)])?.into_result()?;
+    assert_eq!(load[0].read_as::<i32>(), 0);
+    assert_eq!(
+        trap_of(&mut inst, "load8", &[RawVal::from(8i64)])?.code(),
+        TrapCode::MemoryOutOfBounds
+    );
+    Ok(())
+}
+
+#[test]
 fn page_sizes_must_match_at_link_time() -> Result<()> {
     let engine = Engine::default();
     let mut store = Store::new(&engine);

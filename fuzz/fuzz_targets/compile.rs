@@ -18,8 +18,8 @@ fuzz_target!(|input: (bool, &[u8])| {
     let mut u = arbitrary::Unstructured::new(data);
     let config = wasm_smith::Config {
         compact_imports_enabled: false,
-        custom_page_sizes_enabled: false,
-        wide_arithmetic_enabled: false,
+        custom_page_sizes_enabled: true,
+        wide_arithmetic_enabled: true,
         ..Default::default()
     };
     let Ok(module) = wasm_smith::Module::new(config, &mut u) else { return };

@@ -43,7 +43,8 @@ fuzz_target!(|data: &[u8]| {
     let config = wasm_smith::Config {
         max_imports: 0,
         compact_imports_enabled: false,
-        custom_page_sizes_enabled: false,
+        custom_page_sizes_enabled: true,
+        wide_arithmetic_enabled: true,
         shared_everything_threads_enabled: false,
         ..Default::default()
     };

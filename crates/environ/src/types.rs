@@ -364,13 +364,12 @@ impl MemoryType {
         !self.memory64 && self.page_size_log2 == 16
     }
 
-    /// The largest number of pages the index type allows.
+    /// The largest number of pages the index type allows (for a 64-bit memory of 1-byte pages, 2^64
+    /// does not fit: `u64::MAX`).
     pub fn max_pages_allowed(&self) -> u64 {
-        if self.memory64 {
-            1 << (64 - u32::from(self.page_size_log2))
-        } else {
-            1 << (32 - u32::from(self.page_size_log2))
-        }
+        let index_bits = if self.memory64 { 64 } else { 32 };
+        1u64.checked_shl(index_bits - u32::from(self.page_size_log2))
+            .unwrap_or(u64::MAX)
     }
 }
 
