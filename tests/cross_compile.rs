@@ -9,7 +9,7 @@ mod common;
 use common::suite_dir;
 
 use capstone::prelude::*;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use wasmz::{ArtifactInfo, Config, Engine, Module};
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastDirective};
@@ -46,6 +46,23 @@ fn script_modules(path: &PathBuf) -> Vec<Vec<u8>> {
     modules
 }
 
+/// The aarch64 artifact of `binary` (from the script at `path`) and its header, if the host engine
+/// compiles it (modules of proposals the host refuses are skipped); aarch64 compilation must succeed.
+fn aarch64_artifact(
+    host: &Engine,
+    aarch64: &Engine,
+    path: &Path,
+    binary: &[u8],
+) -> Option<(Vec<u8>, ArtifactInfo)> {
+    Module::compile(host, binary).ok()?;
+    let artifact = aarch64
+        .precompile(binary)
+        .unwrap_or_else(|e| panic!("{}: aarch64 compilation failed: {e}", path.display()));
+    let info = ArtifactInfo::parse(&artifact).expect("artifact header");
+    assert_eq!(info.target, "aarch64-unknown-linux-gnu");
+    Some((artifact, info))
+}
+
 fn simd_config() -> Config {
     let mut config = Config::new();
     config.wasm_simd(true).wasm_relaxed_simd(true);
@@ -67,15 +84,10 @@ fn simd_modules_cross_compile_to_aarch64() {
     for group in ["simd", "relaxed-simd"] {
         for path in group_files(group) {
             for binary in script_modules(&path) {
-                if Module::compile(&host, &binary).is_err() {
-                    // Not a module the host accepts either (e.g. one of another proposal).
+                let Some((artifact, info)) = aarch64_artifact(&host, &aarch64, &path, &binary)
+                else {
                     continue;
-                }
-                let artifact = aarch64.precompile(&binary).unwrap_or_else(|e| {
-                    panic!("{}: aarch64 compilation failed: {e}", path.display())
-                });
-                let info = ArtifactInfo::parse(&artifact).expect("artifact header");
-                assert_eq!(info.target, "aarch64-unknown-linux-gnu");
+                };
                 let start = info.code_offset as usize;
                 let code = &artifact[start..start + info.code_size as usize];
                 for range in &info.functions {
@@ -138,15 +150,9 @@ fn post_2_0_proposals_cross_compile_to_aarch64() {
             .filter(|p| !p.to_string_lossy().contains("legacy/"))
         {
             for binary in script_modules(&path) {
-                if Module::compile(&host, &binary).is_err() {
-                    continue;
+                if aarch64_artifact(&host, &aarch64, &path, &binary).is_some() {
+                    compiled += 1;
                 }
-                let artifact = aarch64.precompile(&binary).unwrap_or_else(|e| {
-                    panic!("{}: aarch64 compilation failed: {e}", path.display())
-                });
-                let info = ArtifactInfo::parse(&artifact).expect("artifact header");
-                assert_eq!(info.target, "aarch64-unknown-linux-gnu");
-                compiled += 1;
             }
         }
     }
