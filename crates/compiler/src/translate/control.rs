@@ -61,6 +61,27 @@ impl ControlFrame {
         }
     }
 
+    /// A live frame whose branches go to `br_target` and whose `end` continues at `end`; `height`
+    /// is the operand-stack height below its parameters.
+    pub(super) fn new(
+        kind: FrameKind,
+        br_target: Block,
+        end: Block,
+        (num_params, num_results): (usize, usize),
+        height: usize,
+    ) -> ControlFrame {
+        ControlFrame {
+            kind,
+            br_target,
+            end,
+            num_params,
+            num_results,
+            height,
+            end_reached: false,
+            dead: false,
+        }
+    }
+
     pub(super) fn dead() -> ControlFrame {
         ControlFrame {
             kind: FrameKind::Block,
@@ -154,16 +175,13 @@ impl FuncTranslator<'_, '_> {
             Operator::Block { blockty } => {
                 let (params, results) = self.block_type(blockty);
                 let end = self.block_with_params(&results);
-                self.control.push(ControlFrame {
-                    kind: FrameKind::Block,
-                    br_target: end,
+                self.control.push(ControlFrame::new(
+                    FrameKind::Block,
                     end,
-                    num_params: params.len(),
-                    num_results: results.len(),
-                    height: self.stack.len() - params.len(),
-                    end_reached: false,
-                    dead: false,
-                });
+                    end,
+                    (params.len(), results.len()),
+                    self.stack.len() - params.len(),
+                ));
             }
             Operator::Loop { blockty } => {
                 let (params, results) = self.block_type(blockty);
@@ -174,16 +192,13 @@ impl FuncTranslator<'_, '_> {
                 self.builder.switch_to_block(header);
                 self.limit_checks();
                 let header_params = self.builder.block_params(header).to_vec();
-                self.control.push(ControlFrame {
-                    kind: FrameKind::Loop,
-                    br_target: header,
+                self.control.push(ControlFrame::new(
+                    FrameKind::Loop,
+                    header,
                     end,
-                    num_params: params.len(),
-                    num_results: results.len(),
-                    height: self.stack.len(),
-                    end_reached: false,
-                    dead: false,
-                });
+                    (params.len(), results.len()),
+                    self.stack.len(),
+                ));
                 self.stack.extend(header_params);
             }
             Operator::If { blockty } => {
@@ -198,20 +213,17 @@ impl FuncTranslator<'_, '_> {
                 self.builder.seal_block(then_block);
                 self.builder.seal_block(else_block);
                 self.builder.switch_to_block(then_block);
-                self.control.push(ControlFrame {
-                    kind: FrameKind::If {
+                self.control.push(ControlFrame::new(
+                    FrameKind::If {
                         else_block,
                         else_seen: false,
                         params: self.peekn(params.len()).to_vec(),
                     },
-                    br_target: end,
                     end,
-                    num_params: params.len(),
-                    num_results: results.len(),
-                    height: self.stack.len() - params.len(),
-                    end_reached: false,
-                    dead: false,
-                });
+                    end,
+                    (params.len(), results.len()),
+                    self.stack.len() - params.len(),
+                ));
             }
             Operator::Else => {
                 let frame = self.control.last_mut().expect("validated nesting");

@@ -105,16 +105,13 @@ impl FuncTranslator<'_, '_> {
         self.dispatch(exn, &try_table.catches);
         self.builder.switch_to_block(body);
         self.reachable = true;
-        self.control.push(ControlFrame {
-            kind: FrameKind::TryTable,
-            br_target: end,
+        self.control.push(ControlFrame::new(
+            FrameKind::TryTable,
             end,
-            num_params: params.len(),
-            num_results: results.len(),
-            height: self.stack.len() - params.len(),
-            end_reached: false,
-            dead: false,
-        });
+            end,
+            (params.len(), results.len()),
+            self.stack.len() - params.len(),
+        ));
         self.handlers.push(dispatch);
     }
 

@@ -69,21 +69,18 @@ impl FuncTranslator<'_, '_> {
         let dispatch = self.builder.create_block();
         self.builder.append_block_param(dispatch, POINTER);
         self.builder.set_cold_block(dispatch);
-        self.control.push(ControlFrame {
-            kind: FrameKind::LegacyTry(LegacyTry {
+        self.control.push(ControlFrame::new(
+            FrameKind::LegacyTry(LegacyTry {
                 dispatch,
                 clauses: Vec::new(),
                 caught: None,
                 rethrown: false,
             }),
-            br_target: end,
             end,
-            num_params: params.len(),
-            num_results: results.len(),
-            height: self.stack.len() - params.len(),
-            end_reached: false,
-            dead: false,
-        });
+            end,
+            (params.len(), results.len()),
+            self.stack.len() - params.len(),
+        ));
         self.handlers.push(dispatch);
     }
 
