@@ -34,8 +34,6 @@ mod engine;
 mod error;
 mod exn;
 mod externals;
-#[cfg(test)]
-mod gc_cast_tests;
 mod instance;
 mod linker;
 mod module;

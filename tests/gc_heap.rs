@@ -442,3 +442,44 @@ fn objects_of_one_store_are_refused_by_another() -> Result<()> {
     a.global("g").expect("exported global").set(object)?;
     Ok(())
 }
+
+#[test]
+fn casts_of_objects_follow_declared_subtyping() -> Result<()> {
+    let engine = engine();
+    let mut store = Store::new(&engine);
+    let mut inst = instance(
+        &engine,
+        &mut store,
+        r#"(module
+          (type $t0 (sub (struct)))
+          (type $t1 (sub $t0 (struct (field i32))))
+          (type $t2 (sub final $t1 (struct (field i32 i32))))
+          (type $a (array i8))
+          (table $objects 4 anyref)
+          (elem (table $objects) (i32.const 0) anyref
+            (item (struct.new_default $t0)) (item (struct.new_default $t1))
+            (item (struct.new_default $t2)) (item (array.new_default $a (i32.const 3))))
+          (func $get (param i32) (result anyref) (table.get $objects (local.get 0)))
+          (func (export "t0") (param i32) (result i32) (ref.test (ref $t0) (call $get (local.get 0))))
+          (func (export "t1") (param i32) (result i32) (ref.test (ref $t1) (call $get (local.get 0))))
+          (func (export "t2") (param i32) (result i32) (ref.test (ref $t2) (call $get (local.get 0))))
+          (func (export "a") (param i32) (result i32) (ref.test (ref $a) (call $get (local.get 0))))
+          (func (export "struct") (param i32) (result i32) (ref.test (ref struct) (call $get (local.get 0))))
+          (func (export "array") (param i32) (result i32) (ref.test (ref array) (call $get (local.get 0))))
+          (func (export "eq") (param i32) (result i32) (ref.test (ref eq) (call $get (local.get 0))))
+          (func (export "i31") (param i32) (result i32) (ref.test (ref i31) (call $get (local.get 0)))))"#,
+    )?;
+    let names = ["t0", "t1", "t2", "a", "struct", "array", "eq", "i31"];
+    for (object, expected) in [
+        (0, [1, 0, 0, 0, 1, 0, 1, 0]),
+        (1, [1, 1, 0, 0, 1, 0, 1, 0]),
+        (2, [1, 1, 1, 0, 1, 0, 1, 0]),
+        (3, [0, 0, 0, 1, 0, 1, 1, 0]),
+    ] {
+        for (name, want) in names.iter().zip(expected) {
+            let got = call_i32(&mut inst, name, &[RawVal::from(object)])?;
+            assert_eq!(got, want, "object {object}, {name}");
+        }
+    }
+    Ok(())
+}
