@@ -209,8 +209,8 @@ WASMZ_API void wasmz_engine_delete(wasmz_engine_t *engine);
 /* Modules                                                                                         */
 
 /* Validates and compiles `len` bytes at `bytes` into `*out`: a binary module, the text format
- * (WAT), or a precompiled `.cwasm` artifact (from wasmz_module_serialize() or `wasmz compile`).
- * The bytes are borrowed for the call only. Free the module with wasmz_module_delete(). */
+ * (WAT). A precompiled `.cwasm` artifact is refused (it is native code): load trusted artifacts
+ * with wasmz_module_deserialize_file(). The bytes are borrowed for the call only. Free the module with wasmz_module_delete(). */
 WASMZ_API wasmz_error_t *wasmz_module_new(const wasmz_engine_t *engine, const uint8_t *bytes,
                                           size_t len, wasmz_module_t **out);
 

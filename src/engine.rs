@@ -63,7 +63,7 @@ impl Default for Config {
                 | WasmFeatures::CUSTOM_PAGE_SIZES),
             target: None,
             cache_dir: None,
-            allow_precompiled: true,
+            allow_precompiled: false,
             consume_fuel: false,
             epoch_interruption: false,
             lazy_compilation: false,
@@ -131,11 +131,15 @@ impl Config {
         self
     }
 
-    /// Whether [`crate::Module::compile`] loads precompiled artifacts given to it (default `true`).
-    /// Artifacts are native code, and a checksum does not stop a malicious author: turn this off when
-    /// `compile` may receive bytes from an untrusted source, so that only wasm and text are accepted.
-    /// [`crate::Module::deserialize`] is not affected.
-    pub fn allow_precompiled(&mut self, allow: bool) -> &mut Self {
+    /// Whether [`crate::Module::compile`] loads precompiled artifacts given to it (default `false`:
+    /// it accepts only wasm binaries and text, and refuses artifacts with [`crate::Error::Artifact`]).
+    ///
+    /// # Safety
+    /// With `allow` true, every artifact given to [`crate::Module::compile`] of an engine made from
+    /// this config must come from a trusted source, as for [`crate::Module::deserialize`]: an artifact
+    /// is native code that runs with the process's rights, and its checksum detects corruption, not a
+    /// malicious author. Turning it off is always safe.
+    pub unsafe fn allow_precompiled(&mut self, allow: bool) -> &mut Self {
         self.allow_precompiled = allow;
         self
     }

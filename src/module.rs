@@ -29,8 +29,9 @@ impl std::fmt::Debug for Module {
 
 impl Module {
     /// Validates and compiles `bytes`: a binary module, or the text format. Bytes that start with the
-    /// artifact magic number are loaded as [`Module::deserialize`] does, unless
-    /// [`crate::Config::allow_precompiled`] is off. With [`crate::Config::cache_dir`]
+    /// artifact magic number are refused ([`Error::Artifact`]) unless the engine's config opted in with
+    /// the `unsafe` [`crate::Config::allow_precompiled`]; they are then loaded as
+    /// [`Module::deserialize`] does. With [`crate::Config::cache_dir`]
     /// set, a valid cached artifact of the same bytes and settings is loaded instead of compiling, and a
     /// fresh compilation is written to the cache. With [`crate::Config::lazy_compilation`] (and no cache
     /// directory) the module is validated and its functions are compiled on their first calls.
@@ -45,10 +46,15 @@ impl Module {
         if artifact::is_artifact(bytes) {
             if !engine.config().allow_precompiled {
                 return Err(Error::Artifact(
-                    "precompiled modules are not accepted by this engine (Config::allow_precompiled)".into(),
+                    "the bytes are a precompiled module (native code), which Module::compile loads \
+                     only when the engine allows it (unsafe Config::allow_precompiled); use the \
+                     unsafe Module::deserialize for trusted artifacts"
+                        .into(),
                 ));
             }
-            return Module::deserialize(engine, bytes);
+            // SAFETY: the embedder declared every artifact given to this engine's `compile` trusted
+            // when it turned `allow_precompiled` on (the contract of that unsafe setter).
+            return unsafe { Module::deserialize(engine, bytes) };
         }
         if !engine.is_host_target() {
             return Err(Error::Compile(format!(
@@ -111,15 +117,19 @@ impl Module {
     /// validated again: the header and a SHA-256 checksum over the whole artifact are verified, then the
     /// code is copied into executable memory.
     ///
-    /// The checksum detects corruption, not malice: an artifact is native code that runs with the
-    /// process's rights, so only load artifacts from a source you trust.
+    /// # Safety
+    /// An artifact is native code that runs with the process's rights, and nothing in it can be
+    /// verified to be what wasmz would have compiled: the checksum detects corruption, not a malicious
+    /// author (anyone can recompute it). `bytes` must come from a trusted source: made by
+    /// [`Module::serialize`] or [`Engine::precompile`] (or `wasmz-aot compile`) of this wasmz build,
+    /// and not altered since.
     ///
     /// # Errors
     /// [`Error::Artifact`] when the bytes are not an intact artifact, or were made for another target,
     /// another wasmz or Cranelift version or build, other CPU features, or other code-changing settings
     /// (optimization level, bounds-check mode, wasm features) than `engine`'s.
     /// [`Error::Resource`] when code memory cannot be mapped.
-    pub fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module, Error> {
+    pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module, Error> {
         artifact::load(engine, bytes.as_ref())
     }
 
@@ -129,7 +139,13 @@ impl Module {
     ///
     /// # Errors
     /// As [`Module::deserialize`], and [`Error::Artifact`] when the file cannot be opened or mapped.
-    pub fn deserialize_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module, Error> {
+    ///
+    /// # Safety
+    /// As [`Module::deserialize`]: the file must hold a trusted artifact.
+    pub unsafe fn deserialize_file(
+        engine: &Engine,
+        path: impl AsRef<Path>,
+    ) -> Result<Module, Error> {
         artifact::load_file(engine, path.as_ref())
     }
 

@@ -143,8 +143,8 @@ fn three_ways(engine: &Engine, wat: &str) -> Result<[Module; 3]> {
         serialized, precompiled,
         "compilation is deterministic, so both artifacts are equal"
     );
-    let from_serialized = Module::deserialize(engine, &serialized)?;
-    let from_precompiled = Module::deserialize(engine, &precompiled)?;
+    let from_serialized = common::deserialize(engine, &serialized)?;
+    let from_precompiled = common::deserialize(engine, &precompiled)?;
     Ok([jit, from_serialized, from_precompiled])
 }
 
@@ -250,7 +250,7 @@ fn call_indirect_type_ids_are_recomputed_per_engine() -> Result<()> {
           (func (export "go") (param i32) (result i32)
             (call_indirect (param i32) (result i32) (local.get 0) (i32.const 0))))"#,
     )?;
-    let aot = Module::deserialize(&engine, &artifact)?;
+    let aot = common::deserialize(&engine, &artifact)?;
     let provider = Module::compile(
         &engine,
         "(module (func (export \"f\") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3))))",
@@ -282,10 +282,11 @@ fn files_and_compile_accept_artifacts() -> Result<()> {
     let path = dir.join("rich.cwasm");
     std::fs::write(&path, &artifact)?;
     let expected = exercise_rich(&engine, &Module::compile(&engine, RICH)?)?;
-    let from_file = Module::deserialize_file(&engine, &path)?;
+    let from_file = common::deserialize_file(&engine, &path)?;
     assert_eq!(exercise_rich(&engine, &from_file)?, expected);
-    let via_compile = Module::compile(&engine, &artifact)?;
-    assert_eq!(exercise_rich(&engine, &via_compile)?, expected);
+    // `Module::compile` refuses it unless the engine opted in (see
+    // `module_compile_refuses_artifacts_unless_the_engine_opted_in`).
+    assert!(Module::compile(&engine, &artifact).is_err());
     // Precompiling an artifact is a clear error.
     assert!(
         matches!(engine.precompile(&artifact), Err(Error::Artifact(m)) if m.contains("already"))
@@ -294,12 +295,12 @@ fn files_and_compile_accept_artifacts() -> Result<()> {
     assert_eq!(from_file.serialize()?, artifact);
     // Missing and empty files are errors, not panics.
     assert!(matches!(
-        Module::deserialize_file(&engine, dir.join("missing.cwasm")),
+        common::deserialize_file(&engine, dir.join("missing.cwasm")),
         Err(Error::Artifact(_))
     ));
     std::fs::write(dir.join("empty.cwasm"), b"")?;
     assert!(matches!(
-        Module::deserialize_file(&engine, dir.join("empty.cwasm")),
+        common::deserialize_file(&engine, dir.join("empty.cwasm")),
         Err(Error::Artifact(_))
     ));
     std::fs::remove_dir_all(&dir)?;
@@ -345,7 +346,7 @@ fn truncated_artifacts_are_refused() -> Result<()> {
     cuts.extend([code + 1, code + 100, len - 33, len - 32, len - 31, len - 1]);
     for cut in cuts {
         let message = expect_artifact_error(
-            Module::deserialize(&engine, &artifact[..cut]),
+            common::deserialize(&engine, &artifact[..cut]),
             &format!("cut at {cut}"),
         );
         assert!(
@@ -356,7 +357,7 @@ fn truncated_artifacts_are_refused() -> Result<()> {
         let dir = temp_dir(&format!("cut{cut}"));
         std::fs::write(dir.join("a.cwasm"), &artifact[..cut])?;
         expect_artifact_error(
-            Module::deserialize_file(&engine, dir.join("a.cwasm")),
+            common::deserialize_file(&engine, dir.join("a.cwasm")),
             "file",
         );
         std::fs::remove_dir_all(&dir)?;
@@ -379,7 +380,7 @@ fn every_flipped_byte_is_refused() -> Result<()> {
         let mut bad = artifact.clone();
         bad[at] ^= 0x20;
         let message = expect_artifact_error(
-            Module::deserialize(&engine, &bad),
+            common::deserialize(&engine, &bad),
             &format!("byte {at} flipped"),
         );
         assert!(
@@ -402,7 +403,7 @@ fn every_flipped_byte_is_refused() -> Result<()> {
         "header, metadata and code were all hit: {kinds:?}"
     );
     // The original still loads and runs.
-    let module = Module::deserialize(&engine, &artifact)?;
+    let module = common::deserialize(&engine, &artifact)?;
     let mut inst = Instance::new(&mut Store::new(&engine), &module, &Linker::new())?;
     assert_eq!(
         inst.call("f", &[])?.values().context("ok")?[0].read_as::<i32>(),
@@ -492,9 +493,7 @@ fn header_mismatches_are_refused_by_the_header_check() -> Result<()> {
         let patched = patch_header(&artifact, key, value);
         // The structure and checksum are intact: only the header check refuses it.
         assert!(ArtifactInfo::parse(&patched).is_ok(), "{key}");
-        let message = expect_artifact_error(Module::deserialize(&engine, &patched), key);
-        assert!(message.contains(&wanted), "{key}: {message}");
-        let message = expect_artifact_error(Module::compile(&engine, &patched), key);
+        let message = expect_artifact_error(common::deserialize(&engine, &patched), key);
         assert!(message.contains(&wanted), "{key}: {message}");
     }
     // A header without one of its lines is malformed.
@@ -507,7 +506,7 @@ fn header_mismatches_are_refused_by_the_header_check() -> Result<()> {
     out.extend_from_slice(&artifact[32 + header_len..artifact.len() - 32]);
     let digest = Sha256::digest(&out);
     out.extend_from_slice(&digest);
-    let message = expect_artifact_error(Module::deserialize(&engine, &out), "short header");
+    let message = expect_artifact_error(common::deserialize(&engine, &out), "short header");
     assert!(message.contains("malformed"), "{message}");
     Ok(())
 }
@@ -533,7 +532,7 @@ fn artifacts_of_other_configurations_are_refused() -> Result<()> {
         .collect::<Result<Vec<_>, _>>()?;
     for (i, engine) in engines.iter().enumerate() {
         for (j, artifact) in artifacts.iter().enumerate() {
-            let result = Module::deserialize(engine, artifact);
+            let result = common::deserialize(engine, artifact);
             if i == j {
                 result?;
             } else {
@@ -553,7 +552,7 @@ fn artifacts_of_other_configurations_are_refused() -> Result<()> {
             .max_wasm_stack(1 << 20)
             .memory_limit(Some(1 << 20)),
     )?;
-    Module::deserialize(&lenient, &artifacts[0])?;
+    common::deserialize(&lenient, &artifacts[0])?;
     Ok(())
 }
 
@@ -610,9 +609,7 @@ fn aarch64_artifacts_are_aarch64_code_and_refused_here() -> Result<()> {
     let wanted =
         "artifact targets aarch64-unknown-linux-gnu, this host is x86_64-unknown-linux-gnu";
     for e in [&host, &engine] {
-        let message = expect_artifact_error(Module::deserialize(e, &artifact), "aarch64");
-        assert_eq!(message, wanted);
-        let message = expect_artifact_error(Module::compile(e, &artifact), "aarch64");
+        let message = expect_artifact_error(common::deserialize(e, &artifact), "aarch64");
         assert_eq!(message, wanted);
         assert!(
             Error::Artifact(message)
@@ -628,7 +625,7 @@ fn aarch64_artifacts_are_aarch64_code_and_refused_here() -> Result<()> {
         other => panic!("expected a compile error, got {other:?}"),
     }
     // Nor load host code.
-    let message = expect_artifact_error(Module::deserialize(&engine, &host_artifact), "host");
+    let message = expect_artifact_error(common::deserialize(&engine, &host_artifact), "host");
     assert!(
         message.contains("the engine compiles for aarch64-unknown-linux-gnu"),
         "{message}"
@@ -648,7 +645,7 @@ fn unknown_targets_are_engine_errors() {
     let host = Engine::default().target();
     let named = Engine::new(Config::new().target(&host)).unwrap();
     let artifact = Engine::default().precompile(TRAPS).unwrap();
-    Module::deserialize(&named, &artifact).unwrap();
+    common::deserialize(&named, &artifact).unwrap();
 }
 
 fn cache_files(dir: &Path) -> Vec<PathBuf> {
@@ -817,7 +814,7 @@ fn loading_is_much_faster_than_compiling() -> Result<()> {
     let mut load = std::time::Duration::MAX;
     for _ in 0..5 {
         let start = std::time::Instant::now();
-        let loaded = Module::deserialize(&engine, &artifact)?;
+        let loaded = common::deserialize(&engine, &artifact)?;
         load = load.min(start.elapsed());
         drop(loaded);
     }
@@ -828,7 +825,7 @@ fn loading_is_much_faster_than_compiling() -> Result<()> {
     );
     // Loose bound so a busy machine does not fail the test; typical ratios are far higher.
     assert!(ratio > 20.0, "compile {compile:?}, load {load:?}");
-    let loaded = Module::deserialize(&engine, &artifact)?;
+    let loaded = common::deserialize(&engine, &artifact)?;
     let mut inst = Instance::new(&mut Store::new(&engine), &loaded, &Linker::new())?;
     let mut jit = Instance::new(&mut Store::new(&engine), &module, &Linker::new())?;
     for f in ["f0", "f999", "f1999"] {
@@ -910,7 +907,7 @@ fn spec_scripts_behave_the_same_from_artifacts() -> Result<()> {
                     let Ok(jit) = Module::compile(&engine, &bytes) else {
                         continue;
                     };
-                    let aot = Module::deserialize(&engine, engine.precompile(&bytes)?)?;
+                    let aot = common::deserialize(&engine, engine.precompile(&bytes)?)?;
                     assert_eq!(aot.serialize()?, jit.serialize()?, "{file}");
                     if jit.imports().next().is_some() {
                         continue;
@@ -962,19 +959,26 @@ fn spec_scripts_behave_the_same_from_artifacts() -> Result<()> {
 }
 
 #[test]
-fn engines_can_refuse_precompiled_input() -> Result<()> {
+fn module_compile_refuses_artifacts_unless_the_engine_opted_in() -> Result<()> {
     let engine = Engine::default();
     let artifact =
         engine.precompile("(module (func (export \"f\") (result i32) (i32.const 7)))")?;
-    assert!(Module::compile(&engine, &artifact).is_ok());
-    let mut config = Config::new();
-    config.allow_precompiled(false);
-    let strict = Engine::new(&config)?;
-    let err = Module::compile(&strict, &artifact).unwrap_err();
+    // By default `compile` takes wasm and text only: an artifact is native code.
+    let err = Module::compile(&engine, &artifact).unwrap_err();
     assert!(matches!(err, Error::Artifact(_)), "{err:?}");
     assert!(err.to_string().contains("allow_precompiled"), "{err}");
-    // Wasm still compiles, and explicit deserialization is still possible.
-    assert!(Module::compile(&strict, "(module)").is_ok());
-    assert!(Module::deserialize(&strict, &artifact).is_ok());
+    assert!(Module::compile(&engine, "(module)").is_ok());
+    // Explicit (unsafe) deserialization loads it.
+    assert!(common::deserialize(&engine, &artifact).is_ok());
+    // An engine whose embedder opted in loads it through `compile`.
+    let mut config = Config::new();
+    // SAFETY: the only artifact given to this engine is the one made just above.
+    unsafe { config.allow_precompiled(true) };
+    let trusting = Engine::new(&config)?;
+    let module = Module::compile(&trusting, &artifact)?;
+    let mut store = Store::new(&trusting);
+    let mut instance = Instance::new(&mut store, &module, &Linker::new())?;
+    let values = instance.call("f", &[])?.into_result()?;
+    assert_eq!(values[0].read_as::<i32>(), 7);
     Ok(())
 }

@@ -515,7 +515,7 @@ fn exceptions_can_be_disabled() -> Result<()> {
 fn exception_handlers_survive_ahead_of_time_compilation() -> Result<()> {
     let engine = Engine::default();
     let bytes = Module::compile(&engine, BASICS)?.serialize()?;
-    let module = Module::deserialize(&engine, &bytes)?;
+    let module = common::deserialize(&engine, &bytes)?;
     let mut store = Store::new(&engine);
     let mut inst = Instance::new(&mut store, &module, &Linker::new())?;
     assert_eq!(call_i32(&mut inst, "deep", &[20, 6])?, 6);

@@ -1,6 +1,8 @@
 //! The GC heap: struct and array objects, the collector (stack maps, globals, host roots), heap
 //! limits and budget accounting.
 
+mod common;
+
 use anyhow::Result;
 use wasmz::{Config, Engine, ExecResult, Instance, Linker, Module, RawVal, Store, TrapCode, Val};
 
@@ -274,7 +276,7 @@ fn stack_maps_survive_lazy_compilation_and_artifacts() -> Result<()> {
     // Ahead-of-time artifacts carry them in the code image's metadata.
     let engine = limited_engine(2 << 20);
     let bytes = Module::compile(&engine, LIST)?.serialize()?;
-    let module = Module::deserialize(&engine, &bytes)?;
+    let module = common::deserialize(&engine, &bytes)?;
     let mut store = Store::new(&engine);
     let mut inst = Instance::new(&mut store, &module, &Linker::new())?;
     assert_eq!(call_i32(&mut inst, "check", &[RawVal::from(n)])?, expected);

@@ -320,7 +320,7 @@ fn serialize_compiles_everything() -> Result<()> {
     let module = Module::compile(&engine, PROGRAMS)?;
     let artifact = module.serialize()?;
     assert_eq!(module.compiled_functions(), 0);
-    let loaded = Module::deserialize(&engine, &artifact)?;
+    let loaded = common::deserialize(&engine, &artifact)?;
     assert!(!loaded.is_lazy());
     assert_eq!(loaded.compiled_functions(), 11);
     let mut store = Store::new(&engine);
@@ -328,7 +328,7 @@ fn serialize_compiles_everything() -> Result<()> {
     assert_eq!(call_i32(&mut inst, "fac", &[6])?, 720);
     assert_eq!(call_i32(&mut inst, "indirect", &[1, 7])?, 49);
     // The artifact's calls check for lazily compiled callees, so an eager engine refuses it.
-    let err = Module::deserialize(&Engine::default(), &artifact)
+    let err = common::deserialize(&Engine::default(), &artifact)
         .unwrap_err()
         .to_string();
     assert!(err.contains("lazy-calls"), "{err}");
@@ -355,7 +355,7 @@ fn precompiled_module_calls_a_lazy_one() -> Result<()> {
           (func (export "via_table") (param i32) (result i32)
             (call_indirect (param i32) (result i32) (local.get 0) (i32.const 0))))"#,
     )?;
-    let user = Module::deserialize(&engine, &artifact)?;
+    let user = common::deserialize(&engine, &artifact)?;
     let mut store = Store::new(&engine);
     let p = Instance::new(&mut store, &provider, &Linker::new())?;
     let mut linker = Linker::new();

@@ -190,9 +190,9 @@ fn instrumentation_is_recorded_in_artifacts() -> Result<()> {
     let epoch = Engine::new(Config::new().epoch_interruption(true))?;
     let artifact = fuel.precompile(PROGRAMS)?;
     assert_eq!(ArtifactInfo::parse(&artifact)?.instrumentation, "fuel");
-    assert!(Module::deserialize(&plain, &artifact).is_err());
-    assert!(Module::deserialize(&epoch, &artifact).is_err());
-    assert!(Module::deserialize(&fuel, &artifact).is_ok());
+    assert!(common::deserialize(&plain, &artifact).is_err());
+    assert!(common::deserialize(&epoch, &artifact).is_err());
+    assert!(common::deserialize(&fuel, &artifact).is_ok());
     let artifact = plain.precompile(PROGRAMS)?;
     assert_eq!(ArtifactInfo::parse(&artifact)?.instrumentation, "none");
     Ok(())

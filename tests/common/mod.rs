@@ -50,3 +50,23 @@ pub const RECURSION: &str = r#"(module
     (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
       (else (i32.add (i32.const 1) (call $depth (i32.sub (local.get 0) (i32.const 1)))))))
   (func (export "ok") (result i32) (i32.const 99)))"#;
+
+/// Loads an artifact the test made itself with this wasmz build (or damaged on purpose, to test the
+/// checks that run before any code is published).
+pub fn deserialize(
+    engine: &wasmz::Engine,
+    bytes: impl AsRef<[u8]>,
+) -> Result<wasmz::Module, wasmz::Error> {
+    // SAFETY: the tests load only artifacts they have just produced; a damaged one is refused by the
+    // header and checksum verification before any of its code is mapped.
+    unsafe { wasmz::Module::deserialize(engine, bytes) }
+}
+
+/// [`deserialize`] for an artifact file the test wrote.
+pub fn deserialize_file(
+    engine: &wasmz::Engine,
+    path: impl AsRef<std::path::Path>,
+) -> Result<wasmz::Module, wasmz::Error> {
+    // SAFETY: as in `deserialize`.
+    unsafe { wasmz::Module::deserialize_file(engine, path) }
+}

@@ -177,7 +177,8 @@ pub unsafe extern "C" fn wasmz_module_new(
 /// `wasmz_module_delete`. Artifacts are native code: only load files from a trusted source.
 ///
 /// # Safety
-/// `engine` must be NULL or live; `path` NULL or a NUL-terminated string; `out` NULL or writable.
+/// `engine` must be NULL or live; `path` NULL or a NUL-terminated string; `out` NULL or writable;
+/// the file must hold a trusted artifact (made by this wasmz build, not altered since).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wasmz_module_deserialize_file(
     engine: *const wasmz_engine_t,
@@ -191,10 +192,10 @@ pub unsafe extern "C" fn wasmz_module_deserialize_file(
         let engine = unsafe { obj(engine, "engine") }?;
         // SAFETY: forwarded from the caller.
         let path = unsafe { text(path, "path") }?;
-        new_module(
-            out,
-            Module::deserialize_file(&engine.0, path).map_err(Into::into),
-        )
+        // SAFETY: the caller vouches for the artifact (this function's documented contract: only
+        // files from a trusted source).
+        let module = unsafe { Module::deserialize_file(&engine.0, path) };
+        new_module(out, module.map_err(Into::into))
     })
 }
 

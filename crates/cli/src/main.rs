@@ -1,11 +1,12 @@
 //! The `wasmz` command line.
 //!
 //! ```text
-//! wasmz run [--dir HOST[::GUEST]]... [--env K=V]... [--cache DIR] [--lazy] [--invoke NAME] FILE [ARGS...]
+//! wasmz run [--dir HOST[::GUEST]]... [--env K=V]... [--cache DIR] [--lazy] [--allow-precompiled]
+//!           [--invoke NAME] FILE [ARGS...]
 //! ```
 //!
-//! Runs FILE (`.wasm` binary, `.wat` text, or a `.cwasm` artifact made by `wasmz-aot compile`) with WASI
-//! preview1; `--cache DIR` keeps compiled modules in DIR for later runs; `--lazy` compiles each function
+//! Runs FILE (`.wasm` binary, `.wat` text, or, with `--allow-precompiled`, a `.cwasm` artifact made by
+//! `wasmz-aot compile`: native code, so only one from a trusted source) with WASI preview1; `--cache DIR` keeps compiled modules in DIR for later runs; `--lazy` compiles each function
 //! on its first call (not for `.cwasm` files):
 //!
 //! - Without `--invoke`: a command module's `_start` runs with the arguments `FILE ARGS...`; a reactor's

@@ -28,7 +28,13 @@ pub struct RunArgs {
     /// starts sooner). Not applied to `.cwasm` artifacts, which hold all their code already.
     #[arg(long)]
     lazy: bool,
-    /// The module: a .wasm binary, .wat text, or a .cwasm artifact from `wasmz-aot compile`.
+    /// Runs a `.cwasm` artifact (precompiled native code). Artifacts run with this process's rights
+    /// and their checksum does not authenticate their author: pass this only for artifacts you
+    /// trust (made by `wasmz-aot compile` of this wasmz build).
+    #[arg(long)]
+    allow_precompiled: bool,
+    /// The module: a .wasm binary, .wat text, or a .cwasm artifact from `wasmz-aot compile` (with
+    /// `--allow-precompiled`).
     file: PathBuf,
     /// Arguments for the program (or for the invoked function).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -39,9 +45,22 @@ pub struct RunArgs {
 pub fn run(args: RunArgs) -> Result<u8> {
     let bytes = std::fs::read(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let precompiled = Module::is_precompiled(&bytes);
+    if precompiled && !args.allow_precompiled {
+        bail!(
+            "{} is a precompiled module (native code); run it with --allow-precompiled if you trust \
+             its source",
+            args.file.display()
+        );
+    }
     let mut config = Config::new();
+    if precompiled {
+        // SAFETY: the user vouched for the artifact with --allow-precompiled, and the engine is used
+        // for this one file only.
+        unsafe { config.allow_precompiled(true) };
+    }
     config.cache_dir(args.cache.clone());
-    config.lazy_compilation(args.lazy && !Module::is_precompiled(&bytes));
+    config.lazy_compilation(args.lazy && !precompiled);
     let engine = Engine::new(&config)?;
     let module = Module::compile(&engine, &bytes)
         .with_context(|| format!("cannot compile {}", args.file.display()))?;

@@ -20,6 +20,13 @@ fn run(bin: &str, args: &[&str]) -> Output {
         .expect("run the binary")
 }
 
+/// `wasmz run --allow-precompiled --invoke fib CWASM 20`.
+fn run_trusted_fib(cwasm: &std::path::Path) -> Output {
+    let cwasm = cwasm.to_str().unwrap();
+    let args = ["run", "--allow-precompiled", "--invoke", "fib", cwasm, "20"];
+    run(env!("CARGO_BIN_EXE_wasmz"), &args)
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -51,10 +58,20 @@ fn compiles_inspects_and_runs_an_artifact() {
     );
     assert!(report.contains("functions:      1"), "{report}");
 
+    // Native code runs only when the user says it is trusted.
     let out = run(
         env!("CARGO_BIN_EXE_wasmz"),
         &["run", "--invoke", "fib", cwasm.to_str().unwrap(), "20"],
     );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("--allow-precompiled"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+
+    let out = run_trusted_fib(&cwasm);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "6765\n");
 
@@ -63,10 +80,7 @@ fn compiles_inspects_and_runs_an_artifact() {
     let last = bytes.len() - 40;
     bytes[last] ^= 0xff;
     std::fs::write(&cwasm, &bytes).unwrap();
-    let out = run(
-        env!("CARGO_BIN_EXE_wasmz"),
-        &["run", "--invoke", "fib", cwasm.to_str().unwrap(), "20"],
-    );
+    let out = run_trusted_fib(&cwasm);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("precompiled"),
@@ -103,10 +117,7 @@ fn cross_compiles_for_aarch64_and_refuses_to_run_it_here() {
         "{}",
         text(&out.stdout)
     );
-    let out = run(
-        env!("CARGO_BIN_EXE_wasmz"),
-        &["run", "--invoke", "fib", cwasm.to_str().unwrap(), "20"],
-    );
+    let out = run_trusted_fib(&cwasm);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("aarch64-unknown-linux-gnu"),

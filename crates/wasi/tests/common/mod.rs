@@ -142,7 +142,13 @@ impl Outcome {
 /// Runs the command module `wasm` with the context from `builder` (stdout and stderr captured).
 pub fn run(wasm: &[u8], builder: WasiCtxBuilder) -> Outcome {
     let engine = Engine::default();
-    let module = Module::compile(&engine, wasm).expect("compile");
+    let module = if Module::is_precompiled(wasm) {
+        // SAFETY: the tests run only artifacts they have just made with this wasmz build.
+        unsafe { Module::deserialize(&engine, wasm) }
+    } else {
+        Module::compile(&engine, wasm)
+    }
+    .expect("compile");
     let mut linker = Linker::new();
     wasmz_wasi::add_to_linker(&mut linker).unwrap();
     let (out, err) = (OutputBuffer::new(), OutputBuffer::new());
