@@ -80,6 +80,24 @@ pub enum Error {
         /// Given type.
         got: ValType,
     },
+    /// A reference-typed parameter or result was to travel as an untyped [`crate::RawVal`] through a
+    /// safe entry point ([`crate::Instance::call`], [`crate::Func::call`], a host function made with
+    /// [`crate::HostFunc::new`]). A raw word cannot be checked to be a reference of the right store and
+    /// type, and compiled code trusts reference words, so these entry points refuse such signatures:
+    /// use typed values ([`crate::Instance::call_vals`], [`crate::HostFunc::new_vals`]) or the
+    /// `unsafe` unchecked forms.
+    #[error(
+        "{what} of `{func}` has reference type {ty}, which an untyped RawVal cannot carry safely: \
+         use typed values (call_vals, HostFunc::new_vals) or the unsafe unchecked forms"
+    )]
+    RawReference {
+        /// The function (export name, or `module::name` of a host function).
+        func: String,
+        /// Which value: `parameter N` or `result N`.
+        what: String,
+        /// Its type.
+        ty: ValType,
+    },
     /// A value had the wrong type (globals, tables).
     #[error("type mismatch: expected {expected}, got {got}")]
     ValueType {

@@ -49,12 +49,14 @@ impl Extern {
     }
 }
 
-/// A function reference of a store.
+/// A function reference of a store: an exported function, or a function reference read from a
+/// table, a global or a call's results. Callable from the host either way.
 #[derive(Clone)]
 pub struct Func {
     pub(crate) store: Rc<StoreCell>,
     raw: *const VMFuncRef,
-    pub(crate) handle: Option<FuncHandle>,
+    /// How to call it: known for exports, looked up on first use for references from wasm.
+    handle: std::cell::OnceCell<FuncHandle>,
 }
 
 impl std::fmt::Debug for Func {
@@ -68,16 +70,29 @@ impl Func {
         Func {
             store: store.clone(),
             raw: handle.funcref,
-            handle: Some(handle),
+            handle: handle.into(),
         }
     }
 
+    /// The function of a non-null funcref word that compiled code or a table of `store` holds.
     pub(crate) fn from_raw(store: &Rc<StoreCell>, raw: u64) -> Option<Func> {
         (raw != 0).then(|| Func {
             store: store.clone(),
             raw: raw as usize as *const VMFuncRef,
-            handle: None,
+            handle: std::cell::OnceCell::new(),
         })
+    }
+
+    /// How to call the function: its type and entry, found through an instance of the store whose
+    /// module declares the function's type.
+    fn handle(&self) -> Option<&FuncHandle> {
+        if let Some(handle) = self.handle.get() {
+            return Some(handle);
+        }
+        // SAFETY: `raw` is a non-null funcref of this store (how every `Func` is made), which
+        // `self.store` keeps alive.
+        let handle = unsafe { self.store.get().funcref_handle(self.raw) }?;
+        Some(self.handle.get_or_init(|| handle))
     }
 
     pub(crate) fn raw(&self) -> *const VMFuncRef {
@@ -91,24 +106,51 @@ impl Func {
         Some(unsafe { (*self.raw).type_id })
     }
 
-    /// The function's type, when known (always for exported functions).
+    /// The function's type (`None` only if no instance of the store declares it, which no function
+    /// reference obtained from wasm or the API can be).
     pub fn ty(&self) -> Option<&FuncType> {
-        self.handle.as_ref().map(|h| h.ty())
+        self.handle().map(FuncHandle::ty)
     }
 
     /// Calls the function with untyped arguments, writing its results into `results`; allocates
     /// nothing for up to 8 parameters and results. Look the function up once with
     /// [`crate::Instance::func`] and call it many times.
     ///
+    /// Reference-typed results come back as their raw words (a GC object's word is not a root: it
+    /// says nothing once wasm code has dropped the object). Reference-typed parameters are refused:
+    /// call such functions with typed values ([`crate::Instance::call_vals`]) or
+    /// [`Func::call_unchecked`].
+    ///
     /// # Errors
-    /// [`Error::ArgumentCount`] when `args` or `results` do not match the signature, and
-    /// [`Error::ExportKind`] for a function reference whose type is unknown (one read from a table or
-    /// global). The inner `Result` is the call's outcome.
+    /// [`Error::ArgumentCount`] when `args` or `results` do not match the signature,
+    /// [`Error::RawReference`] when a parameter has a reference type, and [`Error::ExportKind`] for a
+    /// function reference whose type is unknown (one read from a table or global). The inner
+    /// `Result` is the call's outcome.
     pub fn call(&self, args: &[RawVal], results: &mut [RawVal]) -> Result<Result<(), Trap>, Error> {
-        let handle = self.handle.as_ref().ok_or_else(|| Error::ExportKind {
-            name: "<function reference>".into(),
-            expected: "callable function",
-        })?;
+        refuse_raw_references(self.callable()?.ty(), "<function>")?;
+        // SAFETY: no parameter has a reference type, so no argument is taken as a reference.
+        unsafe { self.call_unchecked(args, results) }
+    }
+
+    /// [`Func::call`] without refusing reference-typed parameters: their words go to compiled code
+    /// unchecked.
+    ///
+    /// # Safety
+    /// Every argument of a reference-typed parameter must be a word that compiled code of this
+    /// function's store could hold at that type: null (0) only where the type is nullable; a
+    /// function reference of this store whose function type is a subtype of the declared one; a GC
+    /// object of this store's heap that is alive (held by wasm or rooted by an [`crate::AnyRef`])
+    /// and of a fitting type; an exception of this store. Any other word lets compiled code read,
+    /// write or jump to an arbitrary address.
+    ///
+    /// # Errors
+    /// As [`Func::call`], without [`Error::RawReference`].
+    pub unsafe fn call_unchecked(
+        &self,
+        args: &[RawVal],
+        results: &mut [RawVal],
+    ) -> Result<Result<(), Trap>, Error> {
+        let handle = self.callable()?;
         call_raw(
             &self.store,
             handle.ty(),
@@ -117,6 +159,27 @@ impl Func {
             args,
             results,
         )
+    }
+
+    fn callable(&self) -> Result<&FuncHandle, Error> {
+        self.handle().ok_or_else(|| Error::ExportKind {
+            name: "<function reference>".into(),
+            expected: "callable function",
+        })
+    }
+}
+
+/// Refuses a signature whose parameters include a reference type: safe raw calls cannot check the
+/// words given for them.
+#[inline]
+pub(crate) fn refuse_raw_references(ty: &FuncType, name: &str) -> Result<(), Error> {
+    match ty.params.iter().position(|t| t.is_ref()) {
+        None => Ok(()),
+        Some(index) => Err(Error::RawReference {
+            func: name.to_string(),
+            what: format!("parameter {index}"),
+            ty: ty.params[index],
+        }),
     }
 }
 

@@ -217,10 +217,43 @@ impl Instance {
 
     /// Calls the exported function `name` with untyped arguments.
     ///
+    /// Reference-typed results come back as their raw words (a GC object's word is not a root).
+    /// Reference-typed parameters are refused ([`Error::RawReference`]): a raw word cannot be checked
+    /// to be a reference of this store and of the right type. Call such functions with
+    /// [`Instance::call_vals`], or with [`Instance::call_unchecked`] when the words are known good.
+    ///
     /// # Errors
-    /// [`Error::UnknownExport`], [`Error::ExportKind`], or [`Error::ArgumentCount`]. A trap is not an
-    /// error: it is returned as [`ExecResult::Trap`].
+    /// [`Error::UnknownExport`], [`Error::ExportKind`], [`Error::ArgumentCount`] or
+    /// [`Error::RawReference`]. A trap is not an error: it is returned as [`ExecResult::Trap`].
     pub fn call(&mut self, name: &str, args: &[RawVal]) -> Result<ExecResult, Error> {
+        self.call_raw(name, args, true)
+    }
+
+    /// [`Instance::call`] without refusing reference-typed parameters: their words go to compiled
+    /// code unchecked.
+    ///
+    /// # Safety
+    /// As [`Func::call_unchecked`]: every reference argument must be a word compiled code of this
+    /// store could hold at the parameter's type (null only where nullable, a live object or function
+    /// reference of this store of a fitting type).
+    ///
+    /// # Errors
+    /// As [`Instance::call`], without [`Error::RawReference`].
+    pub unsafe fn call_unchecked(
+        &mut self,
+        name: &str,
+        args: &[RawVal],
+    ) -> Result<ExecResult, Error> {
+        self.call_raw(name, args, false)
+    }
+
+    #[inline]
+    fn call_raw(
+        &mut self,
+        name: &str,
+        args: &[RawVal],
+        check_references: bool,
+    ) -> Result<ExecResult, Error> {
         // The fast path of the API: no function handle (and no reference counting) is made, only the
         // raw call target; the signature is borrowed from this handle's own module.
         let runtime = &self.module.runtime;
@@ -235,6 +268,9 @@ impl Instance {
             None => return Err(Error::UnknownExport(name.to_string())),
         };
         let ty = runtime.info.func_sig(index);
+        if check_references {
+            crate::externals::refuse_raw_references(ty, name)?;
+        }
         let callee = self.runtime().func_callee(index);
         let mut results = vec![RawVal::default(); ty.results.len()];
         Ok(

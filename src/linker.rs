@@ -3,6 +3,7 @@
 use crate::Error;
 use crate::externals::{Extern, Func, Global, Memory, Table};
 use crate::instance::Instance;
+use crate::values::Val;
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -191,6 +192,14 @@ impl HostContext<'_, '_> {
     pub fn trap(&self, message: impl Into<String>) -> HostError {
         HostError::new(message)
     }
+
+    /// The handle of the caller's store.
+    pub(crate) fn store_cell(&self) -> Option<std::rc::Rc<crate::store::StoreCell>> {
+        self.caller
+            .owner()?
+            .downcast_ref::<std::rc::Weak<crate::store::StoreCell>>()?
+            .upgrade()
+    }
 }
 
 /// The seed-style host function: an explicit context value, then the same arguments as [`HostFunc::new`].
@@ -201,11 +210,18 @@ type UserCallback = dyn Fn(&mut HostContext<'_, '_>, &[RawVal], &mut [RawVal]) -
     + Send
     + Sync;
 
+/// The callback of a host function made with typed values.
+type ValCallback =
+    dyn Fn(&mut HostContext<'_, '_>, &[Val], &mut [Val]) -> Result<(), HostError> + Send + Sync;
+
 /// A function implemented by the host.
 #[derive(Clone)]
 pub struct HostFunc {
     pub(crate) ty: FuncType,
     pub(crate) callback: Arc<HostCallback>,
+    /// Whether the words it returns for reference-typed results may reach compiled code: true when
+    /// they are checked (typed values) or vouched for (`new_unchecked`).
+    trusted_results: bool,
 }
 
 impl std::fmt::Debug for HostFunc {
@@ -217,6 +233,11 @@ impl std::fmt::Debug for HostFunc {
 impl HostFunc {
     /// A host function of the given signature. `f` receives the caller's context, the arguments, and a
     /// slice to write the results into; an `Err` (or a panic) traps the calling wasm code.
+    ///
+    /// Reference-typed parameters arrive as their raw words. Reference-typed *results* cannot be
+    /// written as raw words safely (compiled code trusts them): [`Linker::define`] refuses such a
+    /// function with [`Error::RawReference`]. Use [`HostFunc::new_vals`] for them (or
+    /// [`HostFunc::new_unchecked`]).
     pub fn new(
         params: impl Into<Vec<ValType>>,
         results: impl Into<Vec<ValType>>,
@@ -224,6 +245,89 @@ impl HostFunc {
         + Send
         + Sync
         + 'static,
+    ) -> HostFunc {
+        HostFunc::from_raw_callback(params, results, f, false)
+    }
+
+    /// [`HostFunc::new`] for a function that may return reference-typed results as raw words.
+    ///
+    /// # Safety
+    /// Every word `f` writes for a reference-typed result must be one compiled code of the calling
+    /// store could hold at that type: null (0) only where the type is nullable, a function reference of
+    /// that store whose type is a subtype of the declared one, a GC object of that store that is alive
+    /// and of a fitting type (one wasm passed in as an argument of this call, for instance), an
+    /// exception of that store. Any other word lets compiled code read, write or jump to an arbitrary
+    /// address.
+    pub unsafe fn new_unchecked(
+        params: impl Into<Vec<ValType>>,
+        results: impl Into<Vec<ValType>>,
+        f: impl Fn(&mut HostContext<'_, '_>, &[RawVal], &mut [RawVal]) -> Result<(), HostError>
+        + Send
+        + Sync
+        + 'static,
+    ) -> HostFunc {
+        HostFunc::from_raw_callback(params, results, f, true)
+    }
+
+    /// A host function that takes and returns typed values: arguments arrive as [`Val`]s (function
+    /// references callable and GC objects rooted, like any value the API hands out), and every result
+    /// is checked against its declared type and store before compiled code sees it (a mismatch traps
+    /// the caller with [`TrapCode::HostError`]). `results` starts out holding the zero value of each
+    /// result type (null for references). Slower than [`HostFunc::new`] (values are converted both
+    /// ways), and the way to return references safely.
+    pub fn new_vals(
+        params: impl Into<Vec<ValType>>,
+        results: impl Into<Vec<ValType>>,
+        f: impl Fn(&mut HostContext<'_, '_>, &[Val], &mut [Val]) -> Result<(), HostError>
+        + Send
+        + Sync
+        + 'static,
+    ) -> HostFunc {
+        let ty = FuncType::new(params.into(), results.into());
+        let sig = ty.clone();
+        let f: Arc<ValCallback> = Arc::new(f);
+        let raw = move |cx: &mut HostContext<'_, '_>, params: &[RawVal], results: &mut [RawVal]| {
+            let store = cx
+                .store_cell()
+                .ok_or_else(|| HostError::new("the calling store is gone"))?;
+            let types = &store.engine.inner.types;
+            let args: Vec<Val> = sig
+                .params
+                .iter()
+                .zip(params)
+                .map(|(t, raw)| Val::from_raw(&store, *raw, *t))
+                .collect();
+            let mut outs: Vec<Val> = sig.results.iter().map(|t| Val::zero(*t, types)).collect();
+            f(cx, &args, &mut outs)?;
+            for (index, ((ty, value), slot)) in
+                sig.results.iter().zip(&outs).zip(results).enumerate()
+            {
+                if !value.matches_canonical(*ty, types) {
+                    return Err(HostError::new(format!(
+                        "host function result {index} must be {ty}, got {}",
+                        value.ty()
+                    )));
+                }
+                if crate::externals::check_store(&store, value).is_err() {
+                    return Err(HostError::new(format!(
+                        "host function result {index} belongs to another store"
+                    )));
+                }
+                *slot = value.to_raw();
+            }
+            Ok(())
+        };
+        HostFunc::from_raw_callback(ty.params, ty.results, raw, true)
+    }
+
+    fn from_raw_callback(
+        params: impl Into<Vec<ValType>>,
+        results: impl Into<Vec<ValType>>,
+        f: impl Fn(&mut HostContext<'_, '_>, &[RawVal], &mut [RawVal]) -> Result<(), HostError>
+        + Send
+        + Sync
+        + 'static,
+        trusted_results: bool,
     ) -> HostFunc {
         let f: Arc<UserCallback> = Arc::new(f);
         let callback = move |caller: &mut Caller<'_>, params: &[RawVal], results: &mut [RawVal]| {
@@ -237,6 +341,22 @@ impl HostFunc {
         HostFunc {
             ty: FuncType::new(params.into(), results.into()),
             callback: Arc::new(callback),
+            trusted_results,
+        }
+    }
+
+    /// Refuses a function whose reference-typed results would reach compiled code unchecked.
+    pub(crate) fn check_results(&self, module: &str, name: &str) -> Result<(), Error> {
+        if self.trusted_results {
+            return Ok(());
+        }
+        match self.ty.results.iter().position(|t| t.is_ref()) {
+            None => Ok(()),
+            Some(index) => Err(Error::RawReference {
+                func: format!("{module}::{name}"),
+                what: format!("result {index}"),
+                ty: self.ty.results[index],
+            }),
         }
     }
 
@@ -292,8 +412,10 @@ impl Linker {
     /// Defines a host function.
     ///
     /// # Errors
-    /// When the name is already defined.
+    /// When the name is already defined, and [`Error::RawReference`] for a function made with
+    /// [`HostFunc::new`] that has reference-typed results.
     pub fn define(&mut self, module: &str, name: &str, func: HostFunc) -> Result<&mut Self, Error> {
+        func.check_results(module, name)?;
         self.insert(module, name, Definition::Host(func))
     }
 

@@ -58,12 +58,15 @@ impl Store {
         // The engine (kept alive by the cell) owns the counter.
         inner.set_epoch_counter(&engine.inner.epoch);
         inner.set_epoch_deadline(engine.current_epoch());
-        Store {
-            cell: Rc::new(StoreCell {
+        let cell = Rc::new_cyclic(|weak: &std::rc::Weak<StoreCell>| {
+            // Host functions made with typed values find the store's handle through this.
+            inner.set_owner(Box::new(weak.clone()));
+            StoreCell {
                 inner: UnsafeCell::new(inner),
                 engine: engine.clone(),
-            }),
-        }
+            }
+        });
+        Store { cell }
     }
 
     /// Sets the fuel left to `fuel`, for code compiled with [`crate::Config::consume_fuel`] (a new store

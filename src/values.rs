@@ -232,6 +232,37 @@ impl Val {
         }
     }
 
+    /// The zero value of `ty`: 0 for numbers, null for references (of `ty`'s hierarchy; concrete
+    /// types name canonical ids of `types`).
+    pub(crate) fn zero(ty: ValType, types: &TypeRegistry) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(0),
+            ValType::I64 => Val::I64(0),
+            ValType::F32 => Val::F32(0),
+            ValType::F64 => Val::F64(0),
+            ValType::V128 => Val::V128(0),
+            ValType::FuncRef => Val::FuncRef(None),
+            ValType::ExternRef => Val::ExternRef(None),
+            ValType::Ref(r) => match hierarchy(types, r.heap) {
+                Hierarchy::Func => Val::FuncRef(None),
+                Hierarchy::Extern => Val::ExternRef(None),
+                Hierarchy::Any => Val::AnyRef(None),
+                Hierarchy::Exn => Val::ExnRef(None),
+            },
+        }
+    }
+
+    /// The hierarchy of a null reference; `None` for every other value.
+    fn null_hierarchy(&self) -> Option<Hierarchy> {
+        match self {
+            Val::FuncRef(None) => Some(Hierarchy::Func),
+            Val::ExternRef(None) => Some(Hierarchy::Extern),
+            Val::AnyRef(None) => Some(Hierarchy::Any),
+            Val::ExnRef(None) => Some(Hierarchy::Exn),
+            _ => None,
+        }
+    }
+
     /// Whether this value can be passed where `ty` is expected: equal types, or a reference that fits
     /// the reference type `ty` (null only where `ty` is nullable). A concrete type counts as a
     /// function type here; GC objects fit only `anyref` and `eqref`.
@@ -267,6 +298,10 @@ impl Val {
     /// reference must be of a subtype of a concrete type's function type, a GC object of a subtype of a
     /// concrete struct or array type.
     pub(crate) fn matches_canonical(&self, ty: ValType, types: &TypeRegistry) -> bool {
+        // A null fits every nullable type of its own hierarchy, concrete types included, and no other.
+        if let (Some(null), Some(r)) = (self.null_hierarchy(), ty.ref_type()) {
+            return r.nullable && hierarchy(types, r.heap) == null;
+        }
         if let (Val::FuncRef(Some(f)), Some(r)) = (self, ty.ref_type())
             && let HeapType::Concrete(id) = r.heap
         {
@@ -286,6 +321,7 @@ impl Val {
 }
 
 /// The reference hierarchy a heap type belongs to.
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Hierarchy {
     Func,
     Extern,

@@ -58,6 +58,13 @@ impl Caller<'_> {
         unsafe { (*self.store).data_mut() }
     }
 
+    /// What the embedding API stored with [`StoreInner::set_owner`].
+    pub fn owner(&self) -> Option<&(dyn Any + 'static)> {
+        // SAFETY: the store outlives the call; the owner is set before any code runs and never changes
+        // while a host function runs.
+        unsafe { (*self.store).owner() }
+    }
+
     /// Runs a full garbage collection of the store. The wasm frames below the host call are roots;
     /// GC references among the host function's raw arguments are not (they stay valid only while the
     /// calling wasm frames hold them too, which they do for the arguments of this call).

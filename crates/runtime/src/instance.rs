@@ -328,8 +328,13 @@ impl Instance {
     /// handle's calls fail with the reason).
     pub fn func_handle(&self, index: u32) -> FuncHandle {
         let type_index = self.module.info.functions[index as usize];
+        self.handle_of(self.funcref_ptr(index), type_index)
+    }
+
+    /// A handle for `funcref`, whose type is `type_index` of this instance's module.
+    fn handle_of(&self, funcref: *const VMFuncRef, type_index: u32) -> FuncHandle {
         FuncHandle {
-            funcref: self.funcref_ptr(index),
+            funcref,
             entry: self
                 .module
                 .ensure_entry_trampoline(type_index)
@@ -338,6 +343,22 @@ impl Instance {
             module: self.module.clone(),
             type_index,
         }
+    }
+
+    /// A handle to call `funcref`, a function reference of this instance's store, through this
+    /// instance's module when that module declares the reference's function type (its canonical id);
+    /// `None` otherwise.
+    ///
+    /// # Safety
+    /// `funcref` must be a live, non-null `VMFuncRef` of this instance's store.
+    pub unsafe fn funcref_handle(&self, funcref: *const VMFuncRef) -> Option<FuncHandle> {
+        // SAFETY: the caller's contract; a funcref's type id never changes.
+        let type_id = unsafe { (*funcref).type_id };
+        let type_index = self.module.type_ids.iter().position(|&id| id == type_id)? as u32;
+        if self.module.types.kind(type_id) != Some(wasmz_environ::CompositeKind::Func) {
+            return None;
+        }
+        Some(self.handle_of(funcref, type_index))
     }
 
     /// The export called `name`.

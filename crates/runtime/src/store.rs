@@ -119,6 +119,8 @@ pub struct StoreInner {
     /// Modules whose code is already charged to the budget (by address; instances keep them alive).
     charged_modules: Vec<usize>,
     data: Option<Box<dyn Any>>,
+    /// What the embedding API keeps here to find its own handle of the store from inside a host call.
+    owner: Option<Box<dyn Any>>,
     /// The GC heap.
     pub(crate) gc: std::cell::RefCell<crate::gc::GcHeap>,
     /// References the host holds (see [`crate::gc::GcRoot`]).
@@ -141,6 +143,7 @@ impl StoreInner {
             budget: Box::default(),
             charged_modules: Vec::new(),
             data: None,
+            owner: None,
             gc: Default::default(),
             gc_roots: Default::default(),
         }
@@ -294,6 +297,32 @@ impl StoreInner {
     /// The embedder's data.
     pub fn data_mut(&mut self) -> Option<&mut (dyn Any + 'static)> {
         self.data.as_deref_mut()
+    }
+
+    /// A handle to call the function reference `funcref` from the host: through the first instance
+    /// whose module declares its function type (every function reference of a store has the type of a
+    /// function some instance of the store defines or imports). `None` if there is none.
+    ///
+    /// # Safety
+    /// `funcref` must be a live, non-null `VMFuncRef` of this store.
+    pub unsafe fn funcref_handle(
+        &self,
+        funcref: *const crate::vmcontext::VMFuncRef,
+    ) -> Option<crate::instance::FuncHandle> {
+        self.instances
+            .iter()
+            // SAFETY: the caller's contract.
+            .find_map(|instance| unsafe { instance.funcref_handle(funcref) })
+    }
+
+    /// Sets what the embedding API needs to find its handle of this store (a weak reference to it).
+    pub fn set_owner(&mut self, owner: Box<dyn Any>) {
+        self.owner = Some(owner);
+    }
+
+    /// What [`StoreInner::set_owner`] stored.
+    pub fn owner(&self) -> Option<&(dyn Any + 'static)> {
+        self.owner.as_deref()
     }
 
     /// Fuel left for code compiled with fuel metering.
