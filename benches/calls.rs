@@ -1,4 +1,5 @@
-//! Call overhead: an empty exported call, and a wasm → host → wasm round trip, for wasmz and wasmi.
+//! Call overhead: an empty exported call (raw, through a `Func`, typed), a one-argument call (raw
+//! against typed), and a wasm → host → wasm round trip, for wasmz and wasmi.
 //!
 //! Run with `cargo bench --bench calls`. `host_round_trip_1000` makes 1000 host calls per iteration.
 
@@ -65,8 +66,29 @@ fn calls(c: &mut Criterion) {
     g.bench_function("wasmz_func", |b| {
         b.iter(|| z_nop.call(&[], &mut []).expect("call"))
     });
+    let z_typed = z.typed_func::<(), ()>("nop").expect("export");
+    g.bench_function("wasmz_typed", |b| {
+        b.iter(|| z_typed.call(()).expect("call"))
+    });
     g.bench_function("wasmi", |b| {
         b.iter(|| nop.call(&mut store, ()).expect("call"))
+    });
+    g.finish();
+
+    // One parameter and one result: raw words through a `Func` against a typed handle.
+    let z_host_loop = z.func("host_loop").expect("export");
+    let z_typed_loop = z.typed_func::<i32, i32>("host_loop").expect("export");
+    let mut g = c.benchmark_group("call_1_param_1_result");
+    g.bench_function("wasmz_func", |b| {
+        let mut results = [wasmz::RawVal::default()];
+        b.iter(|| {
+            z_host_loop
+                .call(&[wasmz::RawVal::from(black_box(1))], &mut results)
+                .expect("call")
+        })
+    });
+    g.bench_function("wasmz_typed", |b| {
+        b.iter(|| z_typed_loop.call(black_box(1)).expect("call"))
     });
     g.finish();
 

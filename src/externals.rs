@@ -161,6 +161,24 @@ impl Func {
         )
     }
 
+    /// Calls the function with its arguments in `values`, which has room for every parameter and
+    /// result; the results replace the arguments. For [`crate::TypedFunc`], which checked the
+    /// signature (number types only, at most eight of each) when it was made.
+    #[inline]
+    pub(crate) fn invoke_typed(&self, values: &mut [RawVal; 8]) -> Result<(), Trap> {
+        let handle = self
+            .handle()
+            .expect("a typed function's handle was found when it was made");
+        // SAFETY: the function belongs to `self.store`, which no reference is borrowed from during
+        // the call; its signature has only number types (checked by `TypedFunc::new`), so no
+        // argument is taken as a reference; `values` holds eight slots, at least max(params,
+        // results).
+        unsafe {
+            wasmz_runtime::call_callee(self.store.ptr(), &handle.callee(), values.as_mut_ptr())
+        }
+        .map_err(Trap::from_info)
+    }
+
     fn callable(&self) -> Result<&FuncHandle, Error> {
         self.handle().ok_or_else(|| Error::ExportKind {
             name: "<function reference>".into(),

@@ -200,6 +200,33 @@ impl Instance {
         }
     }
 
+    /// The exported function `name` as a [`crate::TypedFunc`] with parameters `P` and results `R`
+    /// (each `()`, a number type, or a tuple of number types): the signature is checked here, once,
+    /// and each call then passes Rust values directly.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use wasmz::*;
+    /// let engine = Engine::default();
+    /// let module = Module::compile(&engine, r#"(module (func (export "add") (param i32 i32) (result i32)
+    ///     (i32.add (local.get 0) (local.get 1))))"#)?;
+    /// let mut store = Store::new(&engine);
+    /// let instance = Instance::new(&mut store, &module, &Linker::new())?;
+    /// let add = instance.typed_func::<(i32, i32), i32>("add")?;
+    /// assert_eq!(add.call((3, 4))?, 7);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::UnknownExport`], [`Error::ExportKind`], or [`Error::Link`] when the signature differs.
+    pub fn typed_func<P: crate::WasmTyList, R: crate::WasmTyList>(
+        &self,
+        name: &str,
+    ) -> Result<crate::TypedFunc<P, R>, Error> {
+        self.func_handle(name)?;
+        self.func(name).expect("an exported function").typed()
+    }
+
     fn func_handle(&self, name: &str) -> Result<FuncHandle, Error> {
         match self.runtime().export(name) {
             Some(ExportValue::Func(h)) => Ok(h),

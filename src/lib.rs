@@ -39,6 +39,7 @@ mod linker;
 mod module;
 mod shared_memory;
 mod store;
+mod typed;
 mod values;
 
 pub use artifact::{ArtifactInfo, CRANELIFT_VERSION};
@@ -51,6 +52,9 @@ pub use linker::{ContextHostFn, HostContext, HostError, HostFunc, Linker};
 pub use module::Module;
 pub use shared_memory::{SharedMemory, WaitResult};
 pub use store::{MemoryBudget, Store};
+pub use typed::{
+    HostResults, IntoHostFunc, TypedFunc, WasmTy, WasmTyList, WithContext, WithoutContext,
+};
 pub use values::{AnyRef, ExecResult, Trap, Val};
 pub use wasmz_environ::{
     ExternType, FuncType, GlobalType, HeapType, Limits, MemoryType, RefType, TableType, TrapCode,
