@@ -98,8 +98,9 @@ impl Config {
     }
 
     /// The memory budget of each store, in bytes: one limit over all of a store's linear memories,
-    /// tables and the compiled code of the modules it instantiates. Enforced once the store calls
-    /// [`crate::Store::link_budget`] (as in the seed API); use is tracked either way.
+    /// tables and the compiled code of the modules it instantiates, enforced from the store's
+    /// creation ([`crate::Store::link_budget`], the seed API's step, is accepted and changes
+    /// nothing then).
     pub fn memory_budget(&mut self, bytes: Option<u64>) -> &mut Self {
         self.memory_budget = bytes;
         self

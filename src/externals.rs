@@ -38,6 +38,19 @@ impl Extern {
         }
     }
 
+    /// The handle of an export of an instance of `store`.
+    pub(crate) fn from_export(store: &Rc<StoreCell>, value: wasmz_runtime::ExportValue) -> Extern {
+        use wasmz_runtime::ExportValue as E;
+        let store = store.clone();
+        match value {
+            E::Func(h) => Extern::Func(Func::from_handle(&store, h)),
+            E::Memory(id) => Extern::Memory(Memory { store, id }),
+            E::Table(id) => Extern::Table(Table { store, id }),
+            E::Global(id) => Extern::Global(Global { store, id }),
+            E::Tag(id) => Extern::Tag(Tag { store, id }),
+        }
+    }
+
     pub(crate) fn store(&self) -> &Rc<StoreCell> {
         match self {
             Extern::Func(f) => &f.store,
@@ -97,6 +110,38 @@ impl Func {
 
     pub(crate) fn raw(&self) -> *const VMFuncRef {
         self.raw
+    }
+
+    /// A function of `store` that runs the host function `func`: to store into a table or a global,
+    /// pass to wasm as a function reference, or call from the host like any other. Each call
+    /// compiles a small adapter module (an import re-exported) and instantiates it in `store`, so
+    /// make the function once and keep it.
+    ///
+    /// # Errors
+    /// [`Error::RawReference`] for a [`crate::HostFunc::new`] function with reference-typed results
+    /// (as [`crate::Linker::define`]); [`Error::Link`] for a signature naming a concrete (indexed)
+    /// type, which a host signature cannot express; the errors of compiling and instantiating the
+    /// adapter (an engine compiling for another target, a memory budget too small).
+    pub fn new(store: &mut Store, func: crate::HostFunc) -> Result<Func, Error> {
+        func.check_results("<host>", "Func::new")?;
+        let ty = func.ty().clone();
+        if ty
+            .params
+            .iter()
+            .chain(ty.results.iter())
+            .any(|t| matches!(t.ref_type(), Some(r) if matches!(r.heap, wasmz_environ::HeapType::Concrete(_))))
+        {
+            return Err(Error::Link(format!(
+                "Func::new cannot make a host function of type {ty}: concrete reference types \
+                 are known only inside a module"
+            )));
+        }
+        let wat = format!(r#"(module (import "" "f" {ty}) (export "f" (func 0)))"#);
+        let module = crate::Module::compile(store.engine(), wat)?;
+        let mut linker = crate::Linker::new();
+        linker.define("", "f", func)?;
+        let instance = crate::Instance::new(store, &module, &linker)?;
+        Ok(instance.func("f").expect("the adapter exports its import"))
     }
 
     /// The engine-wide canonical id of the function's type.

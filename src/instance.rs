@@ -116,32 +116,10 @@ impl Instance {
         self.store.get().instance(self.id)
     }
 
-    fn to_extern(&self, value: ExportValue) -> Extern {
-        match value {
-            ExportValue::Func(h) => Extern::Func(Func::from_handle(&self.store, h)),
-            ExportValue::Memory(id) => Extern::Memory(Memory {
-                store: self.store.clone(),
-                id,
-            }),
-            ExportValue::Table(id) => Extern::Table(Table {
-                store: self.store.clone(),
-                id,
-            }),
-            ExportValue::Global(id) => Extern::Global(Global {
-                store: self.store.clone(),
-                id,
-            }),
-            ExportValue::Tag(id) => Extern::Tag(Tag {
-                store: self.store.clone(),
-                id,
-            }),
-        }
-    }
-
     /// The export called `name`.
     pub fn export(&self, name: &str) -> Option<Extern> {
         let value = self.runtime().export(name)?;
-        Some(self.to_extern(value))
+        Some(Extern::from_export(&self.store, value))
     }
 
     /// All exports, in the module's order.
@@ -367,12 +345,16 @@ impl Instance {
         self.call_optional("_start")
     }
 
-    /// Runs the reactor initializer `_initialize`, if exported.
+    /// Runs the reactor initializer `_initialize`, if exported, once per instance (the WASI
+    /// convention): a later call runs nothing and returns `None`, as for a module without one.
     ///
     /// # Errors
     /// When `_initialize` takes arguments.
     pub fn initialize_reactor(&mut self) -> Result<Option<ExecResult>, Error> {
-        self.call_optional("_initialize")
+        if self.func("_initialize").is_none() || !self.runtime().begin_reactor_initialization() {
+            return Ok(None);
+        }
+        self.call("_initialize", &[]).map(Some)
     }
 
     /// Whether the module is a command (exports `_start`).

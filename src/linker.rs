@@ -193,6 +193,41 @@ impl HostContext<'_, '_> {
         HostError::new(message)
     }
 
+    /// The calling instance's export `name` (a function, memory, table, global or tag), to call
+    /// back into the module or reach its other exports without keeping handles in the store's data.
+    pub fn get_export(&self, name: &str) -> Option<Extern> {
+        let value = self.caller.export(name)?;
+        Some(Extern::from_export(&self.store_cell()?, value))
+    }
+
+    /// The calling instance's exported function `name`.
+    pub fn get_func(&self, name: &str) -> Option<Func> {
+        match self.get_export(name)? {
+            Extern::Func(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The store's fuel left (see [`crate::Store::set_fuel`]).
+    pub fn fuel(&self) -> u64 {
+        self.caller.fuel()
+    }
+
+    /// Sets the store's fuel left; the calling code sees it at its next check.
+    pub fn set_fuel(&mut self, fuel: u64) {
+        self.caller.set_fuel(fuel);
+    }
+
+    /// Moves the store's epoch deadline to `ticks_from_now` increments of the engine's epoch from
+    /// now (see [`crate::Store::set_epoch_deadline`]): a host function can extend it.
+    pub fn set_epoch_deadline(&mut self, ticks_from_now: u64) {
+        let Some(store) = self.store_cell() else {
+            return;
+        };
+        let deadline = store.engine.current_epoch().saturating_add(ticks_from_now);
+        self.caller.set_epoch_deadline(deadline);
+    }
+
     /// The handle of the caller's store.
     pub(crate) fn store_cell(&self) -> Option<std::rc::Rc<crate::store::StoreCell>> {
         self.caller

@@ -66,7 +66,13 @@ impl Store {
                 engine: engine.clone(),
             }
         });
-        Store { cell }
+        let store = Store { cell };
+        // The configured budget holds from the start; `link_budget` (the seed API's step) is
+        // then a no-op.
+        if let Some(limit) = config.memory_budget {
+            store.cell.get().budget().set_limit(Some(limit));
+        }
+        store
     }
 
     /// Sets the fuel left to `fuel`, for code compiled with [`crate::Config::consume_fuel`] (a new store
@@ -106,7 +112,9 @@ impl Store {
 
     /// Enforces the engine's memory budget ([`crate::Config::memory_budget`]) on this store: from now
     /// on `memory.grow` and `table.grow` return -1, and instantiation fails, when the store's memories,
-    /// tables and code would exceed it. Without a configured budget this does nothing.
+    /// tables and code would exceed it. A new store already enforces the configured budget, so this
+    /// only restores it after [`Store::set_memory_budget`] changed it (the seed API calls it after
+    /// creating a store). Without a configured budget this does nothing.
     pub fn link_budget(&mut self) {
         if let Some(limit) = self.engine().config().memory_budget {
             self.cell.get().budget().set_limit(Some(limit));

@@ -58,6 +58,36 @@ impl Caller<'_> {
         unsafe { (*self.store).data_mut() }
     }
 
+    /// The calling instance's export `name`.
+    pub fn export(&self, name: &str) -> Option<crate::instance::ExportValue> {
+        self.instance.export(name)
+    }
+
+    /// The store's fuel left (see [`StoreInner::fuel`]).
+    pub fn fuel(&self) -> u64 {
+        // SAFETY: the store outlives the call; compiled code keeps no copy of the fuel counter in
+        // registers across a host call, and is not running while the host function runs.
+        unsafe { (*(*self.store).vm_store_context()).fuel }
+    }
+
+    /// Sets the store's fuel left; compiled code sees it at its next check.
+    pub fn set_fuel(&mut self, fuel: u64) {
+        // SAFETY: as in `fuel`.
+        unsafe { (*(*self.store).vm_store_context()).fuel = fuel }
+    }
+
+    /// The epoch at which the store's code is interrupted.
+    pub fn epoch_deadline(&self) -> u64 {
+        // SAFETY: as in `fuel`.
+        unsafe { (*(*self.store).vm_store_context()).epoch_deadline }
+    }
+
+    /// Sets the epoch at which the store's code is interrupted.
+    pub fn set_epoch_deadline(&mut self, deadline: u64) {
+        // SAFETY: as in `fuel`.
+        unsafe { (*(*self.store).vm_store_context()).epoch_deadline = deadline }
+    }
+
     /// What the embedding API stored with [`StoreInner::set_owner`].
     pub fn owner(&self) -> Option<&(dyn Any + 'static)> {
         // SAFETY: the store outlives the call; the owner is set before any code runs and never changes

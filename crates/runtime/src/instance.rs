@@ -228,6 +228,8 @@ pub struct Instance {
     pub(crate) dropped_data: Vec<Cell<bool>>,
     /// Element segments evaluated at instantiation; emptied by `elem.drop`.
     pub(crate) elem_values: Vec<std::cell::RefCell<Vec<u64>>>,
+    /// Set once the reactor initializer (`_initialize`) has been run.
+    reactor_initialized: Cell<bool>,
 }
 
 impl Drop for Instance {
@@ -241,6 +243,11 @@ impl Instance {
     /// The instance's module.
     pub fn module(&self) -> &Arc<RuntimeModule> {
         &self.module
+    }
+
+    /// Records that the reactor initializer runs now; `false` if it already ran (or is running).
+    pub fn begin_reactor_initialization(&self) -> bool {
+        !self.reactor_initialized.replace(true)
     }
 
     /// The bytes of data segment `data`: empty once it was dropped (by `data.drop`, or at
@@ -669,6 +676,7 @@ pub unsafe fn instantiate(
         store,
         dropped_data: info.data.iter().map(|_| Cell::new(false)).collect(),
         elem_values: Vec::new(),
+        reactor_initialized: Cell::new(false),
     });
     instance.write(VMOffsets::MAGIC, VMCTX_MAGIC);
     instance.write(VMOffsets::INSTANCE, &*instance as *const Instance);
