@@ -17,7 +17,8 @@ pub enum BoundsChecks {
     /// Reserve address space with guard pages so 32-bit accesses need no check (default).
     #[default]
     GuardPages,
-    /// Compare every access with the memory's length; reserves only what a memory can grow to.
+    /// Compare every access with the memory's length; reserves only what a memory can grow to (its
+    /// maximum and [`Config::memory_limit`], at most 64 GiB).
     Explicit,
 }
 
@@ -116,6 +117,9 @@ impl Config {
     }
 
     /// Limits every linear memory to `bytes` (rounded down to whole pages); `memory.grow` past it returns -1.
+    /// No limit by default. Independently of it, memories never move and reserve the address space of
+    /// the largest size they may reach up front: a 64-bit memory (or one checked explicitly) grows to at
+    /// most 64 GiB, whatever its declared maximum.
     pub fn memory_limit(&mut self, bytes: Option<u64>) -> &mut Self {
         self.memory_limit = bytes;
         self

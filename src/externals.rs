@@ -401,7 +401,8 @@ impl Memory {
     /// Grows by `delta` pages and returns the old size.
     ///
     /// # Errors
-    /// When the maximum or the configured limit would be exceeded.
+    /// When the maximum, the configured limit ([`crate::Config::memory_limit`]), the store's memory
+    /// budget or the memory's reservation (at most 64 GiB for a 64-bit memory) would be exceeded.
     pub fn grow(&self, delta: u64) -> Result<u64, Error> {
         self.memory()
             .grow(delta)

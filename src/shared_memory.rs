@@ -22,7 +22,9 @@ pub use wasmz_runtime::parking::WaitResult;
 ///
 /// A shared memory reserves the address space of its maximum size up front and never moves; growth
 /// (from the host or from wasm on any thread) is serialized and only ever lengthens it, so code running
-/// on other threads stays correct while it grows.
+/// on other threads stays correct while it grows. The reservation is bounded by
+/// [`crate::Config::memory_limit`] and, without guard pages (64-bit memories, explicit bounds checks),
+/// capped at 64 GiB; if the system refuses it, the memory is not created.
 ///
 /// Memory budget: a shared memory is charged to no store's budget ([`crate::Config::memory_budget`]),
 /// since it is not owned by one store and may outlive each of them; its size is bounded by its
@@ -51,7 +53,7 @@ impl SharedMemory {
     ///
     /// # Errors
     /// [`Error::Resource`] when `ty` is not shared or has no maximum, exceeds the configured limit, or
-    /// the address space cannot be reserved.
+    /// the address space of its maximum size cannot be reserved.
     pub fn new(engine: &Engine, ty: MemoryType) -> Result<SharedMemory, Error> {
         if !ty.shared {
             return Err(Error::Resource(format!(

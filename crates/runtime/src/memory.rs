@@ -2,8 +2,16 @@
 //!
 //! With guard pages (32-bit memories), 8 GiB + 64 KiB are reserved: any `index + offset + size` of a
 //! 32-bit access stays inside the reservation, so an out-of-bounds access faults on an inaccessible page
-//! instead of needing a check. With explicit bounds checks, only the largest size the memory may reach
-//! is reserved. Either way the base never moves, so compiled code may keep it in a register.
+//! instead of needing a check. With explicit bounds checks (64-bit memories always), the largest size
+//! the memory may reach is reserved: its declared maximum, bounded by the configured limit and by
+//! [`MAX_UNGUARDED_RESERVATION`]. Either way the base never moves, so compiled code may keep it in a
+//! register, and host code may keep pointers into the memory across growth.
+//!
+//! Reserving is cheap: the reservation is inaccessible address space (`PROT_NONE`, `MAP_NORESERVE`),
+//! and accessible pages are backed by memory only when touched. When the system refuses a large
+//! reservation (a limit on the address space, a small virtual address space), an unshared memory takes
+//! the largest one it grants down to its initial size, and then cannot grow as far (growth returns
+//! -1, as wasm allows); a shared memory must get its whole reservation, or is not created.
 //!
 //! A memory may be shared between threads (the threads proposal's `shared` memories, held in an `Arc`
 //! by every store that uses them). Growth is serialized by a lock; it makes the new pages accessible
@@ -31,8 +39,14 @@ const GUARDED_RESERVATION: u64 = (8 << 30) + PAGE_SIZE;
 fn accessible_bytes(bytes: u64) -> u64 {
     bytes.div_ceil(PAGE_SIZE).saturating_mul(PAGE_SIZE)
 }
-/// Largest reservation for a memory without a guard region and without a declared maximum.
-const DEFAULT_UNGUARDED_RESERVATION: u64 = 4 << 30;
+/// Largest reservation of a memory without a guard region (64-bit memories, explicit bounds checks):
+/// 64 GiB. Such a memory reserves the most bytes it may reach up front, since it never moves; without
+/// this cap a 64-bit memory without maximum would ask for 2^64 bytes. 64 GiB leaves room for about two
+/// thousand such memories in the 128 TiB of user address space of x86-64 Linux (256 TiB on aarch64
+/// with 48-bit virtual addresses).
+/// A memory cannot grow past it, whatever its declared maximum (unless its initial size is larger: then
+/// it is reserved exactly and cannot grow).
+pub const MAX_UNGUARDED_RESERVATION: u64 = 64 << 30;
 
 /// Why a memory could not be created or accessed.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -97,7 +111,8 @@ impl ReservationPool {
     }
 
     /// A reservation of exactly `size` bytes (`size > 0`), reused when one is free, else mapped; its
-    /// accessible prefix may have any length (all of it zero).
+    /// accessible prefix may have any length (all of it zero). When the system refuses to map it, the
+    /// pooled reservations (address space nobody uses) are given back first and the mapping retried.
     fn acquire(&self, size: usize) -> std::io::Result<Reservation> {
         {
             let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
@@ -106,6 +121,18 @@ impl ReservationPool {
                 return Ok(free.swap_remove(i));
             }
         }
+        Self::map(size).or_else(|e| {
+            let pooled = std::mem::take(&mut *self.free.lock().unwrap_or_else(|e| e.into_inner()));
+            if pooled.is_empty() {
+                return Err(e);
+            }
+            pooled.into_iter().for_each(Reservation::unmap);
+            Self::map(size)
+        })
+    }
+
+    /// A fresh reservation of `size` bytes, all inaccessible.
+    fn map(size: usize) -> std::io::Result<Reservation> {
         // SAFETY: a fresh private anonymous reservation with no access; nothing else refers to it.
         let p = unsafe {
             libc::mmap(
@@ -179,6 +206,24 @@ impl Reservation {
     }
 }
 
+/// A reservation of `wanted` bytes, or if the system refuses, the largest it grants of halving sizes
+/// (whole 64 KiB steps) down to `least`.
+fn reserve(
+    wanted: usize,
+    least: usize,
+    mut acquire: impl FnMut(usize) -> std::io::Result<Reservation>,
+) -> std::io::Result<Reservation> {
+    debug_assert!(0 < least && least <= wanted);
+    let mut size = wanted;
+    loop {
+        match acquire(size) {
+            Ok(r) => return Ok(r),
+            Err(e) if size <= least => return Err(e),
+            Err(_) => size = (accessible_bytes(size as u64 / 2) as usize).max(least),
+        }
+    }
+}
+
 /// One linear memory.
 #[derive(Debug)]
 pub struct LinearMemory {
@@ -245,25 +290,40 @@ impl LinearMemory {
             .checked_mul(page_size)
             .and_then(|bytes| usize::try_from(bytes).ok())
             .ok_or_else(|| err("initial size exceeds the address space"))?;
-        let reserved = if ty.may_use_guard_pages() && !explicit_bounds_checks {
+        let guarded = ty.may_use_guard_pages() && !explicit_bounds_checks;
+        let wanted = if guarded {
             GUARDED_RESERVATION
         } else {
             // Accessible memory grows in whole 64 KiB steps (see `accessible_bytes`).
             accessible_bytes(
                 max_pages
                     .saturating_mul(page_size)
-                    .min(DEFAULT_UNGUARDED_RESERVATION.max(min_bytes as u64)),
+                    .min(MAX_UNGUARDED_RESERVATION.max(min_bytes as u64)),
             )
         };
-        max_pages = max_pages.min(reserved / page_size);
-        let reserved =
-            usize::try_from(reserved).map_err(|_| err("reservation exceeds the address space"))?;
-        let (base, accessible) = if reserved == 0 {
-            (std::ptr::NonNull::<u8>::dangling().as_ptr(), 0)
+        let wanted =
+            usize::try_from(wanted).map_err(|_| err("reservation exceeds the address space"))?;
+        let (base, accessible, reserved) = if wanted == 0 {
+            (std::ptr::NonNull::<u8>::dangling().as_ptr(), 0, 0)
         } else {
-            let mut r = RESERVATIONS
-                .acquire(reserved)
-                .map_err(|e| err(&e.to_string()))?;
+            // Code compiled for guard pages relies on the whole guard region, and a shared memory
+            // must reach its maximum without moving: both need all of `wanted`. Any other memory
+            // can do with less, down to its initial size.
+            let least = if guarded || ty.shared {
+                wanted
+            } else {
+                (accessible_bytes(min_bytes as u64) as usize).clamp(PAGE_SIZE as usize, wanted)
+            };
+            let mut r = reserve(wanted, least, |size| RESERVATIONS.acquire(size)).map_err(|e| {
+                if ty.shared && !guarded {
+                    err(&format!(
+                        "a shared memory reserves the address space of its maximum size \
+                         ({wanted} bytes) up front, and the system refused: {e}"
+                    ))
+                } else {
+                    err(&e.to_string())
+                }
+            })?;
             // A reused reservation may have a longer accessible prefix than this memory's initial size;
             // the rest must fault again (guard pages are the bounds check).
             if let Err(e) = r.set_accessible(accessible_bytes(min_bytes as u64) as usize) {
@@ -271,15 +331,16 @@ impl LinearMemory {
                 r.unmap();
                 return Err(err(&e.to_string()));
             }
-            (r.base, r.accessible)
+            (r.base, r.accessible, r.size)
         };
+        max_pages = max_pages.min(reserved as u64 / page_size);
         let memory = Box::new(LinearMemory {
             def: UnsafeCell::new(VMMemoryDefinition {
                 base,
                 length: min_bytes as u64,
             }),
             reserved,
-            guarded: reserved as u64 >= GUARDED_RESERVATION,
+            guarded,
             accessible: AtomicUsize::new(accessible),
             reusable: AtomicBool::new(true),
             max_pages,
@@ -638,6 +699,106 @@ mod tests {
             assert_eq!(m.pages(), 41);
             assert_eq!(m.grow(1), None);
         }
+    }
+
+    fn memory64(min: u64, max: Option<u64>) -> MemoryType {
+        MemoryType {
+            memory64: true,
+            ..MemoryType::new(min, max)
+        }
+    }
+
+    #[test]
+    fn a_64_bit_memory_reserves_what_it_may_reach_up_to_the_cap() {
+        const GIB: u64 = 1 << 30;
+        let cases = [
+            // (type, limit in pages, reservation)
+            (memory64(1, None), None, MAX_UNGUARDED_RESERVATION),
+            (memory64(1, Some(0x2_0000)), None, 8 * GIB),
+            (memory64(1, Some(1 << 40)), None, MAX_UNGUARDED_RESERVATION),
+            (memory64(1, None), Some(5 * GIB / PAGE_SIZE), 5 * GIB),
+            (memory64(0, Some(0)), None, 0),
+            (
+                MemoryType {
+                    shared: true,
+                    ..memory64(1, Some(1 << 40))
+                },
+                None,
+                MAX_UNGUARDED_RESERVATION,
+            ),
+            (
+                MemoryType {
+                    page_size_log2: 0,
+                    ..memory64(3, None)
+                },
+                None,
+                MAX_UNGUARDED_RESERVATION,
+            ),
+        ];
+        for (ty, limit, reservation) in cases {
+            // 64-bit memories are checked explicitly whatever the configuration says.
+            for explicit in [false, true] {
+                let m = LinearMemory::new(ty, explicit, limit).unwrap();
+                assert_eq!(m.reserved as u64, reservation, "{ty} {limit:?}");
+                assert_eq!(
+                    m.max_pages(),
+                    reservation / ty.page_size(),
+                    "{ty} {limit:?}"
+                );
+                assert!(!m.has_guard_region());
+            }
+        }
+    }
+
+    #[test]
+    fn a_64_bit_memory_grows_in_place_past_4_gib() {
+        let m = LinearMemory::new(memory64(1, None), true, None).unwrap();
+        let base = m.base();
+        let pages = (5 << 30) / PAGE_SIZE;
+        assert_eq!(m.grow(pages - 1), Some(1));
+        assert_eq!(m.base(), base);
+        m.write((5 << 30) - 4, &[1, 2, 3, 4]).unwrap();
+        m.write(4 << 30, &[5]).unwrap();
+        let mut buf = [0; 4];
+        m.read((5 << 30) - 4, &mut buf).unwrap();
+        assert_eq!(buf, [1, 2, 3, 4]);
+        assert!(m.read(5 << 30, &mut buf[..1]).is_err());
+        let room = MAX_UNGUARDED_RESERVATION / PAGE_SIZE - pages;
+        assert_eq!(m.grow(room + 1), None, "the cap");
+        assert_eq!(m.pages(), pages);
+    }
+
+    #[test]
+    fn a_refused_reservation_is_retried_smaller_down_to_the_least() {
+        let pool = ReservationPool::new(0);
+        let page = PAGE_SIZE as usize;
+        let mut tried = Vec::new();
+        // The system grants at most 5 pages.
+        let mut acquire = |size: usize| {
+            tried.push(size / page);
+            if size > 5 * page {
+                Err(std::io::Error::from_raw_os_error(libc::ENOMEM))
+            } else {
+                pool.acquire(size)
+            }
+        };
+        let r = reserve(19 * page, 2 * page, &mut acquire).unwrap();
+        assert_eq!(r.size, 5 * page);
+        r.unmap();
+        let err = reserve(16 * page, 6 * page, &mut acquire).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOMEM));
+        assert_eq!(tried, [19, 10, 5, 16, 8, 6]);
+    }
+
+    #[test]
+    fn a_refused_mapping_gives_back_the_pooled_reservations() {
+        let pool = ReservationPool::new(2);
+        let r = pool.acquire(PAGE_SIZE as usize).unwrap();
+        pool.release(r);
+        assert_eq!(pool.free.lock().unwrap().len(), 1);
+        // No system maps 2^62 bytes.
+        assert!(pool.acquire(1 << 62).is_err());
+        assert!(pool.free.lock().unwrap().is_empty());
     }
 
     #[test]
