@@ -12,7 +12,7 @@
 //! | offset       | size | content                                                                 |
 //! |--------------|------|-------------------------------------------------------------------------|
 //! | 0            | 8    | magic `\0wzaot\r\n`                                                     |
-//! | 8            | 4    | format version (`1`)                                                    |
+//! | 8            | 4    | format version (`3`)                                                    |
 //! | 12           | 4    | header length `H`                                                       |
 //! | 16           | 8    | metadata length `M`                                                     |
 //! | 24           | 8    | code length `C`                                                         |
@@ -45,7 +45,7 @@ use wasmz_runtime::CodeMemory;
 pub(crate) const MAGIC: [u8; 8] = *b"\0wzaot\r\n";
 
 /// Version of the layout described in the module documentation.
-pub(crate) const FORMAT_VERSION: u32 = 2;
+pub(crate) const FORMAT_VERSION: u32 = 3;
 
 /// The Cranelift release wasmz compiles with (checked against `Cargo.lock` by a test).
 pub const CRANELIFT_VERSION: &str = "0.135.8";

@@ -326,6 +326,7 @@ impl LazyCompiler for LazyFunctionCompiler {
             traps: compiled.traps,
             handlers: compiled.handlers,
             stack_maps: compiled.stack_maps,
+            address_map: compiled.addresses,
         })
     }
 }

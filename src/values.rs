@@ -6,7 +6,7 @@ use std::fmt;
 use std::num::NonZeroU64;
 use std::rc::Rc;
 use wasmz_environ::{CompositeKind, HeapType, TrapCode, TypeRegistry, ValType, refs};
-use wasmz_runtime::{FrameInfo, RawVal, ThrownException, TrapInfo};
+use wasmz_runtime::{RawVal, ThrownException, TrapInfo};
 
 /// A typed wasm value.
 #[derive(Clone, Debug)]
@@ -380,6 +380,48 @@ impl From<f64> for Val {
     }
 }
 
+/// One frame of a trap's wasm backtrace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// Index of the function in its module's function index space.
+    pub func_index: u32,
+    /// The function's name from the module's name section, demangled when it is a mangled Rust (v0
+    /// or legacy) or C++ (Itanium) symbol.
+    pub func_name: Option<String>,
+    /// Byte offset in the wasm module of the operator executing in this frame: the one that trapped
+    /// in the innermost frame, the call in the others. `None` where no operator is known (code of
+    /// the function's prologue).
+    pub module_offset: Option<u32>,
+    /// Offset of the instruction inside the function's machine code.
+    pub code_offset: u32,
+}
+
+impl FrameInfo {
+    fn from_runtime(frame: wasmz_runtime::FrameInfo) -> FrameInfo {
+        FrameInfo {
+            func_index: frame.func_index,
+            func_name: frame.func_name.map(|name| demangle(&name)),
+            module_offset: frame.module_offset,
+            code_offset: frame.code_offset,
+        }
+    }
+}
+
+/// `name` demangled if it is a Rust or C++ symbol, else unchanged.
+fn demangle(name: &str) -> String {
+    if let Ok(rust) = rustc_demangle::try_demangle(name) {
+        // `{:#}` leaves out the hash of legacy symbols.
+        return format!("{rust:#}");
+    }
+    if name.starts_with("_Z")
+        && let Ok(symbol) = cpp_demangle::Symbol::new(name)
+        && let Ok(text) = symbol.demangle(&cpp_demangle::DemangleOptions::default())
+    {
+        return text;
+    }
+    name.to_string()
+}
+
 /// A trap: why a wasm execution stopped abnormally.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trap {
@@ -387,6 +429,7 @@ pub struct Trap {
     message: Option<String>,
     exit_code: Option<i32>,
     backtrace: Vec<FrameInfo>,
+    frames_elided: usize,
     exception: Option<Box<ThrownException>>,
 }
 
@@ -396,9 +439,20 @@ impl Trap {
             code: info.code,
             message: info.message,
             exit_code: info.exit_code,
-            backtrace: info.backtrace,
+            backtrace: info
+                .backtrace
+                .into_iter()
+                .map(FrameInfo::from_runtime)
+                .collect(),
+            frames_elided: info.frames_elided,
             exception: info.exception,
         }
+    }
+
+    /// How many frames a very deep backtrace left out of its middle: [`Trap::backtrace`] holds its
+    /// innermost and outermost frames, and these were between them.
+    pub fn frames_elided(&self) -> usize {
+        self.frames_elided
     }
 
     /// The exit status, when the run ended through [`crate::HostError::exit`] (WASI `proc_exit`).
@@ -423,24 +477,43 @@ impl Trap {
         self.exception.as_deref()
     }
 
-    /// The wasm frames active at the trap, innermost first.
+    /// The wasm frames active at the trap, innermost first (all of them, unless
+    /// [`Trap::frames_elided`] says some were left out of the middle).
     pub fn backtrace(&self) -> &[FrameInfo] {
         &self.backtrace
     }
 }
 
 impl fmt::Display for Trap {
+    /// The trap code and message, then one line per frame: its number, the wasm module offset, the
+    /// function's (demangled) name or index.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "wasm trap: {}", self.code)?;
         if let Some(m) = &self.message {
             write!(f, ": {m}")?;
         }
+        if self.backtrace.is_empty() {
+            return Ok(());
+        }
+        f.write_str("\nwasm backtrace:")?;
+        let head = self.backtrace.len() / 2;
         for (i, frame) in self.backtrace.iter().enumerate() {
-            write!(f, "\n  {i}: func[{}]", frame.func_index)?;
-            if let Some(name) = &frame.func_name {
-                write!(f, " <{name}>")?;
+            if self.frames_elided > 0 && i == head {
+                write!(f, "\n      ... {} frames elided ...", self.frames_elided)?;
             }
-            write!(f, " @ {:#x}", frame.code_offset)?;
+            let number = if self.frames_elided > 0 && i >= head {
+                i + self.frames_elided
+            } else {
+                i
+            };
+            match frame.module_offset {
+                Some(offset) => write!(f, "\n  {number:>4}: {offset:>#8x} - ")?,
+                None => write!(f, "\n  {number:>4}: {:>8} - ", "?")?,
+            }
+            match &frame.func_name {
+                Some(name) => write!(f, "{name} (func[{}])", frame.func_index)?,
+                None => write!(f, "func[{}]", frame.func_index)?,
+            }
         }
         Ok(())
     }
@@ -503,6 +576,7 @@ impl ExecResult {
                 message: Some(format!("exit with status {code}")),
                 exit_code: Some(code),
                 backtrace: Vec::new(),
+                frames_elided: 0,
                 exception: None,
             }),
         }

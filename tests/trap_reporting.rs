@@ -186,11 +186,7 @@ fn wasm_traps_carry_a_backtrace_with_function_names() -> Result<()> {
             text.starts_with(&format!("wasm trap: {}", code.message())),
             "{text}"
         );
-        for name in [
-            "0: func[1] <innermost>",
-            "1: func[2] <middle>",
-            "2: func[3] <outer>",
-        ] {
+        for name in ["innermost (func[1])", "middle (func[2])", "outer (func[3])"] {
             assert!(text.contains(name), "{text}");
         }
     }
@@ -383,5 +379,76 @@ fn traps_during_instantiation_are_errors() -> Result<()> {
              (func (export "g") (result i32) (global.get $g)))"#,
     )?;
     assert_eq!(call(&mut inst, "g", &[])?[0].read_as::<i32>(), 1);
+    Ok(())
+}
+
+#[test]
+fn frames_name_the_wasm_operator_by_its_module_offset() -> Result<()> {
+    let bytes = wat::parse_str(BACKTRACE)?;
+    let opcode = |offset: Option<u32>| offset.map(|o| bytes[o as usize]);
+    let engine = Engine::default();
+    let module = Module::compile(&engine, &bytes)?;
+    let mut linker = Linker::new();
+    linker.define("h", "fail", HostFunc::wrap(|| {}))?;
+    let mut inst = Instance::new(&mut Store::new(&engine), &module, &linker)?;
+    for (arg, trapping) in [(0, 0x6e /* i32.div_u */), (3, 0x28 /* i32.load */)] {
+        let trap = trap_of(&mut inst, "run", &i32s(&[arg]))?;
+        let frames = trap.backtrace();
+        assert_eq!(opcode(frames[0].module_offset), Some(trapping), "{trap}");
+        // The outer frames are at their calls.
+        assert_eq!(opcode(frames[1].module_offset), Some(0x10), "{trap}");
+        assert_eq!(opcode(frames[2].module_offset), Some(0x10), "{trap}");
+        let line = format!(
+            "{:#x} - innermost (func[1])",
+            frames[0].module_offset.unwrap()
+        );
+        assert!(trap.to_string().contains(&line), "{trap}");
+    }
+    Ok(())
+}
+
+#[test]
+fn mangled_names_are_demangled() -> Result<()> {
+    let wat = r#"(module
+      (func $_ZN4core9panicking5panic17h0123456789abcdefE (export "rust") unreachable)
+      (func $_Z3addii (export "cpp") unreachable))"#;
+    let mut inst = instantiate(&Engine::default(), wat)?;
+    let trap = trap_of(&mut inst, "rust", &[])?;
+    assert_eq!(
+        trap.backtrace()[0].func_name.as_deref(),
+        Some("core::panicking::panic")
+    );
+    let trap = trap_of(&mut inst, "cpp", &[])?;
+    assert_eq!(
+        trap.backtrace()[0].func_name.as_deref(),
+        Some("add(int, int)")
+    );
+    Ok(())
+}
+
+#[test]
+fn very_deep_backtraces_keep_both_ends() -> Result<()> {
+    let mut inst = instantiate(&Engine::default(), RECURSION)?;
+    let trap = trap_of(&mut inst, "forever", &[])?;
+    assert_eq!(trap.code(), TrapCode::StackOverflow);
+    assert!(
+        trap.frames_elided() > 0,
+        "{} frames",
+        trap.backtrace().len()
+    );
+    // The innermost and outermost frames are kept (the walk also passes the entry trampoline,
+    // which is no function's frame).
+    assert!((120..=128).contains(&trap.backtrace().len()), "{trap}");
+    let text = trap.to_string();
+    assert!(
+        text.contains(&format!("... {} frames elided ...", trap.frames_elided())),
+        "{text}"
+    );
+    // The outermost frame keeps its number in the whole stack.
+    let last = trap.backtrace().len() - 1 + trap.frames_elided();
+    assert!(text.contains(&format!("\n  {last:>4}: ")), "{text}");
+    // A shallow trap elides nothing.
+    let (shallow, _) = backtrace_of(0)?;
+    assert_eq!(shallow.frames_elided(), 0);
     Ok(())
 }

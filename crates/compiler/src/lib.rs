@@ -79,6 +79,39 @@ pub(crate) struct CompiledFunction {
     /// (return address, GC reference slots as distances below the frame pointer) of each call with
     /// live GC references.
     pub stack_maps: Vec<(u32, Vec<u32>)>,
+    /// Where each run of machine code comes from: (offset in `code`, wasm module offset or
+    /// [`NO_WASM_OFFSET`]), sorted by offset (see [`CodeImage::address_map`]).
+    pub addresses: Vec<(u32, u32)>,
+}
+
+pub use wasmz_environ::image::NO_WASM_OFFSET;
+
+/// The address map of a compiled function: one entry where the wasm offset changes, and
+/// [`NO_WASM_OFFSET`] over code that comes from no operator (prologue, epilogue, trampolines).
+fn address_map(
+    srclocs: &[cranelift_codegen::MachSrcLoc<cranelift_codegen::Final>],
+) -> Vec<(u32, u32)> {
+    let mut map: Vec<(u32, u32)> = Vec::new();
+    let push = |at: u32, wasm: u32, map: &mut Vec<(u32, u32)>| {
+        if map.last().is_none_or(|&(_, last)| last != wasm) {
+            map.push((at, wasm));
+        }
+    };
+    let mut end = 0;
+    for s in srclocs {
+        if s.start != end {
+            push(end, NO_WASM_OFFSET, &mut map);
+        }
+        let wasm = if s.loc.is_default() {
+            NO_WASM_OFFSET
+        } else {
+            s.loc.bits()
+        };
+        push(s.start, wasm, &mut map);
+        end = s.end;
+    }
+    push(end, NO_WASM_OFFSET, &mut map);
+    map
 }
 
 fn compile_function(
@@ -144,12 +177,14 @@ fn compile_function(
             (*ret, slots)
         })
         .collect();
+    let addresses = address_map(compiled.buffer.get_srclocs_sorted());
     Ok(CompiledFunction {
         code: compiled.code_buffer().to_vec(),
         calls,
         traps,
         handlers,
         stack_maps,
+        addresses,
     })
 }
 
@@ -225,6 +260,8 @@ pub struct LazyCompiled {
     /// Stack maps of the calls with live GC references, sorted by return address (as in
     /// [`CodeImage::stack_maps`]).
     pub stack_maps: Vec<(u32, Vec<u32>)>,
+    /// The address map (as in [`CodeImage::address_map`]).
+    pub addresses: Vec<(u32, u32)>,
 }
 
 /// Compiles one function or trampoline of `module` (whose bytes are `wasm`) on its own, for lazy
@@ -296,6 +333,7 @@ pub fn compile_lazy(
         traps,
         handlers,
         stack_maps,
+        addresses: compiled.addresses,
     })
 }
 

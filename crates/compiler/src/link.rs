@@ -23,6 +23,9 @@ fn place(image: &mut CodeImage, f: &CompiledFunction) -> u32 {
             .iter()
             .map(|(ret, slots)| (start + ret, slots.clone())),
     );
+    image
+        .address_map
+        .extend(f.addresses.iter().map(|(at, wasm)| (start + at, *wasm)));
     start
 }
 

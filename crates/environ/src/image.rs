@@ -39,9 +39,24 @@ pub struct CodeImage {
     pub num_imported_funcs: u32,
     /// Function names from the name section, sorted by function index.
     pub func_names: Vec<(u32, String)>,
+    /// Where the machine code comes from: (code offset, byte offset in the wasm module of the
+    /// operator it was compiled from, or [`NO_WASM_OFFSET`]), sorted by code offset; each entry holds
+    /// up to the next one.
+    pub address_map: Vec<(u32, u32)>,
 }
 
+/// The wasm offset of machine code that comes from no operator (prologues, trampolines, padding).
+pub const NO_WASM_OFFSET: u32 = u32::MAX;
+
 impl CodeImage {
+    /// The byte offset in the wasm module of the operator the machine code at `offset` was compiled
+    /// from, if any.
+    pub fn wasm_offset(&self, offset: u32) -> Option<u32> {
+        let i = self.address_map.partition_point(|&(at, _)| at <= offset);
+        let (_, wasm) = *self.address_map.get(i.checked_sub(1)?)?;
+        (wasm != NO_WASM_OFFSET).then_some(wasm)
+    }
+
     /// The trap code recorded for the instruction at `offset`, if any.
     pub fn lookup_trap(&self, offset: u32) -> Option<TrapCode> {
         self.traps

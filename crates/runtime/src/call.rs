@@ -47,6 +47,7 @@ pub unsafe fn call_callee(
             message: Some(message),
             exit_code: None,
             backtrace: Vec::new(),
+            frames_elided: 0,
             exception: None,
         })?;
     }

@@ -878,6 +878,7 @@ pub unsafe fn instantiate(
             message: None,
             exit_code: None,
             backtrace: Vec::new(),
+            frames_elided: 0,
             exception: None,
         }));
     }

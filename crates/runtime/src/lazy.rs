@@ -41,6 +41,8 @@ pub struct LazyCode {
     /// Stack maps of the calls with live GC references: (return address, slots as distances below
     /// the frame pointer), sorted by return address.
     pub stack_maps: Vec<(u32, Vec<u32>)>,
+    /// The address map: (code offset, wasm module offset), sorted (see `CodeImage::address_map`).
+    pub address_map: Vec<(u32, u32)>,
 }
 
 /// Compiles the items of one module on demand (implemented by the embedder, which owns the compiler).
@@ -146,6 +148,7 @@ impl LazyModule {
             traps: compiled.traps,
             handlers: compiled.handlers,
             stack_maps: compiled.stack_maps,
+            address_map: compiled.address_map,
             ..CodeImage::default()
         };
         image.stack_maps.sort_by_key(|(offset, _)| *offset);

@@ -102,6 +102,11 @@ pub fn translate_function(
     while !reader.eof() {
         let offset = reader.original_position();
         let op = reader.read()?;
+        // The operator's byte offset in the module names the machine code it becomes (trap
+        // backtraces report it).
+        t.builder.set_srcloc(ir::SourceLoc::new(
+            u32::try_from(offset).unwrap_or(u32::MAX),
+        ));
         t.translate_operator(&op, offset)?;
     }
     t.builder.seal_all_blocks();

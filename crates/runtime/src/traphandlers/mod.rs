@@ -19,8 +19,13 @@ use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
 use wasmz_environ::TrapCode;
 
+/// Innermost frames kept in a trap's backtrace.
+const BACKTRACE_HEAD: usize = 64;
+/// Outermost frames kept in a trap's backtrace; frames between the head and the tail of a deeper
+/// backtrace are counted, not kept.
+const BACKTRACE_TAIL: usize = 64;
 /// Most frames kept in a trap's backtrace.
-pub const MAX_BACKTRACE: usize = 32;
+pub const MAX_BACKTRACE: usize = BACKTRACE_HEAD + BACKTRACE_TAIL;
 
 type EntryFn = unsafe extern "C" fn(*mut c_void, *mut c_void, *const u8, *mut c_void);
 
@@ -56,6 +61,9 @@ pub struct FrameInfo {
     pub func_index: u32,
     /// The function's name from the name section, if any.
     pub func_name: Option<String>,
+    /// Byte offset in the wasm module of the operator executing in this frame (the trapping one, or
+    /// the call), when known.
+    pub module_offset: Option<u32>,
     /// Offset of the instruction inside the function's machine code.
     pub code_offset: u32,
 }
@@ -71,6 +79,9 @@ pub struct TrapInfo {
     pub exit_code: Option<i32>,
     /// Wasm frames, innermost first.
     pub backtrace: Vec<FrameInfo>,
+    /// Frames left out of the middle of a very deep backtrace (between its first and last
+    /// [`MAX_BACKTRACE`]` / 2` frames).
+    pub frames_elided: usize,
     /// The exception, for an [`TrapCode::UnhandledException`] trap.
     pub exception: Option<Box<ThrownException>>,
 }
@@ -83,13 +94,23 @@ pub(crate) fn record_trap(code: TrapCode, pc: Option<usize>, fp: usize, sp: usiz
     TRAP_CODE.with(|c| c.set(code.to_u8()));
     let top = ENTRY_SP.with(Cell::get);
     TRAP_PCS.with(|pcs| {
+        // The first frames in order, then the last ones in a ring.
+        let keep = |n: usize, pc: usize| {
+            let slot = if n < BACKTRACE_HEAD {
+                n
+            } else {
+                BACKTRACE_HEAD + (n - BACKTRACE_HEAD) % BACKTRACE_TAIL
+            };
+            pcs[slot].set(pc);
+        };
         let mut n = 0;
         if let Some(pc) = pc {
-            pcs[0].set(pc);
+            keep(0, pc);
             n = 1;
         }
         let mut fp = fp;
-        while n < MAX_BACKTRACE && fp != 0 && fp >= sp && fp < top && fp.is_multiple_of(8) {
+        // Frame pointers strictly increase toward `top`, so the walk ends.
+        while fp != 0 && fp >= sp && fp < top && fp.is_multiple_of(8) {
             // SAFETY: `fp` lies between the trapping stack pointer and the entry stack pointer of this
             // thread, so it points into this thread's live stack; compiled code keeps frame pointers,
             // so a frame record is `[saved fp, return address]`.
@@ -97,7 +118,7 @@ pub(crate) fn record_trap(code: TrapCode, pc: Option<usize>, fp: usize, sp: usiz
             if !crate::code_memory::is_wasm_pc(ret) {
                 break;
             }
-            pcs[n].set(ret);
+            keep(n, ret);
             n += 1;
             if next <= fp {
                 break;
@@ -141,11 +162,27 @@ fn take_trap() -> TrapInfo {
     let exit_code = TRAP_EXIT.with(|e| e.take());
     let exception = TRAP_EXCEPTION.with(|e| e.borrow_mut().take());
     let len = TRAP_LEN.with(Cell::get);
-    let mut backtrace = Vec::with_capacity(len);
+    let kept = len.min(MAX_BACKTRACE);
+    let frames_elided = len - kept;
+    let mut backtrace = Vec::with_capacity(kept);
     TRAP_PCS.with(|pcs| {
-        for (i, pc) in pcs[..len].iter().enumerate() {
+        // The head in order, then the ring of the last frames from its oldest entry.
+        let ring_start = if frames_elided > 0 {
+            (len - BACKTRACE_HEAD) % BACKTRACE_TAIL
+        } else {
+            0
+        };
+        let order = (0..kept.min(BACKTRACE_HEAD)).chain(
+            (0..kept.saturating_sub(BACKTRACE_HEAD))
+                .map(|i| BACKTRACE_HEAD + (ring_start + i) % BACKTRACE_TAIL),
+        );
+        for (i, slot) in order.enumerate() {
             // Return addresses point after the call; step back into the calling instruction.
-            let pc = if i == 0 { pc.get() } else { pc.get() - 1 };
+            let pc = if i == 0 {
+                pcs[slot].get()
+            } else {
+                pcs[slot].get() - 1
+            };
             if let Some(l) = lookup_code(pc)
                 && let Some(defined) = l.image.function_at(l.offset)
             {
@@ -153,6 +190,7 @@ fn take_trap() -> TrapInfo {
                 backtrace.push(FrameInfo {
                     func_index,
                     func_name: l.image.func_name(func_index).map(str::to_string),
+                    module_offset: l.image.wasm_offset(l.offset),
                     code_offset: l.offset - l.image.functions[defined as usize].start,
                 });
             }
@@ -163,6 +201,7 @@ fn take_trap() -> TrapInfo {
         message,
         exit_code,
         backtrace,
+        frames_elided,
         exception,
     }
 }
