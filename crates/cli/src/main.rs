@@ -20,7 +20,12 @@
 //!
 //! Exit status: the guest's exit status; **134** (128 + SIGABRT) when the guest traps, after printing
 //! the trap code and the wasm backtrace (with function names) to stderr; **1** when the module cannot
-//! be read, compiled, linked, or the arguments are wrong.
+//! be read, compiled, linked, or the arguments are wrong, and when `--invoke`'s results cannot be
+//! written to stdout.
+//!
+//! A closed stdout or stderr never stops wasmz: the guest's writes to it fail with the WASI error
+//! `pipe` (64), and wasmz's own reports to a closed stream are dropped (the exit status stays the
+//! one above).
 
 mod run;
 
@@ -47,7 +52,7 @@ fn main() -> ExitCode {
         Command::Run(args) => match run::run(args) {
             Ok(code) => ExitCode::from(code),
             Err(e) => {
-                eprintln!("error: {e:#}");
+                run::report(format_args!("error: {e:#}"));
                 ExitCode::from(1)
             }
         },

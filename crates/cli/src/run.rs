@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
+use std::io::Write;
 use std::path::PathBuf;
 use wasmz::{Config, Engine, ExecResult, Instance, Linker, Module, RawVal, Store, Trap, ValType};
 use wasmz_wasi::WasiCtxBuilder;
@@ -128,9 +129,14 @@ pub fn run(args: RunArgs) -> Result<u8> {
                 .collect::<Result<Vec<_>>>()?;
             match instance.call(name, &values)? {
                 ExecResult::Ok(results) => {
-                    for (t, v) in ty.results.iter().zip(&results) {
-                        println!("{}", format_result(*t, *v));
-                    }
+                    let mut out = std::io::stdout().lock();
+                    let written = ty
+                        .results
+                        .iter()
+                        .zip(&results)
+                        .try_for_each(|(t, v)| writeln!(out, "{}", format_result(*t, *v)))
+                        .and_then(|()| out.flush());
+                    written.context("cannot write the results")?;
                     Ok(0)
                 }
                 other => finish(other),
@@ -149,8 +155,14 @@ fn finish(result: ExecResult) -> Result<u8> {
 }
 
 fn report_trap(trap: &Trap) -> u8 {
-    eprintln!("error: {trap}");
+    report(format_args!("error: {trap}"));
     TRAP_EXIT_STATUS
+}
+
+/// Writes one line to stderr. A failure (stderr closed or full) is ignored: a report that cannot be
+/// written must not change the outcome, and there is nowhere left to report it.
+pub fn report(message: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr(), "{message}");
 }
 
 fn parse_int(s: &str) -> Result<i128> {

@@ -199,3 +199,156 @@ fn unreadable_or_invalid_modules_exit_1() {
         text(&out.stderr)
     );
 }
+
+/// A guest that calls WASI functions with guest lengths and counts far beyond its one-page memory
+/// (up to 4 GiB), and exits with 100 + the number of the first call that does not return `fault`
+/// (21), or 0.
+const HUGE_LENGTHS_GUEST: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_symlink"
+    (func $path_symlink (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "random_get" (func $random_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll_oneoff (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_readdir" (func $fd_readdir (param i32 i32 i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  ;; One iovec at 0: 0xffffffff bytes at 100.
+  (data (i32.const 0) "\64\00\00\00\ff\ff\ff\ff")
+  (func $expect_fault (param $errno i32) (param $n i32)
+    (if (i32.ne (local.get $errno) (i32.const 21))
+      (then (call $exit (i32.add (i32.const 100) (local.get $n))))))
+  (func (export "_start")
+    (call $expect_fault (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16)) (i32.const 1))
+    (call $expect_fault (call $fd_write (i32.const 1) (i32.const 0) (i32.const 0x1fffffff) (i32.const 16)) (i32.const 2))
+    (call $expect_fault (call $fd_read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 16)) (i32.const 3))
+    (call $expect_fault (call $fd_read (i32.const 0) (i32.const 0) (i32.const 0x1fffffff) (i32.const 16)) (i32.const 4))
+    (call $expect_fault (call $path_open (i32.const 3) (i32.const 0) (i32.const 100) (i32.const -1)
+      (i32.const 0) (i64.const -1) (i64.const -1) (i32.const 0) (i32.const 16)) (i32.const 5))
+    (call $expect_fault (call $path_symlink (i32.const 100) (i32.const -1) (i32.const 3) (i32.const 100) (i32.const 1)) (i32.const 6))
+    (call $expect_fault (call $random_get (i32.const 0) (i32.const -1)) (i32.const 7))
+    ;; 0x5555555 subscriptions of 48 bytes: just under 4 GiB; 0xffffffff: more.
+    (call $expect_fault (call $poll_oneoff (i32.const 0) (i32.const 0) (i32.const 0x5555555) (i32.const 16)) (i32.const 8))
+    (call $expect_fault (call $poll_oneoff (i32.const 0) (i32.const 0) (i32.const -1) (i32.const 16)) (i32.const 9))
+    (call $expect_fault (call $fd_readdir (i32.const 3) (i32.const 0) (i32.const -1) (i64.const 0) (i32.const 16)) (i32.const 10))
+    (call $exit (i32.const 0))))"#;
+
+/// Guest lengths of up to 4 GiB give `fault` without the host allocating anything of their size: run
+/// under an address-space limit that leaves room for the guest memory's reservation (8 GiB for a
+/// 32-bit memory) but not for another 4 GiB, a host allocation of the guest's size would abort the
+/// process ("memory allocation of 4294967295 bytes failed").
+#[test]
+fn huge_guest_lengths_are_faults_not_host_allocations() {
+    let dir = TempDir::new("cli-huge");
+    let guest = dir.path().join("huge.wat");
+    std::fs::write(&guest, HUGE_LENGTHS_GUEST).unwrap();
+    // `ulimit -v` counts KiB: 10,000,000 KiB is about 9.5 GiB.
+    let script = format!(
+        "ulimit -v 10000000 && exec '{}' run --dir '{}' '{}'",
+        env!("CARGO_BIN_EXE_wasmz"),
+        dir.path().display(),
+        guest.display()
+    );
+    let out = Command::new("sh")
+        .args(["-c", &script])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
+}
+
+/// Runs wasmz with stdout (`closed_stdout`) or stderr connected to a pipe whose read end is already
+/// closed, so every write to it fails with `EPIPE` (Rust programs ignore `SIGPIPE`). The other stream
+/// is captured.
+fn wasmz_with_closed(args: &[&str], closed_stdout: bool) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasmz"));
+    cmd.args(args).stdin(std::process::Stdio::null());
+    if closed_stdout {
+        cmd.stdout(writer).stderr(std::process::Stdio::piped());
+    } else {
+        cmd.stderr(writer).stdout(std::process::Stdio::piped());
+    }
+    cmd.output().expect("run wasmz")
+}
+
+#[test]
+fn a_closed_stdout_is_an_error_for_the_guest_not_a_panic() {
+    let dir = TempDir::new("cli-closed-stdout");
+    // The guest exits with fd_write's error number: `pipe` (64).
+    let guest = dir.path().join("write.wat");
+    std::fs::write(
+        &guest,
+        r#"(module
+          (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 0) "\64\00\00\00\06\00\00\00")
+          (data (i32.const 100) "hello\n")
+          (func (export "_start")
+            (call $exit (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16)))))"#,
+    )
+    .unwrap();
+    let out = wasmz_with_closed(&["run", guest.to_str().unwrap()], true);
+    assert_eq!(out.status.code(), Some(64), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
+    // A C program: printf fails quietly and `main` returns 0.
+    let hello = wasm_of("cli-hello", "examples/hello.c", &[]);
+    let out = wasmz_with_closed(&["run", hello.to_str().unwrap()], true);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
+    // The same guest writing to a closed stderr.
+    let to_stderr = std::fs::read_to_string(&guest)
+        .unwrap()
+        .replace("(call $w (i32.const 1)", "(call $w (i32.const 2)");
+    std::fs::write(&guest, to_stderr).unwrap();
+    let out = wasmz_with_closed(&["run", guest.to_str().unwrap()], false);
+    assert_eq!(out.status.code(), Some(64));
+    assert_eq!(text(&out.stdout), "");
+}
+
+#[test]
+fn a_trap_report_to_a_closed_stderr_keeps_the_trap_status() {
+    let wasm = wasm_of("cli-trap", "crates/wasi/tests/c/trap.c", &[]);
+    let out = wasmz_with_closed(&["run", wasm.to_str().unwrap()], false);
+    assert_eq!(out.status.code(), Some(134));
+    assert_eq!(text(&out.stdout), "about to trap\n");
+    // Both streams closed: the trap status still (not 101, a panic).
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let status = Command::new(env!("CARGO_BIN_EXE_wasmz"))
+        .args(["run", wasm.to_str().unwrap()])
+        .stdout(writer.try_clone().unwrap())
+        .stderr(writer)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(134));
+    // An error of wasmz itself, to a closed stderr: 1.
+    let out = wasmz_with_closed(&["run", "/nonexistent/module.wasm"], false);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn invoke_results_to_a_closed_stdout_exit_1() {
+    let dir = TempDir::new("cli-closed-invoke");
+    let module = dir.path().join("f.wat");
+    std::fs::write(
+        &module,
+        r#"(module (func (export "f") (result i32 i64) i32.const 42 i64.const 7))"#,
+    )
+    .unwrap();
+    let f = module.to_str().unwrap();
+    let out = wasmz_with_closed(&["run", "--invoke", "f", f], true);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.starts_with("error: cannot write the results"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // With stdout open, the results are printed.
+    let out = wasmz(&["run", "--invoke", "f", f]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), "42\n7\n");
+}

@@ -89,6 +89,7 @@ pub(crate) fn fd_pwrite(
     nwritten: u32,
 ) -> WasiResult<()> {
     let iovs = read_iovecs(cx, iovs, iovs_len)?;
+    check_iovecs(cx, &iovs)?;
     let data = gather(cx, &iovs)?;
     check_range(cx, nwritten, 4)?;
     let file = file_of(st, fd)?;
@@ -425,6 +426,8 @@ pub(crate) fn fd_readdir(
     cookie: u64,
     bufused: u32,
 ) -> WasiResult<()> {
+    check_range(cx, buf, buf_len)?;
+    check_range(cx, bufused, 4)?;
     let entry = st.fds.get(fd)?;
     let dir = entry.dir()?;
     let entries = list_dir(dir.as_fd())?;

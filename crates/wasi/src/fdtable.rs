@@ -276,8 +276,14 @@ impl FdEntry {
     /// Writes `data` at the current position (or the end, in append mode).
     pub(crate) fn write(&mut self, data: &[u8]) -> WasiResult<usize> {
         match &mut self.kind {
-            FdKind::Stdout(sink) => write_sink(sink, data, || Box::new(io::stdout())),
-            FdKind::Stderr(sink) => write_sink(sink, data, || Box::new(io::stderr())),
+            FdKind::Stdout(sink) => {
+                if let OutputSink::Inherit = sink {
+                    // What the embedder printed through `std::io::stdout` goes out first.
+                    let _ = io::stdout().flush();
+                }
+                write_sink(sink, data, libc::STDOUT_FILENO)
+            }
+            FdKind::Stderr(sink) => write_sink(sink, data, libc::STDERR_FILENO),
             FdKind::File(f) => Ok(f.write(data)?),
             FdKind::Dir(_) => Err(Errno::Isdir),
             FdKind::Stdin(_) => Err(Errno::Badf),
@@ -285,23 +291,32 @@ impl FdEntry {
     }
 }
 
-fn write_sink(
-    sink: &mut OutputSink,
-    data: &[u8],
-    host: impl FnOnce() -> Box<dyn Write>,
-) -> WasiResult<usize> {
+/// Writes to a standard output stream. A host stream is written directly (no buffer in between, so
+/// the result is the host's: a closed pipe gives `pipe`, a full disk `nospc`) and may write less than
+/// `data`.
+fn write_sink(sink: &mut OutputSink, data: &[u8], host_fd: i32) -> WasiResult<usize> {
     match sink {
         OutputSink::Null => Ok(data.len()),
         OutputSink::Buffer(b) => {
             b.append(data);
             Ok(data.len())
         }
-        OutputSink::Inherit => {
-            let mut out = host();
-            out.write_all(data)?;
-            // Flushed at once: the process may end through `std::process::exit` without unwinding.
-            out.flush()?;
-            Ok(data.len())
+        OutputSink::Inherit => write_fd(host_fd, data),
+    }
+}
+
+/// One `write(2)` of `data` to the host fd `fd`, retried when interrupted.
+fn write_fd(fd: i32, data: &[u8]) -> WasiResult<usize> {
+    loop {
+        // SAFETY: `data` is readable for its length; `fd` is a plain number (a closed fd gives `EBADF`,
+        // and nothing here takes ownership of it).
+        let n = unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let err = Errno::last();
+        if err != Errno::Intr {
+            return Err(err);
         }
     }
 }

@@ -417,6 +417,8 @@ pub(crate) fn path_readlink(
     bufused: u32,
 ) -> WasiResult<()> {
     let path = read_string(cx, path.0, path.1)?;
+    crate::memory::check_range(cx, buf, buf_len)?;
+    crate::memory::check_range(cx, bufused, 4)?;
     let r = resolve(dir_of(st, fd)?.as_fd(), &path, false)?;
     let target = read_link(r.dir(), &r.name)?.ok_or(Errno::Inval)?;
     let n = target.len().min(buf_len as usize);

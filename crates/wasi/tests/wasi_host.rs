@@ -5,9 +5,55 @@
 mod common;
 
 use common::TempDir;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 use wasmz::{Engine, ExecResult, Instance, Linker, Memory, Module, RawVal, Store};
 use wasmz_wasi::{Errno, WasiCtxBuilder};
+
+/// The system allocator, recording the largest allocation each thread makes (see [`largest_alloc`]).
+struct Tracking;
+
+thread_local! {
+    static LARGEST: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is passed on to the system allocator unchanged; the bookkeeping only reads the
+// layout and touches a thread-local `Cell` without destructor (so it never allocates).
+unsafe impl GlobalAlloc for Tracking {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = LARGEST.try_with(|l| l.set(l.get().max(layout.size())));
+        // SAFETY: the caller's guarantees for `alloc` hold for `System.alloc`.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let _ = LARGEST.try_with(|l| l.set(l.get().max(layout.size())));
+        // SAFETY: as above.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` was allocated by `System` with `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = LARGEST.try_with(|l| l.set(l.get().max(new_size)));
+        // SAFETY: as above.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Tracking = Tracking;
+
+/// Runs `f` and returns its result with the size of the largest allocation the thread made meanwhile.
+fn largest_alloc<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    LARGEST.with(|l| l.set(0));
+    let result = f();
+    (result, LARGEST.with(Cell::get))
+}
 
 /// A module exporting, for each (name, params), a function `name` that calls the WASI import of the
 /// same name with its own parameters and returns its error number.
@@ -26,7 +72,10 @@ const SIGS: &[(&str, &str)] = &[
     ("proc_raise", "i32"),
     ("sock_accept", "i32 i32 i32"),
     ("sock_send", "i32 i32 i32 i32 i32"),
+    ("path_readlink", "i32 i32 i32 i32 i32 i32"),
     ("fd_write", "i32 i32 i32 i32"),
+    ("fd_pwrite", "i32 i32 i32 i64 i32"),
+    ("fd_readdir", "i32 i32 i32 i64 i32"),
     ("fd_read", "i32 i32 i32 i32"),
     ("fd_seek", "i32 i64 i32 i32"),
     ("fd_close", "i32"),
@@ -517,4 +566,79 @@ fn vectored_io_works_on_a_shared_memory() {
     assert_eq!(call("fd_write", &[i(1), i(0), i(2), i(64)]), 0);
     assert_eq!(get(64), 7);
     assert_eq!(out.contents(), b"abcdefg");
+}
+
+#[test]
+fn huge_guest_lengths_fault_before_any_host_allocation() {
+    let dir = TempDir::new("wasi-host-huge");
+    std::fs::write(dir.path().join("file"), "data").unwrap();
+    let mut g = Guest::new(Some(
+        WasiCtxBuilder::new()
+            .stdin_bytes("input")
+            .capture_stdout()
+            .preopen_dir(dir.path(), "/d")
+            .unwrap()
+            .build(),
+    ));
+    // The memory is one page: no host buffer for a call needs more (the call machinery itself
+    // allocates a little).
+    let limit = g.memory.data_size() as usize;
+    let huge = -1i32; // 0xffff_ffff
+    let i64v = RawVal::from;
+    // One iovec at 0: 0xffffffff bytes at 100.
+    iovecs(&g, 0, &[(100, u32::MAX)]);
+    let [p, _] = g.string(100, "file");
+    let calls: Vec<(&str, Vec<RawVal>)> = vec![
+        ("fd_write", vec![i(1), i(0), i(1), i(16)]),
+        ("fd_write", vec![i(1), i(0), i(0x1fff_ffff), i(16)]),
+        ("fd_write", vec![i(1), i(0), i(huge), i(16)]),
+        ("fd_read", vec![i(0), i(0), i(1), i(16)]),
+        ("fd_read", vec![i(0), i(0), i(0x1fff_ffff), i(16)]),
+        ("fd_pwrite", vec![i(4), i(0), i(1), i64v(0i64), i(16)]),
+        (
+            "path_open",
+            vec![
+                i(3),
+                i(0),
+                p,
+                i(huge),
+                i(0),
+                i64v(-1i64),
+                i64v(-1i64),
+                i(0),
+                i(16),
+            ],
+        ),
+        ("path_symlink", vec![p, i(huge), i(3), p, i(4)]),
+        ("path_symlink", vec![p, i(4), i(3), p, i(huge)]),
+        ("path_unlink_file", vec![i(3), p, i(huge)]),
+        ("path_readlink", vec![i(3), p, i(4), i(200), i(huge), i(16)]),
+        ("random_get", vec![i(0), i(huge)]),
+        ("random_get", vec![i(100), i(limit as i32)]),
+        ("poll_oneoff", vec![i(0), i(0), i(0x0555_5555), i(16)]),
+        ("poll_oneoff", vec![i(0), i(0), i(huge), i(16)]),
+        ("fd_readdir", vec![i(3), i(0), i(huge), i64v(0i64), i(16)]),
+    ];
+    // Open the file as fd 4 for fd_pwrite.
+    assert_eq!(g.path_open("file", 0), 0);
+    assert_eq!(g.u32_at(16), 4);
+    iovecs(&g, 0, &[(100, u32::MAX)]);
+    for (name, args) in calls {
+        let (errno, largest) = largest_alloc(|| g.call(name, &args));
+        assert_eq!(errno, FAULT, "{name}{args:?}");
+        assert!(
+            largest < limit,
+            "{name}{args:?} allocated {largest} bytes on the host"
+        );
+    }
+    // Within bounds, the same calls work, and a large random_get needs no buffer of its size.
+    let (errno, largest) = largest_alloc(|| g.call("random_get", &[i(0), i(limit as i32)]));
+    assert_eq!(errno, 0);
+    assert!(largest <= limit, "random_get allocated {largest} bytes");
+    let [p, l] = g.string(100, "file");
+    assert_eq!(
+        g.call("path_unlink_file", &[i(3), p, l]),
+        0,
+        "a path in bounds still works"
+    );
 }
