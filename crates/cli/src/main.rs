@@ -1,7 +1,7 @@
 //! The `wasmz` command line.
 //!
 //! ```text
-//! wasmz run [--dir HOST[::GUEST]]... [--env K=V]... [--cache DIR] [--lazy] [--invoke NAME] FILE [ARGS...]
+//! wasmz run [--dir HOST[::GUEST]]... [--env K[=V]]... [--cache DIR] [--lazy] [--invoke NAME] FILE [ARGS...]
 //! ```
 //!
 //! Runs FILE (`.wasm` binary, `.wat` text, or a `.cwasm` artifact made by `wasmz-aot compile`) with WASI
@@ -16,7 +16,8 @@
 //!   floats in Rust syntax incl. `inf`/`nan`); each result is printed on its own line.
 //!
 //! `--dir HOST::GUEST` preopens the host directory HOST under the guest name GUEST (`--dir HOST` uses
-//! HOST as the guest name too). `--env K=V` sets an environment variable. Stdio is inherited.
+//! HOST as the guest name too). `--env K=V` sets an environment variable; `--env K` copies the host's
+//! variable K (if set). Stdio is inherited.
 //!
 //! Exit status: the guest's exit status; **134** (128 + SIGABRT) when the guest traps, after printing
 //! the trap code and the wasm backtrace (with function names) to stderr; **1** when the module cannot

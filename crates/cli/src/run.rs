@@ -16,8 +16,9 @@ pub struct RunArgs {
     /// Preopens a host directory: `HOST` or `HOST::GUEST` (the name the guest sees).
     #[arg(long = "dir", value_name = "HOST[::GUEST]")]
     dirs: Vec<String>,
-    /// Sets an environment variable of the guest.
-    #[arg(long = "env", value_name = "K=V")]
+    /// Sets an environment variable of the guest: `NAME=VALUE`, or `NAME` for the host's value of
+    /// NAME (nothing when the host has none).
+    #[arg(long = "env", value_name = "NAME[=VALUE]")]
     envs: Vec<String>,
     /// Calls this export instead of `_start`, with ARGS as its arguments; prints its results.
     #[arg(long, value_name = "NAME")]
@@ -55,10 +56,18 @@ pub fn run(args: RunArgs) -> Result<u8> {
         builder.arg(&program).args(&args.args)
     };
     for env in &args.envs {
-        let (k, v) = env
-            .split_once('=')
-            .ok_or_else(|| anyhow!("--env expects K=V, got `{env}`"))?;
-        builder = builder.env(k, v);
+        match env.split_once('=') {
+            Some((k, v)) => builder = builder.env(k, v),
+            // `--env NAME`: the host's value, if it has one (as Wasmtime does).
+            None => {
+                if let Some(v) = std::env::var_os(env) {
+                    let v = v
+                        .into_string()
+                        .map_err(|_| anyhow!("the value of {env} is not UTF-8"))?;
+                    builder = builder.env(env, v);
+                }
+            }
+        }
     }
     for dir in &args.dirs {
         let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));

@@ -352,3 +352,120 @@ fn invoke_results_to_a_closed_stdout_exit_1() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(text(&out.stdout), "42\n7\n");
 }
+
+/// A module whose export `types(fd)` returns the file type `fd_fdstat_get` and `fd_filestat_get`
+/// report for `fd`, and its base rights.
+const STREAM_TYPES: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_fdstat_get" (func $fdstat (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_filestat_get" (func $filestat (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "types") (param $fd i32) (result i32 i32 i64)
+    (if (call $fdstat (local.get $fd) (i32.const 0)) (then unreachable))
+    (if (call $filestat (local.get $fd) (i32.const 100)) (then unreachable))
+    (i32.load8_u (i32.const 0))
+    (i32.load8_u (i32.const 116))
+    (i64.load (i32.const 8))))"#;
+
+/// The (fdstat type, filestat type, base rights) `types(fd)` printed.
+fn parse_types(out: &str) -> (u8, u8, u64) {
+    let v: Vec<&str> = out.lines().collect();
+    assert_eq!(v.len(), 3, "{out:?}");
+    (
+        v[0].parse().unwrap(),
+        v[1].parse().unwrap(),
+        v[2].parse::<i64>().unwrap() as u64,
+    )
+}
+
+#[test]
+fn standard_streams_report_the_host_stream_type() {
+    use std::process::Stdio;
+    const UNKNOWN: u8 = 0;
+    const REGULAR_FILE: u8 = 4;
+    const SOCKET_STREAM: u8 = 6;
+    const FD_READ: u64 = 1 << 1;
+    const FD_SEEK_TELL: u64 = 1 << 2 | 1 << 5;
+    const FD_WRITE: u64 = 1 << 6;
+    let dir = TempDir::new("cli-stream-types");
+    let module = dir.path().join("types.wat");
+    std::fs::write(&module, STREAM_TYPES).unwrap();
+    let m = module.to_str().unwrap();
+    let run = |fd: &str, stdin: Stdio, stdout: Stdio, stderr: Stdio| {
+        let out = Command::new(env!("CARGO_BIN_EXE_wasmz"))
+            .args(["run", "--invoke", "types", m, fd])
+            .stdin(stdin)
+            .stdout(stdout)
+            .stderr(stderr)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        out
+    };
+    // Pipes: `unknown` (WASI has no pipe type), as Wasmtime reports; /dev/null is a character device
+    // but no terminal: `unknown` too, so wasi-libc's isatty is false.
+    let out = run("1", Stdio::null(), Stdio::piped(), Stdio::piped());
+    let (fdstat, filestat, rights) = parse_types(&text(&out.stdout));
+    assert_eq!((fdstat, filestat), (UNKNOWN, UNKNOWN));
+    assert_ne!(rights & FD_WRITE, 0);
+    assert_eq!(rights & (FD_READ | FD_SEEK_TELL), 0);
+    let out = run("0", Stdio::null(), Stdio::piped(), Stdio::piped());
+    let (fdstat, filestat, rights) = parse_types(&text(&out.stdout));
+    assert_eq!((fdstat, filestat), (UNKNOWN, UNKNOWN));
+    assert_ne!(rights & FD_READ, 0);
+    assert_eq!(rights & (FD_WRITE | FD_SEEK_TELL), 0);
+    // Files: `regular_file`, for stdin, stdout and stderr.
+    let input = dir.path().join("input");
+    std::fs::write(&input, "x").unwrap();
+    let out = run(
+        "0",
+        std::fs::File::open(&input).unwrap().into(),
+        Stdio::piped(),
+        Stdio::piped(),
+    );
+    assert_eq!(parse_types(&text(&out.stdout)).0, REGULAR_FILE);
+    let output = dir.path().join("output");
+    run(
+        "1",
+        Stdio::null(),
+        std::fs::File::create(&output).unwrap().into(),
+        Stdio::piped(),
+    );
+    let (fdstat, filestat, _) = parse_types(&std::fs::read_to_string(&output).unwrap());
+    assert_eq!((fdstat, filestat), (REGULAR_FILE, REGULAR_FILE));
+    let out = run(
+        "2",
+        Stdio::null(),
+        Stdio::piped(),
+        std::fs::File::create(&output).unwrap().into(),
+    );
+    assert_eq!(parse_types(&text(&out.stdout)).0, REGULAR_FILE);
+    // A socket: `socket_stream`.
+    let (socket, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
+    let out = run(
+        "0",
+        std::os::fd::OwnedFd::from(socket).into(),
+        Stdio::piped(),
+        Stdio::piped(),
+    );
+    assert_eq!(parse_types(&text(&out.stdout)).0, SOCKET_STREAM);
+}
+
+#[test]
+fn env_without_a_value_copies_the_host_variable() {
+    let wasm = wasm_of("cli-hello", "examples/hello.c", &[]);
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmz"))
+        .args(["run", "--env", "GREETING", wasm.to_str().unwrap(), "Bob"])
+        .env("GREETING", "Salut")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "Salut, Bob!\n");
+    // A host variable that is not set: the guest has none either.
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmz"))
+        .args(["run", "--env", "GREETING", wasm.to_str().unwrap(), "Bob"])
+        .env_remove("GREETING")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "Hello, Bob!\n");
+}
