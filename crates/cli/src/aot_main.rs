@@ -14,6 +14,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use wasmz::{ArtifactInfo, Config, Engine, OptLevel};
@@ -81,23 +82,28 @@ fn compile(input: PathBuf, output: PathBuf, target: Option<String>, opt: Opt) ->
 fn inspect(file: PathBuf) -> Result<()> {
     let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
     let info = ArtifactInfo::parse(&bytes)?;
-    println!("format version: {}", info.format_version);
-    println!(
+    // Written with `writeln!`, not `println!`: a closed stdout is an error to report, not a panic.
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "format version: {}", info.format_version)?;
+    writeln!(
+        out,
         "wasmz version:  {} (build {})",
         info.wasmz_version, info.wasmz_build
-    );
-    println!("cranelift:      {}", info.cranelift_version);
-    println!("target:         {}", info.target);
-    println!("opt level:      {}", info.opt_level);
-    println!("bounds checks:  {}", info.bounds_checks);
-    println!("features:       {}", info.features);
-    println!("instrumentation: {}", info.instrumentation);
-    println!("isa flags:      {}", info.isa_flags);
-    println!(
+    )?;
+    writeln!(out, "cranelift:      {}", info.cranelift_version)?;
+    writeln!(out, "target:         {}", info.target)?;
+    writeln!(out, "opt level:      {}", info.opt_level)?;
+    writeln!(out, "bounds checks:  {}", info.bounds_checks)?;
+    writeln!(out, "features:       {}", info.features)?;
+    writeln!(out, "instrumentation: {}", info.instrumentation)?;
+    writeln!(out, "isa flags:      {}", info.isa_flags)?;
+    writeln!(
+        out,
         "code:           {} bytes at offset {}",
         info.code_size, info.code_offset
-    );
-    println!("functions:      {}", info.functions.len());
+    )?;
+    writeln!(out, "functions:      {}", info.functions.len())?;
+    out.flush()?;
     Ok(())
 }
 
@@ -114,7 +120,8 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Nothing more to do when stderr is closed too.
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
             ExitCode::from(1)
         }
     }

@@ -1,13 +1,14 @@
 //! The `wasmz` command line.
 //!
 //! ```text
-//! wasmz run [--dir HOST[::GUEST]]... [--env K=V]... [--cache DIR] [--lazy] [--allow-precompiled]
+//! wasmz run [--dir HOST[::GUEST]]... [--env K[=V]]... [--cache DIR] [--lazy] [--allow-precompiled]
 //!           [--invoke NAME] FILE [ARGS...]
 //! ```
 //!
 //! Runs FILE (`.wasm` binary, `.wat` text, or, with `--allow-precompiled`, a `.cwasm` artifact made by
-//! `wasmz-aot compile`: native code, so only one from a trusted source) with WASI preview1; `--cache DIR` keeps compiled modules in DIR for later runs; `--lazy` compiles each function
-//! on its first call (not for `.cwasm` files):
+//! `wasmz-aot compile`: native code, so only one from a trusted source) with WASI preview1;
+//! `--cache DIR` keeps compiled modules in DIR for later runs; `--lazy` compiles each function on its
+//! first call (not for `.cwasm` files):
 //!
 //! - Without `--invoke`: a command module's `_start` runs with the arguments `FILE ARGS...`; a reactor's
 //!   `_initialize` runs. The process exits with the guest's exit status (`proc_exit(n)` → `n`, a return
@@ -17,11 +18,17 @@
 //!   floats in Rust syntax incl. `inf`/`nan`); each result is printed on its own line.
 //!
 //! `--dir HOST::GUEST` preopens the host directory HOST under the guest name GUEST (`--dir HOST` uses
-//! HOST as the guest name too). `--env K=V` sets an environment variable. Stdio is inherited.
+//! HOST as the guest name too). `--env K=V` sets an environment variable; `--env K` copies the host's
+//! variable K (if set). Stdio is inherited.
 //!
 //! Exit status: the guest's exit status; **134** (128 + SIGABRT) when the guest traps, after printing
 //! the trap code and the wasm backtrace (with function names) to stderr; **1** when the module cannot
-//! be read, compiled, linked, or the arguments are wrong.
+//! be read, compiled, linked, or the arguments are wrong, and when `--invoke`'s results cannot be
+//! written to stdout.
+//!
+//! A closed stdout or stderr never stops wasmz: the guest's writes to it fail with the WASI error
+//! `pipe` (64), and wasmz's own reports to a closed stream are dropped (the exit status stays the
+//! one above).
 
 mod run;
 
@@ -48,7 +55,7 @@ fn main() -> ExitCode {
         Command::Run(args) => match run::run(args) {
             Ok(code) => ExitCode::from(code),
             Err(e) => {
-                eprintln!("error: {e:#}");
+                run::report(format_args!("error: {e:#}"));
                 ExitCode::from(1)
             }
         },

@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
+use std::io::Write;
 use std::path::PathBuf;
 use wasmz::{Config, Engine, ExecResult, Instance, Linker, Module, RawVal, Store, Trap, ValType};
 use wasmz_wasi::WasiCtxBuilder;
@@ -15,8 +16,9 @@ pub struct RunArgs {
     /// Preopens a host directory: `HOST` or `HOST::GUEST` (the name the guest sees).
     #[arg(long = "dir", value_name = "HOST[::GUEST]")]
     dirs: Vec<String>,
-    /// Sets an environment variable of the guest.
-    #[arg(long = "env", value_name = "K=V")]
+    /// Sets an environment variable of the guest: `NAME=VALUE`, or `NAME` for the host's value of
+    /// NAME (nothing when the host has none).
+    #[arg(long = "env", value_name = "NAME[=VALUE]")]
     envs: Vec<String>,
     /// Calls this export instead of `_start`, with ARGS as its arguments; prints its results.
     #[arg(long, value_name = "NAME")]
@@ -73,10 +75,18 @@ pub fn run(args: RunArgs) -> Result<u8> {
         builder.arg(&program).args(&args.args)
     };
     for env in &args.envs {
-        let (k, v) = env
-            .split_once('=')
-            .ok_or_else(|| anyhow!("--env expects K=V, got `{env}`"))?;
-        builder = builder.env(k, v);
+        match env.split_once('=') {
+            Some((k, v)) => builder = builder.env(k, v),
+            // `--env NAME`: the host's value, if it has one (as Wasmtime does).
+            None => {
+                if let Some(v) = std::env::var_os(env) {
+                    let v = v
+                        .into_string()
+                        .map_err(|_| anyhow!("the value of {env} is not UTF-8"))?;
+                    builder = builder.env(env, v);
+                }
+            }
+        }
     }
     for dir in &args.dirs {
         let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
@@ -147,9 +157,14 @@ pub fn run(args: RunArgs) -> Result<u8> {
                 .collect::<Result<Vec<_>>>()?;
             match instance.call(name, &values)? {
                 ExecResult::Ok(results) => {
-                    for (t, v) in ty.results.iter().zip(&results) {
-                        println!("{}", format_result(*t, *v));
-                    }
+                    let mut out = std::io::stdout().lock();
+                    let written = ty
+                        .results
+                        .iter()
+                        .zip(&results)
+                        .try_for_each(|(t, v)| writeln!(out, "{}", format_result(*t, *v)))
+                        .and_then(|()| out.flush());
+                    written.context("cannot write the results")?;
                     Ok(0)
                 }
                 other => finish(other),
@@ -168,8 +183,14 @@ fn finish(result: ExecResult) -> Result<u8> {
 }
 
 fn report_trap(trap: &Trap) -> u8 {
-    eprintln!("error: {trap}");
+    report(format_args!("error: {trap}"));
     TRAP_EXIT_STATUS
+}
+
+/// Writes one line to stderr. A failure (stderr closed or full) is ignored: a report that cannot be
+/// written must not change the outcome, and there is nowhere left to report it.
+pub fn report(message: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr(), "{message}");
 }
 
 fn parse_int(s: &str) -> Result<i128> {

@@ -199,3 +199,323 @@ fn unreadable_or_invalid_modules_exit_1() {
         text(&out.stderr)
     );
 }
+
+/// A guest that calls WASI functions with guest lengths and counts far beyond its one-page memory
+/// (up to 4 GiB), and exits with 100 + the number of the first call that does not return `fault`
+/// (21), or 0.
+const HUGE_LENGTHS_GUEST: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_symlink"
+    (func $path_symlink (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "random_get" (func $random_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll_oneoff (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_readdir" (func $fd_readdir (param i32 i32 i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  ;; One iovec at 0: 0xffffffff bytes at 100.
+  (data (i32.const 0) "\64\00\00\00\ff\ff\ff\ff")
+  (func $expect_fault (param $errno i32) (param $n i32)
+    (if (i32.ne (local.get $errno) (i32.const 21))
+      (then (call $exit (i32.add (i32.const 100) (local.get $n))))))
+  (func (export "_start")
+    (call $expect_fault (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16)) (i32.const 1))
+    (call $expect_fault (call $fd_write (i32.const 1) (i32.const 0) (i32.const 0x1fffffff) (i32.const 16)) (i32.const 2))
+    (call $expect_fault (call $fd_read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 16)) (i32.const 3))
+    (call $expect_fault (call $fd_read (i32.const 0) (i32.const 0) (i32.const 0x1fffffff) (i32.const 16)) (i32.const 4))
+    (call $expect_fault (call $path_open (i32.const 3) (i32.const 0) (i32.const 100) (i32.const -1)
+      (i32.const 0) (i64.const -1) (i64.const -1) (i32.const 0) (i32.const 16)) (i32.const 5))
+    (call $expect_fault (call $path_symlink (i32.const 100) (i32.const -1) (i32.const 3) (i32.const 100) (i32.const 1)) (i32.const 6))
+    (call $expect_fault (call $random_get (i32.const 0) (i32.const -1)) (i32.const 7))
+    ;; 0x5555555 subscriptions of 48 bytes: just under 4 GiB; 0xffffffff: more.
+    (call $expect_fault (call $poll_oneoff (i32.const 0) (i32.const 0) (i32.const 0x5555555) (i32.const 16)) (i32.const 8))
+    (call $expect_fault (call $poll_oneoff (i32.const 0) (i32.const 0) (i32.const -1) (i32.const 16)) (i32.const 9))
+    (call $expect_fault (call $fd_readdir (i32.const 3) (i32.const 0) (i32.const -1) (i64.const 0) (i32.const 16)) (i32.const 10))
+    (call $exit (i32.const 0))))"#;
+
+/// The address space (KiB, `VmPeak`) of a `wasmz run` process whose guest, with one page of memory
+/// like [`HUGE_LENGTHS_GUEST`], has started: it prints a line, then waits for stdin to close.
+fn address_space_of_a_running_guest(dir: &Path) -> u64 {
+    use std::io::{BufRead, BufReader};
+    let guest = dir.join("wait.wat");
+    std::fs::write(
+        &guest,
+        r#"(module
+          (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "fd_read" (func $r (param i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 0) "\64\00\00\00\06\00\00\00")
+          (data (i32.const 100) "ready\n")
+          (func (export "_start")
+            (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16)))
+            (drop (call $r (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 16)))))"#,
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wasmz"))
+        .args([
+            "run",
+            "--dir",
+            dir.to_str().unwrap(),
+            guest.to_str().unwrap(),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line, "ready\n");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+    let peak = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmPeak:"))
+        .expect("VmPeak in /proc/PID/status");
+    peak.trim().trim_end_matches("kB").trim().parse().unwrap()
+}
+
+/// Guest lengths of up to 4 GiB give `fault` without the host allocating anything of their size. The
+/// run is limited (`ulimit -v`) to the address space a running guest needs (a 32-bit memory alone
+/// reserves 8 GiB, for its guard region) plus 2 GiB of room: a host allocation of the guest's size
+/// would not fit and would abort the process ("memory allocation of 4294967295 bytes failed"). The
+/// limit is measured rather than fixed (about 9.5 GiB today) so that it follows the reservation's size.
+#[test]
+fn huge_guest_lengths_are_faults_not_host_allocations() {
+    let dir = TempDir::new("cli-huge");
+    let limit_kib = address_space_of_a_running_guest(dir.path()) + (2 << 20);
+    let guest = dir.path().join("huge.wat");
+    std::fs::write(&guest, HUGE_LENGTHS_GUEST).unwrap();
+    let script = format!(
+        "ulimit -v {limit_kib} && exec '{}' run --dir '{}' '{}'",
+        env!("CARGO_BIN_EXE_wasmz"),
+        dir.path().display(),
+        guest.display()
+    );
+    let out = Command::new("sh")
+        .args(["-c", &script])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "under ulimit -v {limit_kib}: {}",
+        text(&out.stderr)
+    );
+    assert_eq!(text(&out.stderr), "");
+}
+
+/// Runs wasmz with stdout (`closed_stdout`) or stderr connected to a pipe whose read end is already
+/// closed, so every write to it fails with `EPIPE` (Rust programs ignore `SIGPIPE`). The other stream
+/// is captured.
+fn wasmz_with_closed(args: &[&str], closed_stdout: bool) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasmz"));
+    cmd.args(args).stdin(std::process::Stdio::null());
+    if closed_stdout {
+        cmd.stdout(writer).stderr(std::process::Stdio::piped());
+    } else {
+        cmd.stderr(writer).stdout(std::process::Stdio::piped());
+    }
+    cmd.output().expect("run wasmz")
+}
+
+#[test]
+fn a_closed_stdout_is_an_error_for_the_guest_not_a_panic() {
+    let dir = TempDir::new("cli-closed-stdout");
+    // The guest exits with fd_write's error number: `pipe` (64).
+    let guest = dir.path().join("write.wat");
+    std::fs::write(
+        &guest,
+        r#"(module
+          (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 0) "\64\00\00\00\06\00\00\00")
+          (data (i32.const 100) "hello\n")
+          (func (export "_start")
+            (call $exit (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16)))))"#,
+    )
+    .unwrap();
+    let out = wasmz_with_closed(&["run", guest.to_str().unwrap()], true);
+    assert_eq!(out.status.code(), Some(64), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
+    // A C program: printf fails quietly and `main` returns 0.
+    let hello = wasm_of("cli-hello", "examples/hello.c", &[]);
+    let out = wasmz_with_closed(&["run", hello.to_str().unwrap()], true);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
+    // The same guest writing to a closed stderr.
+    let to_stderr = std::fs::read_to_string(&guest)
+        .unwrap()
+        .replace("(call $w (i32.const 1)", "(call $w (i32.const 2)");
+    std::fs::write(&guest, to_stderr).unwrap();
+    let out = wasmz_with_closed(&["run", guest.to_str().unwrap()], false);
+    assert_eq!(out.status.code(), Some(64));
+    assert_eq!(text(&out.stdout), "");
+}
+
+#[test]
+fn a_trap_report_to_a_closed_stderr_keeps_the_trap_status() {
+    let wasm = wasm_of("cli-trap", "crates/wasi/tests/c/trap.c", &[]);
+    let out = wasmz_with_closed(&["run", wasm.to_str().unwrap()], false);
+    assert_eq!(out.status.code(), Some(134));
+    assert_eq!(text(&out.stdout), "about to trap\n");
+    // Both streams closed: the trap status still (not 101, a panic).
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let status = Command::new(env!("CARGO_BIN_EXE_wasmz"))
+        .args(["run", wasm.to_str().unwrap()])
+        .stdout(writer.try_clone().unwrap())
+        .stderr(writer)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(134));
+    // An error of wasmz itself, to a closed stderr: 1.
+    let out = wasmz_with_closed(&["run", "/nonexistent/module.wasm"], false);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn invoke_results_to_a_closed_stdout_exit_1() {
+    let dir = TempDir::new("cli-closed-invoke");
+    let module = dir.path().join("f.wat");
+    std::fs::write(
+        &module,
+        r#"(module (func (export "f") (result i32 i64) i32.const 42 i64.const 7))"#,
+    )
+    .unwrap();
+    let f = module.to_str().unwrap();
+    let out = wasmz_with_closed(&["run", "--invoke", "f", f], true);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.starts_with("error: cannot write the results"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // With stdout open, the results are printed.
+    let out = wasmz(&["run", "--invoke", "f", f]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), "42\n7\n");
+}
+
+/// A module whose export `types(fd)` returns the file type `fd_fdstat_get` and `fd_filestat_get`
+/// report for `fd`, and its base rights.
+const STREAM_TYPES: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_fdstat_get" (func $fdstat (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_filestat_get" (func $filestat (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "types") (param $fd i32) (result i32 i32 i64)
+    (if (call $fdstat (local.get $fd) (i32.const 0)) (then unreachable))
+    (if (call $filestat (local.get $fd) (i32.const 100)) (then unreachable))
+    (i32.load8_u (i32.const 0))
+    (i32.load8_u (i32.const 116))
+    (i64.load (i32.const 8))))"#;
+
+/// The (fdstat type, filestat type, base rights) `types(fd)` printed.
+fn parse_types(out: &str) -> (u8, u8, u64) {
+    let v: Vec<&str> = out.lines().collect();
+    assert_eq!(v.len(), 3, "{out:?}");
+    (
+        v[0].parse().unwrap(),
+        v[1].parse().unwrap(),
+        v[2].parse::<i64>().unwrap() as u64,
+    )
+}
+
+#[test]
+fn standard_streams_report_the_host_stream_type() {
+    use std::process::Stdio;
+    const UNKNOWN: u8 = 0;
+    const REGULAR_FILE: u8 = 4;
+    const SOCKET_STREAM: u8 = 6;
+    const FD_READ: u64 = 1 << 1;
+    const FD_SEEK_TELL: u64 = 1 << 2 | 1 << 5;
+    const FD_WRITE: u64 = 1 << 6;
+    let dir = TempDir::new("cli-stream-types");
+    let module = dir.path().join("types.wat");
+    std::fs::write(&module, STREAM_TYPES).unwrap();
+    let m = module.to_str().unwrap();
+    let run = |fd: &str, stdin: Stdio, stdout: Stdio, stderr: Stdio| {
+        let out = Command::new(env!("CARGO_BIN_EXE_wasmz"))
+            .args(["run", "--invoke", "types", m, fd])
+            .stdin(stdin)
+            .stdout(stdout)
+            .stderr(stderr)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        out
+    };
+    // Pipes: `unknown` (WASI has no pipe type), as Wasmtime reports; /dev/null is a character device
+    // but no terminal: `unknown` too, so wasi-libc's isatty is false.
+    let out = run("1", Stdio::null(), Stdio::piped(), Stdio::piped());
+    let (fdstat, filestat, rights) = parse_types(&text(&out.stdout));
+    assert_eq!((fdstat, filestat), (UNKNOWN, UNKNOWN));
+    assert_ne!(rights & FD_WRITE, 0);
+    assert_eq!(rights & (FD_READ | FD_SEEK_TELL), 0);
+    let out = run("0", Stdio::null(), Stdio::piped(), Stdio::piped());
+    let (fdstat, filestat, rights) = parse_types(&text(&out.stdout));
+    assert_eq!((fdstat, filestat), (UNKNOWN, UNKNOWN));
+    assert_ne!(rights & FD_READ, 0);
+    assert_eq!(rights & (FD_WRITE | FD_SEEK_TELL), 0);
+    // Files: `regular_file`, for stdin, stdout and stderr.
+    let input = dir.path().join("input");
+    std::fs::write(&input, "x").unwrap();
+    let out = run(
+        "0",
+        std::fs::File::open(&input).unwrap().into(),
+        Stdio::piped(),
+        Stdio::piped(),
+    );
+    assert_eq!(parse_types(&text(&out.stdout)).0, REGULAR_FILE);
+    let output = dir.path().join("output");
+    run(
+        "1",
+        Stdio::null(),
+        std::fs::File::create(&output).unwrap().into(),
+        Stdio::piped(),
+    );
+    let (fdstat, filestat, _) = parse_types(&std::fs::read_to_string(&output).unwrap());
+    assert_eq!((fdstat, filestat), (REGULAR_FILE, REGULAR_FILE));
+    let out = run(
+        "2",
+        Stdio::null(),
+        Stdio::piped(),
+        std::fs::File::create(&output).unwrap().into(),
+    );
+    assert_eq!(parse_types(&text(&out.stdout)).0, REGULAR_FILE);
+    // A socket: `socket_stream`.
+    let (socket, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
+    let out = run(
+        "0",
+        std::os::fd::OwnedFd::from(socket).into(),
+        Stdio::piped(),
+        Stdio::piped(),
+    );
+    assert_eq!(parse_types(&text(&out.stdout)).0, SOCKET_STREAM);
+}
+
+#[test]
+fn env_without_a_value_copies_the_host_variable() {
+    let wasm = wasm_of("cli-hello", "examples/hello.c", &[]);
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmz"))
+        .args(["run", "--env", "GREETING", wasm.to_str().unwrap(), "Bob"])
+        .env("GREETING", "Salut")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "Salut, Bob!\n");
+    // A host variable that is not set: the guest has none either.
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmz"))
+        .args(["run", "--env", "GREETING", wasm.to_str().unwrap(), "Bob"])
+        .env_remove("GREETING")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "Hello, Bob!\n");
+}

@@ -3,7 +3,7 @@
 use crate::ctx::WasiState;
 use crate::errno::{Errno, WasiResult};
 use crate::fdtable::FdKind;
-use crate::memory::{read_bytes, write_bytes, write_u32, write_u64};
+use crate::memory::{array_len, read_bytes, write_bytes, write_u32, write_u64};
 use std::time::Duration;
 use wasmz::HostContext;
 
@@ -85,11 +85,21 @@ pub(crate) fn fill_random(buf: &mut [u8]) -> WasiResult<()> {
     Ok(())
 }
 
+/// `random_get`: the buffer is checked first (`fault`), then filled through a small host buffer, so a
+/// large request never needs a host allocation of its size.
 pub(crate) fn random_get(cx: &mut HostContext<'_, '_>, buf: u32, len: u32) -> WasiResult<()> {
+    const CHUNK: u32 = 64 << 10;
     crate::memory::check_range(cx, buf, len)?;
-    let mut bytes = vec![0u8; len as usize];
-    fill_random(&mut bytes)?;
-    write_bytes(cx, buf, &bytes)
+    let mut bytes = vec![0u8; len.min(CHUNK) as usize];
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(CHUNK);
+        let chunk = &mut bytes[..n as usize];
+        fill_random(chunk)?;
+        write_bytes(cx, buf + done, chunk)?;
+        done += n;
+    }
+    Ok(())
 }
 
 /// Event types of subscriptions and events.
@@ -123,12 +133,9 @@ pub(crate) fn poll_oneoff(
     if nsubscriptions == 0 {
         return Err(Errno::Inval);
     }
-    let subs = read_bytes(
-        cx,
-        input,
-        nsubscriptions.checked_mul(48).ok_or(Errno::Inval)?,
-    )?;
-    crate::memory::check_range(cx, output, nsubscriptions * 32)?;
+    // Both arrays are checked against the memory before anything is allocated for them.
+    crate::memory::check_range(cx, output, array_len(nsubscriptions, 32)?)?;
+    let subs = read_bytes(cx, input, array_len(nsubscriptions, 48)?)?;
     let mut events: Vec<[u8; 32]> = Vec::new();
     // (userdata, deadline on the monotonic clock, error)
     let mut clocks: Vec<(u64, u64, Errno)> = Vec::new();

@@ -62,6 +62,8 @@ pub enum Errno {
     Notdir = 54,
     /// Directory not empty.
     Notempty = 55,
+    /// Not a socket.
+    Notsock = 57,
     /// Not supported.
     Notsup = 58,
     /// Inappropriate I/O control operation.
@@ -123,6 +125,7 @@ impl Errno {
             libc::ENOSYS => Errno::Nosys,
             libc::ENOTDIR => Errno::Notdir,
             libc::ENOTEMPTY => Errno::Notempty,
+            libc::ENOTSOCK => Errno::Notsock,
             libc::EOPNOTSUPP => Errno::Notsup,
             libc::ENOTTY => Errno::Notty,
             libc::ENXIO => Errno::Nxio,

@@ -86,7 +86,9 @@ pub mod rights {
         | FD_FILESTAT_SET_SIZE
         | FD_FILESTAT_SET_TIMES
         | POLL_FD_READWRITE;
-    /// Rights of a directory.
+    /// Rights of a directory. `PATH_FILESTAT_SET_SIZE` is not among them: rights are not enforced
+    /// (see [`crate::add_to_linker`]), and `path_open` with `O_TRUNC` truncates whenever the host
+    /// allows it, so the right would promise a control that does not exist.
     pub const DIR: u64 = FD_FDSTAT_SET_FLAGS
         | FD_SYNC
         | FD_ADVISE
@@ -100,7 +102,6 @@ pub mod rights {
         | PATH_RENAME_SOURCE
         | PATH_RENAME_TARGET
         | PATH_FILESTAT_GET
-        | PATH_FILESTAT_SET_SIZE
         | PATH_FILESTAT_SET_TIMES
         | FD_FILESTAT_GET
         | FD_FILESTAT_SET_TIMES
@@ -108,9 +109,13 @@ pub mod rights {
         | PATH_REMOVE_DIRECTORY
         | PATH_UNLINK_FILE
         | POLL_FD_READWRITE;
-    /// Rights of a standard stream.
-    pub const STDIO: u64 =
-        FD_READ | FD_WRITE | FD_FDSTAT_SET_FLAGS | FD_FILESTAT_GET | POLL_FD_READWRITE;
+    /// Rights of a standard stream: [`STDIN`] and [`STDOUT`] together.
+    pub const STDIO: u64 = STDIN | STDOUT;
+    /// Rights of stdin (fd 0). Without `FD_SEEK` and `FD_TELL`, as for every standard stream, so
+    /// wasi-libc's `isatty` is true exactly when the stream is reported as a character device.
+    pub const STDIN: u64 = FD_READ | FD_FILESTAT_GET | POLL_FD_READWRITE;
+    /// Rights of stdout and stderr (fds 1 and 2).
+    pub const STDOUT: u64 = FD_WRITE | FD_FILESTAT_GET | POLL_FD_READWRITE;
 }
 
 /// WASI file types (`filetype`).
@@ -119,7 +124,7 @@ pub mod filetype {
     pub const UNKNOWN: u8 = 0;
     /// A block device.
     pub const BLOCK_DEVICE: u8 = 1;
-    /// A character device (also used for the standard streams).
+    /// A character device (for a standard stream: a terminal).
     pub const CHARACTER_DEVICE: u8 = 2;
     /// A directory.
     pub const DIRECTORY: u8 = 3;
@@ -214,9 +219,13 @@ pub(crate) struct FdEntry {
 
 impl FdEntry {
     pub(crate) fn stdio(kind: FdKind) -> FdEntry {
+        let rights_base = match kind {
+            FdKind::Stdin(_) => rights::STDIN,
+            _ => rights::STDOUT,
+        };
         FdEntry {
             kind,
-            rights_base: rights::STDIO,
+            rights_base,
             rights_inheriting: 0,
             flags: 0,
             preopen: None,
@@ -236,7 +245,10 @@ impl FdEntry {
     /// The WASI file type.
     pub(crate) fn filetype(&self) -> u8 {
         match &self.kind {
-            FdKind::Stdin(_) | FdKind::Stdout(_) | FdKind::Stderr(_) => filetype::CHARACTER_DEVICE,
+            // Bytes, a capture buffer or nothing: not a terminal, and no host file either.
+            FdKind::Stdin(_) | FdKind::Stdout(_) | FdKind::Stderr(_) => self
+                .with_stream_host_fd(stream_filetype)
+                .unwrap_or(filetype::UNKNOWN),
             FdKind::Dir(_) => filetype::DIRECTORY,
             FdKind::File(f) => match fstat(f.as_fd()) {
                 Ok(st) => filetype_of_mode(st.st_mode),
@@ -254,11 +266,31 @@ impl FdEntry {
         }
     }
 
-    /// The directory behind the fd, or `notdir`.
+    /// For a standard stream connected to the host process's stream: `f` applied to that host fd.
+    pub(crate) fn with_stream_host_fd<R>(&self, f: impl FnOnce(BorrowedFd<'_>) -> R) -> Option<R> {
+        match &self.kind {
+            FdKind::Stdin(InputSource::Inherit) => Some(f(io::stdin().as_fd())),
+            FdKind::Stdout(OutputSink::Inherit) => Some(f(io::stdout().as_fd())),
+            FdKind::Stderr(OutputSink::Inherit) => Some(f(io::stderr().as_fd())),
+            _ => None,
+        }
+    }
+
+    /// Whether the fd is one of the standard streams.
+    pub(crate) fn is_stream(&self) -> bool {
+        matches!(
+            self.kind,
+            FdKind::Stdin(_) | FdKind::Stdout(_) | FdKind::Stderr(_)
+        )
+    }
+
+    /// The directory behind the fd: `notdir` for a file, `badf` for a standard stream (which has no
+    /// path below it at all).
     pub(crate) fn dir(&self) -> WasiResult<&Dir> {
         match &self.kind {
             FdKind::Dir(d) => Ok(d),
-            _ => Err(Errno::Notdir),
+            FdKind::File(_) => Err(Errno::Notdir),
+            _ => Err(Errno::Badf),
         }
     }
 
@@ -268,40 +300,53 @@ impl FdEntry {
             FdKind::Stdin(InputSource::Inherit) => Ok(io::stdin().read_vectored(bufs)?),
             FdKind::Stdin(InputSource::Bytes(c)) => Ok(c.read_vectored(bufs)?),
             FdKind::File(f) => Ok(f.read_vectored(bufs)?),
-            FdKind::Dir(_) => Err(Errno::Isdir),
-            FdKind::Stdout(_) | FdKind::Stderr(_) => Err(Errno::Badf),
+            FdKind::Dir(_) | FdKind::Stdout(_) | FdKind::Stderr(_) => Err(Errno::Badf),
         }
     }
 
     /// Writes `data` at the current position (or the end, in append mode).
     pub(crate) fn write(&mut self, data: &[u8]) -> WasiResult<usize> {
         match &mut self.kind {
-            FdKind::Stdout(sink) => write_sink(sink, data, || Box::new(io::stdout())),
-            FdKind::Stderr(sink) => write_sink(sink, data, || Box::new(io::stderr())),
+            FdKind::Stdout(sink) => {
+                if let OutputSink::Inherit = sink {
+                    // What the embedder printed through `std::io::stdout` goes out first.
+                    let _ = io::stdout().flush();
+                }
+                write_sink(sink, data, libc::STDOUT_FILENO)
+            }
+            FdKind::Stderr(sink) => write_sink(sink, data, libc::STDERR_FILENO),
             FdKind::File(f) => Ok(f.write(data)?),
-            FdKind::Dir(_) => Err(Errno::Isdir),
-            FdKind::Stdin(_) => Err(Errno::Badf),
+            FdKind::Dir(_) | FdKind::Stdin(_) => Err(Errno::Badf),
         }
     }
 }
 
-fn write_sink(
-    sink: &mut OutputSink,
-    data: &[u8],
-    host: impl FnOnce() -> Box<dyn Write>,
-) -> WasiResult<usize> {
+/// Writes to a standard output stream. A host stream is written directly (no buffer in between, so
+/// the result is the host's: a closed pipe gives `pipe`, a full disk `nospc`) and may write less than
+/// `data`.
+fn write_sink(sink: &mut OutputSink, data: &[u8], host_fd: i32) -> WasiResult<usize> {
     match sink {
         OutputSink::Null => Ok(data.len()),
         OutputSink::Buffer(b) => {
             b.append(data);
             Ok(data.len())
         }
-        OutputSink::Inherit => {
-            let mut out = host();
-            out.write_all(data)?;
-            // Flushed at once: the process may end through `std::process::exit` without unwinding.
-            out.flush()?;
-            Ok(data.len())
+        OutputSink::Inherit => write_fd(host_fd, data),
+    }
+}
+
+/// One `write(2)` of `data` to the host fd `fd`, retried when interrupted.
+fn write_fd(fd: i32, data: &[u8]) -> WasiResult<usize> {
+    loop {
+        // SAFETY: `data` is readable for its length; `fd` is a plain number (a closed fd gives `EBADF`,
+        // and nothing here takes ownership of it).
+        let n = unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let err = Errno::last();
+        if err != Errno::Intr {
+            return Err(err);
         }
     }
 }
@@ -359,6 +404,22 @@ pub(crate) fn fstat(fd: BorrowedFd<'_>) -> WasiResult<libc::stat> {
     }
     // SAFETY: `fstat` succeeded, so it filled `st` (and it was zeroed before).
     Ok(unsafe { st.assume_init() })
+}
+
+/// The WASI file type a standard stream connected to the host stream `fd` reports, as Wasmtime does
+/// and as wasi-libc's `isatty` expects: a character device only for a terminal; a regular file, a
+/// block device or a socket for what they are; anything else (a pipe, `/dev/null`...) `unknown`,
+/// WASI having no type for pipes, and a non-terminal character device not being a terminal.
+pub(crate) fn stream_filetype(fd: BorrowedFd<'_>) -> u8 {
+    use std::io::IsTerminal;
+    match fstat(fd) {
+        Ok(st) => match st.st_mode & libc::S_IFMT {
+            libc::S_IFCHR if fd.is_terminal() => filetype::CHARACTER_DEVICE,
+            libc::S_IFREG | libc::S_IFBLK | libc::S_IFSOCK => filetype_of_mode(st.st_mode),
+            _ => filetype::UNKNOWN,
+        },
+        Err(_) => filetype::UNKNOWN,
+    }
 }
 
 /// The WASI file type of a host `st_mode`.

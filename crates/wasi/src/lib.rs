@@ -116,18 +116,40 @@ fn define(
 ///   host.
 /// - `random_get`: the host's `getrandom`.
 /// - `fd_*`: standard streams (fds 0-2), files and directories. `fd_pread`/`fd_pwrite`/`fd_seek`/
-///   `fd_tell` on a stream give `spipe`. `fd_allocate` extends the file. `fd_advise` is accepted and
-///   ignored. `fd_renumber` needs both fds open.
+///   `fd_tell` on a stream give `spipe`. A directory fd supports none of `fd_read`, `fd_write`,
+///   `fd_pread`, `fd_pwrite`, `fd_seek`, `fd_tell`, `fd_advise`, `fd_allocate`,
+///   `fd_filestat_set_size` (`badf`); a stream none of `fd_readdir`, `fd_fdstat_set_flags`,
+///   `fd_sync`, `fd_datasync`, `fd_filestat_set_times`, nor `path_*` below it (`badf`).
+///   `fd_allocate` is `notsup` (as in Wasmtime; WASI dropped it after preview1). `fd_advise` is
+///   accepted and ignored. `fd_renumber` needs both fds open.
+/// - Standard streams report the type of the host stream they are connected to (`fd_fdstat_get`,
+///   `fd_filestat_get`): `character_device` only for a terminal, `regular_file` for a file,
+///   `socket_stream` for a socket, `unknown` for anything else (a pipe, `/dev/null`, fixed bytes, a
+///   capture buffer), as Wasmtime does; they never have the `fd_seek`/`fd_tell` rights, so
+///   wasi-libc's `isatty` is true exactly for terminals.
 /// - `fd_prestat_*`: preopened directories, numbered from fd 3.
 /// - `path_*`: below a directory fd, inside the sandbox (see the crate documentation); `path_link`,
-///   `path_symlink` and `path_readlink` are supported.
+///   `path_symlink` and `path_readlink` are supported. A trailing `/` names a directory: functions
+///   given one for something else fail as POSIX does (`notdir`, `noent`, `exist`, `isdir`) before
+///   changing anything. `path_open` with `O_DIRECTORY` and a write right fails with `isdir`, with
+///   `O_DIRECTORY` and `O_CREAT`/`O_EXCL`/`O_TRUNC` with `inval`.
 /// - `poll_oneoff`: clock subscriptions wait; fd subscriptions are reported ready at once.
 /// - `sched_yield`: yields the host thread. `proc_exit(n)`: ends the run with exit status `n`.
-///   `proc_raise`: `nosys`. `sock_*`: `notsup`.
+///   `proc_raise`: `nosys`. `sock_*`: sockets are not supported: `badf` for an fd that is not open,
+///   `notsock` for one that is not a socket, `notsup` for a host socket.
 ///
-/// Rights are recorded and reported by `fd_fdstat_get` (and can be dropped with
-/// `fd_fdstat_set_rights`), but access is decided by the host: a file opened without write rights is
-/// opened read-only.
+/// Guest buffers, strings and arrays are checked against the guest's memory before the host
+/// allocates anything for them: a range out of bounds is `fault`, whatever its length.
+///
+/// # Rights
+///
+/// Rights are reported by `fd_fdstat_get` but not enforced, and `fd_fdstat_set_rights` fails with
+/// `notsup` (Wasmtime's choice): access is decided by the host (a file opened without write rights
+/// is opened read-only, and the kernel refuses writes to it). Enforcing rights would mean a check in
+/// every function for a mechanism WASI removed after preview1 and that neither wasi-libc nor Rust's
+/// standard library relies on; accepting `fd_fdstat_set_rights` without enforcing it would report
+/// restrictions that do not exist. For the same reason directories do not advertise
+/// `path_filestat_set_size`, which `path_open`'s `O_TRUNC` would not honour.
 ///
 /// # Errors
 /// When one of the names is already defined in `linker`.
@@ -320,17 +342,17 @@ pub fn add_to_linker(linker: &mut Linker) -> Result<(), wasmz::Error> {
         )
     })?;
 
-    define(linker, "sock_accept", &[I, I, I], |_, _, _| {
-        Err(Errno::Notsup)
+    define(linker, "sock_accept", &[I, I, I], |_, st, p| {
+        fd::sock_unsupported(st, u(p, 0))
     })?;
-    define(linker, "sock_recv", &[I, I, I, I, I, I], |_, _, _| {
-        Err(Errno::Notsup)
+    define(linker, "sock_recv", &[I, I, I, I, I, I], |_, st, p| {
+        fd::sock_unsupported(st, u(p, 0))
     })?;
-    define(linker, "sock_send", &[I, I, I, I, I], |_, _, _| {
-        Err(Errno::Notsup)
+    define(linker, "sock_send", &[I, I, I, I, I], |_, st, p| {
+        fd::sock_unsupported(st, u(p, 0))
     })?;
-    define(linker, "sock_shutdown", &[I, I], |_, _, _| {
-        Err(Errno::Notsup)
+    define(linker, "sock_shutdown", &[I, I], |_, st, p| {
+        fd::sock_unsupported(st, u(p, 0))
     })?;
     Ok(())
 }

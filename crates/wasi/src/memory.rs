@@ -1,5 +1,11 @@
 //! Reading and writing guest memory: scalars, strings, and I/O vectors. Out-of-bounds accesses become
 //! the `fault` error number.
+//!
+//! Lengths and counts come from the guest, which may pass anything up to 4 GiB: every guest range is
+//! checked against the memory's size ([`check_range`]) before the host allocates anything for it, so a
+//! host buffer sized by the guest is never larger than the guest's memory (and most are capped much
+//! lower, see [`MAX_CHUNK`]). A range that does not fit is `fault` for the guest, never a failed
+//! host allocation.
 
 use crate::errno::{Errno, WasiResult};
 use std::io::{IoSlice, IoSliceMut};
@@ -9,7 +15,9 @@ use wasmz::HostContext;
 /// allows for reads and writes).
 const MAX_CHUNK: usize = 16 << 20;
 
+/// A copy of the guest bytes `ptr..ptr + len` (checked against the memory first: `fault`).
 pub(crate) fn read_bytes(cx: &HostContext<'_, '_>, ptr: u32, len: u32) -> WasiResult<Vec<u8>> {
+    check_range(cx, ptr, len)?;
     let mut buf = vec![0u8; len as usize];
     cx.read_memory(ptr as u64, &mut buf)?;
     Ok(buf)
@@ -36,13 +44,14 @@ pub(crate) fn read_string(cx: &HostContext<'_, '_>, ptr: u32, len: u32) -> WasiR
     String::from_utf8(bytes).map_err(|_| Errno::Ilseq)
 }
 
-/// The (pointer, length) pairs of an `iovec`/`ciovec` array.
+/// The (pointer, length) pairs of an `iovec`/`ciovec` array of `count` entries (8 bytes each) at
+/// `iovs`; an array that does not fit in memory is `fault`.
 pub(crate) fn read_iovecs(
     cx: &HostContext<'_, '_>,
     iovs: u32,
     count: u32,
 ) -> WasiResult<Vec<(u32, u32)>> {
-    let raw = read_bytes(cx, iovs, count.checked_mul(8).ok_or(Errno::Inval)?)?;
+    let raw = read_bytes(cx, iovs, array_len(count, 8)?)?;
     Ok(raw
         .chunks_exact(8)
         .map(|c| {
@@ -105,10 +114,16 @@ pub(crate) fn write_from_guest(
     iovs: &[(u32, u32)],
     mut write: impl FnMut(&[u8]) -> WasiResult<usize>,
 ) -> WasiResult<usize> {
+    // An error after some bytes were written ends the call with their count, as `write(2)` does; the
+    // next call reports the error.
     let mut write_all = |buf: &[u8]| -> WasiResult<usize> {
         let mut done = 0;
         while done < buf.len() {
-            let n = write(&buf[done..])?;
+            let n = match write(&buf[done..]) {
+                Ok(n) => n,
+                Err(_) if done > 0 => break,
+                Err(e) => return Err(e),
+            };
             if n == 0 {
                 break;
             }
@@ -121,7 +136,11 @@ pub(crate) fn write_from_guest(
     }
     let mut total = 0;
     for buf in ciovec_slices(cx, iovs)? {
-        let done = write_all(&buf)?;
+        let done = match write_all(&buf) {
+            Ok(n) => n,
+            Err(_) if total > 0 => break,
+            Err(e) => return Err(e),
+        };
         total += done;
         if done < buf.len() {
             break;
@@ -188,10 +207,17 @@ pub(crate) fn gather(cx: &HostContext<'_, '_>, iovs: &[(u32, u32)]) -> WasiResul
     Ok(data)
 }
 
-/// Checks that a guest buffer lies in memory before the host does something irreversible for it.
+/// Checks that a guest buffer lies in memory, before the host allocates anything sized by it or does
+/// something irreversible for it.
 pub(crate) fn check_range(cx: &HostContext<'_, '_>, ptr: u32, len: u32) -> WasiResult<()> {
-    if ptr as u64 + len as u64 > cx.memory_size() {
+    if u64::from(ptr) + u64::from(len) > cx.memory_size() {
         return Err(Errno::Fault);
     }
     Ok(())
+}
+
+/// The size in bytes of a guest array of `count` elements of `size` bytes: `fault` when it exceeds
+/// the 32-bit address space (it cannot lie in memory).
+pub(crate) fn array_len(count: u32, size: u32) -> WasiResult<u32> {
+    count.checked_mul(size).ok_or(Errno::Fault)
 }

@@ -17,6 +17,16 @@
 //!   after being expanded here when the guest asked to follow links, so the kernel never follows a link
 //!   on its own.
 //!
+//! # Trailing slashes
+//!
+//! A path ending with `/` names a directory. The slash is not passed to the kernel (the final `*at`
+//! call gets the bare name, so it never follows a link by itself); instead each function gives the
+//! error POSIX gives for a trailing slash on something that is not a directory, before it changes
+//! anything: `path_symlink("t", "x/")` and `path_link(.., "x/")` fail with `noent` (or `exist` when
+//! `x` is a directory, `notdir` when it is something else), `path_rename` of a non-directory with a
+//! slash on either path with `notdir`, `path_unlink_file("d/")` with `isdir` (`notdir` when `d` is
+//! not a directory), `path_readlink("l/")` with `notdir`, `path_filestat_*("f/")` with `notdir`.
+//!
 //! `path_symlink` refuses absolute link targets (`notcapable`): such links would be useless inside
 //! the sandbox and dangerous to the host.
 
@@ -208,14 +218,19 @@ pub(crate) fn path_open(
     if oflags & O_TRUNC != 0 {
         flags |= libc::O_TRUNC;
     }
-    let want_dir = oflags & O_DIRECTORY != 0 || r.must_be_dir;
-    if want_dir {
+    // A directory is neither created nor truncated by `path_open` (`inval`, as in Wasmtime).
+    if oflags & O_DIRECTORY != 0 && oflags & (O_CREAT | O_EXCL | O_TRUNC) != 0 {
+        return Err(Errno::Inval);
+    }
+    if oflags & O_DIRECTORY != 0 || r.must_be_dir {
         flags |= libc::O_DIRECTORY;
     }
+    // Write access when a write right is asked (so a directory asked for writing is `isdir`, from the
+    // kernel, as POSIX `open(dir, O_RDWR)`), or to truncate.
     let write =
         rights_base & (rights::FD_WRITE | rights::FD_ALLOCATE) != 0 || oflags & O_TRUNC != 0;
     let read = rights_base & (rights::FD_READ | rights::FD_READDIR) != 0;
-    flags |= match (read, write && !want_dir) {
+    flags |= match (read, write) {
         (_, false) => libc::O_RDONLY,
         (false, true) => libc::O_WRONLY,
         (true, true) => libc::O_RDWR,
@@ -295,7 +310,11 @@ pub(crate) fn path_unlink_file(
     let path = read_string(cx, path.0, path.1)?;
     let r = resolve(dir_of(st, fd)?.as_fd(), &path, false)?;
     if r.must_be_dir {
-        return Err(Errno::Notdir);
+        // A directory is not unlinked as a file; anything else is not a directory.
+        return Err(match kind_at(&r)? {
+            libc::S_IFDIR => Errno::Isdir,
+            _ => Errno::Notdir,
+        });
     }
     // SAFETY: as above.
     check(unsafe { libc::unlinkat(r.dir(), r.name.as_ptr(), 0) })
@@ -313,8 +332,40 @@ pub(crate) fn path_rename(
     let new = read_string(cx, new.0, new.1)?;
     let from = resolve(dir_of(st, fd)?.as_fd(), &old, false)?;
     let to = resolve(dir_of(st, new_fd)?.as_fd(), &new, false)?;
+    // A trailing slash on either path: only a directory may be renamed.
+    if (from.must_be_dir || to.must_be_dir) && kind_at(&from)? != libc::S_IFDIR {
+        return Err(Errno::Notdir);
+    }
     // SAFETY: both directory fds are open and both names NUL-terminated.
     check(unsafe { libc::renameat(from.dir(), from.name.as_ptr(), to.dir(), to.name.as_ptr()) })
+}
+
+/// The type of what the resolved name is (`S_IFDIR`, `S_IFREG`...), without following a link.
+fn kind_at(r: &Resolved<'_>) -> WasiResult<libc::mode_t> {
+    Ok(stat_at(r)?.st_mode & libc::S_IFMT)
+}
+
+/// For a path that ended with `/`: `notdir` unless the name is a directory (or its own stat error,
+/// such as `noent`).
+fn dir_if_slashed(r: &Resolved<'_>) -> WasiResult<()> {
+    if r.must_be_dir && kind_at(r)? != libc::S_IFDIR {
+        return Err(Errno::Notdir);
+    }
+    Ok(())
+}
+
+/// For the name of something to create that is not a directory (a link), given with a trailing `/`:
+/// the error POSIX gives, `noent` when the name is free, `exist` for a directory, `notdir` for
+/// anything else.
+fn refuse_slashed_new_name(r: &Resolved<'_>) -> WasiResult<()> {
+    if !r.must_be_dir {
+        return Ok(());
+    }
+    Err(match kind_at(r) {
+        Ok(libc::S_IFDIR) => Errno::Exist,
+        Ok(_) => Errno::Notdir,
+        Err(e) => e,
+    })
 }
 
 fn stat_at(r: &Resolved<'_>) -> WasiResult<libc::stat> {
@@ -346,10 +397,8 @@ pub(crate) fn path_filestat_get(
         &path,
         flags & LOOKUP_SYMLINK_FOLLOW != 0,
     )?;
+    dir_if_slashed(&r)?;
     let stat = stat_at(&r)?;
-    if r.must_be_dir && stat.st_mode & libc::S_IFMT != libc::S_IFDIR {
-        return Err(Errno::Notdir);
-    }
     write_bytes(cx, buf, &Filestat::from_stat(&stat).to_bytes())
 }
 
@@ -374,6 +423,7 @@ pub(crate) fn path_filestat_set_times(
         &path,
         flags & LOOKUP_SYMLINK_FOLLOW != 0,
     )?;
+    dir_if_slashed(&r)?;
     // SAFETY: the directory fd is open, the name NUL-terminated, `times` two timespecs.
     check(unsafe {
         libc::utimensat(
@@ -399,6 +449,7 @@ pub(crate) fn path_symlink(
     }
     let target = c_name(target.as_bytes())?;
     let r = resolve(dir_of(st, fd)?.as_fd(), &path, false)?;
+    refuse_slashed_new_name(&r)?;
     // SAFETY: the directory fd is open and both strings NUL-terminated.
     check(unsafe { libc::symlinkat(target.as_ptr(), r.dir(), r.name.as_ptr()) })
 }
@@ -417,7 +468,12 @@ pub(crate) fn path_readlink(
     bufused: u32,
 ) -> WasiResult<()> {
     let path = read_string(cx, path.0, path.1)?;
+    crate::memory::check_range(cx, buf, buf_len)?;
+    crate::memory::check_range(cx, bufused, 4)?;
     let r = resolve(dir_of(st, fd)?.as_fd(), &path, false)?;
+    // With a trailing slash a link was followed: what is left is not a link, `notdir` unless it is a
+    // directory (whose error is `inval`, as for any non-link).
+    dir_if_slashed(&r)?;
     let target = read_link(r.dir(), &r.name)?.ok_or(Errno::Inval)?;
     let n = target.len().min(buf_len as usize);
     write_bytes(cx, buf, &target[..n])?;
@@ -445,6 +501,14 @@ pub(crate) fn path_link(
         old_flags & LOOKUP_SYMLINK_FOLLOW != 0,
     )?;
     let to = resolve(dir_of(st, new_fd)?.as_fd(), &new, false)?;
+    if from.must_be_dir {
+        // Directories cannot be hard-linked; anything else is not a directory.
+        return Err(match kind_at(&from)? {
+            libc::S_IFDIR => Errno::Perm,
+            _ => Errno::Notdir,
+        });
+    }
+    refuse_slashed_new_name(&to)?;
     // SAFETY: both directory fds are open and both names NUL-terminated.
     check(unsafe {
         libc::linkat(

@@ -5,9 +5,55 @@
 mod common;
 
 use common::TempDir;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 use wasmz::{Engine, ExecResult, Instance, Linker, Memory, Module, RawVal, Store};
 use wasmz_wasi::{Errno, WasiCtxBuilder};
+
+/// The system allocator, recording the largest allocation each thread makes (see [`largest_alloc`]).
+struct Tracking;
+
+thread_local! {
+    static LARGEST: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is passed on to the system allocator unchanged; the bookkeeping only reads the
+// layout and touches a thread-local `Cell` without destructor (so it never allocates).
+unsafe impl GlobalAlloc for Tracking {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = LARGEST.try_with(|l| l.set(l.get().max(layout.size())));
+        // SAFETY: the caller's guarantees for `alloc` hold for `System.alloc`.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let _ = LARGEST.try_with(|l| l.set(l.get().max(layout.size())));
+        // SAFETY: as above.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` was allocated by `System` with `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = LARGEST.try_with(|l| l.set(l.get().max(new_size)));
+        // SAFETY: as above.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Tracking = Tracking;
+
+/// Runs `f` and returns its result with the size of the largest allocation the thread made meanwhile.
+fn largest_alloc<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    LARGEST.with(|l| l.set(0));
+    let result = f();
+    (result, LARGEST.with(Cell::get))
+}
 
 /// A module exporting, for each (name, params), a function `name` that calls the WASI import of the
 /// same name with its own parameters and returns its error number.
@@ -23,10 +69,29 @@ const SIGS: &[(&str, &str)] = &[
     ("path_filestat_get", "i32 i32 i32 i32 i32"),
     ("path_symlink", "i32 i32 i32 i32 i32"),
     ("path_unlink_file", "i32 i32 i32"),
+    ("path_remove_directory", "i32 i32 i32"),
+    ("path_link", "i32 i32 i32 i32 i32 i32 i32"),
+    ("path_rename", "i32 i32 i32 i32 i32 i32"),
+    ("path_filestat_set_times", "i32 i32 i32 i32 i64 i64 i32"),
+    ("sock_shutdown", "i32 i32"),
+    ("sock_recv", "i32 i32 i32 i32 i32 i32"),
+    ("fd_pread", "i32 i32 i32 i64 i32"),
+    ("fd_tell", "i32 i32"),
+    ("fd_advise", "i32 i64 i64 i32"),
+    ("fd_allocate", "i32 i64 i64"),
+    ("fd_sync", "i32"),
+    ("fd_fdstat_set_flags", "i32 i32"),
+    ("fd_fdstat_set_rights", "i32 i64 i64"),
+    ("fd_filestat_get", "i32 i32"),
+    ("fd_filestat_set_size", "i32 i64"),
+    ("fd_filestat_set_times", "i32 i64 i64 i32"),
     ("proc_raise", "i32"),
     ("sock_accept", "i32 i32 i32"),
     ("sock_send", "i32 i32 i32 i32 i32"),
+    ("path_readlink", "i32 i32 i32 i32 i32 i32"),
     ("fd_write", "i32 i32 i32 i32"),
+    ("fd_pwrite", "i32 i32 i32 i64 i32"),
+    ("fd_readdir", "i32 i32 i32 i64 i32"),
     ("fd_read", "i32 i32 i32 i32"),
     ("fd_seek", "i32 i64 i32 i32"),
     ("fd_close", "i32"),
@@ -113,21 +178,51 @@ impl Guest {
 
     /// `path_open` below fd 3 with `lookupflags` (1: follow a final symbolic link).
     fn path_open_flags(&mut self, path: &str, lookup: i32, oflags: i32) -> u16 {
+        self.path_open_at(3, path, lookup, oflags, -1)
+    }
+
+    /// `path_open` below `dir` with the base rights `rights`; the new fd is stored at 16.
+    fn path_open_at(&mut self, dir: i32, path: &str, lookup: i32, oflags: i32, rights: i64) -> u16 {
         let [p, l] = self.string(1000, path);
         self.call(
             "path_open",
             &[
-                RawVal::from(3i32),
+                RawVal::from(dir),
                 RawVal::from(lookup),
                 p,
                 l,
                 RawVal::from(oflags),
-                RawVal::from(-1i64),
+                RawVal::from(rights),
                 RawVal::from(-1i64),
                 RawVal::from(0i32),
                 RawVal::from(16i32),
             ],
         )
+    }
+
+    /// Calls `name` with a first argument, then the (pointer, length) of `path` (written at 1000),
+    /// then `rest`.
+    fn call_path(&mut self, name: &str, first: &[RawVal], path: &str, rest: &[RawVal]) -> u16 {
+        let [p, l] = self.string(1000, path);
+        let args: Vec<RawVal> = first
+            .iter()
+            .copied()
+            .chain([p, l])
+            .chain(rest.iter().copied())
+            .collect();
+        self.call(name, &args)
+    }
+
+    /// Calls `name` with (fd 3, `old`, fd 3, `new`), for `path_rename` and `path_symlink`'s shape.
+    fn two_paths(&mut self, name: &str, old: &str, new: &str) -> u16 {
+        let [o, ol] = self.string(1000, old);
+        let [n, nl] = self.string(1100, new);
+        let three = RawVal::from(3i32);
+        match name {
+            "path_symlink" => self.call(name, &[o, ol, three, n, nl]),
+            "path_link" => self.call(name, &[three, RawVal::from(0i32), o, ol, three, n, nl]),
+            _ => self.call(name, &[three, o, ol, three, n, nl]),
+        }
     }
 }
 
@@ -183,11 +278,13 @@ fn the_host_refuses_paths_leaving_the_preopen() {
     assert_eq!(g.path_open_flags("link", 0, 0), Errno::Loop as u16);
     assert!(root.path().join("outside.txt").exists());
     assert!(!root.path().join("new.txt").exists());
-    // Inside is fine: `.`, `a/..`, an empty path is `noent`.
-    assert_eq!(g.path_open(".", 2), 0);
+    // Inside is fine: `.`, `a/..`, an empty path is `noent` (directories opened with read rights only:
+    // write rights on a directory are `isdir`).
+    let read = wasmz_wasi::rights::FD_READ as i64;
+    assert_eq!(g.path_open_at(3, ".", 1, 2, read), 0);
     // Write rights on a directory without `O_DIRECTORY`: `isdir`, as POSIX open(dir, O_RDWR).
     assert_eq!(g.path_open("a", 0), Errno::Isdir as u16);
-    assert_eq!(g.path_open("a/..", 2), 0);
+    assert_eq!(g.path_open_at(3, "a/..", 1, 2, read), 0);
     assert_eq!(g.path_open("", 0), Errno::Noent as u16);
 }
 
@@ -206,13 +303,14 @@ fn proc_exit_ends_the_run_with_its_status() {
 fn unsupported_functions_return_their_errno() {
     let mut g = Guest::new(Some(WasiCtxBuilder::new().build()));
     assert_eq!(g.call("proc_raise", &[i(6)]), Errno::Nosys as u16);
+    // Sockets: none can be open, so `badf` or `notsock` (57).
     assert_eq!(
         g.call("sock_accept", &[i(0), i(0), i(0)]),
-        Errno::Notsup as u16
+        Errno::Notsock as u16
     );
     assert_eq!(
-        g.call("sock_send", &[i(0), i(0), i(0), i(0), i(0)]),
-        Errno::Notsup as u16
+        g.call("sock_send", &[i(9), i(0), i(0), i(0), i(0)]),
+        Errno::Badf as u16
     );
     assert_eq!(g.call("sched_yield", &[]), 0);
 }
@@ -324,7 +422,8 @@ fn fd_table_stdio_preopens_and_renumber() {
     let mut stat = [0u8; 24];
     assert_eq!(g.call("fd_fdstat_get", &[i(0), i(100)]), 0);
     g.memory.read(100, &mut stat).unwrap();
-    assert_eq!(stat[0], wasmz_wasi::filetype::CHARACTER_DEVICE);
+    // Fixed bytes are not a terminal.
+    assert_eq!(stat[0], wasmz_wasi::filetype::UNKNOWN);
     assert_eq!(g.call("fd_fdstat_get", &[i(3), i(100)]), 0);
     g.memory.read(100, &mut stat).unwrap();
     assert_eq!(stat[0], wasmz_wasi::filetype::DIRECTORY);
@@ -517,4 +616,315 @@ fn vectored_io_works_on_a_shared_memory() {
     assert_eq!(call("fd_write", &[i(1), i(0), i(2), i(64)]), 0);
     assert_eq!(get(64), 7);
     assert_eq!(out.contents(), b"abcdefg");
+}
+
+#[test]
+fn huge_guest_lengths_fault_before_any_host_allocation() {
+    let dir = TempDir::new("wasi-host-huge");
+    std::fs::write(dir.path().join("file"), "data").unwrap();
+    let mut g = Guest::new(Some(
+        WasiCtxBuilder::new()
+            .stdin_bytes("input")
+            .capture_stdout()
+            .preopen_dir(dir.path(), "/d")
+            .unwrap()
+            .build(),
+    ));
+    // The memory is one page: no host buffer for a call needs more (the call machinery itself
+    // allocates a little).
+    let limit = g.memory.data_size() as usize;
+    let huge = -1i32; // 0xffff_ffff
+    let i64v = RawVal::from;
+    // One iovec at 0: 0xffffffff bytes at 100.
+    iovecs(&g, 0, &[(100, u32::MAX)]);
+    let [p, _] = g.string(100, "file");
+    let calls: Vec<(&str, Vec<RawVal>)> = vec![
+        ("fd_write", vec![i(1), i(0), i(1), i(16)]),
+        ("fd_write", vec![i(1), i(0), i(0x1fff_ffff), i(16)]),
+        ("fd_write", vec![i(1), i(0), i(huge), i(16)]),
+        ("fd_read", vec![i(0), i(0), i(1), i(16)]),
+        ("fd_read", vec![i(0), i(0), i(0x1fff_ffff), i(16)]),
+        ("fd_pwrite", vec![i(4), i(0), i(1), i64v(0i64), i(16)]),
+        (
+            "path_open",
+            vec![
+                i(3),
+                i(0),
+                p,
+                i(huge),
+                i(0),
+                i64v(-1i64),
+                i64v(-1i64),
+                i(0),
+                i(16),
+            ],
+        ),
+        ("path_symlink", vec![p, i(huge), i(3), p, i(4)]),
+        ("path_symlink", vec![p, i(4), i(3), p, i(huge)]),
+        ("path_unlink_file", vec![i(3), p, i(huge)]),
+        ("path_readlink", vec![i(3), p, i(4), i(200), i(huge), i(16)]),
+        ("random_get", vec![i(0), i(huge)]),
+        ("random_get", vec![i(100), i(limit as i32)]),
+        ("poll_oneoff", vec![i(0), i(0), i(0x0555_5555), i(16)]),
+        ("poll_oneoff", vec![i(0), i(0), i(huge), i(16)]),
+        ("fd_readdir", vec![i(3), i(0), i(huge), i64v(0i64), i(16)]),
+    ];
+    // Open the file as fd 4 for fd_pwrite.
+    assert_eq!(g.path_open("file", 0), 0);
+    assert_eq!(g.u32_at(16), 4);
+    iovecs(&g, 0, &[(100, u32::MAX)]);
+    for (name, args) in calls {
+        let (errno, largest) = largest_alloc(|| g.call(name, &args));
+        assert_eq!(errno, FAULT, "{name}{args:?}");
+        assert!(
+            largest < limit,
+            "{name}{args:?} allocated {largest} bytes on the host"
+        );
+    }
+    // Within bounds, the same calls work, and a large random_get needs no buffer of its size.
+    let (errno, largest) = largest_alloc(|| g.call("random_get", &[i(0), i(limit as i32)]));
+    assert_eq!(errno, 0);
+    assert!(largest <= limit, "random_get allocated {largest} bytes");
+    let [p, l] = g.string(100, "file");
+    assert_eq!(
+        g.call("path_unlink_file", &[i(3), p, l]),
+        0,
+        "a path in bounds still works"
+    );
+}
+
+const BADF: u16 = Errno::Badf as u16;
+
+/// A guest with one preopened scratch directory (fd 3) holding `file` (4 bytes) and `dir/`.
+fn scratch_guest(label: &str) -> (TempDir, Guest) {
+    let dir = TempDir::new(label);
+    std::fs::write(dir.path().join("file"), "data").unwrap();
+    std::fs::create_dir(dir.path().join("dir")).unwrap();
+    let g = Guest::new(Some(
+        WasiCtxBuilder::new()
+            .capture_stdout()
+            .preopen_dir(dir.path(), "/")
+            .unwrap()
+            .build(),
+    ));
+    (dir, g)
+}
+
+#[test]
+fn sockets_badf_for_closed_fds_notsock_for_others() {
+    let (_dir, mut g) = scratch_guest("wasi-host-sock");
+    // `sock_shutdown(fd, SHUT_RDWR)`: not open, a directory, a stream.
+    assert_eq!(g.call("sock_shutdown", &[i(42), i(3)]), BADF);
+    assert_eq!(
+        g.call("sock_shutdown", &[i(3), i(3)]),
+        Errno::Notsock as u16
+    );
+    assert_eq!(
+        g.call("sock_shutdown", &[i(1), i(3)]),
+        Errno::Notsock as u16
+    );
+    assert_eq!(g.path_open("file", 0), 0);
+    let file = g.u32_at(16) as i32;
+    assert_eq!(
+        g.call("sock_recv", &[i(file), i(0), i(0), i(0), i(0), i(0)]),
+        57
+    );
+    assert_eq!(g.call("sock_accept", &[i(42), i(0), i(0)]), BADF);
+}
+
+#[test]
+fn path_open_directories_are_never_opened_for_writing() {
+    let (dir, mut g) = scratch_guest("wasi-host-open-dir");
+    let (read, write) = (
+        wasmz_wasi::rights::FD_READ as i64,
+        wasmz_wasi::rights::FD_WRITE as i64,
+    );
+    const DIRECTORY: i32 = 2;
+    const TRUNC: i32 = 8;
+    // O_DIRECTORY with a write right: `isdir` (the right used to be dropped silently).
+    assert_eq!(
+        g.path_open_at(3, ".", 0, DIRECTORY, read | write),
+        Errno::Isdir as u16
+    );
+    assert_eq!(
+        g.path_open_at(3, "dir", 0, DIRECTORY, write),
+        Errno::Isdir as u16
+    );
+    assert_eq!(g.path_open_at(3, "dir/", 0, 0, write), Errno::Isdir as u16);
+    // Without a write right it opens.
+    assert_eq!(g.path_open_at(3, ".", 0, DIRECTORY, read), 0);
+    assert_eq!(g.path_open_at(3, ".", 0, DIRECTORY, 0), 0);
+    // O_DIRECTORY with O_TRUNC: `inval`, on a file or a directory, and the file is not truncated.
+    assert_eq!(
+        g.path_open_at(3, "file", 0, DIRECTORY | TRUNC, 0),
+        Errno::Inval as u16
+    );
+    assert_eq!(
+        g.path_open_at(3, "dir", 0, DIRECTORY | TRUNC, 0),
+        Errno::Inval as u16
+    );
+    assert_eq!(std::fs::read(dir.path().join("file")).unwrap(), b"data");
+    // O_DIRECTORY on a file: `notdir`.
+    assert_eq!(
+        g.path_open_at(3, "file", 0, DIRECTORY, read),
+        Errno::Notdir as u16
+    );
+}
+
+#[test]
+fn trailing_slashes_fail_before_changing_anything() {
+    let (dir, mut g) = scratch_guest("wasi-host-slashes");
+    let root = dir.path().to_path_buf();
+    let exists = |name: &str| std::fs::symlink_metadata(root.join(name)).is_ok();
+    const NOENT: u16 = Errno::Noent as u16;
+    const NOTDIR: u16 = Errno::Notdir as u16;
+    const EXIST: u16 = Errno::Exist as u16;
+    // path_symlink: a free name with a slash is `noent` (it used to create the link), a directory
+    // `exist`, a file `notdir`.
+    assert_eq!(g.two_paths("path_symlink", "file", "s1/"), NOENT);
+    assert!(!exists("s1"));
+    assert_eq!(g.two_paths("path_symlink", "file", "dir/"), EXIST);
+    assert_eq!(g.two_paths("path_symlink", "file", "file/"), NOTDIR);
+    assert_eq!(g.two_paths("path_symlink", "file", "s1"), 0);
+    // path_link: the same for the new name; a slash on a file source is `notdir`.
+    assert_eq!(g.two_paths("path_link", "file", "l1/"), NOENT);
+    assert!(!exists("l1"));
+    assert_eq!(g.two_paths("path_link", "file/", "l1"), NOTDIR);
+    assert!(!exists("l1"));
+    assert_eq!(g.two_paths("path_link", "dir/", "l1"), Errno::Perm as u16);
+    assert_eq!(g.two_paths("path_link", "file", "l1"), 0);
+    // path_rename: a file with a slash on either side is `notdir`, and stays where it is.
+    assert_eq!(g.two_paths("path_rename", "file/", "moved"), NOTDIR);
+    assert_eq!(g.two_paths("path_rename", "file", "moved/"), NOTDIR);
+    assert!(exists("file") && !exists("moved"));
+    assert_eq!(g.two_paths("path_rename", "dir/", "dir2/"), 0);
+    assert!(exists("dir2") && !exists("dir"));
+    // path_filestat_set_times: `notdir`.
+    let t = RawVal::from(0i64);
+    assert_eq!(
+        g.call_path(
+            "path_filestat_set_times",
+            &[i(3), i(0)],
+            "file/",
+            &[t, t, i(5)]
+        ),
+        NOTDIR
+    );
+    // path_readlink: a slash follows the link to a file: `notdir` (not `inval`).
+    assert_eq!(
+        g.call_path("path_readlink", &[i(3)], "s1/", &[i(2000), i(100), i(16)]),
+        NOTDIR
+    );
+    assert_eq!(
+        g.call_path("path_readlink", &[i(3)], "s1", &[i(2000), i(100), i(16)]),
+        0
+    );
+    // path_unlink_file: a directory with a slash is `isdir`, a file `notdir`.
+    assert_eq!(
+        g.call_path("path_unlink_file", &[i(3)], "dir2/", &[]),
+        Errno::Isdir as u16
+    );
+    assert_eq!(
+        g.call_path("path_unlink_file", &[i(3)], "file/", &[]),
+        NOTDIR
+    );
+    assert!(exists("file") && exists("dir2"));
+}
+
+#[test]
+fn rights_are_reported_but_cannot_be_changed() {
+    let (_dir, mut g) = scratch_guest("wasi-host-rights");
+    use wasmz_wasi::rights;
+    assert_eq!(g.call("fd_fdstat_get", &[i(3), i(100)]), 0);
+    let base = g.u64_at(108);
+    assert_eq!(base & rights::PATH_FILESTAT_SET_SIZE, 0, "not advertised");
+    assert_eq!(base & rights::FD_FILESTAT_SET_SIZE, 0);
+    assert_ne!(base & rights::PATH_OPEN, 0);
+    // Even the same rights: `notsup`; a closed fd: `badf`.
+    let (b, inh) = (
+        RawVal::from(base as i64),
+        RawVal::from(g.u64_at(116) as i64),
+    );
+    assert_eq!(
+        g.call("fd_fdstat_set_rights", &[i(3), b, inh]),
+        Errno::Notsup as u16
+    );
+    assert_eq!(
+        g.call(
+            "fd_fdstat_set_rights",
+            &[i(3), RawVal::from(0i64), RawVal::from(0i64)]
+        ),
+        Errno::Notsup as u16
+    );
+    assert_eq!(g.call("fd_fdstat_set_rights", &[i(42), b, inh]), BADF);
+    // The streams' rights: read for stdin, write for stdout, never seek or tell.
+    for (fd, right) in [
+        (0, rights::FD_READ),
+        (1, rights::FD_WRITE),
+        (2, rights::FD_WRITE),
+    ] {
+        assert_eq!(g.call("fd_fdstat_get", &[i(fd), i(100)]), 0);
+        let base = g.u64_at(108);
+        assert_ne!(base & right, 0, "fd {fd}");
+        assert_eq!(base & (rights::FD_SEEK | rights::FD_TELL), 0, "fd {fd}");
+    }
+}
+
+#[test]
+fn directory_and_stream_fds_refuse_what_they_do_not_support() {
+    let (dir, mut g) = scratch_guest("wasi-host-kinds");
+    let l = RawVal::from;
+    iovecs(&g, 0, &[(300, 8)]);
+    // A directory fd: no reading, positions, advice, allocation or size.
+    let dir_calls: Vec<(&str, Vec<RawVal>)> = vec![
+        ("fd_read", vec![i(3), i(0), i(1), i(64)]),
+        ("fd_write", vec![i(3), i(0), i(1), i(64)]),
+        ("fd_pread", vec![i(3), i(0), i(1), l(0i64), i(64)]),
+        ("fd_pwrite", vec![i(3), i(0), i(1), l(0i64), i(64)]),
+        ("fd_seek", vec![i(3), l(0i64), i(1), i(64)]),
+        ("fd_tell", vec![i(3), i(64)]),
+        ("fd_advise", vec![i(3), l(0i64), l(1i64), i(0)]),
+        ("fd_allocate", vec![i(3), l(0i64), l(1i64)]),
+        ("fd_filestat_set_size", vec![i(3), l(0i64)]),
+    ];
+    for (name, args) in &dir_calls {
+        assert_eq!(g.call(name, args), BADF, "{name} on a directory");
+    }
+    // Stdout: not a directory to list or open below, no flags, sync or times.
+    let t = l(0i64);
+    let stream_calls: Vec<(&str, Vec<RawVal>)> = vec![
+        ("fd_readdir", vec![i(1), i(300), i(100), l(0i64), i(64)]),
+        ("fd_fdstat_set_flags", vec![i(1), i(0)]),
+        ("fd_sync", vec![i(1)]),
+        ("fd_filestat_set_times", vec![i(1), t, t, i(5)]),
+        ("fd_allocate", vec![i(1), l(0i64), l(1i64)]),
+    ];
+    for (name, args) in &stream_calls {
+        assert_eq!(g.call(name, args), BADF, "{name} on stdout");
+    }
+    assert_eq!(g.path_open_at(1, "file", 0, 0, -1), BADF);
+    // A file opened below a file: `notdir`.
+    assert_eq!(g.path_open("file", 0), 0);
+    let file = g.u32_at(16) as i32;
+    assert_eq!(g.path_open_at(file, "x", 0, 0, -1), Errno::Notdir as u16);
+    // fd_allocate on a file: `notsup`, and the file keeps its size.
+    assert_eq!(
+        g.call("fd_allocate", &[i(file), l(0i64), l(100i64)]),
+        Errno::Notsup as u16
+    );
+    assert_eq!(std::fs::metadata(dir.path().join("file")).unwrap().len(), 4);
+}
+
+#[test]
+fn streams_that_are_not_host_streams_are_of_unknown_type() {
+    let (_dir, mut g) = scratch_guest("wasi-host-stream-types");
+    for fd in 0..3 {
+        assert_eq!(g.call("fd_fdstat_get", &[i(fd), i(100)]), 0);
+        let mut b = [0u8; 1];
+        g.memory.read(100, &mut b).unwrap();
+        assert_eq!(b[0], wasmz_wasi::filetype::UNKNOWN, "fdstat of {fd}");
+        assert_eq!(g.call("fd_filestat_get", &[i(fd), i(200)]), 0);
+        g.memory.read(216, &mut b).unwrap();
+        assert_eq!(b[0], wasmz_wasi::filetype::UNKNOWN, "filestat of {fd}");
+    }
 }
