@@ -312,7 +312,7 @@ fn artifact_info_describes_the_header() -> Result<()> {
     let engine = Engine::new(Config::new().opt_level(OptLevel::None))?;
     let artifact = engine.precompile(TRAPS)?;
     let info = ArtifactInfo::parse(&artifact)?;
-    assert_eq!(info.format_version, 2);
+    assert_eq!(info.format_version, 3);
     assert_eq!(info.wasmz_version, env!("CARGO_PKG_VERSION"));
     assert_eq!(info.cranelift_version, wasmz::CRANELIFT_VERSION);
     assert_eq!(info.target, engine.target());

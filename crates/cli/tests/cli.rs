@@ -67,9 +67,9 @@ fn a_trap_prints_the_code_and_backtrace_and_exits_134() {
     assert_eq!(text(&out.stdout), "about to trap\n");
     let err = text(&out.stderr);
     assert!(err.contains("wasm trap: unreachable"), "{err}");
-    let inner = err.find("<innermost_function>").expect(&err);
-    let middle = err.find("<middle_function>").expect(&err);
-    let main = err.find("<main>").expect(&err);
+    let inner = err.find(" - innermost_function (").expect(&err);
+    let middle = err.find(" - middle_function (").expect(&err);
+    let main = err.find(" - main (").expect(&err);
     assert!(inner < middle && middle < main, "{err}");
 }
 
