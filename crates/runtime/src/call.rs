@@ -50,7 +50,7 @@ pub unsafe fn call_callee(
         // SAFETY: as above.
         let max = unsafe { (*store).limits().max_wasm_stack };
         // Never below what the thread's stack can really hold (see `crate::stack`).
-        limit = sp.saturating_sub(max).max(stack_floor());
+        limit = sp.saturating_sub(max).max(stack_floor(sp));
     }
     // A nested call (from a host function called by wasm) keeps the outermost call's limit, so the
     // host frames in between count against it.

@@ -6,7 +6,8 @@
 //! `StackOverflow`, before it reaches the end of the real stack, and host functions, builtins (lazy
 //! compilation among them) and trap handling need room below the last wasm frame too. So the limit is
 //! never set lower than the thread's *stack floor*: the lowest usable address of the thread's stack
-//! plus [`STACK_MARGIN`]. The floor is computed once per thread and kept in a thread-local.
+//! plus [`STACK_MARGIN`]. The thread's stack bounds are found once per thread and kept in a
+//! thread-local; a call entered on another stack (a coroutine's) gets no floor.
 
 use std::cell::Cell;
 
@@ -15,27 +16,36 @@ use std::cell::Cell;
 pub const STACK_MARGIN: usize = 128 * 1024;
 
 thread_local! {
-    /// This thread's stack floor; `usize::MAX` until computed.
-    static FLOOR: Cell<usize> = const { Cell::new(usize::MAX) };
+    /// This thread's stack: (lowest usable address, highest address), or (0, 0) when unknown; `None`
+    /// until computed.
+    static BOUNDS: Cell<Option<(usize, usize)>> = const { Cell::new(None) };
 }
 
-/// The lowest address wasm code of this thread may use as its stack limit (0 when the thread's
-/// stack bounds are unknown). One thread-local read after the first call on a thread.
+/// The lowest address wasm code entered at stack pointer `sp` may use as its stack limit: the
+/// thread's stack floor, or 0 (no floor) when the thread's stack bounds are unknown or `sp` is not on
+/// that stack (code running on a stack of its own, such as a coroutine's, whose bounds the thread
+/// does not know). One thread-local read after the first call on a thread.
 #[inline]
-pub fn stack_floor() -> usize {
-    let floor = FLOOR.with(Cell::get);
-    if floor != usize::MAX {
-        return floor;
+pub fn stack_floor(sp: usize) -> usize {
+    let (low, high) = match BOUNDS.with(Cell::get) {
+        Some(bounds) => bounds,
+        None => {
+            let bounds = stack_bounds().unwrap_or((0, 0));
+            BOUNDS.with(|b| b.set(Some(bounds)));
+            bounds
+        }
+    };
+    if sp > low && sp <= high {
+        low.saturating_add(STACK_MARGIN)
+    } else {
+        0
     }
-    let floor = stack_low().map_or(0, |low| low.saturating_add(STACK_MARGIN));
-    FLOOR.with(|f| f.set(floor));
-    floor
 }
 
-/// The lowest usable address of the current thread's stack (above its guard page).
+/// The current thread's stack: (lowest usable address, above the guard page; highest address).
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[cold]
-fn stack_low() -> Option<usize> {
+fn stack_bounds() -> Option<(usize, usize)> {
     // SAFETY: `attr` is initialized by `pthread_getattr_np` before it is read, and destroyed once;
     // `pthread_attr_getstack` writes the two out-parameters. For the main thread glibc derives the
     // bounds from the stack's mapping and its resource limit; for other threads it reports the stack
@@ -49,14 +59,14 @@ fn stack_low() -> Option<usize> {
         let mut size: libc::size_t = 0;
         let rc = libc::pthread_attr_getstack(&attr, &mut addr, &mut size);
         libc::pthread_attr_destroy(&mut attr);
-        (rc == 0 && !addr.is_null()).then_some(addr as usize)
+        (rc == 0 && !addr.is_null()).then(|| (addr as usize, (addr as usize).saturating_add(size)))
     }
 }
 
-/// The lowest usable address of the current thread's stack (above its guard page).
+/// The current thread's stack (unknown on this system).
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 #[cold]
-fn stack_low() -> Option<usize> {
+fn stack_bounds() -> Option<(usize, usize)> {
     None
 }
 
@@ -86,8 +96,8 @@ mod tests {
         std::thread::Builder::new()
             .stack_size(size)
             .spawn(move || {
-                let floor = stack_floor();
                 let sp = crate::traphandlers::approximate_sp();
+                let floor = stack_floor(sp);
                 assert!(floor > STACK_MARGIN && floor < sp, "{floor:#x} {sp:#x}");
                 // The thread has at least the stack it asked for (glibc may hand out a larger cached
                 // one) ...
@@ -100,7 +110,11 @@ mod tests {
                 let bottom = floor - STACK_MARGIN;
                 assert_eq!(mapping_of(bottom), mapping_of(sp));
                 assert_ne!(mapping_of(bottom - 1), mapping_of(sp));
-                assert_eq!(stack_floor(), floor);
+                assert_eq!(stack_floor(sp - 1000), floor);
+                // Another stack (a coroutine's, say) has no floor.
+                let elsewhere = vec![0u8; 4096];
+                assert_eq!(stack_floor(elsewhere.as_ptr() as usize + 2048), 0);
+                assert_eq!(stack_floor(floor - STACK_MARGIN), 0);
             })
             .unwrap()
             .join()
