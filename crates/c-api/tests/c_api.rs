@@ -82,6 +82,10 @@ fn build_c(source: &Path, name: &str, link_static: bool) -> PathBuf {
 
 /// Runs `exe` with `args`, under valgrind when asked (any Memcheck error or leak fails the run with
 /// exit status 99).
+///
+/// Valgrind runs with precise program counters at every instruction: by default it reports the PC of
+/// a faulting division as the start of its translated block, and wasmz turns a fault into a trap only
+/// at the exact trap site (any other fault in wasm code aborts the process).
 fn run(exe: &Path, args: &[&str], envs: &[(&str, &str)], valgrind: bool) -> Output {
     let mut cmd = if valgrind {
         let mut c = Command::new("valgrind");
@@ -90,6 +94,7 @@ fn run(exe: &Path, args: &[&str], envs: &[(&str, &str)], valgrind: bool) -> Outp
             "--error-exitcode=99",
             "--leak-check=full",
             "--errors-for-leak-kinds=definite,indirect,possible",
+            "--vex-iropt-register-updates=allregs-at-each-insn",
         ])
         .arg(format!(
             "--suppressions={}",

@@ -518,4 +518,37 @@ fn env_without_a_value_copies_the_host_variable() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "Hello, Bob!\n");
+
+#[test]
+fn recursion_under_a_small_stack_ulimit_is_a_stack_overflow_trap() {
+    let dir = TempDir::new("cli-stack");
+    let wat = dir.path().join("recurse.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+             (func $f (param i32) (result i32)
+               (i32.add (i32.const 1) (call $f (i32.add (local.get 0) (i32.const 1)))))
+             (func (export "_start") (drop (call $f (i32.const 0)))))"#,
+    )
+    .unwrap();
+    // The main thread gets 256 KiB of stack: less than the default wasm stack limit of 512 KiB.
+    for lazy in [false, true] {
+        let mut args = vec!["run"];
+        if lazy {
+            args.push("--lazy");
+        }
+        args.push(wat.to_str().unwrap());
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(r#"ulimit -s 256 && exec "$@""#)
+            .arg("sh")
+            .arg(env!("CARGO_BIN_EXE_wasmz"))
+            .args(&args)
+            .output()
+            .expect("run wasmz under sh");
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(134), "lazy {lazy}: {err}");
+        assert!(err.contains("wasm trap: call stack exhausted"), "{err}");
+        assert!(!err.contains("out of bounds"), "{err}");
+    }
 }

@@ -2,6 +2,7 @@
 
 use crate::instance::{FuncCallee, FuncHandle, Instance};
 use crate::lazy::resolve_funcref;
+use crate::stack::stack_floor;
 use crate::store::StoreInner;
 use crate::traphandlers::{TrapInfo, call_entry};
 use crate::values::RawVal;
@@ -37,11 +38,31 @@ pub unsafe fn call_callee(
     func: &FuncCallee,
     values: *mut RawVal,
 ) -> Result<(), TrapInfo> {
+    // SAFETY: `store` is valid (caller's contract); only the stack-limit field is touched.
+    let ctx = unsafe { (*store).vm_store_context() };
+    // The address of a local is close enough to the stack pointer (the limit is far below it).
+    let marker = 0u8;
+    let sp = std::hint::black_box(std::ptr::addr_of!(marker)) as usize;
+    // SAFETY: `ctx` points into the live store.
+    let mut limit = unsafe { (*ctx).stack_limit };
+    let outermost = limit == 0;
+    if outermost {
+        // SAFETY: as above.
+        let max = unsafe { (*store).limits().max_wasm_stack };
+        // Never below what the thread's stack can really hold (see `crate::stack`).
+        limit = sp.saturating_sub(max).max(stack_floor(sp));
+    }
+    // A nested call (from a host function called by wasm) keeps the outermost call's limit, so the
+    // host frames in between count against it.
+    if sp <= limit {
+        return Err(stack_overflow());
+    }
     // SAFETY: `func` was made by an instance of this store, so its funcref is live.
     let mut code = unsafe { (*func.funcref).wasm_call };
     let mut entry = func.entry;
     if code.is_null() || entry.is_null() {
-        // SAFETY: as above; nothing else uses the store during the call (caller's contract).
+        // SAFETY: the funcref is live (as above); nothing else uses the store during the call (caller's
+        // contract).
         (entry, code) = unsafe { resolve_lazy(func) }.map_err(|message| TrapInfo {
             code: TrapCode::CompileError,
             message: Some(message),
@@ -51,18 +72,9 @@ pub unsafe fn call_callee(
             exception: None,
         })?;
     }
-    // SAFETY: `store` is valid (caller's contract); only the stack-limit field is touched.
-    let ctx = unsafe { (*store).vm_store_context() };
-    // SAFETY: `ctx` points into the live store.
-    let outermost = unsafe { (*ctx).stack_limit == 0 };
     if outermost {
         // SAFETY: as above.
-        let max = unsafe { (*store).limits().max_wasm_stack };
-        // The address of a local is close enough to the stack pointer (the limit is far below it).
-        let marker = 0u8;
-        let sp = std::hint::black_box(std::ptr::addr_of!(marker)) as usize;
-        // SAFETY: as above.
-        unsafe { (*ctx).stack_limit = sp.saturating_sub(max) };
+        unsafe { (*ctx).stack_limit = limit };
     }
     // SAFETY: `func` was made by an instance of this store: the funcref, trampoline and vmctx are live,
     // and `values` is large enough (caller's contract).
@@ -106,4 +118,17 @@ unsafe fn resolve_lazy(func: &FuncCallee) -> Result<(*const u8, *const u8), Stri
     // SAFETY: the funcref is live and only this thread uses the store (caller's contract).
     let code = unsafe { resolve_funcref(func.funcref.cast_mut()) }?;
     Ok((entry, code))
+}
+
+/// The trap of a call refused because too little native stack is left to enter wasm.
+#[cold]
+fn stack_overflow() -> TrapInfo {
+    TrapInfo {
+        code: TrapCode::StackOverflow,
+        message: None,
+        exit_code: None,
+        backtrace: Vec::new(),
+        frames_elided: 0,
+        exception: None,
+    }
 }

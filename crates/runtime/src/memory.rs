@@ -20,6 +20,7 @@
 //! The length only grows, so a stale value makes a bounds check stricter, never looser; with guard
 //! pages the check is the page protection, which the kernel changes for every thread at once.
 
+use crate::traphandlers::memory_ranges::{self, RegisteredRange};
 use crate::vmcontext::VMMemoryDefinition;
 use std::cell::UnsafeCell;
 use std::sync::Mutex;
@@ -244,6 +245,9 @@ pub struct LinearMemory {
     budget: AtomicPtr<crate::budget::MemoryBudget>,
     /// Serializes growth (several threads may grow a shared memory at once).
     grow_lock: Mutex<()>,
+    /// The reservation's entry in the signal handler's registry of ranges where a memory access may
+    /// fault (none for an empty reservation).
+    fault_range: Option<RegisteredRange>,
 }
 
 // SAFETY: the definition is written only by `grow`, under `grow_lock`, with an atomic store of the
@@ -334,6 +338,9 @@ impl LinearMemory {
             (r.base, r.accessible, r.size)
         };
         max_pages = max_pages.min(reserved as u64 / page_size);
+        // Out-of-bounds accesses fault somewhere in the reservation (the guard region, or the part
+        // not accessible yet): the signal handler turns a fault into a trap only there.
+        let fault_range = (reserved > 0).then(|| memory_ranges::register(base as usize, reserved));
         let memory = Box::new(LinearMemory {
             def: UnsafeCell::new(VMMemoryDefinition {
                 base,
@@ -347,6 +354,7 @@ impl LinearMemory {
             ty,
             budget: AtomicPtr::new(std::ptr::null_mut()),
             grow_lock: Mutex::new(()),
+            fault_range,
         });
         Ok(memory)
     }
@@ -543,6 +551,8 @@ impl LinearMemory {
 
 impl Drop for LinearMemory {
     fn drop(&mut self) {
+        // Out of the registry before the reservation can be reused by another memory.
+        drop(self.fault_range.take());
         if self.reserved > 0 {
             // No code can use the memory any more: its reservation goes back to the pool.
             let r = Reservation {

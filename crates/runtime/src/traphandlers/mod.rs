@@ -8,6 +8,7 @@
 //! something to drop is skipped: host functions return their errors, and the trap is raised after they
 //! have returned.
 
+pub(crate) mod memory_ranges;
 mod signals;
 mod throw;
 
