@@ -518,6 +518,7 @@ fn env_without_a_value_copies_the_host_variable() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "Hello, Bob!\n");
+}
 
 #[test]
 fn recursion_under_a_small_stack_ulimit_is_a_stack_overflow_trap() {
