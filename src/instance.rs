@@ -33,21 +33,24 @@ impl Instance {
     /// [`Error::Resource`] when a memory or table cannot be created, [`Error::Trap`] when initialization
     /// traps (segment out of bounds, trap in the start function).
     pub fn new(store: &mut Store, module: &Module, linker: &Linker) -> Result<Instance, Error> {
+        let imports = crate::instance_pre::resolve(linker, module)?;
+        Instance::with_imports(store, module, &imports)
+    }
+
+    /// Instantiates `module` in `store` with `imports` (one definition per import, in order).
+    pub(crate) fn with_imports(
+        store: &mut Store,
+        module: &Module,
+        imports: &[Definition],
+    ) -> Result<Instance, Error> {
         if !store.engine().same(module.engine()) {
             return Err(Error::Link(
                 "the module was compiled by another engine than the store's".into(),
             ));
         }
         let cell = store.cell.clone();
-        let mut imports = Vec::with_capacity(module.runtime.info.imports.len());
-        for import in &module.runtime.info.imports {
-            let def =
-                linker
-                    .get(&import.module, &import.name)
-                    .ok_or_else(|| Error::UnknownImport {
-                        module: import.module.clone(),
-                        name: import.name.clone(),
-                    })?;
+        let mut values = Vec::with_capacity(imports.len());
+        for (import, def) in module.runtime.info.imports.iter().zip(imports) {
             let wrong_kind = |what: &str| {
                 Error::Link(format!(
                     "incompatible import type for `{}::{}`: expected {}, found {what}",
@@ -56,50 +59,40 @@ impl Instance {
                     module.runtime.info.entity_type(import.index)
                 ))
             };
-            let value = match (def, import.index) {
-                (Definition::Host(h), EntityIndex::Func(_)) => {
+            let ext = match def {
+                Definition::Item(item) => Some(item.get(&cell).ok_or(Error::WrongStore)?),
+                _ => None,
+            };
+            let value = match (def, ext, import.index) {
+                (Definition::Host(h), _, EntityIndex::Func(_)) => {
                     let func = wasmz_runtime::HostFunc {
                         ty: h.ty().clone(),
                         callback: h.callback.clone(),
                     };
                     ImportValue::HostFunc(cell.get_mut().add_host_func(func))
                 }
-                (Definition::Shared(m), EntityIndex::Memory(_)) => {
+                (Definition::Shared(m), _, EntityIndex::Memory(_)) => {
                     ImportValue::Memory(cell.get_mut().add_shared_memory(m.memory.clone()))
                 }
-                (Definition::Shared(m), _) => return Err(wrong_kind(&m.ty().to_string())),
-                // A shared memory of another store is not tied to that store.
-                (Definition::Extern(Extern::Memory(m)), EntityIndex::Memory(_))
-                    if !Rc::ptr_eq(&m.store, &cell) && m.shared().is_some() =>
-                {
-                    let shared = m.shared().expect("checked by the guard");
-                    ImportValue::Memory(cell.get_mut().add_shared_memory(shared.memory))
-                }
-                (Definition::Extern(ext), _) if !Rc::ptr_eq(ext.store(), &cell) => {
-                    return Err(Error::WrongStore);
-                }
-                (Definition::Extern(Extern::Func(f)), EntityIndex::Func(_)) => {
-                    // SAFETY: `f` belongs to this store (checked above), which keeps its funcref alive.
+                (Definition::Shared(m), _, _) => return Err(wrong_kind(&m.ty().to_string())),
+                (Definition::Host(_), _, _) => return Err(wrong_kind("a host function")),
+                (_, Some(Extern::Func(f)), EntityIndex::Func(_)) => {
+                    // SAFETY: `f` belongs to this store (its item was found in it), which keeps its
+                    // funcref alive.
                     ImportValue::Func(unsafe { *f.raw() }, f.ty().cloned())
                 }
-                (Definition::Extern(Extern::Memory(m)), EntityIndex::Memory(_)) => {
-                    ImportValue::Memory(m.id)
-                }
-                (Definition::Extern(Extern::Table(t)), EntityIndex::Table(_)) => {
-                    ImportValue::Table(t.id)
-                }
-                (Definition::Extern(Extern::Global(g)), EntityIndex::Global(_)) => {
-                    ImportValue::Global(g.id)
-                }
-                (Definition::Extern(Extern::Tag(t)), EntityIndex::Tag(_)) => ImportValue::Tag(t.id),
-                (Definition::Host(_), _) => return Err(wrong_kind("a host function")),
-                (Definition::Extern(ext), _) => return Err(wrong_kind(&ext.ty().to_string())),
+                (_, Some(Extern::Memory(m)), EntityIndex::Memory(_)) => ImportValue::Memory(m.id),
+                (_, Some(Extern::Table(t)), EntityIndex::Table(_)) => ImportValue::Table(t.id),
+                (_, Some(Extern::Global(g)), EntityIndex::Global(_)) => ImportValue::Global(g.id),
+                (_, Some(Extern::Tag(t)), EntityIndex::Tag(_)) => ImportValue::Tag(t.id),
+                (_, Some(ext), _) => return Err(wrong_kind(&ext.ty().to_string())),
+                (Definition::Item(_), None, _) => unreachable!("items were looked up above"),
             };
-            imports.push(value);
+            values.push(value);
         }
         // SAFETY: no reference into the store is live here; host functions run by the start function reach
         // the store only through the runtime's raw pointer.
-        let id = unsafe { wasmz_runtime::instantiate(cell.ptr(), &module.runtime, &imports) }
+        let id = unsafe { wasmz_runtime::instantiate(cell.ptr(), &module.runtime, &values) }
             .map_err(|e| match e {
                 InstantiationError::Link(m) => Error::Link(m),
                 InstantiationError::Resource(m) => Error::Resource(m),

@@ -413,14 +413,83 @@ impl HostFunc {
     }
 }
 
+/// What a linker holds for one name.
 #[derive(Clone, Debug)]
 pub(crate) enum Definition {
+    /// A host function, instantiated anew in each store.
     Host(HostFunc),
-    Extern(Extern),
+    /// An item of one store (usable by instances of that store only).
+    Item(StoreItem),
+    /// A shared memory, usable by any store.
     Shared(crate::SharedMemory),
 }
 
-/// Definitions for imports, by (module, name).
+impl Definition {
+    /// The definition of `ext`: a shared memory belongs to no store.
+    fn of_extern(ext: &Extern) -> Definition {
+        match ext {
+            Extern::Memory(m) => match m.shared() {
+                Some(shared) => Definition::Shared(shared),
+                None => Definition::Item(StoreItem::of(ext)),
+            },
+            _ => Definition::Item(StoreItem::of(ext)),
+        }
+    }
+}
+
+/// An item of a store as a linker keeps it: the store's id and the item's, with no reference to the
+/// store, so that linkers are `Send + Sync`. Stores never remove items, so an item found in the
+/// store whose id it names is live.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StoreItem {
+    store: u64,
+    item: ItemId,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum ItemId {
+    /// The address of the function's `VMFuncRef`, which its store owns.
+    Func(usize),
+    Memory(wasmz_runtime::MemoryId),
+    Table(wasmz_runtime::TableId),
+    Global(wasmz_runtime::GlobalId),
+    Tag(wasmz_runtime::TagId),
+}
+
+impl StoreItem {
+    fn of(ext: &Extern) -> StoreItem {
+        let item = match ext {
+            Extern::Func(f) => ItemId::Func(f.raw() as usize),
+            Extern::Memory(m) => ItemId::Memory(m.id),
+            Extern::Table(t) => ItemId::Table(t.id),
+            Extern::Global(g) => ItemId::Global(g.id),
+            Extern::Tag(t) => ItemId::Tag(t.id),
+        };
+        StoreItem {
+            store: ext.store().id,
+            item,
+        }
+    }
+
+    /// The item as a handle of `store`; `None` if it belongs to another store.
+    pub(crate) fn get(&self, store: &std::rc::Rc<crate::store::StoreCell>) -> Option<Extern> {
+        if store.id != self.store {
+            return None;
+        }
+        let cell = store.clone();
+        Some(match self.item {
+            ItemId::Func(raw) => Extern::Func(Func::from_raw(store, raw as u64)?),
+            ItemId::Memory(id) => Extern::Memory(Memory { store: cell, id }),
+            ItemId::Table(id) => Extern::Table(Table { store: cell, id }),
+            ItemId::Global(id) => Extern::Global(Global { store: cell, id }),
+            ItemId::Tag(id) => Extern::Tag(crate::Tag { store: cell, id }),
+        })
+    }
+}
+
+/// Definitions for imports, by (module, name). `Send + Sync`: build one and share it with the
+/// threads that instantiate modules (items of a store, such as a [`Memory`] or a [`Func`], serve
+/// instances of that store only; host functions and shared memories serve every store).
 #[derive(Clone, Default, Debug)]
 pub struct Linker {
     pub(crate) defs: HashMap<(String, String), Definition>,
@@ -464,7 +533,7 @@ impl Linker {
         name: &str,
         global: Global,
     ) -> Result<&mut Self, Error> {
-        self.insert(module, name, Definition::Extern(Extern::Global(global)))
+        self.insert(module, name, Definition::of_extern(&Extern::Global(global)))
     }
 
     /// Defines a memory.
@@ -477,7 +546,7 @@ impl Linker {
         name: &str,
         memory: Memory,
     ) -> Result<&mut Self, Error> {
-        self.insert(module, name, Definition::Extern(Extern::Memory(memory)))
+        self.insert(module, name, Definition::of_extern(&Extern::Memory(memory)))
     }
 
     /// Defines a shared memory, which instances in any store importing it use (the same memory for
@@ -504,7 +573,7 @@ impl Linker {
         name: &str,
         table: Table,
     ) -> Result<&mut Self, Error> {
-        self.insert(module, name, Definition::Extern(Extern::Table(table)))
+        self.insert(module, name, Definition::of_extern(&Extern::Table(table)))
     }
 
     /// Defines an exception tag (create one with [`crate::Tag::new`], or take an instance's export).
@@ -517,7 +586,7 @@ impl Linker {
         name: &str,
         tag: crate::Tag,
     ) -> Result<&mut Self, Error> {
-        self.insert(module, name, Definition::Extern(Extern::Tag(tag)))
+        self.insert(module, name, Definition::of_extern(&Extern::Tag(tag)))
     }
 
     /// Defines a function of an instance.
@@ -530,7 +599,7 @@ impl Linker {
         name: &str,
         func: Func,
     ) -> Result<&mut Self, Error> {
-        self.insert(module, name, Definition::Extern(Extern::Func(func)))
+        self.insert(module, name, Definition::of_extern(&Extern::Func(func)))
     }
 
     /// Defines any extern.
@@ -543,7 +612,7 @@ impl Linker {
         name: &str,
         ext: Extern,
     ) -> Result<&mut Self, Error> {
-        self.insert(module, name, Definition::Extern(ext))
+        self.insert(module, name, Definition::of_extern(&ext))
     }
 
     /// Defines every export of `instance` under the module name `module` (replacing earlier definitions
@@ -558,7 +627,7 @@ impl Linker {
     ) -> Result<&mut Self, Error> {
         for (name, ext) in instance.exports() {
             self.defs
-                .insert((module.to_string(), name), Definition::Extern(ext));
+                .insert((module.to_string(), name), Definition::of_extern(&ext));
         }
         Ok(self)
     }

@@ -10,7 +10,12 @@ use wasmz_runtime::{GcStats, StoreInner, StoreLimits};
 pub(crate) struct StoreCell {
     inner: UnsafeCell<StoreInner>,
     pub(crate) engine: Engine,
+    /// Unique in the process: linkers name a store's items by it.
+    pub(crate) id: u64,
 }
+
+/// The id of the next store.
+static NEXT_STORE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl StoreCell {
     /// Raw access for calls into wasm: no reference to the store is live while compiled code runs.
@@ -64,6 +69,7 @@ impl Store {
             StoreCell {
                 inner: UnsafeCell::new(inner),
                 engine: engine.clone(),
+                id: NEXT_STORE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             }
         });
         let store = Store { cell };

@@ -170,3 +170,68 @@ pub fn run(wasm: &[u8], builder: WasiCtxBuilder) -> Outcome {
         stderr: err.to_string_lossy(),
     }
 }
+
+/// The unpacked sources of a crate from cargo's registry (the highest version present).
+pub fn crate_source(name: &str) -> PathBuf {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cargo"));
+    let mut found: Vec<PathBuf> = std::fs::read_dir(home.join("registry/src"))
+        .expect("cargo registry sources")
+        .flatten()
+        .flat_map(|index| {
+            std::fs::read_dir(index.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+        })
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_prefix(name)?.strip_prefix('-'))
+                .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+        })
+        .collect();
+    let version = |p: &PathBuf| -> Vec<u64> {
+        let n = p.file_name().unwrap().to_str().unwrap();
+        n[name.len() + 1..]
+            .split(['.', '-', '+'])
+            .map(|s| s.parse().unwrap_or(0))
+            .collect()
+    };
+    found.sort_by_key(version);
+    found
+        .pop()
+        .unwrap_or_else(|| panic!("no {name} sources in the cargo registry (run `cargo fetch`)"))
+}
+
+/// The SQLite command-line driver of `tests/c/sqlite_driver.c` over the amalgamation shipped in the
+/// `libsqlite3-sys` crate, built for wasm32-wasi.
+pub fn build_sqlite() -> Vec<u8> {
+    let dir = crate_source("libsqlite3-sys").join("sqlite3");
+    let amalgamation = dir.join("sqlite3.c");
+    let driver = c_source("sqlite_driver");
+    let include = format!("-I{}", dir.display());
+    build_c_with(
+        "sqlite",
+        &[&amalgamation, &driver],
+        &[
+            &include,
+            "-DSQLITE_THREADSAFE=0",
+            "-DSQLITE_OMIT_LOAD_EXTENSION",
+            "-DSQLITE_OMIT_WAL",
+            "-DSQLITE_OMIT_SHARED_CACHE",
+            "-DSQLITE_OMIT_RANDOMNESS",
+            "-DSQLITE_NOHAVE_SYSTEM",
+            "-D_WASI_EMULATED_MMAN",
+            "-D_WASI_EMULATED_GETPID",
+            "-D_WASI_EMULATED_SIGNAL",
+            "-D_WASI_EMULATED_PROCESS_CLOCKS",
+            "-lwasi-emulated-mman",
+            "-lwasi-emulated-getpid",
+            "-lwasi-emulated-signal",
+            "-lwasi-emulated-process-clocks",
+        ],
+    )
+}
