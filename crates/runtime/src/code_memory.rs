@@ -15,7 +15,7 @@ pub struct CodeMemory {
 }
 
 /// Registered code ranges: start address → (end address, image metadata).
-static REGISTRY: RwLock<BTreeMap<usize, (usize, Arc<CodeImage>)>> = RwLock::new(BTreeMap::new());
+static REGISTRY: RwLock<Registry> = RwLock::new(BTreeMap::new());
 
 impl CodeMemory {
     /// Copies `image`'s code into fresh memory, makes it executable and registers it.
@@ -43,10 +43,7 @@ impl CodeMemory {
         map[..code.len()].copy_from_slice(code);
         let map = map.make_exec()?;
         let start = map.as_ptr() as usize;
-        REGISTRY
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(start, (start + len, image.clone()));
+        with_registry_written(|registry| registry.insert(start, (start + len, image.clone())));
         Ok(CodeMemory {
             map,
             len: code.len(),
@@ -75,10 +72,7 @@ impl CodeMemory {
 impl Drop for CodeMemory {
     fn drop(&mut self) {
         let start = self.map.as_ptr() as usize;
-        REGISTRY
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&start);
+        with_registry_written(|registry| registry.remove(&start));
     }
 }
 
@@ -90,10 +84,32 @@ pub struct CodeLookup {
     pub offset: u32,
 }
 
+type Registry = BTreeMap<usize, (usize, Arc<CodeImage>)>;
+
+thread_local! {
+    /// Set while this thread holds the registry's write lock.
+    static WRITING_REGISTRY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with the registry locked for writing, marked on this thread so that a signal arriving
+/// meanwhile does not wait for the lock this thread holds.
+fn with_registry_written<R>(f: impl FnOnce(&mut Registry) -> R) -> R {
+    let mut registry = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
+    WRITING_REGISTRY.with(|w| w.set(true));
+    let result = f(&mut registry);
+    WRITING_REGISTRY.with(|w| w.set(false));
+    result
+}
+
 /// Looks up `pc` among the published images.
 pub fn lookup_code(pc: usize) -> Option<CodeLookup> {
-    // A blocking read: a writer on another thread (publishing or dropping code) finishes soon, and the
-    // signal handler only looks up PCs of threads inside wasm calls, which never hold the write lock.
+    // A thread that holds the write lock runs no wasm code: a signal interrupting it there is not
+    // a wasm fault, and waiting for the lock would deadlock.
+    if WRITING_REGISTRY.with(|w| w.get()) {
+        return None;
+    }
+    // A blocking read otherwise: a writer on another thread (publishing or dropping code) finishes
+    // soon.
     let registry = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
     let (start, (end, image)) = registry.range(..=pc).next_back()?;
     if pc >= *end {
