@@ -53,7 +53,7 @@ pub use instance_pre::InstancePre;
 pub use linker::{ContextHostFn, HostContext, HostError, HostFunc, Linker};
 pub use module::Module;
 pub use shared_memory::{SharedMemory, WaitResult};
-pub use store::{MemoryBudget, Store};
+pub use store::{MemoryBudget, ResourceLimiter, Store};
 pub use typed::{
     HostResults, IntoHostFunc, TypedFunc, WasmTy, WasmTyList, WithContext, WithoutContext,
 };

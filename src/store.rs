@@ -169,6 +169,59 @@ impl Store {
     }
 }
 
+/// The embedder's say over a store's growth (set with [`Store::set_limiter`]): asked before each
+/// linear memory or table of the store is created (with `current` 0) or grows, from wasm
+/// (`memory.grow`, `table.grow`) or the API. Refusing makes `memory.grow`/`table.grow` return -1,
+/// the API's `grow` fail, and instantiation fail with [`crate::Error::Resource`]. Shared memories
+/// belong to no store and are not asked about. A limiter that panics refuses.
+pub trait ResourceLimiter: 'static {
+    /// Whether a memory may go from `current` to `desired` bytes (`maximum` is its declared maximum).
+    fn memory_growing(&mut self, current: u64, desired: u64, maximum: Option<u64>) -> bool {
+        let _ = (current, desired, maximum);
+        true
+    }
+
+    /// Whether a table may go from `current` to `desired` elements.
+    fn table_growing(&mut self, current: u64, desired: u64, maximum: Option<u64>) -> bool {
+        let _ = (current, desired, maximum);
+        true
+    }
+}
+
+/// Adapts a [`ResourceLimiter`] to the runtime's interface.
+struct Limiter<L>(L);
+
+impl<L: ResourceLimiter> wasmz_runtime::budget::GrowthLimiter for Limiter<L> {
+    fn memory_growing(&mut self, current: u64, desired: u64, maximum: Option<u64>) -> bool {
+        self.0.memory_growing(current, desired, maximum)
+    }
+
+    fn table_growing(&mut self, current: u64, desired: u64, maximum: Option<u64>) -> bool {
+        self.0.table_growing(current, desired, maximum)
+    }
+}
+
+impl Store {
+    /// Sets the store's resource limiter, asked before its memories and tables are created or grow
+    /// (beside the fixed [`crate::Config::memory_budget`], which still applies).
+    pub fn set_limiter(&mut self, limiter: impl ResourceLimiter) {
+        self.cell
+            .get()
+            .budget()
+            .set_limiter(Some(Box::new(Limiter(limiter))));
+    }
+
+    /// Sets the callback asked when code compiled with [`crate::Config::epoch_interruption`] reaches
+    /// the store's epoch deadline. It gets the engine's current epoch and returns `Some(ticks)` to let
+    /// the code run `ticks` more increments of the epoch, or `None` to interrupt it (a trap with
+    /// [`crate::TrapCode::Interrupted`], as without a callback). A callback that panics interrupts.
+    pub fn epoch_deadline_callback(&mut self, callback: impl FnMut(u64) -> Option<u64> + 'static) {
+        self.cell
+            .get_mut()
+            .set_epoch_callback(Some(Box::new(callback)));
+    }
+}
+
 /// A snapshot of a store's memory budget (see [`Store::memory_budget`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemoryBudget {

@@ -128,4 +128,7 @@ builtins! {
     /// canonical type id or one of the abstract codes [`crate::refs::STRUCT_CODE`] and
     /// [`crate::refs::ARRAY_CODE`] (any struct type, any array type).
     TypeMatches(I32, I32) -> I32;
+    /// The store's epoch deadline was reached (epoch interruption): asks the store's epoch-deadline
+    /// callback, which may move the deadline. Returns 0 to go on, nonzero to trap with `Interrupted`.
+    EpochDeadline() -> I32;
 }

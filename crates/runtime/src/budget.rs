@@ -4,17 +4,65 @@
 //! Most objects live until their store is dropped; exception objects are released when caught (see
 //! `exception.rs`), which [`MemoryBudget::release`] accounts for.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// The embedder's say over a store's growth: asked before a memory or table of the store is created
+/// (current size 0) or grows. Sizes are bytes for memories and elements for tables.
+pub trait GrowthLimiter {
+    /// Whether a memory may go from `current` to `desired` bytes (its maximum is `maximum`).
+    fn memory_growing(&mut self, current: u64, desired: u64, maximum: Option<u64>) -> bool;
+    /// Whether a table may go from `current` to `desired` elements.
+    fn table_growing(&mut self, current: u64, desired: u64, maximum: Option<u64>) -> bool;
+}
 
 /// The memory account of one store.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct MemoryBudget {
     limit: Cell<Option<u64>>,
     used: Cell<u64>,
     peak: Cell<u64>,
+    limiter: RefCell<Option<Box<dyn GrowthLimiter>>>,
+}
+
+impl std::fmt::Debug for MemoryBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryBudget")
+            .field("limit", &self.limit.get())
+            .field("used", &self.used.get())
+            .field("peak", &self.peak.get())
+            .finish_non_exhaustive()
+    }
 }
 
 impl MemoryBudget {
+    /// Sets (or removes) the limiter consulted before each growth.
+    pub fn set_limiter(&self, limiter: Option<Box<dyn GrowthLimiter>>) {
+        *self.limiter.borrow_mut() = limiter;
+    }
+
+    /// Asks the limiter (if any) with `ask`. A limiter that panics, or one asked again while it
+    /// runs (it grew a memory itself), refuses.
+    fn ask(&self, ask: impl FnOnce(&mut dyn GrowthLimiter) -> bool) -> bool {
+        let Ok(mut slot) = self.limiter.try_borrow_mut() else {
+            return false;
+        };
+        match slot.as_deref_mut() {
+            None => true,
+            Some(limiter) => catch_unwind(AssertUnwindSafe(|| ask(limiter))).unwrap_or(false),
+        }
+    }
+
+    /// Whether the limiter lets a memory go from `current` to `desired` bytes.
+    pub fn allow_memory(&self, current: u64, desired: u64, maximum: Option<u64>) -> bool {
+        self.ask(|l| l.memory_growing(current, desired, maximum))
+    }
+
+    /// Whether the limiter lets a table go from `current` to `desired` elements.
+    pub fn allow_table(&self, current: u64, desired: u64, maximum: Option<u64>) -> bool {
+        self.ask(|l| l.table_growing(current, desired, maximum))
+    }
+
     /// The limit in bytes, if one is enforced.
     pub fn limit(&self) -> Option<u64> {
         self.limit.get()

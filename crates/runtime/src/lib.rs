@@ -34,7 +34,8 @@ pub use instance::{
 pub use lazy::{LazyCode, LazyCompiler, LazyItem, LazyModule};
 pub use memory::{LinearMemory, MemoryError, PAGE_SIZE};
 pub use store::{
-    Global, GlobalId, HostFuncId, InstanceId, MemoryId, StoreInner, StoreLimits, TableId, TagId,
+    EpochCallback, Global, GlobalId, HostFuncId, InstanceId, MemoryId, StoreInner, StoreLimits,
+    TableId, TagId,
 };
 pub use table::Table;
 pub use traphandlers::{FrameInfo, TrapInfo};

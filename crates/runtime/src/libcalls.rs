@@ -44,6 +44,7 @@ pub(crate) fn builtins_table() -> *const usize {
                     Builtin::ArrayInitElem => array_init_elem as *const () as usize,
                     Builtin::GcCopy => gc_copy as *const () as usize,
                     Builtin::TypeMatches => type_matches as *const () as usize,
+                    Builtin::EpochDeadline => epoch_deadline as *const () as usize,
                 })
                 .collect()
         })
@@ -81,6 +82,14 @@ fn instance<'a>(vmctx: *mut VMContext) -> &'a Instance {
 
 fn status(ok: bool, code: TrapCode) -> u32 {
     if ok { 0 } else { u32::from(code.to_u8()) }
+}
+
+extern "C" fn epoch_deadline(vmctx: *mut VMContext) -> u32 {
+    let store = instance(vmctx).store;
+    // SAFETY: the store outlives its instances' calls, and compiled code holds no reference into it
+    // while it waits for a builtin.
+    let go_on = unsafe { (*store).on_epoch_deadline() };
+    u32::from(!go_on)
 }
 
 extern "C" fn memory_grow(vmctx: *mut VMContext, memory: u32, delta: u64) -> u64 {

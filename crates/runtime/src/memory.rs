@@ -364,6 +364,12 @@ impl LinearMemory {
     /// # Errors
     /// When the current size does not fit in the budget (the memory stays unattached).
     pub fn attach_budget(&self, budget: &crate::budget::MemoryBudget) -> Result<(), MemoryError> {
+        if !budget.allow_memory(0, self.byte_size(), self.maximum_bytes()) {
+            return Err(MemoryError::Allocation {
+                pages: self.pages(),
+                reason: "the store's resource limiter refused the memory".into(),
+            });
+        }
         if !budget.try_charge(self.byte_size()) {
             return Err(MemoryError::Allocation {
                 pages: self.pages(),
@@ -436,9 +442,31 @@ impl LinearMemory {
         unsafe { (*self.def.get()).base }
     }
 
+    /// The declared maximum in bytes, if any.
+    fn maximum_bytes(&self) -> Option<u64> {
+        self.ty
+            .limits
+            .max
+            .map(|max| max.saturating_mul(self.ty.page_size()))
+    }
+
     /// Grows by `delta` pages; returns the old size in pages, or `None` if the maximum would be exceeded
     /// or the system refuses.
     pub fn grow(&self, delta: u64) -> Option<u64> {
+        let budget = self.budget.load(Ordering::Relaxed);
+        if !budget.is_null() {
+            // Only a store's own (unshared) memories have a budget, and only that store's thread
+            // grows them: the size read here is the one the growth starts from. The limiter is asked
+            // before the lock is taken, so that it may grow the memory itself.
+            let current = self.byte_size();
+            let desired = delta
+                .checked_mul(self.ty.page_size())
+                .and_then(|d| d.checked_add(current))?;
+            // SAFETY: as below, the budget outlives the memory.
+            if !unsafe { &*budget }.allow_memory(current, desired, self.maximum_bytes()) {
+                return None;
+            }
+        }
         let _serialized = self.grow_lock.lock().unwrap_or_else(|e| e.into_inner());
         let old_pages = self.pages();
         let new_pages = old_pages.checked_add(delta)?;
@@ -446,7 +474,6 @@ impl LinearMemory {
             return None;
         }
         let page_size = self.ty.page_size();
-        let budget = self.budget.load(Ordering::Relaxed);
         // SAFETY: a budget pointer is set only by `attach_budget`, to the budget of the store that owns
         // this memory, which outlives it.
         if !budget.is_null() && !unsafe { &*budget }.try_charge(delta * page_size) {

@@ -121,11 +121,16 @@ pub struct StoreInner {
     data: Option<Box<dyn Any>>,
     /// What the embedding API keeps here to find its own handle of the store from inside a host call.
     owner: Option<Box<dyn Any>>,
+    /// Called when the epoch deadline is reached (see [`StoreInner::on_epoch_deadline`]).
+    epoch_callback: Option<Box<EpochCallback>>,
     /// The GC heap.
     pub(crate) gc: std::cell::RefCell<crate::gc::GcHeap>,
     /// References the host holds (see [`crate::gc::GcRoot`]).
     pub(crate) gc_roots: std::rc::Rc<std::cell::RefCell<crate::gc::RootTable>>,
 }
+
+/// The epoch-deadline callback of a store: current epoch in, more ticks (or `None`: interrupt) out.
+pub type EpochCallback = dyn FnMut(u64) -> Option<u64>;
 
 impl StoreInner {
     /// An empty store.
@@ -144,6 +149,7 @@ impl StoreInner {
             charged_modules: Vec::new(),
             data: None,
             owner: None,
+            epoch_callback: None,
             gc: Default::default(),
             gc_roots: Default::default(),
         }
@@ -313,6 +319,36 @@ impl StoreInner {
             .iter()
             // SAFETY: the caller's contract.
             .find_map(|instance| unsafe { instance.funcref_handle(funcref) })
+    }
+
+    /// Sets (or removes) the callback asked when code reaches the epoch deadline: given the
+    /// engine's current epoch, it returns how many more ticks the code may run, or `None` to
+    /// interrupt it.
+    pub fn set_epoch_callback(&mut self, callback: Option<Box<EpochCallback>>) {
+        self.epoch_callback = callback;
+    }
+
+    /// The epoch deadline was reached: whether the code goes on (the callback then moved the
+    /// deadline). Without a callback, or when it panics or asks to stop, the code is interrupted.
+    pub fn on_epoch_deadline(&mut self) -> bool {
+        let Some(mut callback) = self.epoch_callback.take() else {
+            return false;
+        };
+        let ctx = self.ctx.get();
+        // SAFETY: `epoch_ptr` points at the engine's counter, which outlives the store (see
+        // `set_epoch_counter`); the context is this store's.
+        let epoch = unsafe { (*(*ctx).epoch_ptr).load(std::sync::atomic::Ordering::Relaxed) };
+        let more = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(epoch)))
+            .unwrap_or(None);
+        self.epoch_callback = Some(callback);
+        match more {
+            Some(ticks) => {
+                // SAFETY: as above.
+                unsafe { (*ctx).epoch_deadline = epoch.saturating_add(ticks) };
+                true
+            }
+            None => false,
+        }
     }
 
     /// Sets what the embedding API needs to find its handle of this store (a weak reference to it).

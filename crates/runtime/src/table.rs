@@ -50,6 +50,9 @@ impl Table {
     /// Charges the table's current size to `budget` and charges later growth to it too; `false` (and
     /// unattached) when it does not fit.
     pub fn attach_budget(&self, budget: &crate::budget::MemoryBudget) -> bool {
+        if !budget.allow_table(0, self.size(), self.ty.limits.max) {
+            return false;
+        }
         if !budget.try_charge(self.size().saturating_mul(ELEMENT_BYTES)) {
             return false;
         }
@@ -112,7 +115,9 @@ impl Table {
         let budget = self.budget.get();
         // SAFETY: a budget pointer is set only by `attach_budget`, to the budget of the store that owns
         // this table, which outlives it.
-        if !budget.is_null() && !unsafe { &*budget }.try_charge(delta.saturating_mul(ELEMENT_BYTES))
+        if let Some(budget) = unsafe { budget.as_ref() }
+            && (!budget.allow_table(old, new, self.ty.limits.max)
+                || !budget.try_charge(delta.saturating_mul(ELEMENT_BYTES)))
         {
             return None;
         }

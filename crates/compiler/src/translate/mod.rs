@@ -207,9 +207,23 @@ impl FuncTranslator<'_, '_> {
                 self.builder
                     .ins()
                     .icmp(IntCC::UnsignedGreaterThanOrEqual, epoch, deadline);
-            self.builder
-                .ins()
-                .trapnz(reached, crate::trap_code(TrapCode::Interrupted));
+            // At the deadline, the store's callback may extend it; otherwise the code traps here.
+            let ask = self.builder.create_block();
+            let cont = self.builder.create_block();
+            self.builder.ins().brif(reached, ask, &[], cont, &[]);
+            self.builder.set_cold_block(ask);
+            self.builder.switch_to_block(ask);
+            self.builder.seal_block(ask);
+            env.call_checked_builtin(
+                &mut self.builder,
+                self.vmctx,
+                wasmz_environ::Builtin::EpochDeadline,
+                &[],
+                TrapCode::Interrupted,
+            );
+            self.builder.ins().jump(cont, &[]);
+            self.builder.switch_to_block(cont);
+            self.builder.seal_block(cont);
         }
     }
 

@@ -1,0 +1,167 @@
+//! Limits as callbacks: a store's `ResourceLimiter` decides on memory and table creation and growth,
+//! and an epoch-deadline callback may extend a deadline instead of interrupting.
+
+use anyhow::Result;
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasmz::*;
+
+const PAGE: u64 = 65536;
+
+/// Allows memories up to `max_bytes` and tables up to `max_elements`, logging every request.
+struct Recorder {
+    max_bytes: u64,
+    max_elements: u64,
+    log: Rc<RefCell<Vec<(&'static str, u64, u64, Option<u64>)>>>,
+}
+
+impl ResourceLimiter for Recorder {
+    fn memory_growing(&mut self, current: u64, desired: u64, maximum: Option<u64>) -> bool {
+        self.log
+            .borrow_mut()
+            .push(("memory", current, desired, maximum));
+        desired <= self.max_bytes
+    }
+
+    fn table_growing(&mut self, current: u64, desired: u64, maximum: Option<u64>) -> bool {
+        self.log
+            .borrow_mut()
+            .push(("table", current, desired, maximum));
+        desired <= self.max_elements
+    }
+}
+
+const GROWER: &str = r#"(module
+  (memory (export "memory") 1 100)
+  (table (export "table") 2 funcref)
+  (func (export "grow_memory") (param i32) (result i32) (memory.grow (local.get 0)))
+  (func (export "grow_table") (param i32) (result i32) (table.grow (ref.null func) (local.get 0))))"#;
+
+#[test]
+fn the_limiter_decides_creation_and_growth() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::compile(&engine, GROWER)?;
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let mut store = Store::new(&engine);
+    store.set_limiter(Recorder {
+        max_bytes: 4 * PAGE,
+        max_elements: 5,
+        log: log.clone(),
+    });
+    let instance = Instance::new(&mut store, &module, &Linker::new())?;
+    assert_eq!(
+        log.borrow()[..],
+        [("memory", 0, PAGE, Some(100 * PAGE)), ("table", 0, 2, None)]
+    );
+    let grow_memory = instance.typed_func::<i32, i32>("grow_memory")?;
+    assert_eq!(grow_memory.call(2)?, 1);
+    assert_eq!(grow_memory.call(2)?, -1, "5 pages are over the limiter's 4");
+    assert_eq!(grow_memory.call(1)?, 3);
+    // The API asks too.
+    let memory = instance.memory("memory").expect("exported");
+    assert!(memory.grow(1).is_err());
+    let grow_table = instance.typed_func::<i32, i32>("grow_table")?;
+    assert_eq!(grow_table.call(3)?, 2);
+    assert_eq!(grow_table.call(1)?, -1);
+    assert_eq!(
+        log.borrow()[2..],
+        [
+            ("memory", PAGE, 3 * PAGE, Some(100 * PAGE)),
+            ("memory", 3 * PAGE, 5 * PAGE, Some(100 * PAGE)),
+            ("memory", 3 * PAGE, 4 * PAGE, Some(100 * PAGE)),
+            ("memory", 4 * PAGE, 5 * PAGE, Some(100 * PAGE)),
+            ("table", 2, 5, None),
+            ("table", 5, 6, None),
+        ]
+    );
+    Ok(())
+}
+
+#[test]
+fn a_refused_memory_fails_instantiation() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::compile(&engine, GROWER)?;
+    let mut store = Store::new(&engine);
+    store.set_limiter(Recorder {
+        max_bytes: 0,
+        max_elements: 100,
+        log: Rc::default(),
+    });
+    let err = Instance::new(&mut store, &module, &Linker::new()).unwrap_err();
+    assert!(
+        matches!(&err, Error::Resource(m) if m.contains("limiter")),
+        "{err}"
+    );
+    Ok(())
+}
+
+struct Panics;
+
+impl ResourceLimiter for Panics {
+    fn memory_growing(&mut self, current: u64, _: u64, _: Option<u64>) -> bool {
+        if current > 0 {
+            panic!("limiter failure");
+        }
+        true
+    }
+}
+
+#[test]
+fn a_panicking_limiter_refuses() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::compile(&engine, GROWER)?;
+    let mut store = Store::new(&engine);
+    store.set_limiter(Panics);
+    let instance = Instance::new(&mut store, &module, &Linker::new())?;
+    assert_eq!(instance.typed_func::<i32, i32>("grow_memory")?.call(1)?, -1);
+    Ok(())
+}
+
+const SPIN: &str = r#"(module
+  (import "host" "tick" (func $tick))
+  (func (export "spin") (param $n i32) (result i32) (local $i i32)
+    (loop $l
+      (call $tick)
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $i)))"#;
+
+#[test]
+fn the_epoch_callback_extends_or_interrupts() -> Result<()> {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config)?;
+    let module = Module::compile(&engine, SPIN)?;
+    let ticker = engine.clone();
+    let mut linker = Linker::new();
+    linker.define(
+        "host",
+        "tick",
+        HostFunc::wrap(move || ticker.increment_epoch()),
+    )?;
+    let mut store = Store::new(&engine);
+    let instance = Instance::new(&mut store, &module, &linker)?;
+    let spin = instance.typed_func::<i32, i32>("spin")?;
+    // Without a callback the deadline interrupts.
+    store.set_epoch_deadline(3);
+    assert_eq!(spin.call(10).unwrap_err().code(), TrapCode::Interrupted);
+    // Extended twice by 3 ticks, then interrupted.
+    let asked = Rc::new(RefCell::new(0));
+    let counter = asked.clone();
+    store.epoch_deadline_callback(move |_epoch| {
+        *counter.borrow_mut() += 1;
+        (*counter.borrow() <= 2).then_some(3)
+    });
+    store.set_epoch_deadline(3);
+    assert_eq!(spin.call(100).unwrap_err().code(), TrapCode::Interrupted);
+    assert_eq!(*asked.borrow(), 3);
+    // Always extended: the loop finishes.
+    store.epoch_deadline_callback(|_| Some(1));
+    store.set_epoch_deadline(1);
+    assert_eq!(spin.call(50)?, 50);
+    // A panicking callback interrupts.
+    store.epoch_deadline_callback(|_| panic!("callback failure"));
+    store.set_epoch_deadline(1);
+    assert_eq!(spin.call(50).unwrap_err().code(), TrapCode::Interrupted);
+    Ok(())
+}
