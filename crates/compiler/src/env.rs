@@ -42,7 +42,12 @@ pub fn builtin_signature(isa: &dyn TargetIsa, builtin: Builtin) -> Signature {
         BuiltinType::I64 | BuiltinType::Ptr => types::I64,
     };
     let b = builtin.signature();
-    let mut sig = Signature::new(isa.default_call_conv());
+    let call_conv = if builtin.preserves_all_registers() {
+        cranelift_codegen::isa::CallConv::PreserveAll
+    } else {
+        isa.default_call_conv()
+    };
+    let mut sig = Signature::new(call_conv);
     sig.params.push(AbiParam::new(POINTER));
     sig.params
         .extend(b.params.iter().map(|t| AbiParam::new(to_clif(*t))));

@@ -52,6 +52,12 @@ macro_rules! builtins {
                 }
             }
 
+            /// Whether compiled code calls this builtin with a convention that clobbers no register
+            /// (the builtin is an assembly shim saving everything around the Rust function).
+            pub fn preserves_all_registers(self) -> bool {
+                matches!(self, Builtin::EpochDeadline)
+            }
+
             /// Offset of this builtin's pointer in the builtins table.
             pub fn table_offset(self) -> u32 {
                 self as u32 * crate::vmoffsets::POINTER_SIZE
@@ -129,6 +135,9 @@ builtins! {
     /// [`crate::refs::ARRAY_CODE`] (any struct type, any array type).
     TypeMatches(I32, I32) -> I32;
     /// The store's epoch deadline was reached (epoch interruption): asks the store's epoch-deadline
-    /// callback, which may move the deadline. Returns 0 to go on, nonzero to trap with `Interrupted`.
-    EpochDeadline() -> I32;
+    /// callback, which may move the deadline; the code then compares again and traps with
+    /// `Interrupted` if it is still reached. Called with the preserve-all convention
+    /// ([`Builtin::preserves_all_registers`]), so that the cold call disturbs no register allocation
+    /// in the loops it guards.
+    EpochDeadline();
 }

@@ -214,13 +214,24 @@ impl FuncTranslator<'_, '_> {
             self.builder.set_cold_block(ask);
             self.builder.switch_to_block(ask);
             self.builder.seal_block(ask);
-            env.call_checked_builtin(
+            env.call_builtin(
                 &mut self.builder,
                 self.vmctx,
                 wasmz_environ::Builtin::EpochDeadline,
                 &[],
-                TrapCode::Interrupted,
             );
+            let epoch = self.builder.ins().atomic_load(I64, trusted(), counter);
+            let deadline =
+                self.builder
+                    .ins()
+                    .load(I64, trusted(), ctx, store_context::EPOCH_DEADLINE as i32);
+            let still = self
+                .builder
+                .ins()
+                .icmp(IntCC::UnsignedGreaterThanOrEqual, epoch, deadline);
+            self.builder
+                .ins()
+                .trapnz(still, crate::trap_code(TrapCode::Interrupted));
             self.builder.ins().jump(cont, &[]);
             self.builder.switch_to_block(cont);
             self.builder.seal_block(cont);
