@@ -20,6 +20,7 @@
 mod engine;
 mod instance;
 mod linker;
+pub mod wasm;
 mod wasi;
 
 pub use engine::*;
