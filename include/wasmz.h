@@ -198,6 +198,15 @@ WASMZ_API wasmz_error_t *wasmz_config_max_wasm_stack(wasmz_config_t *config, siz
  * WASMZ_TRAP_COMPILE_ERROR. Artifacts of a lazy engine load only into lazy engines. */
 WASMZ_API wasmz_error_t *wasmz_config_lazy_compilation(wasmz_config_t *config, bool enable);
 
+/* The standard C API's config (wasm.h), declared there. */
+struct wasm_config_t;
+
+/* A copy of `config`'s settings as a config of the standard C API (include/wasm.h), for
+ * wasm_engine_new_with_config(): memory limits, bounds checks, stack size and lazy compilation then
+ * apply to engines made through wasm.h. Owned by the caller (freed by wasm_config_delete() or
+ * consumed by wasm_engine_new_with_config()). NULL for NULL. */
+WASMZ_API struct wasm_config_t *wasmz_config_to_wasm(const wasmz_config_t *config);
+
 /* Creates an engine into `*out` with `config` (NULL: defaults). The config is copied: it stays
  * owned by the caller. Free the engine with wasmz_engine_delete(). */
 WASMZ_API wasmz_error_t *wasmz_engine_new(const wasmz_config_t *config, wasmz_engine_t **out);

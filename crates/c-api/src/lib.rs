@@ -20,8 +20,8 @@
 mod engine;
 mod instance;
 mod linker;
-pub mod wasm;
 mod wasi;
+pub mod wasm;
 
 pub use engine::*;
 pub use instance::*;

@@ -318,7 +318,10 @@ const STD_PROGRAMS: [&str; 6] = [
 fn wasm_h_declares_exactly_the_exported_functions_and_the_tests_call_them_all() {
     let declared = wasm_h_functions();
     let exported = exported_wasm_functions(&lib_dir().join("libwasmz.so"), true);
-    assert_eq!(declared, exported, "include/wasm.h and libwasmz.so disagree");
+    assert_eq!(
+        declared, exported,
+        "include/wasm.h and libwasmz.so disagree"
+    );
     let in_archive = exported_wasm_functions(&lib_dir().join("libwasmz.a"), false);
     let missing: Vec<_> = declared.difference(&in_archive).collect();
     assert!(missing.is_empty(), "missing from libwasmz.a: {missing:?}");
@@ -326,7 +329,14 @@ fn wasm_h_declares_exactly_the_exported_functions_and_the_tests_call_them_all() 
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c");
     for (compiler, std, lang) in [("gcc", "-std=c99", "c"), ("g++", "-std=c++11", "c++")] {
         let out = Command::new(compiler)
-            .args(["-fsyntax-only", "-Wall", "-Wextra", "-Werror", "-pedantic", std])
+            .args([
+                "-fsyntax-only",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-pedantic",
+                std,
+            ])
             .arg("-I")
             .arg(root().join("include"))
             .args(["-x", lang])
@@ -338,7 +348,9 @@ fn wasm_h_declares_exactly_the_exported_functions_and_the_tests_call_them_all() 
     // Every declared function is called by one of the test programs.
     let sources: String = STD_PROGRAMS
         .iter()
-        .map(|p| std::fs::read_to_string(dir.join(format!("{p}.c"))).unwrap())
+        .map(|p| format!("{p}.c"))
+        .chain(["std_util.h".to_string()])
+        .map(|f| std::fs::read_to_string(dir.join(f)).unwrap())
         .collect();
     let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
     let called: BTreeSet<String> = sources
@@ -347,7 +359,10 @@ fn wasm_h_declares_exactly_the_exported_functions_and_the_tests_call_them_all() 
         .map(str::to_string)
         .collect();
     let untested: Vec<_> = declared.difference(&called).collect();
-    assert!(untested.is_empty(), "not called by the wasm.h tests: {untested:?}");
+    assert!(
+        untested.is_empty(),
+        "not called by the wasm.h tests: {untested:?}"
+    );
 }
 
 /// Builds tests/c/<name>.c (linked with pthread) and runs it with `args`, then under valgrind with
@@ -371,4 +386,34 @@ fn std_program(name: &str, args: &[&str], valgrind_args: &[&str]) {
 #[test]
 fn wasm_h_basics() {
     std_program("std_basics", &[], &[]);
+}
+
+/// global, memory, table (and wasm.h with wasmz.h in one file).
+#[test]
+fn wasm_h_globals_memories_tables() {
+    std_program("std_objects", &[], &[]);
+}
+
+/// trap.
+#[test]
+fn wasm_h_traps() {
+    std_program("std_trap", &[], &[]);
+}
+
+/// serialize, threads.
+#[test]
+fn wasm_h_serialize_and_threads() {
+    std_program("std_serialize_threads", &[], &[]);
+}
+
+/// finalize (fewer iterations under valgrind), hostref, funcref values.
+#[test]
+fn wasm_h_references_and_finalizers() {
+    std_program("std_refs", &["100000"], &["300"]);
+}
+
+/// Every function with bad input.
+#[test]
+fn wasm_h_bad_input() {
+    std_program("std_bad_input", &[], &[]);
 }

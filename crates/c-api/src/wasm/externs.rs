@@ -169,6 +169,20 @@ pub unsafe extern "C" fn wasm_global_set(g: *mut wasm_ref_t, val: *const wasm_va
 // ---------------------------------------------------------------------------------------------------
 // Tables
 
+/// A table's current type: its minimum is its current size (as for any table instance).
+fn current_table_type(t: &Table) -> ExternType {
+    let mut ty = t.ty();
+    ty.limits.min = t.size();
+    ExternType::Table(ty)
+}
+
+/// A memory's current type: its minimum is its current size in pages.
+fn current_memory_type(m: &Memory) -> ExternType {
+    let mut ty = m.ty();
+    ty.limits.min = m.size_pages();
+    ExternType::Memory(ty)
+}
+
 /// The table of a handle (`None` for NULL or another kind).
 ///
 /// # Safety
@@ -226,7 +240,7 @@ pub unsafe extern "C" fn wasm_table_type(t: *const wasm_ref_t) -> *mut wasm_tabl
     guard_value(ptr::null_mut(), || {
         // SAFETY: forwarded from the caller.
         unsafe { table_of(t) }
-            .and_then(|(t, _)| wasm_externtype_t::from_type(&ExternType::Table(t.ty())))
+            .and_then(|(t, _)| wasm_externtype_t::from_type(&current_table_type(t)))
             .map_or(ptr::null_mut(), wasm_externtype_t::into_raw)
     })
 }
@@ -250,7 +264,11 @@ pub unsafe extern "C" fn wasm_table_get(t: *const wasm_ref_t, index: u32) -> *mu
 /// # Safety
 /// `t` NULL or live; `r` NULL or a live reference.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn wasm_table_set(t: *mut wasm_ref_t, index: u32, r: *mut wasm_ref_t) -> bool {
+pub unsafe extern "C" fn wasm_table_set(
+    t: *mut wasm_ref_t,
+    index: u32,
+    r: *mut wasm_ref_t,
+) -> bool {
     guard_value(false, || {
         // SAFETY: forwarded from the caller.
         let Some((t, s)) = (unsafe { table_of(t) }) else {
@@ -281,7 +299,11 @@ pub unsafe extern "C" fn wasm_table_size(t: *const wasm_ref_t) -> u32 {
 /// # Safety
 /// `t` NULL or live; `init` NULL or a live reference.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn wasm_table_grow(t: *mut wasm_ref_t, delta: u32, init: *mut wasm_ref_t) -> bool {
+pub unsafe extern "C" fn wasm_table_grow(
+    t: *mut wasm_ref_t,
+    delta: u32,
+    init: *mut wasm_ref_t,
+) -> bool {
     guard_value(false, || {
         // SAFETY: forwarded from the caller.
         let Some((t, s)) = (unsafe { table_of(t) }) else {
@@ -349,7 +371,7 @@ pub unsafe extern "C" fn wasm_memory_type(m: *const wasm_ref_t) -> *mut wasm_mem
     guard_value(ptr::null_mut(), || {
         // SAFETY: forwarded from the caller.
         unsafe { memory_of(m) }
-            .and_then(|m| wasm_externtype_t::from_type(&ExternType::Memory(m.ty())))
+            .and_then(|m| wasm_externtype_t::from_type(&current_memory_type(m)))
             .map_or(ptr::null_mut(), wasm_externtype_t::into_raw)
     })
 }
@@ -432,8 +454,8 @@ pub unsafe extern "C" fn wasm_extern_type(e: *const wasm_extern_t) -> *mut wasm_
         let ty = match unsafe { as_obj(e) }.map(|r| &r.obj) {
             Some(Obj::Func(f)) => f.func.ty().cloned().map(ExternType::Func),
             Some(Obj::Global(g, _)) => Some(ExternType::Global(g.ty())),
-            Some(Obj::Table(t, _)) => Some(ExternType::Table(t.ty())),
-            Some(Obj::Memory(m, _)) => Some(ExternType::Memory(m.ty())),
+            Some(Obj::Table(t, _)) => Some(current_table_type(t)),
+            Some(Obj::Memory(m, _)) => Some(current_memory_type(m)),
             _ => None,
         };
         ty.and_then(|t| wasm_externtype_t::from_type(&t))

@@ -11,10 +11,12 @@
 use super::reference::{Finalizer, Obj, as_obj, ref_type, wasm_func_t, wasm_ref_t};
 use super::runtime::{StoreCtx, store_ctx, wasm_store_t};
 use super::trap::{from_error, from_trap, new_trap};
-use super::types::{borrow, kind_of, wasm_externtype_t, wasm_functype_t, KIND_OTHER};
+use super::types::{KIND_OTHER, borrow, kind_of, wasm_externtype_t, wasm_functype_t};
 use super::val::{from_val, to_val, wasm_val_t, wasm_val_vec_t};
 use super::vec::view;
-use facade::{ExternType, Func, FuncType, HostError, HostFunc, Instance, Module, RawVal, Table, Val, ValType};
+use facade::{
+    ExternType, Func, FuncType, HostError, HostFunc, Instance, Module, RawVal, Table, Val, ValType,
+};
 use std::ffi::c_void;
 use std::ptr;
 use std::rc::{Rc, Weak};
@@ -48,7 +50,10 @@ ref_type!(
 
 /// A host callback without environment.
 pub type wasm_func_callback_t = Option<
-    unsafe extern "C" fn(args: *const wasm_val_vec_t, results: *mut wasm_val_vec_t) -> *mut wasm_ref_t,
+    unsafe extern "C" fn(
+        args: *const wasm_val_vec_t,
+        results: *mut wasm_val_vec_t,
+    ) -> *mut wasm_ref_t,
 >;
 
 /// A host callback with environment.
@@ -80,7 +85,11 @@ impl Drop for Env {
 enum Callback {
     Plain(unsafe extern "C" fn(*const wasm_val_vec_t, *mut wasm_val_vec_t) -> *mut wasm_ref_t),
     WithEnv(
-        unsafe extern "C" fn(*mut c_void, *const wasm_val_vec_t, *mut wasm_val_vec_t) -> *mut wasm_ref_t,
+        unsafe extern "C" fn(
+            *mut c_void,
+            *const wasm_val_vec_t,
+            *mut wasm_val_vec_t,
+        ) -> *mut wasm_ref_t,
         Env,
     ),
 }
@@ -113,7 +122,11 @@ impl HostCall {
             .map_err(HostError::new)?;
         let args = wasm_val_vec_t::from_vec(args);
         let mut outs = wasm_val_vec_t::from_vec(
-            self.ty.results.iter().map(|t| wasm_val_t::zero(*t)).collect(),
+            self.ty
+                .results
+                .iter()
+                .map(|t| wasm_val_t::zero(*t))
+                .collect(),
         );
         // SAFETY: the vectors are valid for the call; the embedder vouches for the callback (and
         // its environment), which the header tells not to unwind.
@@ -134,7 +147,9 @@ impl HostCall {
             return Err(HostError::new(message));
         }
         if outs.size != results.len() {
-            return Err(HostError::new("the host callback changed its results vector"));
+            return Err(HostError::new(
+                "the host callback changed its results vector",
+            ));
         }
         for (i, ((slot, ty), v)) in results
             .iter_mut()
@@ -142,8 +157,10 @@ impl HostCall {
             .zip(outs.as_slice())
             .enumerate()
         {
-            *slot = to_val(v, *ty, &store, &|| format!("result {i} of the host function"))
-                .map_err(HostError::new)?;
+            *slot = to_val(v, *ty, &store, &|| {
+                format!("result {i} of the host function")
+            })
+            .map_err(HostError::new)?;
         }
         Ok(())
     }
@@ -305,7 +322,12 @@ fn raw_to_number(raw: RawVal, ty: ValType) -> Val {
 
 /// Calls `f` with typed arguments: the outcome, or a trap for an error.
 fn call(f: &FuncObj, ty: &FuncType, args: &[Val]) -> Result<Vec<Val>, wasm_ref_t> {
-    if ty.params.iter().chain(ty.results.iter()).all(|t| !t.is_ref()) {
+    if ty
+        .params
+        .iter()
+        .chain(ty.results.iter())
+        .all(|t| !t.is_ref())
+    {
         let raw_args: Vec<RawVal> = args.iter().map(number_to_raw).collect();
         let mut raw_results = vec![RawVal::default(); ty.results.len()];
         return match f.func.call(&raw_args, &mut raw_results) {
@@ -343,7 +365,9 @@ fn adapter(store: &StoreCtx, ty: &FuncType) -> Result<(Instance, Table), facade:
     if let Some(found) = store.adapters.borrow().get(&key) {
         return Ok(found.clone());
     }
-    let body: String = (0..ty.params.len()).map(|i| format!(" local.get {i}")).collect();
+    let body: String = (0..ty.params.len())
+        .map(|i| format!(" local.get {i}"))
+        .collect();
     let wat = format!(
         r#"(module (type $t {ty}) (table $tab 1 funcref)
              (func (export "call") (type $t){body} i32.const 0 call_indirect (type $t))
@@ -357,7 +381,9 @@ fn adapter(store: &StoreCtx, ty: &FuncType) -> Result<(Instance, Table), facade:
             .map_err(|_| facade::Error::Resource("the store is busy".into()))?;
         Instance::new(&mut s, &module, &facade::Linker::new())?
     };
-    let table = instance.table("table").expect("the adapter exports its table");
+    let table = instance
+        .table("table")
+        .expect("the adapter exports its table");
     store
         .adapters
         .borrow_mut()
@@ -377,8 +403,10 @@ pub unsafe extern "C" fn wasm_func_call(
     args: *const wasm_val_vec_t,
     results: *mut wasm_val_vec_t,
 ) -> *mut wasm_ref_t {
-    // SAFETY: forwarded from the caller.
-    let outcome = crate::guard_value(Err(None), || unsafe { call_c(f, args, results) }.map_err(Some));
+    let outcome = crate::guard_value(Err(None), || {
+        // SAFETY: forwarded from the caller.
+        unsafe { call_c(f, args, results) }.map_err(Some)
+    });
     match outcome {
         Ok(()) => ptr::null_mut(),
         Err(Some(trap)) => trap.into_raw(),
@@ -402,7 +430,12 @@ unsafe fn call_c(
         .ty()
         .cloned()
         .ok_or_else(|| new_trap("wasm_func_call: the function's type is unknown"))?;
-    if let Some(t) = ty.params.iter().chain(ty.results.iter()).find(|t| kind_of(**t) == KIND_OTHER) {
+    if let Some(t) = ty
+        .params
+        .iter()
+        .chain(ty.results.iter())
+        .find(|t| kind_of(**t) == KIND_OTHER)
+    {
         return Err(new_trap(format!(
             "wasm_func_call: the function uses type {t}, which wasm.h cannot express"
         )));
@@ -421,7 +454,10 @@ unsafe fn call_c(
             args.len()
         )));
     }
-    if results.as_ref().is_some_and(|r| r.size > 0 && r.data.is_null()) {
+    if results
+        .as_ref()
+        .is_some_and(|r| r.size > 0 && r.data.is_null())
+    {
         return Err(new_trap("wasm_func_call: the results vector has no array"));
     }
     let vals = args

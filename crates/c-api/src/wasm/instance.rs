@@ -59,7 +59,8 @@ unsafe fn instantiate(
     imports: *const wasm_extern_vec_t,
 ) -> Result<wasm_ref_t, wasm_ref_t> {
     // SAFETY: forwarded from the caller.
-    let ctx = unsafe { store_ctx(store) }.ok_or_else(|| new_trap("wasm_instance_new: NULL store"))?;
+    let ctx =
+        unsafe { store_ctx(store) }.ok_or_else(|| new_trap("wasm_instance_new: NULL store"))?;
     // SAFETY: forwarded from the caller.
     let (module, engine_id) =
         unsafe { module_of(module) }.ok_or_else(|| new_trap("wasm_instance_new: not a module"))?;
@@ -87,7 +88,9 @@ unsafe fn instantiate(
         }
         // SAFETY: the elements of the caller's vector are NULL or live externs.
         let (ext, owner) = unsafe { as_obj(*r) }.and_then(extern_of).ok_or_else(|| {
-            new_trap(format!("wasm_instance_new: import {i} (`{m}::{n}`) is not an extern"))
+            new_trap(format!(
+                "wasm_instance_new: import {i} (`{m}::{n}`) is not an extern"
+            ))
         })?;
         if !Rc::ptr_eq(owner, &ctx) {
             return Err(new_trap(format!(

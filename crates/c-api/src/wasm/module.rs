@@ -3,7 +3,10 @@
 
 use super::reference::{Obj, as_obj, ref_type, wasm_module_t, wasm_ref_t};
 use super::runtime::{store_ctx, wasm_store_t};
-use super::types::{wasm_exporttype_t, wasm_exporttype_vec_t, wasm_externtype_t, wasm_importtype_t, wasm_importtype_vec_t};
+use super::types::{
+    wasm_exporttype_t, wasm_exporttype_vec_t, wasm_externtype_t, wasm_importtype_t,
+    wasm_importtype_vec_t,
+};
 use super::vec::wasm_byte_vec_t;
 use crate::{delete, guard_value};
 use facade::Module;
@@ -199,7 +202,9 @@ pub unsafe extern "C" fn wasm_module_deserialize(
 /// # Safety
 /// NULL or a live module.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn wasm_module_share(module: *const wasm_module_t) -> *mut wasm_shared_module_t {
+pub unsafe extern "C" fn wasm_module_share(
+    module: *const wasm_module_t,
+) -> *mut wasm_shared_module_t {
     guard_value(ptr::null_mut(), || {
         // SAFETY: forwarded from the caller.
         match unsafe { module_of(module) } {

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub(crate) type Finalizer = Option<unsafe extern "C" fn(*mut c_void)>;
 
 /// The identity of an object: its host info, shared by every handle to it. The finalizer runs
-/// when the last handle goes, or when the host info is replaced.
+/// when the last handle goes, or when the host info is replaced (by another pointer or finalizer).
 pub(crate) struct Ident {
     pub(crate) info: Cell<*mut c_void>,
     finalizer: Cell<Finalizer>,
@@ -32,12 +32,14 @@ impl Default for Ident {
 }
 
 impl Ident {
-    /// Sets the host info; runs the previous finalizer unless the pointer stays the same.
+    /// Sets the host info; runs the previous finalizer unless both the pointer and the finalizer
+    /// stay the same.
     pub(crate) fn set(&self, info: *mut c_void, finalizer: Finalizer) {
         let old_info = self.info.replace(info);
         let old_finalizer = self.finalizer.replace(finalizer);
+        let address = |f: Finalizer| f.map_or(0, |f| f as usize);
         if let Some(f) = old_finalizer
-            && old_info != info
+            && (old_info != info || address(old_finalizer) != address(finalizer))
         {
             // SAFETY: the embedder gave this finalizer for this pointer; it is no longer stored,
             // so it runs once.
@@ -166,10 +168,13 @@ macro_rules! ref_base {
         /// # Safety
         /// NULL or a live handle.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $copy(p: *const $crate::wasm::reference::wasm_ref_t) -> *mut $crate::wasm::reference::wasm_ref_t {
+        pub unsafe extern "C" fn $copy(
+            p: *const $crate::wasm::reference::wasm_ref_t,
+        ) -> *mut $crate::wasm::reference::wasm_ref_t {
             $crate::guard_value(std::ptr::null_mut(), || {
                 // SAFETY: forwarded from the caller.
-                unsafe { $crate::wasm::reference::as_obj(p) }.map_or(std::ptr::null_mut(), |r| r.clone().into_raw())
+                unsafe { $crate::wasm::reference::as_obj(p) }
+                    .map_or(std::ptr::null_mut(), |r| r.clone().into_raw())
             })
         }
 
@@ -178,10 +183,18 @@ macro_rules! ref_base {
         /// # Safety
         /// Each NULL or a live handle.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $same(a: *const $crate::wasm::reference::wasm_ref_t, b: *const $crate::wasm::reference::wasm_ref_t) -> bool {
+        pub unsafe extern "C" fn $same(
+            a: *const $crate::wasm::reference::wasm_ref_t,
+            b: *const $crate::wasm::reference::wasm_ref_t,
+        ) -> bool {
             $crate::guard_value(false, || {
                 // SAFETY: forwarded from the caller.
-                match unsafe { ($crate::wasm::reference::as_obj(a), $crate::wasm::reference::as_obj(b)) } {
+                match unsafe {
+                    (
+                        $crate::wasm::reference::as_obj(a),
+                        $crate::wasm::reference::as_obj(b),
+                    )
+                } {
                     (Some(a), Some(b)) => a.same(b),
                     _ => false,
                 }
@@ -193,9 +206,12 @@ macro_rules! ref_base {
         /// # Safety
         /// NULL or a live handle.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $get(p: *const $crate::wasm::reference::wasm_ref_t) -> *mut std::ffi::c_void {
+        pub unsafe extern "C" fn $get(
+            p: *const $crate::wasm::reference::wasm_ref_t,
+        ) -> *mut std::ffi::c_void {
             // SAFETY: forwarded from the caller.
-            unsafe { $crate::wasm::reference::as_obj(p) }.map_or(std::ptr::null_mut(), |r| r.ident.info.get())
+            unsafe { $crate::wasm::reference::as_obj(p) }
+                .map_or(std::ptr::null_mut(), |r| r.ident.info.get())
         }
 
         /// Sets the object's host info, without finalizer (a previous finalizer runs).
@@ -203,7 +219,10 @@ macro_rules! ref_base {
         /// # Safety
         /// NULL or a live handle.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $set(p: *mut $crate::wasm::reference::wasm_ref_t, info: *mut std::ffi::c_void) {
+        pub unsafe extern "C" fn $set(
+            p: *mut $crate::wasm::reference::wasm_ref_t,
+            info: *mut std::ffi::c_void,
+        ) {
             // SAFETY: forwarded from the caller.
             if let Some(r) = unsafe { $crate::wasm::reference::as_obj(p) } {
                 $crate::guard_value((), || r.ident.set(info, None));
@@ -216,7 +235,11 @@ macro_rules! ref_base {
         /// # Safety
         /// NULL or a live handle; `finalizer` safe to call with `info` on the store's thread.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $set_fin(p: *mut $crate::wasm::reference::wasm_ref_t, info: *mut std::ffi::c_void, finalizer: $crate::wasm::reference::Finalizer) {
+        pub unsafe extern "C" fn $set_fin(
+            p: *mut $crate::wasm::reference::wasm_ref_t,
+            info: *mut std::ffi::c_void,
+            finalizer: $crate::wasm::reference::Finalizer,
+        ) {
             // SAFETY: forwarded from the caller.
             match unsafe { $crate::wasm::reference::as_obj(p) } {
                 Some(r) => $crate::guard_value((), || r.ident.set(info, finalizer)),
@@ -239,7 +262,9 @@ macro_rules! ref_type {
 
         /// The same handle as a `wasm_ref_t`.
         #[unsafe(no_mangle)]
-        pub extern "C" fn $as_ref(p: *mut $crate::wasm::reference::wasm_ref_t) -> *mut $crate::wasm::reference::wasm_ref_t {
+        pub extern "C" fn $as_ref(
+            p: *mut $crate::wasm::reference::wasm_ref_t,
+        ) -> *mut $crate::wasm::reference::wasm_ref_t {
             p
         }
 
@@ -248,7 +273,9 @@ macro_rules! ref_type {
         /// # Safety
         /// NULL or a live handle.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $from_ref(p: *mut $crate::wasm::reference::wasm_ref_t) -> *mut $crate::wasm::reference::wasm_ref_t {
+        pub unsafe extern "C" fn $from_ref(
+            p: *mut $crate::wasm::reference::wasm_ref_t,
+        ) -> *mut $crate::wasm::reference::wasm_ref_t {
             // SAFETY: forwarded from the caller.
             match unsafe { $crate::wasm::reference::as_obj(p) } {
                 Some(r) if $check(r) => p,
@@ -258,7 +285,9 @@ macro_rules! ref_type {
 
         /// The same handle as a `wasm_ref_t` (const).
         #[unsafe(no_mangle)]
-        pub extern "C" fn $as_ref_const(p: *const $crate::wasm::reference::wasm_ref_t) -> *const $crate::wasm::reference::wasm_ref_t {
+        pub extern "C" fn $as_ref_const(
+            p: *const $crate::wasm::reference::wasm_ref_t,
+        ) -> *const $crate::wasm::reference::wasm_ref_t {
             p
         }
 
@@ -267,7 +296,9 @@ macro_rules! ref_type {
         /// # Safety
         /// NULL or a live handle.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $from_ref_const(p: *const $crate::wasm::reference::wasm_ref_t) -> *const $crate::wasm::reference::wasm_ref_t {
+        pub unsafe extern "C" fn $from_ref_const(
+            p: *const $crate::wasm::reference::wasm_ref_t,
+        ) -> *const $crate::wasm::reference::wasm_ref_t {
             // SAFETY: forwarded from the caller.
             match unsafe { $crate::wasm::reference::as_obj(p) } {
                 Some(r) if $check(r) => p,

@@ -290,15 +290,34 @@ macro_rules! type_basics {
     };
 }
 
-
 type_basics!(wasm_valtype_t, wasm_valtype_delete, wasm_valtype_copy);
 type_basics!(wasm_functype_t, wasm_functype_delete, wasm_functype_copy);
-type_basics!(wasm_globaltype_t, wasm_globaltype_delete, wasm_globaltype_copy);
+type_basics!(
+    wasm_globaltype_t,
+    wasm_globaltype_delete,
+    wasm_globaltype_copy
+);
 type_basics!(wasm_tabletype_t, wasm_tabletype_delete, wasm_tabletype_copy);
-type_basics!(wasm_memorytype_t, wasm_memorytype_delete, wasm_memorytype_copy);
-type_basics!(wasm_externtype_t, wasm_externtype_delete, wasm_externtype_copy);
-type_basics!(wasm_importtype_t, wasm_importtype_delete, wasm_importtype_copy);
-type_basics!(wasm_exporttype_t, wasm_exporttype_delete, wasm_exporttype_copy);
+type_basics!(
+    wasm_memorytype_t,
+    wasm_memorytype_delete,
+    wasm_memorytype_copy
+);
+type_basics!(
+    wasm_externtype_t,
+    wasm_externtype_delete,
+    wasm_externtype_copy
+);
+type_basics!(
+    wasm_importtype_t,
+    wasm_importtype_delete,
+    wasm_importtype_copy
+);
+type_basics!(
+    wasm_exporttype_t,
+    wasm_exporttype_delete,
+    wasm_exporttype_copy
+);
 
 wasm_vec!(
     wasm_functype_vec_t,
@@ -406,7 +425,12 @@ pub unsafe extern "C" fn wasm_functype_new(
         let (Some(params), Some(results)) = (params, results) else {
             return ptr::null_mut();
         };
-        if params.as_slice().iter().chain(results.as_slice()).any(|p| p.is_null()) {
+        if params
+            .as_slice()
+            .iter()
+            .chain(results.as_slice())
+            .any(|p| p.is_null())
+        {
             return ptr::null_mut();
         }
         wasm_externtype_t(ExternTy::Func { params, results }).into_raw()
@@ -516,9 +540,7 @@ pub unsafe extern "C" fn wasm_tabletype_new(
     // SAFETY: forwarded from the caller.
     let limits = unsafe { borrow(limits) };
     match (element, limits) {
-        (Some(element), Some(limits))
-            if matches!(element.kind, WASM_EXTERNREF | WASM_FUNCREF) =>
-        {
+        (Some(element), Some(limits)) if matches!(element.kind, WASM_EXTERNREF | WASM_FUNCREF) => {
             wasm_externtype_t(ExternTy::Table {
                 element,
                 limits: *limits,
@@ -562,7 +584,9 @@ pub unsafe extern "C" fn wasm_tabletype_limits(t: *const wasm_tabletype_t) -> *c
 /// # Safety
 /// `limits` must be NULL or readable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn wasm_memorytype_new(limits: *const wasm_limits_t) -> *mut wasm_memorytype_t {
+pub unsafe extern "C" fn wasm_memorytype_new(
+    limits: *const wasm_limits_t,
+) -> *mut wasm_memorytype_t {
     // SAFETY: forwarded from the caller.
     match unsafe { borrow(limits) } {
         Some(limits) => wasm_externtype_t(ExternTy::Memory { limits: *limits }).into_raw(),
@@ -616,22 +640,82 @@ macro_rules! type_cast {
     };
 }
 
-type_cast!(wasm_functype_as_externtype, *mut wasm_externtype_t, None::<u8>);
-type_cast!(wasm_globaltype_as_externtype, *mut wasm_externtype_t, None::<u8>);
-type_cast!(wasm_tabletype_as_externtype, *mut wasm_externtype_t, None::<u8>);
-type_cast!(wasm_memorytype_as_externtype, *mut wasm_externtype_t, None::<u8>);
+type_cast!(
+    wasm_functype_as_externtype,
+    *mut wasm_externtype_t,
+    None::<u8>
+);
+type_cast!(
+    wasm_globaltype_as_externtype,
+    *mut wasm_externtype_t,
+    None::<u8>
+);
+type_cast!(
+    wasm_tabletype_as_externtype,
+    *mut wasm_externtype_t,
+    None::<u8>
+);
+type_cast!(
+    wasm_memorytype_as_externtype,
+    *mut wasm_externtype_t,
+    None::<u8>
+);
 type_cast!(wasm_externtype_as_functype, *mut wasm_externtype_t, Some(0));
-type_cast!(wasm_externtype_as_globaltype, *mut wasm_externtype_t, Some(1));
-type_cast!(wasm_externtype_as_tabletype, *mut wasm_externtype_t, Some(2));
-type_cast!(wasm_externtype_as_memorytype, *mut wasm_externtype_t, Some(3));
-type_cast!(wasm_functype_as_externtype_const, *const wasm_externtype_t, None::<u8>);
-type_cast!(wasm_globaltype_as_externtype_const, *const wasm_externtype_t, None::<u8>);
-type_cast!(wasm_tabletype_as_externtype_const, *const wasm_externtype_t, None::<u8>);
-type_cast!(wasm_memorytype_as_externtype_const, *const wasm_externtype_t, None::<u8>);
-type_cast!(wasm_externtype_as_functype_const, *const wasm_externtype_t, Some(0));
-type_cast!(wasm_externtype_as_globaltype_const, *const wasm_externtype_t, Some(1));
-type_cast!(wasm_externtype_as_tabletype_const, *const wasm_externtype_t, Some(2));
-type_cast!(wasm_externtype_as_memorytype_const, *const wasm_externtype_t, Some(3));
+type_cast!(
+    wasm_externtype_as_globaltype,
+    *mut wasm_externtype_t,
+    Some(1)
+);
+type_cast!(
+    wasm_externtype_as_tabletype,
+    *mut wasm_externtype_t,
+    Some(2)
+);
+type_cast!(
+    wasm_externtype_as_memorytype,
+    *mut wasm_externtype_t,
+    Some(3)
+);
+type_cast!(
+    wasm_functype_as_externtype_const,
+    *const wasm_externtype_t,
+    None::<u8>
+);
+type_cast!(
+    wasm_globaltype_as_externtype_const,
+    *const wasm_externtype_t,
+    None::<u8>
+);
+type_cast!(
+    wasm_tabletype_as_externtype_const,
+    *const wasm_externtype_t,
+    None::<u8>
+);
+type_cast!(
+    wasm_memorytype_as_externtype_const,
+    *const wasm_externtype_t,
+    None::<u8>
+);
+type_cast!(
+    wasm_externtype_as_functype_const,
+    *const wasm_externtype_t,
+    Some(0)
+);
+type_cast!(
+    wasm_externtype_as_globaltype_const,
+    *const wasm_externtype_t,
+    Some(1)
+);
+type_cast!(
+    wasm_externtype_as_tabletype_const,
+    *const wasm_externtype_t,
+    Some(2)
+);
+type_cast!(
+    wasm_externtype_as_memorytype_const,
+    *const wasm_externtype_t,
+    Some(3)
+);
 
 // ---------------------------------------------------------------------------------------------------
 // Import and export types
