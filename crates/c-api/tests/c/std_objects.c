@@ -249,6 +249,71 @@ static void tables(wasm_store_t *store) {
     wasm_module_delete(module);
 }
 
+/* wasmz.h extensions: fuel and memory budgets, for wasm.h stores and wasmz.h stores. */
+static void fuel_and_budget(void) {
+    wasmz_config_t *settings = wasmz_config_new();
+    CHECK(wasmz_config_consume_fuel(settings, true) == NULL);
+    CHECK(wasmz_config_memory_budget(settings, 64u << 20) == NULL);
+    wasmz_error_t *error = wasmz_config_consume_fuel(NULL, true);
+    CHECK(error != NULL);
+    wasmz_error_delete(error);
+    error = wasmz_config_memory_budget(NULL, 1);
+    CHECK(error != NULL);
+    wasmz_error_delete(error);
+
+    /* A wasmz.h store. */
+    wasmz_engine_t *zengine = NULL;
+    CHECK(wasmz_engine_new(settings, &zengine) == NULL);
+    wasmz_store_t *zstore = NULL;
+    CHECK(wasmz_store_new(zengine, &zstore) == NULL);
+    CHECK(wasmz_store_fuel(zstore) == 0);
+    CHECK(wasmz_store_set_fuel(zstore, 5) == NULL && wasmz_store_fuel(zstore) == 5);
+    CHECK(wasmz_store_fuel(NULL) == 0);
+    error = wasmz_store_set_fuel(NULL, 1);
+    CHECK(error != NULL);
+    wasmz_error_delete(error);
+    wasmz_store_delete(zstore);
+    wasmz_engine_delete(zengine);
+
+    /* A wasm.h store. */
+    wasm_engine_t *engine = wasm_engine_new_with_config(wasmz_config_to_wasm(settings));
+    wasmz_config_delete(settings);
+    wasm_store_t *store = wasm_store_new(engine);
+    CHECK(wasmz_wasm_store_fuel(store) == 0 && wasmz_wasm_store_fuel(NULL) == 0);
+    wasm_module_t *module = compile_wat(store,
+        "(module (func (export \"spin\") (param i32)"
+        "  (loop $l (local.set 0 (i32.sub (local.get 0) (i32.const 1))) (br_if $l (local.get 0)))))");
+    wasm_extern_vec_t imports = WASM_EMPTY_VEC;
+    wasm_instance_t *instance = wasm_instance_new(store, module, &imports, NULL);
+    CHECK(instance != NULL);
+    wasm_extern_vec_t exports;
+    wasm_instance_exports(instance, &exports);
+    wasm_val_t args[1] = {WASM_I32_VAL(10)};
+    wasm_val_vec_t args_vec = WASM_ARRAY_VEC(args), none = WASM_EMPTY_VEC;
+    wasm_trap_t *trap = wasm_func_call(export_func(&exports, 0), &args_vec, &none);
+    CHECK(trap != NULL); /* no fuel */
+    char buf[256];
+    printf("fuel: %s\n", trap_text(trap, buf, sizeof buf));
+    CHECK(wasmz_wasm_store_set_fuel(store, 100) == NULL);
+    CHECK(wasm_func_call(export_func(&exports, 0), &args_vec, &none) == NULL);
+    uint64_t left = wasmz_wasm_store_fuel(store);
+    CHECK(left < 100 && left > 50);
+    error = wasmz_wasm_store_set_fuel(NULL, 1);
+    CHECK(error != NULL);
+    wasmz_error_delete(error);
+    /* The budget of 64 MiB refuses a 128 MiB memory. */
+    wasm_limits_t big = {2048, wasm_limits_max_default};
+    wasm_memorytype_t *mt = wasm_memorytype_new(&big);
+    CHECK(wasm_memory_new(store, mt) == NULL);
+    wasm_memorytype_delete(mt);
+    printf("fuel: %llu left\n", (unsigned long long)left);
+    wasm_extern_vec_delete(&exports);
+    wasm_instance_delete(instance);
+    wasm_module_delete(module);
+    wasm_store_delete(store);
+    wasm_engine_delete(engine);
+}
+
 int main(void) {
     /* Out-of-bounds accesses trap by explicit checks rather than guard pages, which valgrind would
      * report as invalid accesses: wasmz.h's settings carried into a wasm.h engine. */
@@ -263,6 +328,7 @@ int main(void) {
     globals(store);
     memories(store);
     tables(store);
+    fuel_and_budget();
     wasm_store_delete(store);
     wasm_engine_delete(engine);
     return finish("std_objects");
