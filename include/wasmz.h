@@ -198,6 +198,26 @@ WASMZ_API wasmz_error_t *wasmz_config_max_wasm_stack(wasmz_config_t *config, siz
  * WASMZ_TRAP_COMPILE_ERROR. Artifacts of a lazy engine load only into lazy engines. */
 WASMZ_API wasmz_error_t *wasmz_config_lazy_compilation(wasmz_config_t *config, bool enable);
 
+/* The standard C API's config (wasm.h), declared there. */
+struct wasm_config_t;
+
+/* A copy of `config`'s settings as a config of the standard C API (include/wasm.h), for
+ * wasm_engine_new_with_config(): memory limits, bounds checks, stack size and lazy compilation then
+ * apply to engines made through wasm.h. Owned by the caller (freed by wasm_config_delete() or
+ * consumed by wasm_engine_new_with_config()). NULL for NULL. */
+WASMZ_API struct wasm_config_t *wasmz_config_to_wasm(const wasmz_config_t *config);
+
+/* Fuel metering (off by default): compiled code charges one unit of fuel per function entry and
+ * per loop iteration, and traps with WASMZ_TRAP_OUT_OF_FUEL when the store has none left. A new
+ * store has no fuel: give it some with wasmz_store_set_fuel() (wasmz_wasm_store_set_fuel() for a
+ * wasm.h store) before calling into it, instantiation with a start function included. */
+WASMZ_API wasmz_error_t *wasmz_config_consume_fuel(wasmz_config_t *config, bool enable);
+
+/* Memory budget of each store: one limit in bytes over its linear memories, tables and compiled
+ * code (WASMZ_NO_MEMORY_LIMIT: none, the default). Past it, memory.grow and table.grow return -1 and
+ * instantiation fails. */
+WASMZ_API wasmz_error_t *wasmz_config_memory_budget(wasmz_config_t *config, uint64_t bytes);
+
 /* Creates an engine into `*out` with `config` (NULL: defaults). The config is copied: it stays
  * owned by the caller. Free the engine with wasmz_engine_delete(). */
 WASMZ_API wasmz_error_t *wasmz_engine_new(const wasmz_config_t *config, wasmz_engine_t **out);
@@ -240,6 +260,23 @@ WASMZ_API wasmz_error_t *wasmz_store_new(const wasmz_engine_t *engine, wasmz_sto
 
 /* Frees a store (NULL is ignored). Its contents live on while instances or memories of it do. */
 WASMZ_API void wasmz_store_delete(wasmz_store_t *store);
+
+/* Sets the fuel left in `store` (see wasmz_config_consume_fuel()); the store can be refuelled after
+ * running out. */
+WASMZ_API wasmz_error_t *wasmz_store_set_fuel(wasmz_store_t *store, uint64_t fuel);
+
+/* The fuel left in `store`; 0 for NULL. */
+WASMZ_API uint64_t wasmz_store_fuel(const wasmz_store_t *store);
+
+/* The standard C API's store (wasm.h), declared there. */
+struct wasm_store_t;
+
+/* As wasmz_store_set_fuel(), for a store of the standard C API (wasm.h) whose engine was made with
+ * a config from wasmz_config_to_wasm(). */
+WASMZ_API wasmz_error_t *wasmz_wasm_store_set_fuel(struct wasm_store_t *store, uint64_t fuel);
+
+/* The fuel left in a wasm.h store; 0 for NULL. */
+WASMZ_API uint64_t wasmz_wasm_store_fuel(const struct wasm_store_t *store);
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Linkers and host functions                                                                      */

@@ -111,6 +111,23 @@ pub unsafe extern "C" fn wasmz_config_lazy_compilation(
     })
 }
 
+/// A copy of `config`'s settings as a config of the standard C API (`wasm.h`), owned by the caller
+/// (NULL for NULL).
+///
+/// # Safety
+/// `config` must be NULL or a live config.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasmz_config_to_wasm(
+    config: *const wasmz_config_t,
+) -> *mut crate::wasm::runtime::wasm_config_t {
+    guard_value(std::ptr::null_mut(), || {
+        // SAFETY: forwarded from the caller.
+        unsafe { config.as_ref() }.map_or(std::ptr::null_mut(), |c| {
+            Box::into_raw(Box::new(crate::wasm::runtime::wasm_config_t(c.0.clone())))
+        })
+    })
+}
+
 /// Creates an engine with `config` (NULL: default settings; the config is copied and stays owned
 /// by the caller) into `*out`; free it with `wasmz_engine_delete`.
 ///

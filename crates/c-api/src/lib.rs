@@ -18,11 +18,14 @@
 #![allow(non_camel_case_types)]
 
 mod engine;
+mod fuel;
 mod instance;
 mod linker;
 mod wasi;
+pub mod wasm;
 
 pub use engine::*;
+pub use fuel::*;
 pub use instance::*;
 pub use linker::*;
 pub use wasi::*;

@@ -263,3 +263,162 @@ fn every_function_and_bad_input_from_c() {
         assert_eq!(text, expected, "valgrind: {valgrind}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// The standard C API (include/wasm.h)
+
+/// Names of the functions `include/wasm.h` declares, from the preprocessed header (its
+/// declarations are mostly made by macros): `WASM_API_EXTERN` is defined as a marker.
+fn wasm_h_functions() -> BTreeSet<String> {
+    let out = check(
+        "gcc -E wasm.h",
+        Command::new("gcc")
+            .args(["-E", "-P", "-DWASM_API_EXTERN=__wasm_api__"])
+            .arg(root().join("include/wasm.h"))
+            .output()
+            .unwrap(),
+    );
+    let text = stdout(&out).replace('\n', " ");
+    let mut names = BTreeSet::new();
+    for decl in text.split("__wasm_api__").skip(1) {
+        let head = &decl[..decl.find('(').expect("a prototype")];
+        let name = head
+            .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .next()
+            .unwrap();
+        assert!(name.starts_with("wasm_"), "odd declaration: {head}");
+        assert!(names.insert(name.to_string()), "{name} declared twice");
+    }
+    names
+}
+
+/// Names of the `wasm_*` functions a library defines.
+fn exported_wasm_functions(lib: &Path, dynamic: bool) -> BTreeSet<String> {
+    let mut cmd = Command::new("nm");
+    if dynamic {
+        cmd.arg("-D");
+    }
+    let out = check("nm", cmd.arg("--defined-only").arg(lib).output().unwrap());
+    stdout(&out)
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.split_whitespace();
+            let (_, kind, name) = (parts.next()?, parts.next()?, parts.next()?);
+            (kind == "T" && name.starts_with("wasm_")).then(|| name.to_string())
+        })
+        .collect()
+}
+
+/// The C programs that test wasm.h (each ends by printing `<name>: passed`).
+const STD_PROGRAMS: [&str; 6] = [
+    "std_basics",
+    "std_objects",
+    "std_trap",
+    "std_serialize_threads",
+    "std_refs",
+    "std_bad_input",
+];
+
+#[test]
+fn wasm_h_declares_exactly_the_exported_functions_and_the_tests_call_them_all() {
+    let declared = wasm_h_functions();
+    let exported = exported_wasm_functions(&lib_dir().join("libwasmz.so"), true);
+    assert_eq!(
+        declared, exported,
+        "include/wasm.h and libwasmz.so disagree"
+    );
+    let in_archive = exported_wasm_functions(&lib_dir().join("libwasmz.a"), false);
+    let missing: Vec<_> = declared.difference(&in_archive).collect();
+    assert!(missing.is_empty(), "missing from libwasmz.a: {missing:?}");
+    // Both headers, alone and together, are valid C99 and C++.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c");
+    for (compiler, std, lang) in [("gcc", "-std=c99", "c"), ("g++", "-std=c++11", "c++")] {
+        let out = Command::new(compiler)
+            .args([
+                "-fsyntax-only",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-pedantic",
+                std,
+            ])
+            .arg("-I")
+            .arg(root().join("include"))
+            .args(["-x", lang])
+            .arg(root().join("include/wasm.h"))
+            .output()
+            .unwrap();
+        check(&format!("{compiler} {std} wasm.h"), out);
+    }
+    // Every declared function is called by one of the test programs.
+    let sources: String = STD_PROGRAMS
+        .iter()
+        .map(|p| format!("{p}.c"))
+        .chain(["std_util.h".to_string()])
+        .map(|f| std::fs::read_to_string(dir.join(f)).unwrap())
+        .collect();
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let called: BTreeSet<String> = sources
+        .split(|c: char| !is_word(c))
+        .filter(|w| w.starts_with("wasm_"))
+        .map(str::to_string)
+        .collect();
+    let untested: Vec<_> = declared.difference(&called).collect();
+    assert!(
+        untested.is_empty(),
+        "not called by the wasm.h tests: {untested:?}"
+    );
+}
+
+/// Builds tests/c/<name>.c (linked with pthread) and runs it with `args`, then under valgrind with
+/// `valgrind_args`.
+fn std_program(name: &str, args: &[&str], valgrind_args: &[&str]) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c");
+    let exe = build_c(&dir.join(format!("{name}.c")), name, false);
+    for (valgrind, args) in [(false, args), (true, valgrind_args)] {
+        let out = run(&exe, args, &[], valgrind);
+        let text = stdout(&out);
+        assert!(
+            out.status.success() && text.ends_with(&format!("{name}: passed\n")),
+            "{name} (valgrind: {valgrind}) failed ({}):\n{text}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// hello, callback, multi, reflect, start.
+#[test]
+fn wasm_h_basics() {
+    std_program("std_basics", &[], &[]);
+}
+
+/// global, memory, table (and wasm.h with wasmz.h in one file).
+#[test]
+fn wasm_h_globals_memories_tables() {
+    std_program("std_objects", &[], &[]);
+}
+
+/// trap.
+#[test]
+fn wasm_h_traps() {
+    std_program("std_trap", &[], &[]);
+}
+
+/// serialize, threads.
+#[test]
+fn wasm_h_serialize_and_threads() {
+    std_program("std_serialize_threads", &[], &[]);
+}
+
+/// finalize (fewer iterations under valgrind), hostref, funcref values.
+#[test]
+fn wasm_h_references_and_finalizers() {
+    std_program("std_refs", &["100000"], &["300"]);
+}
+
+/// Every function with bad input.
+#[test]
+fn wasm_h_bad_input() {
+    std_program("std_bad_input", &[], &[]);
+}
