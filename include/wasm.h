@@ -369,10 +369,10 @@ WASM_API_EXTERN own wasm_frame_t *wasm_frame_copy(const wasm_frame_t *);
 WASM_API_EXTERN struct wasm_instance_t *wasm_frame_instance(const wasm_frame_t *);
 /* The function's index in its module's function index space (imports first). */
 WASM_API_EXTERN uint32_t wasm_frame_func_index(const wasm_frame_t *);
-/* The offset of the trapping instruction in the function's compiled (machine) code: wasmz does not
- * keep wasm bytecode offsets. */
+/* The offset of the frame's instruction in the function's compiled (machine) code. */
 WASM_API_EXTERN size_t wasm_frame_func_offset(const wasm_frame_t *);
-/* Always 0 (no bytecode offsets, see above). */
+/* The byte offset in the wasm module of the frame's operator (the trapping one, or the call); 0 where
+ * none is known. */
 WASM_API_EXTERN size_t wasm_frame_module_offset(const wasm_frame_t *);
 
 /* ---- traps ---- */

@@ -13,6 +13,7 @@ use std::rc::Rc;
 pub struct wasm_frame_t {
     func_index: u32,
     func_offset: usize,
+    module_offset: usize,
 }
 
 /// What a trap says: its message (without NUL) and its frames, innermost first.
@@ -50,6 +51,7 @@ pub(crate) fn from_trap(trap: &Trap) -> wasm_ref_t {
         .map(|f| wasm_frame_t {
             func_index: f.func_index,
             func_offset: f.code_offset as usize,
+            module_offset: f.module_offset.map_or(0, |o| o as usize),
         })
         .collect();
     wasm_ref_t::new(Obj::Trap(Rc::new(TrapData { message, frames })))
@@ -222,8 +224,13 @@ pub unsafe extern "C" fn wasm_frame_func_offset(frame: *const wasm_frame_t) -> u
     unsafe { frame.as_ref() }.map_or(0, |f| f.func_offset)
 }
 
-/// Always 0: wasmz keeps no bytecode offsets.
+/// The byte offset in the wasm module of the frame's operator (the trapping one, or the call); 0
+/// for NULL or where no operator is known.
+///
+/// # Safety
+/// NULL or a live frame.
 #[unsafe(no_mangle)]
-pub extern "C" fn wasm_frame_module_offset(_frame: *const wasm_frame_t) -> usize {
-    0
+pub unsafe extern "C" fn wasm_frame_module_offset(frame: *const wasm_frame_t) -> usize {
+    // SAFETY: forwarded from the caller.
+    unsafe { frame.as_ref() }.map_or(0, |f| f.module_offset)
 }
