@@ -3,7 +3,39 @@
 #[path = "../examples/typed.rs"]
 mod typed;
 
+#[path = "../examples/host_callbacks.rs"]
+mod host_callbacks;
+
+#[path = "../examples/pre_instantiate.rs"]
+mod pre_instantiate;
+
+#[path = "../examples/limits.rs"]
+mod limits;
+
+#[path = "../examples/readable_traps.rs"]
+mod readable_traps;
+
 #[test]
 fn typed_example_runs() {
     typed::main().expect("the typed example succeeds");
+}
+
+#[test]
+fn host_callbacks_example_runs() {
+    host_callbacks::main().expect("the host callbacks example succeeds");
+}
+
+#[test]
+fn pre_instantiate_example_runs() {
+    pre_instantiate::main().expect("the pre-instantiation example succeeds");
+}
+
+#[test]
+fn limits_example_runs() {
+    limits::main().expect("the limits example succeeds");
+}
+
+#[test]
+fn readable_traps_example_runs() {
+    readable_traps::main().expect("the readable traps example succeeds");
 }

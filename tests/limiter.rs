@@ -8,11 +8,14 @@ use wasmz::*;
 
 const PAGE: u64 = 65536;
 
+/// The requests a limiter saw: (kind, current, desired, maximum).
+type Log = Rc<RefCell<Vec<(&'static str, u64, u64, Option<u64>)>>>;
+
 /// Allows memories up to `max_bytes` and tables up to `max_elements`, logging every request.
 struct Recorder {
     max_bytes: u64,
     max_elements: u64,
-    log: Rc<RefCell<Vec<(&'static str, u64, u64, Option<u64>)>>>,
+    log: Log,
 }
 
 impl ResourceLimiter for Recorder {
