@@ -50,7 +50,7 @@ pub use exn::Exn;
 pub use externals::{Extern, Func, Global, Memory, Table, Tag};
 pub use instance::Instance;
 pub use instance_pre::InstancePre;
-pub use linker::{ContextHostFn, HostContext, HostError, HostFunc, Linker};
+pub use linker::{ContextHostFn, DataMut, HostContext, HostError, HostFunc, Linker};
 pub use module::Module;
 pub use shared_memory::{SharedMemory, WaitResult};
 pub use store::{MemoryBudget, ResourceLimiter, Store};

@@ -183,9 +183,11 @@ impl HostContext<'_, '_> {
         self.write_memory(offset, &value.to_le_bytes())
     }
 
-    /// The store's data, if it was set with [`crate::Store::set_data`] with type `T`.
-    pub fn data<T: Any>(&mut self) -> Option<&mut T> {
-        self.caller.data_mut()?.downcast_mut()
+    /// The store's data, if it was set with [`crate::Store::set_data`] with type `T`, borrowed until
+    /// the returned guard is dropped. `None` also while another host function up the stack holds it
+    /// (one that called back into wasm with the guard alive): the data is never borrowed twice.
+    pub fn data<T: Any>(&mut self) -> Option<DataMut<'_, T>> {
+        DataMut::new(self.caller.borrow_data()?)
     }
 
     /// A trap to return from the host function: `return Err(cx.trap("bad input"))`.
@@ -234,6 +236,47 @@ impl HostContext<'_, '_> {
             .owner()?
             .downcast_ref::<std::rc::Weak<crate::store::StoreCell>>()?
             .upgrade()
+    }
+}
+
+/// The store's data, borrowed ([`HostContext::data`], [`crate::Store::data`]) until dropped;
+/// dereferences to `T`.
+pub struct DataMut<'a, T> {
+    value: &'a mut T,
+    flag: &'a std::cell::Cell<bool>,
+}
+
+impl<'a, T: Any> DataMut<'a, T> {
+    /// The guard of borrowed data, if it has type `T` (the borrow is given back otherwise).
+    pub(crate) fn new(
+        (data, flag): (&'a mut dyn Any, &'a std::cell::Cell<bool>),
+    ) -> Option<DataMut<'a, T>> {
+        match data.downcast_mut::<T>() {
+            Some(value) => Some(DataMut { value, flag }),
+            None => {
+                flag.set(false);
+                None
+            }
+        }
+    }
+}
+
+impl<T> std::ops::Deref for DataMut<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.value
+    }
+}
+
+impl<T> std::ops::DerefMut for DataMut<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.value
+    }
+}
+
+impl<T> Drop for DataMut<'_, T> {
+    fn drop(&mut self) {
+        self.flag.set(false);
     }
 }
 

@@ -163,9 +163,10 @@ impl Store {
         self.cell.get().collect_garbage();
     }
 
-    /// The embedder's data, if it has type `T`.
-    pub fn data<T: Any>(&mut self) -> Option<&mut T> {
-        self.cell.get_mut().data_mut()?.downcast_mut()
+    /// The embedder's data, if it has type `T`, borrowed until the guard is dropped (host functions
+    /// called meanwhile find no data: one value is never borrowed mutably twice).
+    pub fn data<T: Any>(&mut self) -> Option<crate::DataMut<'_, T>> {
+        crate::DataMut::new(self.cell.get_mut().borrow_data()?)
     }
 }
 

@@ -188,13 +188,16 @@ fn store_holds_embedder_data() {
     assert!(store.data::<u32>().is_none());
     store.set_data(41u32);
     *store.data::<u32>().expect("data set") += 1;
-    assert_eq!(store.data::<u32>().copied(), Some(42));
+    assert_eq!(store.data::<u32>().map(|d| *d), Some(42));
     assert!(
         store.data::<String>().is_none(),
         "data of another type is not returned"
     );
     store.set_data(String::from("replaced"));
-    assert_eq!(store.data::<String>().map(|s| s.as_str()), Some("replaced"));
+    assert_eq!(
+        store.data::<String>().map(|s| s.clone()).as_deref(),
+        Some("replaced")
+    );
     assert!(store.data::<u32>().is_none());
 }
 

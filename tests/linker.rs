@@ -80,7 +80,7 @@ fn host_context_reaches_the_callers_memory_and_the_store_data() -> Result<()> {
             "host",
             "count",
             HostFunc::new([], [ValType::I32], |cx, _, r| {
-                let calls = cx
+                let mut calls = cx
                     .data::<u32>()
                     .ok_or_else(|| HostError::new("no u32 data in the store"))?;
                 *calls += 1;
@@ -136,7 +136,7 @@ fn host_context_reaches_the_callers_memory_and_the_store_data() -> Result<()> {
     store.set_data(10u32);
     assert_eq!(call_i32(&mut inst, "count", &[])?, 11);
     assert_eq!(call_i32(&mut inst, "count", &[])?, 12);
-    assert_eq!(store.data::<u32>().copied(), Some(12));
+    assert_eq!(store.data::<u32>().map(|d| *d), Some(12));
     Ok(())
 }
 

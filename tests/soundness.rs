@@ -289,3 +289,53 @@ fn module_compile_never_loads_native_code_unasked() -> Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
+
+const REENTRY: &str = r#"(module
+  (import "host" "outer" (func $outer (result i32)))
+  (import "host" "inner" (func $inner (result i32)))
+  (func (export "outer") (result i32) (call $outer))
+  (func (export "inner") (result i32) (call $inner)))"#;
+
+#[test]
+fn store_data_is_never_borrowed_mutably_twice() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::compile(&engine, REENTRY)?;
+    let mut linker = Linker::new();
+    // `inner` reports whether it got the data.
+    linker.define(
+        "host",
+        "inner",
+        HostFunc::wrap(|cx: &mut HostContext| i32::from(cx.data::<u64>().is_some())),
+    )?;
+    // `outer` holds the data while calling back into wasm, which calls `inner`.
+    linker.define(
+        "host",
+        "outer",
+        HostFunc::wrap(|cx: &mut HostContext| -> Result<i32, HostError> {
+            let inner = cx
+                .get_func("inner")
+                .and_then(|f| f.typed::<(), i32>().ok())
+                .ok_or_else(|| HostError::new("no inner"))?;
+            let mut data = cx.data::<u64>().ok_or_else(|| HostError::new("no data"))?;
+            *data += 1;
+            let got = inner.call(()).map_err(|t| HostError::new(t.to_string()))?;
+            *data += 1;
+            Ok(got)
+        }),
+    )?;
+    let mut store = Store::new(&engine);
+    store.set_data(0u64);
+    let instance = Instance::new(&mut store, &module, &linker)?;
+    // Nested in a host function that holds it: no data.
+    assert_eq!(instance.typed_func::<(), i32>("outer")?.call(())?, 0);
+    // Not borrowed: the data is there.
+    assert_eq!(instance.typed_func::<(), i32>("inner")?.call(())?, 1);
+    // Held by the embedder around a call: no data for the host function.
+    let inner = instance.typed_func::<(), i32>("inner")?;
+    let held = store.data::<u64>().expect("set above");
+    assert_eq!(inner.call(())?, 0);
+    assert_eq!(*held, 2);
+    drop(held);
+    assert_eq!(inner.call(())?, 1);
+    Ok(())
+}

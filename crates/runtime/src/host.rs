@@ -51,11 +51,12 @@ impl Caller<'_> {
         Some(unsafe { &*self.instance.memory_ptr(index) })
     }
 
-    /// The store's embedder data.
-    pub fn data_mut(&mut self) -> Option<&mut (dyn Any + 'static)> {
-        // SAFETY: the store outlives the call; while a host function runs, the embedder holds no other
-        // reference to the store's data (calls take the store's handle mutably or own it).
-        unsafe { (*self.store).data_mut() }
+    /// The store's embedder data, borrowed until the returned flag is cleared (see
+    /// [`StoreInner::borrow_data`]).
+    pub fn borrow_data(&mut self) -> Option<(&mut (dyn Any + 'static), &std::cell::Cell<bool>)> {
+        // SAFETY: the store outlives the call; its data is only ever handed out under the borrow
+        // flag, which `borrow_data` checks.
+        unsafe { (*self.store).borrow_data() }
     }
 
     /// The calling instance's export `name`.

@@ -119,6 +119,8 @@ pub struct StoreInner {
     /// Modules whose code is already charged to the budget (by address; instances keep them alive).
     charged_modules: Vec<usize>,
     data: Option<Box<dyn Any>>,
+    /// Set while a host function holds a mutable borrow of `data` (see [`crate::Caller::borrow_data`]).
+    data_borrowed: std::cell::Cell<bool>,
     /// What the embedding API keeps here to find its own handle of the store from inside a host call.
     owner: Option<Box<dyn Any>>,
     /// Called when the epoch deadline is reached (see [`StoreInner::on_epoch_deadline`]).
@@ -148,6 +150,7 @@ impl StoreInner {
             budget: Box::default(),
             charged_modules: Vec::new(),
             data: None,
+            data_borrowed: std::cell::Cell::new(false),
             owner: None,
             epoch_callback: None,
             gc: Default::default(),
@@ -300,9 +303,17 @@ impl StoreInner {
         self.data = Some(data);
     }
 
-    /// The embedder's data.
-    pub fn data_mut(&mut self) -> Option<&mut (dyn Any + 'static)> {
-        self.data.as_deref_mut()
+    /// The embedder's data, borrowed until the returned flag is cleared (the embedding API's guard
+    /// does it when dropped). `None` when there is no data or it is borrowed already: two mutable
+    /// borrows of one value must never coexist (a host function up the stack, or the embedder
+    /// around a call, may hold one).
+    pub fn borrow_data(&mut self) -> Option<(&mut (dyn Any + 'static), &std::cell::Cell<bool>)> {
+        if self.data_borrowed.get() {
+            return None;
+        }
+        let data = self.data.as_deref_mut()?;
+        self.data_borrowed.set(true);
+        Some((data, &self.data_borrowed))
     }
 
     /// A handle to call the function reference `funcref` from the host: through the first instance
