@@ -8,7 +8,7 @@ use std::rc::Rc;
 use wasmz_environ::{ExternType, FuncType, GlobalType, MemoryType, TableType};
 use wasmz_runtime::{
     FuncCallee, FuncHandle, GlobalId, LinearMemory, MemoryId, RawVal, TableId, TagId,
-    ThrownException, VMFuncRef,
+    VMFuncRef,
 };
 
 /// Something an instance exports or a linker defines.
@@ -649,8 +649,8 @@ impl Tag {
 
     /// Whether `exception` (reported by an unhandled-exception trap, [`crate::Trap::exception`]) has
     /// this tag.
-    pub fn is_tag_of(&self, exception: &ThrownException) -> bool {
-        self.store.get().tag(self.id).vm_tag() as usize == exception.tag
+    pub fn is_tag_of(&self, exception: &crate::ThrownException) -> bool {
+        self.store.get().tag(self.id).vm_tag() as usize == exception.tag_identity()
     }
 
     /// The tag's type: the parameters are the types of the values its exceptions carry.

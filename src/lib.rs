@@ -57,9 +57,9 @@ pub use store::{MemoryBudget, ResourceLimiter, Store};
 pub use typed::{
     HostResults, IntoHostFunc, TypedFunc, WasmTy, WasmTyList, WithContext, WithoutContext,
 };
-pub use values::{AnyRef, ExecResult, FrameInfo, Trap, Val};
+pub use values::{AnyRef, ExecResult, FrameInfo, ThrownException, Trap, Val};
 pub use wasmz_environ::{
     ExternType, FuncType, GlobalType, HeapType, Limits, MemoryType, RefType, TableType, TrapCode,
     ValType, WasmError,
 };
-pub use wasmz_runtime::{FromRawVal, GcStats, IntoRawVal, RawVal, ThrownException};
+pub use wasmz_runtime::{FromRawVal, GcStats, IntoRawVal, RawVal};

@@ -6,7 +6,7 @@ use std::fmt;
 use std::num::NonZeroU64;
 use std::rc::Rc;
 use wasmz_environ::{CompositeKind, HeapType, TrapCode, TypeRegistry, ValType, refs};
-use wasmz_runtime::{RawVal, ThrownException, TrapInfo};
+use wasmz_runtime::{RawVal, TrapInfo};
 
 /// A typed wasm value.
 #[derive(Clone, Debug)]
@@ -380,6 +380,25 @@ impl From<f64> for Val {
     }
 }
 
+/// The exception an [`TrapCode::UnhandledException`] trap carries: its tag's type and its values
+/// (compare its tag with [`crate::Tag::is_tag_of`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrownException {
+    /// The tag's type: the parameters are the values' types.
+    pub ty: wasmz_environ::FuncType,
+    /// The values' bits (read one with `RawVal::from_bits(bits).read_as::<T>()`).
+    pub values: Vec<u128>,
+    /// The tag's identity.
+    tag: usize,
+}
+
+impl ThrownException {
+    /// The identity of the exception's tag.
+    pub(crate) fn tag_identity(&self) -> usize {
+        self.tag
+    }
+}
+
 /// One frame of a trap's wasm backtrace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FrameInfo {
@@ -445,7 +464,13 @@ impl Trap {
                 .map(FrameInfo::from_runtime)
                 .collect(),
             frames_elided: info.frames_elided,
-            exception: info.exception,
+            exception: info.exception.map(|e| {
+                Box::new(ThrownException {
+                    ty: e.ty,
+                    values: e.values,
+                    tag: e.tag,
+                })
+            }),
         }
     }
 
