@@ -7,8 +7,7 @@ use crate::values::Val;
 use std::rc::Rc;
 use wasmz_environ::{ExternType, FuncType, GlobalType, MemoryType, TableType};
 use wasmz_runtime::{
-    FuncCallee, FuncHandle, GlobalId, LinearMemory, MemoryId, RawVal, TableId, TagId,
-    VMFuncRef,
+    FuncCallee, FuncHandle, GlobalId, LinearMemory, MemoryId, RawVal, TableId, TagId, VMFuncRef,
 };
 
 /// Something an instance exports or a linker defines.

@@ -312,6 +312,11 @@ impl HostFunc {
     /// A host function of the given signature. `f` receives the caller's context, the arguments, and a
     /// slice to write the results into; an `Err` (or a panic) traps the calling wasm code.
     ///
+    /// Host functions are `Send + Sync` (so their closures must be): a [`Linker`] and an
+    /// [`crate::InstancePre`] holding them are shared by the threads that instantiate modules. State a
+    /// closure needs per store belongs in the store's data ([`HostContext::data`]), which need not be
+    /// `Send`.
+    ///
     /// Reference-typed parameters arrive as their raw words. Reference-typed *results* cannot be
     /// written as raw words safely (compiled code trusts them): [`Linker::define`] refuses such a
     /// function with [`Error::RawReference`]. Use [`HostFunc::new_vals`] for them (or

@@ -15,6 +15,9 @@ mod limits;
 #[path = "../examples/readable_traps.rs"]
 mod readable_traps;
 
+#[path = "../examples/host_funcref.rs"]
+mod host_funcref;
+
 #[test]
 fn typed_example_runs() {
     typed::main().expect("the typed example succeeds");
@@ -38,4 +41,9 @@ fn limits_example_runs() {
 #[test]
 fn readable_traps_example_runs() {
     readable_traps::main().expect("the readable traps example succeeds");
+}
+
+#[test]
+fn host_funcref_example_runs() {
+    host_funcref::main().expect("the host funcref example succeeds");
 }
