@@ -38,6 +38,7 @@ pub struct Config {
     pub(crate) consume_fuel: bool,
     pub(crate) epoch_interruption: bool,
     pub(crate) lazy_compilation: bool,
+    pub(crate) background_compilation: bool,
 }
 
 impl Default for Config {
@@ -68,6 +69,7 @@ impl Default for Config {
             consume_fuel: false,
             epoch_interruption: false,
             lazy_compilation: false,
+            background_compilation: false,
         }
     }
 }
@@ -199,6 +201,22 @@ impl Config {
     /// compilation. Changes generated code.
     pub fn lazy_compilation(&mut self, enable: bool) -> &mut Self {
         self.lazy_compilation = enable;
+        self
+    }
+
+    /// Lazy compilation with the rest of the module compiled in the background (off by default):
+    /// [`crate::Module::compile`] validates the module and returns at once, as with
+    /// [`Config::lazy_compilation`] (which this turns on), and threads (one per core but one) compile
+    /// every function in index order meanwhile. A function called before its turn is compiled by
+    /// the calling thread (once: whoever comes second waits for the first), so the first result comes
+    /// as soon as with lazy compilation, and later calls find their code ready instead of compiling
+    /// it. The threads stop when the module is dropped. Each function is a mapping of its own, as with
+    /// lazy compilation.
+    pub fn background_compilation(&mut self, enable: bool) -> &mut Self {
+        self.background_compilation = enable;
+        if enable {
+            self.lazy_compilation = true;
+        }
         self
     }
 

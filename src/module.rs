@@ -178,10 +178,14 @@ impl Module {
         let lazy = LazyModule::new(&info, Box::new(compiler));
         let mut module = Module::from_parts(engine, info, code, Some(lazy));
         module.wasm = Some(wasm);
+        if engine.config().background_compilation {
+            compile_in_background(&module.runtime);
+        }
         Ok(module)
     }
 
     /// Whether the module compiles its functions on first use ([`crate::Config::lazy_compilation`]).
+    /// True also for [`crate::Config::background_compilation`].
     pub fn is_lazy(&self) -> bool {
         self.runtime.lazy.is_some()
     }
@@ -328,5 +332,41 @@ impl LazyCompiler for LazyFunctionCompiler {
             stack_maps: compiled.stack_maps,
             address_map: compiled.addresses,
         })
+    }
+}
+
+/// Starts the threads that compile every function of the lazily compiled `module` in index order
+/// ([`crate::Config::background_compilation`]). They hold the module weakly and stop once it is
+/// dropped; a function a caller compiled already is skipped.
+fn compile_in_background(module: &Arc<RuntimeModule>) {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get().saturating_sub(1))
+        .max(1);
+    let first = module.info.num_imported_funcs;
+    let count = module.info.functions.len() as u32;
+    let next = Arc::new(std::sync::atomic::AtomicU32::new(first));
+    for _ in 0..threads {
+        let module = Arc::downgrade(module);
+        let next = next.clone();
+        let spawned = std::thread::Builder::new()
+            .name("wasmz-compile".into())
+            .spawn(move || {
+                loop {
+                    let func = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if func >= count {
+                        return;
+                    }
+                    let Some(module) = module.upgrade() else {
+                        return;
+                    };
+                    if let Some(lazy) = &module.lazy {
+                        // A function that fails to compile traps at its first call, with this
+                        // message; nothing to report here.
+                        let _ = lazy.ensure(&module.info, LazyItem::Function(func));
+                    }
+                }
+            });
+        // Without threads the module still works: every function is compiled on its first call.
+        drop(spawned);
     }
 }

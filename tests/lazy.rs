@@ -540,3 +540,44 @@ fn exceptions_cross_lazily_compiled_frames() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn background_compilation_compiles_every_function_without_calls() -> Result<()> {
+    let mut config = Config::new();
+    config.background_compilation(true);
+    let engine = Engine::new(&config)?;
+    // A chain of 60 functions: each calls the next, the last returns its argument plus one.
+    let mut wat = String::from("(module");
+    for i in 0..60 {
+        if i < 59 {
+            wat += &format!(
+                "(func $f{i} (export \"f{i}\") (param i32) (result i32) (call $f{} (i32.add (local.get 0) (i32.const 1))))",
+                i + 1
+            );
+        } else {
+            wat += "(func $f59 (export \"f59\") (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))";
+        }
+    }
+    wat += ")";
+    let module = Module::compile(&engine, &wat)?;
+    assert!(module.is_lazy());
+    // Nothing is called, yet everything gets compiled.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while module.compiled_functions() < 60 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} of 60",
+            module.compiled_functions()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let mut store = Store::new(&engine);
+    let instance = Instance::new(&mut store, &module, &Linker::new())?;
+    assert_eq!(instance.typed_func::<i32, i32>("f0")?.call(0)?, 60);
+    // Calls made while the background threads work give the same results.
+    let module = Module::compile(&engine, &wat)?;
+    let mut store = Store::new(&engine);
+    let instance = Instance::new(&mut store, &module, &Linker::new())?;
+    assert_eq!(instance.typed_func::<i32, i32>("f30")?.call(5)?, 35);
+    Ok(())
+}

@@ -30,6 +30,11 @@ pub struct RunArgs {
     /// starts sooner). Not applied to `.cwasm` artifacts, which hold all their code already.
     #[arg(long)]
     lazy: bool,
+    /// Compiles lazily and, meanwhile, every other function on background threads: results come as
+    /// soon as with `--lazy`, and later calls find their code compiled. Not applied to `.cwasm`
+    /// artifacts.
+    #[arg(long, conflicts_with = "lazy")]
+    background: bool,
     /// Runs a `.cwasm` artifact (precompiled native code). Artifacts run with this process's rights
     /// and their checksum does not authenticate their author: pass this only for artifacts you
     /// trust (made by `wasmz-aot compile` of this wasmz build).
@@ -63,6 +68,7 @@ pub fn run(args: RunArgs) -> Result<u8> {
     }
     config.cache_dir(args.cache.clone());
     config.lazy_compilation(args.lazy && !precompiled);
+    config.background_compilation(args.background && !precompiled);
     let engine = Engine::new(&config)?;
     let module = Module::compile(&engine, &bytes)
         .with_context(|| format!("cannot compile {}", args.file.display()))?;
