@@ -48,8 +48,9 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let apply = instance.typed_func::<(i32, i32, i32), i32>("apply")?;
     println!("apply(add, 2, 3) = {}", apply.call((0, 2, 3))?);
     println!("apply(max, 2, 3) = {}", apply.call((1, 2, 3))?);
-    let picked =
-        instance.call_vals("apply_picked", &[Val::I32(0), Val::I32(40), Val::I32(2)])??;
+    let picked = instance
+        .call_vals("apply_picked", &[Val::I32(0), Val::I32(40), Val::I32(2)])?
+        .into_result()?;
     println!("apply_picked(add, 40, 2) = {picked:?}");
     assert!(matches!(picked[..], [Val::I32(42)]));
     Ok(())

@@ -271,23 +271,18 @@ impl Instance {
         }
         let callee = self.runtime().func_callee(index);
         let mut results = vec![RawVal::default(); ty.results.len()];
-        Ok(
-            match crate::externals::call_raw(&self.store, ty, &callee, name, args, &mut results)? {
-                Ok(()) => ExecResult::Ok(results),
-                Err(trap) => match trap.exit_code() {
-                    Some(code) => ExecResult::Exit(code),
-                    None => ExecResult::Trap(trap),
-                },
-            },
-        )
+        let outcome =
+            crate::externals::call_raw(&self.store, ty, &callee, name, args, &mut results)?;
+        Ok(ExecResult::from_outcome(outcome.map(|()| results)))
     }
 
-    /// Calls the exported function `name` with typed arguments, checking their types.
+    /// Calls the exported function `name` with typed arguments, checking their types; the outcome
+    /// has the same shape as [`Instance::call`]'s, with typed results.
     ///
     /// # Errors
-    /// As [`Instance::call`], plus [`Error::ArgumentType`] and [`Error::WrongStore`]. The inner
-    /// `Result` is the call's outcome: results or trap.
-    pub fn call_vals(&mut self, name: &str, args: &[Val]) -> Result<Result<Vec<Val>, Trap>, Error> {
+    /// As [`Instance::call`] (without [`Error::RawReference`]), plus [`Error::ArgumentType`] and
+    /// [`Error::WrongStore`]. A trap is not an error: it is returned as [`ExecResult::Trap`].
+    pub fn call_vals(&mut self, name: &str, args: &[Val]) -> Result<ExecResult<Vec<Val>>, Error> {
         let handle = self.func_handle(name)?;
         let ty = handle.ty();
         if args.len() != ty.params.len() {
@@ -314,13 +309,14 @@ impl Instance {
         for (slot, arg) in values.iter_mut().zip(args) {
             *slot = arg.to_raw();
         }
-        Ok(self.invoke(&handle, &mut values).map(|()| {
+        let outcome = self.invoke(&handle, &mut values).map(|()| {
             ty.results
                 .iter()
                 .zip(&values)
                 .map(|(t, raw)| Val::from_raw(&self.store, *raw, canon(t)))
                 .collect()
-        }))
+        });
+        Ok(ExecResult::from_outcome(outcome))
     }
 
     fn call_optional(&mut self, name: &str) -> Result<Option<ExecResult>, Error> {

@@ -546,11 +546,13 @@ impl fmt::Display for Trap {
 
 impl std::error::Error for Trap {}
 
-/// The outcome of a call: its results, or the trap that ended it.
+/// The outcome of a call: its results, or the trap or exit that ended it. `T` is the results'
+/// representation: raw words for [`crate::Instance::call`] (the default), typed values for
+/// [`crate::Instance::call_vals`] — the same shape either way.
 #[derive(Debug, Clone)]
-pub enum ExecResult {
+pub enum ExecResult<T = Vec<RawVal>> {
     /// The call returned these results (all of them, for multi-value functions).
-    Ok(Vec<RawVal>),
+    Ok(T),
     /// The call trapped.
     Trap(Trap),
     /// A host function ended the run with this exit status ([`crate::HostError::exit`], e.g. WASI
@@ -558,18 +560,10 @@ pub enum ExecResult {
     Exit(i32),
 }
 
-impl ExecResult {
+impl<T> ExecResult<T> {
     /// Whether the call returned normally.
     pub fn is_ok(&self) -> bool {
         matches!(self, ExecResult::Ok(_))
-    }
-
-    /// The results, if the call returned.
-    pub fn values(&self) -> Option<&[RawVal]> {
-        match self {
-            ExecResult::Ok(v) => Some(v),
-            ExecResult::Trap(_) | ExecResult::Exit(_) => None,
-        }
     }
 
     /// The trap, if the call trapped.
@@ -592,7 +586,7 @@ impl ExecResult {
     ///
     /// # Errors
     /// The trap, if the call trapped or exited (an exit's trap carries [`Trap::exit_code`]).
-    pub fn into_result(self) -> Result<Vec<RawVal>, Trap> {
+    pub fn into_result(self) -> Result<T, Trap> {
         match self {
             ExecResult::Ok(v) => Ok(v),
             ExecResult::Trap(t) => Err(t),
@@ -604,6 +598,27 @@ impl ExecResult {
                 frames_elided: 0,
                 exception: None,
             }),
+        }
+    }
+
+    /// The outcome of a call that returned `result` (a trap carrying an exit status is an exit).
+    pub(crate) fn from_outcome(result: Result<T, Trap>) -> ExecResult<T> {
+        match result {
+            Ok(values) => ExecResult::Ok(values),
+            Err(trap) => match trap.exit_code() {
+                Some(code) => ExecResult::Exit(code),
+                None => ExecResult::Trap(trap),
+            },
+        }
+    }
+}
+
+impl<V> ExecResult<Vec<V>> {
+    /// The results, if the call returned.
+    pub fn values(&self) -> Option<&[V]> {
+        match self {
+            ExecResult::Ok(v) => Some(v),
+            ExecResult::Trap(_) | ExecResult::Exit(_) => None,
         }
     }
 }

@@ -113,7 +113,7 @@ fn exercise_rich(engine: &Engine, module: &Module) -> Result<Vec<String>> {
         ),
     ];
     for (name, args) in calls {
-        let outcome = match inst.call_vals(name, &args)? {
+        let outcome = match inst.call_vals(name, &args)?.into_result() {
             Ok(values) => format!("{values:?}"),
             Err(trap) => format!("trap {:?}", trap.code()),
         };
@@ -941,8 +941,14 @@ fn spec_scripts_behave_the_same_from_artifacts() -> Result<()> {
                     let Some(args) = wast_args(&invoke.args) else {
                         continue;
                     };
-                    let a = describe(jit.call_vals(invoke.name, &args));
-                    let b = describe(aot.call_vals(invoke.name, &args));
+                    let a = describe(
+                        jit.call_vals(invoke.name, &args)
+                            .map(ExecResult::into_result),
+                    );
+                    let b = describe(
+                        aot.call_vals(invoke.name, &args)
+                            .map(ExecResult::into_result),
+                    );
                     assert_eq!(a, b, "{file}: {}({args:?})", invoke.name);
                     compared += 1;
                 }

@@ -227,12 +227,14 @@ fn calls_return_multiple_values_and_typed_values() -> Result<()> {
     assert_eq!(call(&mut inst, "many", &args)?[0].read_as::<i32>(), 11);
     assert!(call(&mut inst, "nothing", &[])?.is_empty());
 
-    let r = inst.call_vals("swap", &[Val::I64(-9), Val::from(2.5f32)])??;
+    let r = inst
+        .call_vals("swap", &[Val::I64(-9), Val::from(2.5f32)])?
+        .into_result()?;
     assert!(
         matches!(r[..], [Val::F32(bits), Val::I64(-9)] if bits == 2.5f32.to_bits()),
         "{r:?}"
     );
-    let r = inst.call_vals("multi", &[Val::from(7)])??;
+    let r = inst.call_vals("multi", &[Val::from(7)])?.into_result()?;
     assert_eq!(r.len(), 4);
     assert_eq!(as_i32(&r[0]), 7);
     assert!(matches!(r[1], Val::I64(7)));

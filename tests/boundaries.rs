@@ -57,7 +57,7 @@ fn wasm_functions_take_and_return_many_values() -> Result<()> {
         );
     }
     let vals: Vec<Val> = (1..=20i64).map(|i| Val::I64(i * 1001)).collect();
-    let typed = inst.call_vals("spread", &vals)??;
+    let typed = inst.call_vals("spread", &vals)?.into_result()?;
     assert_eq!(typed.len(), 12);
     assert!(matches!(typed[10], Val::I32(6006)), "{typed:?}");
     assert!(
@@ -238,19 +238,28 @@ fn references_pass_through_calls_globals_and_tables() -> Result<()> {
     )?;
     let mut inst = Instance::new(&mut Store::new(&engine), &module, &Linker::new())?;
 
-    let r = inst.call_vals("id", &[Val::ExternRef(Some(42))])??;
+    let r = inst
+        .call_vals("id", &[Val::ExternRef(Some(42))])?
+        .into_result()?;
     assert!(matches!(r[..], [Val::ExternRef(Some(42))]), "{r:?}");
-    let r = inst.call_vals("id", &[Val::ExternRef(Some(0))])??;
+    let r = inst
+        .call_vals("id", &[Val::ExternRef(Some(0))])?
+        .into_result()?;
     assert!(
         matches!(r[..], [Val::ExternRef(Some(0))]),
         "host value 0 is not null: {r:?}"
     );
-    let r = inst.call_vals("is_null", &[Val::ExternRef(None)])??;
+    let r = inst
+        .call_vals("is_null", &[Val::ExternRef(None)])?
+        .into_result()?;
     assert!(matches!(r[..], [Val::I32(1)]));
-    let r = inst.call_vals("is_null", &[Val::ExternRef(Some(0))])??;
+    let r = inst
+        .call_vals("is_null", &[Val::ExternRef(Some(0))])?
+        .into_result()?;
     assert!(matches!(r[..], [Val::I32(0)]));
 
-    inst.call_vals("stash", &[Val::ExternRef(Some(9))])??;
+    inst.call_vals("stash", &[Val::ExternRef(Some(9))])?
+        .into_result()?;
     let externs = inst.table("externs").expect("table");
     assert!(matches!(externs.get(1), Some(Val::ExternRef(Some(9)))));
     assert!(matches!(externs.get(0), Some(Val::ExternRef(None))));
@@ -262,7 +271,7 @@ fn references_pass_through_calls_globals_and_tables() -> Result<()> {
     assert!(matches!(g.get(), Val::ExternRef(Some(77))));
 
     // A funcref returned by wasm can be stored in a table by the host and called from there.
-    let r = inst.call_vals("get_seven", &[])??;
+    let r = inst.call_vals("get_seven", &[])?.into_result()?;
     let Some(Val::FuncRef(Some(seven))) = r.into_iter().next() else {
         panic!("expected a non-null funcref")
     };

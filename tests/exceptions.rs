@@ -576,15 +576,18 @@ fn exnrefs_reach_the_host_and_come_back() -> Result<()> {
           (func (export "keep") (param exnref) (global.set $g (local.get 0))))"#,
         &Linker::new(),
     )?;
-    let made = inst.call_vals("make", &[Val::I32(31)])??;
+    let made = inst.call_vals("make", &[Val::I32(31)])?.into_result()?;
     let [Val::ExnRef(Some(exn))] = &made[..] else {
         panic!("expected an exnref, got {made:?}");
     };
     assert_eq!(Some(exn.tag()), inst.tag("e"));
     assert!(matches!(exn.values()[..], [Val::I32(31), Val::I64(-9)]));
-    let r = inst.call_vals("rethrow", &[Val::ExnRef(Some(exn.clone()))])??;
+    let r = inst
+        .call_vals("rethrow", &[Val::ExnRef(Some(exn.clone()))])?
+        .into_result()?;
     assert!(matches!(r[..], [Val::I32(31)]), "{r:?}");
-    inst.call_vals("keep", &[Val::ExnRef(Some(exn.clone()))])??;
+    inst.call_vals("keep", &[Val::ExnRef(Some(exn.clone()))])?
+        .into_result()?;
     match inst.global("g").expect("exported global").get() {
         Val::ExnRef(Some(g)) => assert_eq!(&g, exn),
         other => panic!("expected the exnref, got {other:?}"),
@@ -592,6 +595,7 @@ fn exnrefs_reach_the_host_and_come_back() -> Result<()> {
     // A null exnref is thrown as a null-reference trap; an externref is not an exnref.
     let trap = inst
         .call_vals("rethrow", &[Val::ExnRef(None)])?
+        .into_result()
         .expect_err("trap");
     assert_eq!(trap.code(), TrapCode::NullReference);
     assert!(matches!(

@@ -32,10 +32,12 @@ fn host_functions_go_into_tables_and_are_called_by_wasm() -> Result<()> {
     let apply = instance.typed_func::<(i32, i32, i32), i32>("apply")?;
     assert_eq!(apply.call((0, 50, 8))?, 42);
     // As a funcref argument.
-    let result = instance.call_vals(
-        "apply_ref",
-        &[Val::FuncRef(Some(sub.clone())), Val::I32(1), Val::I32(2)],
-    )??;
+    let result = instance
+        .call_vals(
+            "apply_ref",
+            &[Val::FuncRef(Some(sub.clone())), Val::I32(1), Val::I32(2)],
+        )?
+        .into_result()?;
     assert!(matches!(result[..], [Val::I32(-1)]));
     // A function of the wrong type traps at call_indirect.
     let neg = Func::new(&mut store, HostFunc::wrap(|a: i32| -a))?;

@@ -172,17 +172,20 @@ fn host_references_keep_objects_alive_until_dropped() -> Result<()> {
     let engine = limited_engine(2 << 20);
     let mut store = Store::new(&engine);
     let mut inst = instance(&engine, &mut store, LIST)?;
-    let list = inst.call_vals("build", &[Val::I32(100)])??;
+    let list = inst.call_vals("build", &[Val::I32(100)])?.into_result()?;
     let [Val::AnyRef(Some(ref head))] = list[..] else {
         anyhow::bail!("{list:?}")
     };
     assert!(head.is_struct() && !head.is_array());
     let before = store.gc_stats().collections;
-    inst.call_vals("garbage", &[Val::I32(20_000)])??;
+    inst.call_vals("garbage", &[Val::I32(20_000)])?
+        .into_result()?;
     store.collect_garbage();
     assert!(store.gc_stats().collections > before + 3);
     // The list is intact: its objects were neither freed nor reused.
-    let sum = inst.call_vals("sum", &[Val::AnyRef(Some(head.clone()))])??;
+    let sum = inst
+        .call_vals("sum", &[Val::AnyRef(Some(head.clone()))])?
+        .into_result()?;
     assert!(matches!(sum[..], [Val::I32(5050)]), "{sum:?}");
     let live = store.gc_stats().live_after_last_collection;
     assert!(live >= 100 * 24, "{live}");
@@ -426,11 +429,13 @@ fn objects_of_one_store_are_refused_by_another() -> Result<()> {
     let mut b = instance(&engine, &mut store_b, wat)?;
     let object = a
         .call_vals("make", &[Val::I32(9)])?
+        .into_result()
         .expect("no trap")
         .remove(0);
     // Its own store takes it...
     let back = a
         .call_vals("get", std::slice::from_ref(&object))?
+        .into_result()
         .expect("no trap");
     assert!(matches!(back[..], [Val::I32(9)]));
     // ...another store refuses it, in calls and in globals, instead of reading another heap.

@@ -15,14 +15,14 @@ fn instantiate(wat: &str) -> Result<Instance> {
 }
 
 fn i32_of(inst: &mut Instance, name: &str, args: &[Val]) -> Result<i32> {
-    match inst.call_vals(name, args)??[..] {
+    match inst.call_vals(name, args)?.into_result()?[..] {
         [Val::I32(v)] => Ok(v),
         ref other => anyhow::bail!("{name}: unexpected results {other:?}"),
     }
 }
 
 fn trap_of(inst: &mut Instance, name: &str, args: &[Val]) -> Result<Trap> {
-    match inst.call_vals(name, args)? {
+    match inst.call_vals(name, args)?.into_result() {
         Ok(v) => anyhow::bail!("{name} returned {v:?} instead of trapping"),
         Err(trap) => Ok(trap),
     }
@@ -64,7 +64,7 @@ fn i31_values_round_trip_with_31_bit_sign_extension() -> Result<()> {
         );
     }
     // Through the API: wasm-made i31 references are AnyRef values, and host-made ones are read by wasm.
-    let made = inst.call_vals("make", &[Val::I32(-2)])??;
+    let made = inst.call_vals("make", &[Val::I32(-2)])?.into_result()?;
     let [Val::AnyRef(Some(ref r))] = made[..] else {
         panic!("{made:?}")
     };
@@ -117,28 +117,38 @@ fn host_values_pass_through_anyref_and_back() -> Result<()> {
           (global (export "ext_i31") externref (extern.convert_any (ref.i31 (i32.const 9)))))"#,
     )?;
     for id in [0u64, 1, 42, (1 << 62) - 1] {
-        let r = inst.call_vals("internalize", &[Val::ExternRef(Some(id))])??;
+        let r = inst
+            .call_vals("internalize", &[Val::ExternRef(Some(id))])?
+            .into_result()?;
         let [Val::AnyRef(Some(ref a))] = r[..] else {
             panic!("{r:?}")
         };
         assert_eq!(a.host_id(), Some(id));
         assert_eq!(a.i31_signed(), None);
-        let r = inst.call_vals("externalize", &[Val::AnyRef(Some(a.clone()))])??;
+        let r = inst
+            .call_vals("externalize", &[Val::AnyRef(Some(a.clone()))])?
+            .into_result()?;
         assert!(
             matches!(r[..], [Val::ExternRef(Some(x))] if x == id),
             "{r:?}"
         );
-        let r = inst.call_vals("round_trip", &[Val::ExternRef(Some(id))])??;
+        let r = inst
+            .call_vals("round_trip", &[Val::ExternRef(Some(id))])?
+            .into_result()?;
         assert!(
             matches!(r[..], [Val::ExternRef(Some(x))] if x == id),
             "{r:?}"
         );
         assert_eq!(i32_of(&mut inst, "is_eq", &[Val::ExternRef(Some(id))])?, 0);
     }
-    let r = inst.call_vals("internalize", &[Val::ExternRef(None)])??;
+    let r = inst
+        .call_vals("internalize", &[Val::ExternRef(None)])?
+        .into_result()?;
     assert!(matches!(r[..], [Val::AnyRef(None)]), "{r:?}");
     // An i31 value seen as externref is an internal value, not a host id.
-    let r = inst.call_vals("externalize", &[Val::AnyRef(Some(AnyRef::i31(3)))])??;
+    let r = inst
+        .call_vals("externalize", &[Val::AnyRef(Some(AnyRef::i31(3)))])?
+        .into_result()?;
     let [Val::ExternAny(ref a)] = r[..] else {
         panic!("{r:?}")
     };
@@ -339,7 +349,7 @@ fn element_segments_hold_i31_and_converted_references() -> Result<()> {
     assert_eq!(i32_of(&mut inst, "get_s", &[Val::I32(1)])?, 11);
     assert_eq!(i32_of(&mut inst, "is_null", &[Val::I32(2)])?, 1);
     assert_eq!(i32_of(&mut inst, "is_null", &[Val::I32(3)])?, 1);
-    inst.call_vals("init_passive", &[])??;
+    inst.call_vals("init_passive", &[])?.into_result()?;
     assert_eq!(i32_of(&mut inst, "get_s", &[Val::I32(3)])?, 21);
     Ok(())
 }

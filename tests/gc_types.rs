@@ -44,7 +44,7 @@ const GROUP: &str = "(rec (type (func (result i32))) (type (struct (field i32 (r
 fn equal_recursion_groups_of_two_modules_link() -> Result<()> {
     let engine = Engine::default();
     let mut inst = link(&engine, GROUP, GROUP)??;
-    let r = inst.call_vals("call", &[])??;
+    let r = inst.call_vals("call", &[])?.into_result()?;
     assert!(matches!(r[..], [Val::I32(7)]), "{r:?}");
     // Type names do not matter, only structure.
     let named =
@@ -116,13 +116,15 @@ fn call_indirect_accepts_functions_of_declared_subtypes() -> Result<()> {
     )?;
     let mut inst = Instance::new(&mut Store::new(&engine), &module, &Linker::new())?;
     let mut call = |name: &str, slot: i32| -> Result<Result<i32, TrapCode>> {
-        Ok(match inst.call_vals(name, &[Val::I32(slot)])? {
-            Ok(v) => match v[..] {
-                [Val::I32(x)] => Ok(x),
-                _ => anyhow::bail!("{v:?}"),
+        Ok(
+            match inst.call_vals(name, &[Val::I32(slot)])?.into_result() {
+                Ok(v) => match v[..] {
+                    [Val::I32(x)] => Ok(x),
+                    _ => anyhow::bail!("{v:?}"),
+                },
+                Err(trap) => Err(trap.code()),
             },
-            Err(trap) => Err(trap.code()),
-        })
+        )
     };
     assert_eq!(call("via_f", 0)?, Ok(1));
     assert_eq!(call("via_f", 1)?, Ok(2), "$g is a subtype of $f");
@@ -180,7 +182,7 @@ fn imports_match_by_declared_subtyping_across_modules() -> Result<()> {
     )?;
     let mut inst = Instance::new(&mut store, &b, &linker)?;
     for name in ["direct", "through_global", "indirect"] {
-        let r = inst.call_vals(name, &[])??;
+        let r = inst.call_vals(name, &[])?.into_result()?;
         assert!(matches!(r[..], [Val::I32(2)]), "{name}: {r:?}");
     }
     // The other way round is refused: a $f is not a $g.
@@ -238,7 +240,7 @@ fn host_functions_take_the_type_the_import_declares() -> Result<()> {
     )?;
     let mut inst = Instance::new(&mut Store::new(&engine), &module, &linker)?;
     for name in ["via_f", "via_top"] {
-        let r = inst.call_vals(name, &[])??;
+        let r = inst.call_vals(name, &[])?.into_result()?;
         assert!(matches!(r[..], [Val::I32(7)]), "{name}: {r:?}");
     }
     // Another signature is refused.

@@ -80,9 +80,11 @@ fn unchecked_calls_pass_words_the_caller_vouches_for() -> Result<()> {
     let outcome = unsafe { set.call_unchecked(&[RawVal::from_u64(0)], &mut results)? };
     assert_eq!(outcome.unwrap_err().code(), TrapCode::NullReference);
     // Typed calls check the values instead.
-    let object = instance.call_vals("new", &[])??.remove(0);
+    let object = instance.call_vals("new", &[])?.into_result()?.remove(0);
     assert_eq!(
-        instance.call_vals("get", &[object])??[0].clone().i32(),
+        instance.call_vals("get", &[object])?.into_result()?[0]
+            .clone()
+            .i32(),
         Some(7)
     );
     Ok(())
@@ -202,6 +204,7 @@ fn nulls_match_every_nullable_type_of_their_hierarchy_only() -> Result<()> {
     // Parameters.
     let trap = instance
         .call_vals("get", &[Val::AnyRef(None)])?
+        .into_result()
         .unwrap_err();
     assert_eq!(trap.code(), TrapCode::NullReference);
     for other in [Val::FuncRef(None), Val::ExternRef(None), Val::ExnRef(None)] {
@@ -227,7 +230,7 @@ fn nulls_match_every_nullable_type_of_their_hierarchy_only() -> Result<()> {
     assert!(table.set(0, Val::FuncRef(None)).is_err());
     assert!(table.grow(1, Val::ExternRef(None)).is_err());
     // A struct reference fits too, an i31 does not (it is not a `$s`).
-    let object = instance.call_vals("new", &[])??.remove(0);
+    let object = instance.call_vals("new", &[])?.into_result()?.remove(0);
     global.set(object.clone())?;
     table.set(0, object)?;
     assert!(global.set(Val::AnyRef(Some(AnyRef::i31(1)))).is_err());
@@ -239,7 +242,11 @@ fn function_references_from_wasm_are_callable_from_the_host() -> Result<()> {
     let engine = Engine::default();
     let (_store, mut instance) = instantiate(&engine, REFS, &Linker::new())?;
     // Returned by a call.
-    let Val::FuncRef(Some(func)) = instance.call_vals("double_ref", &[])??.remove(0) else {
+    let Val::FuncRef(Some(func)) = instance
+        .call_vals("double_ref", &[])?
+        .into_result()?
+        .remove(0)
+    else {
         panic!("double_ref returns a function");
     };
     assert_eq!(func.ty().map(|t| t.params.len()), Some(1));
@@ -248,17 +255,22 @@ fn function_references_from_wasm_are_callable_from_the_host() -> Result<()> {
     assert_eq!(results[0].read_as::<i32>(), 8);
     // Read from a table.
     instance.call("fill", &[])?.into_result()?;
-    let Val::FuncRef(Some(from_table)) = instance.call_vals("table", &[Val::I32(1)])??.remove(0)
+    let Val::FuncRef(Some(from_table)) = instance
+        .call_vals("table", &[Val::I32(1)])?
+        .into_result()?
+        .remove(0)
     else {
         panic!("table slot 1 holds a function");
     };
     from_table.call(&[RawVal::from(10i32)], &mut results)??;
     assert_eq!(results[0].read_as::<i32>(), 20);
     // Stored into another table of the same store, and called through it by wasm.
-    let values = instance.call_vals(
-        "call_it",
-        &[Val::FuncRef(Some(from_table.clone())), Val::I32(6)],
-    )??;
+    let values = instance
+        .call_vals(
+            "call_it",
+            &[Val::FuncRef(Some(from_table.clone())), Val::I32(6)],
+        )?
+        .into_result()?;
     assert!(matches!(values[..], [Val::I32(12)]));
     // Another store refuses it.
     let (_other_store, mut foreign) = instantiate(&engine, REFS, &Linker::new())?;

@@ -32,7 +32,7 @@ fn wasmz_run(wasm: &[u8], lazy: bool) -> Option<Vec<(String, Outcome)>> {
         let wasmz::ExternType::Func(ty) = ty else { continue };
         let args: Vec<wasmz::Val> = ty.params.iter().map(|t| zero(*t)).collect::<Option<_>>()?;
         store.set_fuel(FUEL);
-        let outcome = match instance.call_vals(&name, &args).ok()? {
+        let outcome = match instance.call_vals(&name, &args).ok()?.into_result() {
             Ok(values) => Outcome::Values(values.iter().map(|v| match v {
                 wasmz::Val::I32(x) => format!("{x}"),
                 wasmz::Val::I64(x) => format!("{x}"),

@@ -375,8 +375,10 @@ impl Runner {
             .collect::<Result<Vec<_>, _>>()?;
         let idx = self.lookup(invoke.module)?;
         match self.instances[idx].call_vals(invoke.name, &args) {
-            Ok(Ok(values)) => Ok(ExecOutcome::Values(values)),
-            Ok(Err(trap)) => Ok(ExecOutcome::Trap(trap)),
+            Ok(outcome) => Ok(match outcome.into_result() {
+                Ok(values) => ExecOutcome::Values(values),
+                Err(trap) => ExecOutcome::Trap(trap),
+            }),
             Err(e) => Err(format!("call failed: {e}")),
         }
     }

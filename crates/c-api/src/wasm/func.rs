@@ -344,7 +344,10 @@ fn call(f: &FuncObj, ty: &FuncType, args: &[Val]) -> Result<Vec<Val>, wasm_ref_t
     table
         .set(0, Val::FuncRef(Some(f.func.clone())))
         .map_err(|e| from_error(&e))?;
-    match instance.call_vals("call", args) {
+    match instance
+        .call_vals("call", args)
+        .map(|outcome| outcome.into_result())
+    {
         Ok(Ok(results)) => Ok(results),
         Ok(Err(trap)) => {
             let mut trap = from_trap(&trap);
