@@ -168,3 +168,79 @@ fn the_epoch_callback_extends_or_interrupts() -> Result<()> {
     assert_eq!(spin.call(50).unwrap_err().code(), TrapCode::Interrupted);
     Ok(())
 }
+
+/// A loop that keeps integer, float and vector values in registers across its header, where the
+/// epoch check runs: the result must not depend on how often the deadline callback runs there.
+const REGISTERS: &str = r#"(module
+  (func (export "mix") (param $n i32) (result i64)
+    (local $i i32) (local $a i64) (local $b i64) (local $c i64) (local $d i64)
+    (local $x f64) (local $y f64) (local $v v128) (local $w v128)
+    (local.set $a (i64.const 1)) (local.set $b (i64.const 3)) (local.set $c (i64.const 5))
+    (local.set $d (i64.const 7)) (local.set $x (f64.const 1.5)) (local.set $y (f64.const 0.25))
+    (local.set $v (i64x2.splat (i64.const 11))) (local.set $w (i32x4.splat (i32.const 13)))
+    (loop $l
+      (local.set $a (i64.add (i64.mul (local.get $a) (i64.const 6364136223846793005)) (local.get $b)))
+      (local.set $b (i64.xor (local.get $b) (i64.rotl (local.get $a) (i64.const 13))))
+      (local.set $c (i64.add (local.get $c) (local.get $d)))
+      (local.set $d (i64.sub (local.get $d) (local.get $a)))
+      (local.set $x (f64.add (f64.mul (local.get $x) (f64.const 1.0000001)) (local.get $y)))
+      (local.set $y (f64.sub (local.get $y) (f64.const 0.000001)))
+      (local.set $v (i64x2.add (local.get $v) (i64x2.splat (local.get $a))))
+      (local.set $w (i32x4.mul (local.get $w) (i32x4.splat (i32.const 3))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (i64.add
+      (i64.add (i64.xor (local.get $a) (local.get $b)) (i64.add (local.get $c) (local.get $d)))
+      (i64.add
+        (i64.reinterpret_f64 (f64.add (local.get $x) (local.get $y)))
+        (i64.add (i64x2.extract_lane 1 (local.get $v))
+                 (i64.extend_i32_u (i32x4.extract_lane 2 (local.get $w))))))))"#;
+
+#[test]
+fn the_deadline_callback_preserves_every_register_of_the_loop() -> Result<()> {
+    const N: i32 = 3_000_000;
+    let plain = Engine::default();
+    let module = Module::compile(&plain, REGISTERS)?;
+    let mut store = Store::new(&plain);
+    let instance = Instance::new(&mut store, &module, &Linker::new())?;
+    let expected = instance.typed_func::<i32, i64>("mix")?.call(N)?;
+
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config)?;
+    let module = Module::compile(&engine, REGISTERS)?;
+    let mut store = Store::new(&engine);
+    let calls = Rc::new(RefCell::new(0u64));
+    let counter = calls.clone();
+    store.epoch_deadline_callback(move |_| {
+        *counter.borrow_mut() += 1;
+        Some(1)
+    });
+    store.set_epoch_deadline(1);
+    let instance = Instance::new(&mut store, &module, &Linker::new())?;
+    let mix = instance.typed_func::<i32, i64>("mix")?;
+    // Another thread advances the epoch all the time, so the callback runs at many loop headers.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ticker = {
+        let (engine, stop) = (engine.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                engine.increment_epoch();
+                std::thread::yield_now();
+            }
+        })
+    };
+    let mut runs = 0;
+    while *calls.borrow() < 100 && runs < 50 {
+        assert_eq!(mix.call(N)?, expected);
+        runs += 1;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    ticker.join().expect("ticker");
+    assert!(
+        *calls.borrow() >= 100,
+        "the callback ran {} times",
+        calls.borrow()
+    );
+    Ok(())
+}

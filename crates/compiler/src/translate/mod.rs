@@ -220,7 +220,9 @@ impl FuncTranslator<'_, '_> {
                 wasmz_environ::Builtin::EpochDeadline,
                 &[],
             );
-            let epoch = self.builder.ins().atomic_load(I64, trusted(), counter);
+            // Compared with the epoch seen before the call: a deadline the callback moved past it
+            // lets the code go on even if another thread advanced the epoch meanwhile; one it left
+            // alone (the callback said stop) still holds.
             let deadline =
                 self.builder
                     .ins()
