@@ -94,12 +94,7 @@ pub(crate) fn fingerprint(config: &Config, isa: &wasmz_compiler::OwnedTargetIsa)
         .map(|v| v.to_string())
         .collect::<Vec<_>>()
         .join(",");
-    let isa_flags = isa
-        .isa_flags()
-        .iter()
-        .map(|v| v.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let isa_flags = isa_flags_text(isa);
     let opt = match config.opt_level {
         OptLevel::None => "none",
         OptLevel::Speed => "speed",
@@ -281,6 +276,71 @@ fn parse_features(s: &str) -> Option<u64> {
     u64::from_str_radix(s.strip_prefix("0x")?, 16).ok()
 }
 
+/// The CPU features (Cranelift's `has_*` ISA flags) of the host, as its own engine detects them; empty
+/// when Cranelift cannot build a code generator for the host.
+pub(crate) fn host_cpu_features() -> &'static [String] {
+    static FEATURES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    FEATURES.get_or_init(|| {
+        wasmz_compiler::build_isa(None, OptLevel::Speed)
+            .map(|isa| {
+                let flags = isa_flags_text(&isa);
+                wasmz_compiler::enabled_cpu_features(&flags)
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
+}
+
+fn isa_flags_text(isa: &wasmz_compiler::OwnedTargetIsa) -> String {
+    isa.isa_flags()
+        .iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Compares the target-specific flags of an artifact (`artifact`) with the engine's (`engine`): the CPU
+/// features (`has_*` flags) the artifact was compiled with must all be among `host` (code compiled for
+/// fewer features than the host has runs unchanged), and every other flag (return-address signing,
+/// branch-target identification, ...) must equal the engine's.
+fn check_isa_flags(artifact: &str, engine: &str, host: &[String]) -> Result<(), Error> {
+    // The flags other than CPU features, as `name=value` items.
+    fn settings(flags: &str) -> String {
+        flags
+            .split(',')
+            .filter(|item| !item.starts_with("has_"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+    let needed = wasmz_compiler::enabled_cpu_features(artifact);
+    let missing: Vec<&str> = needed
+        .iter()
+        .filter(|f| !host.iter().any(|h| h == *f))
+        .copied()
+        .collect();
+    if !missing.is_empty() {
+        return Err(artifact_error(format!(
+            "artifact was compiled for CPU features this host lacks: {} (the host has {})",
+            missing.join(", "),
+            if host.is_empty() {
+                "none of the optional ones".to_string()
+            } else {
+                host.join(", ")
+            }
+        )));
+    }
+    let (a, e) = (settings(artifact), settings(engine));
+    if a != e {
+        let (x, y) = first_difference(&a, &e);
+        return Err(artifact_error(format!(
+            "artifact was compiled with other CPU settings than this engine's: artifact has {x}, engine has {y}"
+        )));
+    }
+    Ok(())
+}
+
 /// Checks an artifact's header against the one `engine` writes.
 fn check_header(artifact: &str, engine: &Engine) -> Result<(), Error> {
     let theirs = parse_header(artifact)?;
@@ -319,20 +379,15 @@ fn check_header(artifact: &str, engine: &Engine) -> Result<(), Error> {
             "artifact was compiled by Cranelift {cranelift}, this wasmz uses Cranelift {our_cranelift}"
         )));
     }
-    for key in ["flags", "isa-flags"] {
-        let (a, e) = value(key);
-        if a != e {
-            let (x, y) = first_difference(a, e);
-            let what = if key == "flags" {
-                "Cranelift flags"
-            } else {
-                "CPU features"
-            };
-            return Err(artifact_error(format!(
-                "artifact was compiled with other {what} than this engine's: artifact has {x}, engine has {y}"
-            )));
-        }
+    let (a, e) = value("flags");
+    if a != e {
+        let (x, y) = first_difference(a, e);
+        return Err(artifact_error(format!(
+            "artifact was compiled with other Cranelift flags than this engine's: artifact has {x}, engine has {y}"
+        )));
     }
+    let (a, e) = value("isa-flags");
+    check_isa_flags(a, e, host_cpu_features())?;
     for (key, what) in [
         ("opt-level", "optimization level"),
         ("bounds-checks", "bounds-check mode"),
@@ -368,8 +423,8 @@ fn check_header(artifact: &str, engine: &Engine) -> Result<(), Error> {
             detail.join("; ")
         )));
     }
-    // Every key has been compared; equal headers are the only way out of here.
-    debug_assert_eq!(artifact, engine.inner.fingerprint);
+    // Every key has been compared: the headers are equal but for CPU features the artifact may do
+    // without.
     Ok(())
 }
 

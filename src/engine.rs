@@ -33,6 +33,7 @@ pub struct Config {
     pub(crate) gc_heap_limit: usize,
     features: WasmFeatures,
     pub(crate) target: Option<String>,
+    pub(crate) target_cpu: wasmz_compiler::TargetCpu,
     pub(crate) cache_dir: Option<PathBuf>,
     pub(crate) allow_precompiled: bool,
     pub(crate) consume_fuel: bool,
@@ -64,6 +65,7 @@ impl Default for Config {
                 | WasmFeatures::WIDE_ARITHMETIC
                 | WasmFeatures::CUSTOM_PAGE_SIZES),
             target: None,
+            target_cpu: wasmz_compiler::TargetCpu::default(),
             cache_dir: None,
             allow_precompiled: false,
             consume_fuel: false,
@@ -135,6 +137,26 @@ impl Config {
     /// architecture wasmz cannot compile for (x86-64 and aarch64 are supported).
     pub fn target(&mut self, triple: &str) -> &mut Self {
         self.target = Some(triple.to_string());
+        self
+    }
+
+    /// Compiles for the CPU `name` instead of the host's CPU (or, for another target, the baseline of its
+    /// architecture): `native` (the host's features), one of Cranelift's x86-64 CPU presets (`haswell`,
+    /// `skylake`, `x86-64-v3`, ...) or an aarch64 CPU of [`wasmz_compiler::AARCH64_CPUS`]
+    /// (`neoverse-n1`, `apple-m1`, ...). [`Engine::new`] fails for an unknown name. Code compiled with
+    /// features this host lacks does not run here: [`crate::Module::compile`] then fails, and an
+    /// artifact loads only on a host with every feature it was compiled with.
+    pub fn target_cpu(&mut self, name: &str) -> &mut Self {
+        self.target_cpu.cpu = Some(name.to_string());
+        self
+    }
+
+    /// Switches one CPU feature on (`+lse`, `lse`) or off (`-lse`) on top of [`Config::target_cpu`] (or
+    /// of the target's baseline when no CPU is named). Names are Cranelift's ISA flags with or without
+    /// their `has_` prefix (`avx2`, `bmi2`, `lse`, `fp16`, `dotprod`, ...); [`Engine::new`] fails for
+    /// an unknown one. Features are applied in the order given.
+    pub fn target_feature(&mut self, feature: &str) -> &mut Self {
+        self.target_cpu.features.push(feature.to_string());
         self
     }
 
@@ -375,8 +397,9 @@ impl Engine {
             ),
             None => None,
         };
-        let isa = wasmz_compiler::build_isa(triple.as_ref(), config.opt_level)
-            .map_err(|e| Error::Engine(e.to_string()))?;
+        let isa =
+            wasmz_compiler::build_isa_for(triple.as_ref(), config.opt_level, &config.target_cpu)
+                .map_err(|e| Error::Engine(e.to_string()))?;
         let fingerprint = crate::artifact::fingerprint(config, &isa);
         Ok(Engine {
             inner: Arc::new(EngineInner {
@@ -392,6 +415,29 @@ impl Engine {
     /// The target triple this engine compiles for.
     pub fn target(&self) -> String {
         self.inner.isa.triple().to_string()
+    }
+
+    /// The CPU features this engine compiles for that the host does not have (empty unless
+    /// [`Config::target_cpu`] or [`Config::target_feature`] asked for them): code compiled with them
+    /// may not run here.
+    pub fn cpu_features_missing_on_host(&self) -> Vec<String> {
+        if !self.is_host_target() {
+            return Vec::new();
+        }
+        let host = crate::artifact::host_cpu_features();
+        let flags = self
+            .inner
+            .isa
+            .isa_flags()
+            .iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        wasmz_compiler::enabled_cpu_features(&flags)
+            .into_iter()
+            .filter(|f| !host.iter().any(|h| h == f))
+            .map(str::to_string)
+            .collect()
     }
 
     /// Whether this engine compiles for the host, so its modules can run here.

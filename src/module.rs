@@ -63,6 +63,13 @@ impl Module {
                 artifact::host_triple()
             )));
         }
+        let lacking = engine.cpu_features_missing_on_host();
+        if !lacking.is_empty() {
+            return Err(Error::Compile(format!(
+                "the engine compiles for CPU features this host lacks ({}); use Engine::precompile",
+                lacking.join(", ")
+            )));
+        }
         let Some(dir) = &engine.config().cache_dir else {
             if engine.config().lazy_compilation {
                 return Module::compile_lazily(engine, bytes);

@@ -478,8 +478,8 @@ fn header_mismatches_are_refused_by_the_header_check() -> Result<()> {
         ),
         (
             "isa-flags",
-            "has_avx512f=1",
-            "other CPU features than this engine's".into(),
+            "has_wasmz_test_feature=1",
+            "CPU features this host lacks: has_wasmz_test_feature".into(),
         ),
         ("opt-level", "none", "optimization level none".into()),
         (
@@ -508,6 +508,36 @@ fn header_mismatches_are_refused_by_the_header_check() -> Result<()> {
     out.extend_from_slice(&digest);
     let message = expect_artifact_error(common::deserialize(&engine, &out), "short header");
     assert!(message.contains("malformed"), "{message}");
+    Ok(())
+}
+
+#[test]
+fn artifacts_needing_fewer_cpu_features_than_the_host_load() -> Result<()> {
+    let engine = Engine::default();
+    let artifact = engine.precompile(RICH)?;
+    let info = ArtifactInfo::parse(&artifact)?;
+    // The same code, with a header claiming it needs none of the optional features: it is refused only
+    // for features it needs and the host lacks, so it loads.
+    let fewer: Vec<String> = info
+        .isa_flags
+        .split(',')
+        .map(|item| match item.split_once('=') {
+            Some((name, _)) if name.starts_with("has_") => format!("{name}=0"),
+            _ => item.to_string(),
+        })
+        .collect();
+    let patched = patch_header(&artifact, "isa-flags", &fewer.join(","));
+    assert_ne!(patched, artifact);
+    common::deserialize(&engine, &patched)?;
+    // A setting that is not a CPU feature must match exactly.
+    if info.isa_flags.contains("sign_return_address=0") {
+        let signed = info
+            .isa_flags
+            .replace("sign_return_address=0", "sign_return_address=1");
+        let patched = patch_header(&artifact, "isa-flags", &signed);
+        let message = expect_artifact_error(common::deserialize(&engine, &patched), "signing");
+        assert!(message.contains("other CPU settings"), "{message}");
+    }
     Ok(())
 }
 

@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::report::{Failure, FileReport};
-use crate::script::{Event, run_script, spec_config_for};
+use crate::script::{Event, Kind, run_script, spec_config_for};
 use crate::suite::SuiteFile;
 
 /// The stack size of the thread a script runs on. The runtime's own stack-overflow check allows wasm 512 KiB
@@ -36,7 +36,9 @@ pub enum Ending {
 pub struct Collector {
     total: Option<usize>,
     passed: usize,
+    /// Outcomes of checked assertions.
     outcomes: usize,
+    skipped: usize,
     failures: Vec<Failure>,
     last_line: Option<usize>,
 }
@@ -47,13 +49,20 @@ impl Collector {
         match event {
             Event::Parsed { total } => self.total = Some(total),
             Event::Start { line } => self.last_line = Some(line),
-            Event::Outcome { line, result } => {
-                self.outcomes += 1;
-                match result {
-                    Ok(()) => self.passed += 1,
-                    Err(reason) => self.failures.push(Failure { line, reason }),
+            Event::Outcome { line, kind, result } => match (kind, result) {
+                (Kind::Skipped, _) => self.skipped += 1,
+                (Kind::Assertion, Ok(())) => {
+                    self.outcomes += 1;
+                    self.passed += 1;
                 }
-            }
+                (Kind::Assertion, Err(reason)) => {
+                    self.outcomes += 1;
+                    self.failures.push(Failure { line, reason });
+                }
+                (Kind::Directive, Ok(())) => {}
+                // Not an assertion, but the file does not pass.
+                (Kind::Directive, Err(reason)) => self.failures.push(Failure { line, reason }),
+            },
         }
     }
 
@@ -87,6 +96,7 @@ impl Collector {
                     path: file.path.clone(),
                     passed: self.passed,
                     total,
+                    skipped: self.skipped,
                     failures,
                     fatal: None,
                     elapsed,
@@ -280,21 +290,53 @@ mod tests {
         c.event(Event::Start { line: 1 });
         c.event(Event::Outcome {
             line: 1,
+            kind: Kind::Assertion,
             result: Ok(()),
         });
         c.event(Event::Start { line: 5 });
         c.event(Event::Outcome {
             line: 5,
+            kind: Kind::Assertion,
             result: Err("boom".into()),
         });
         c.event(Event::Start { line: 9 });
         c.event(Event::Outcome {
             line: 9,
+            kind: Kind::Assertion,
+            result: Ok(()),
+        });
+        for (line, kind) in [(10, Kind::Skipped), (11, Kind::Directive)] {
+            c.event(Event::Outcome {
+                line,
+                kind,
+                result: Ok(()),
+            });
+        }
+        let r = c.finish(&file(), Ending::Completed, Duration::ZERO);
+        assert_eq!(
+            (r.passed, r.total, r.skipped, r.failures.len()),
+            (2, 3, 1, 1)
+        );
+        assert_eq!(r.first_failure().unwrap(), "line 5: boom");
+    }
+
+    #[test]
+    fn failed_directives_fail_the_file_without_counting() {
+        let mut c = Collector::default();
+        c.event(Event::Parsed { total: 1 });
+        c.event(Event::Outcome {
+            line: 1,
+            kind: Kind::Directive,
+            result: Err("compile error".into()),
+        });
+        c.event(Event::Outcome {
+            line: 2,
+            kind: Kind::Assertion,
             result: Ok(()),
         });
         let r = c.finish(&file(), Ending::Completed, Duration::ZERO);
-        assert_eq!((r.passed, r.total, r.failures.len()), (2, 3, 1));
-        assert_eq!(r.first_failure().unwrap(), "line 5: boom");
+        assert_eq!((r.passed, r.total), (1, 1));
+        assert!(!r.is_pass());
     }
 
     #[test]
@@ -304,6 +346,7 @@ mod tests {
         c.event(Event::Start { line: 1 });
         c.event(Event::Outcome {
             line: 1,
+            kind: Kind::Assertion,
             result: Ok(()),
         });
         c.event(Event::Start { line: 7 });

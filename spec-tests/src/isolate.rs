@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::driver::{Collector, Ending, run_source};
 use crate::report::FileReport;
-use crate::script::Event;
+use crate::script::{Event, Kind};
 use crate::suite::SuiteFile;
 
 /// The environment variable that makes the test binary run one file (this path) as a child.
@@ -28,13 +28,36 @@ pub fn encode_event(event: &Event) -> String {
         Event::Start { line } => format!("{MARKER}S {line}"),
         Event::Outcome {
             line,
+            kind,
             result: Ok(()),
-        } => format!("{MARKER}O {line}"),
+        } => format!("{MARKER}O {line} {}", kind_letter(*kind)),
         Event::Outcome {
             line,
+            kind,
             result: Err(reason),
-        } => format!("{MARKER}F {line} {}", one_line(reason)),
+        } => format!(
+            "{MARKER}F {line} {} {}",
+            kind_letter(*kind),
+            one_line(reason)
+        ),
     }
+}
+
+fn kind_letter(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Assertion => "a",
+        Kind::Skipped => "s",
+        Kind::Directive => "d",
+    }
+}
+
+fn kind_of_letter(letter: &str) -> Option<Kind> {
+    Some(match letter {
+        "a" => Kind::Assertion,
+        "s" => Kind::Skipped,
+        "d" => Kind::Directive,
+        _ => return None,
+    })
 }
 
 /// Encodes how the run ended as a protocol line.
@@ -71,12 +94,17 @@ pub fn decode(line: &str) -> Option<Message> {
         "S" => Message::Event(Event::Start { line: number()? }),
         "O" => Message::Event(Event::Outcome {
             line: number()?,
+            kind: kind_of_letter(tail)?,
             result: Ok(()),
         }),
-        "F" => Message::Event(Event::Outcome {
-            line: number()?,
-            result: Err(tail.to_string()),
-        }),
+        "F" => {
+            let (letter, reason) = tail.split_once(' ').unwrap_or((tail, ""));
+            Message::Event(Event::Outcome {
+                line: number()?,
+                kind: kind_of_letter(letter)?,
+                result: Err(reason.to_string()),
+            })
+        }
         "E" => Message::End(match first {
             "done" => Ending::Completed,
             "notrun" => Ending::NotRun(tail.to_string()),
@@ -267,11 +295,23 @@ mod tests {
             Event::Start { line: 3 },
             Event::Outcome {
                 line: 3,
+                kind: Kind::Assertion,
                 result: Ok(()),
             },
             Event::Outcome {
                 line: 4,
+                kind: Kind::Assertion,
                 result: Err("expected i32 1, got i32 2".into()),
+            },
+            Event::Outcome {
+                line: 5,
+                kind: Kind::Skipped,
+                result: Ok(()),
+            },
+            Event::Outcome {
+                line: 6,
+                kind: Kind::Directive,
+                result: Err("compile error: x".into()),
             },
         ];
         for e in events {
@@ -288,10 +328,12 @@ mod tests {
         assert_eq!(
             decode(&encode_event(&Event::Outcome {
                 line: 1,
+                kind: Kind::Assertion,
                 result: Err("a\nb".into())
             })),
             Some(Message::Event(Event::Outcome {
                 line: 1,
+                kind: Kind::Assertion,
                 result: Err("a b".into())
             }))
         );

@@ -1,8 +1,9 @@
 //! The WebAssembly spec-test runner of wasmz.
 //!
 //! It runs the `.wast` scripts of the official WebAssembly test suite against the public API of the `wasmz`
-//! crate. Each directive of a script (module, register, invoke, get, and every kind of assertion) counts as one
-//! assertion that passes or fails. Results are printed per file and per feature group and compared with
+//! crate. Each `assert_*` directive of a script counts as one
+//! assertion that passes or fails; the other directives (module, register, invoke) are not counted, but
+//! one that fails fails its file; assertions about custom sections (`assert_*_custom`) are skipped. Results are printed per file and per feature group and compared with
 //! `spec-tests/expected.txt`: a run fails when a file passes fewer assertions than expected.
 //!
 //! The test target `tests/spec.rs` (`cargo test -p wasmz-spec-tests`) calls [`cli::main`]; see [`cli`] for the

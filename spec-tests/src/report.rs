@@ -32,11 +32,14 @@ pub struct FileReport {
     pub group: String,
     /// The file's path relative to the suite directory.
     pub path: String,
-    /// Assertions (directives) that passed.
+    /// Assertions (`assert_*` directives) that passed.
     pub passed: usize,
-    /// All assertions (directives) of the file.
+    /// The checked assertions of the file.
     pub total: usize,
-    /// Every failed assertion, in script order.
+    /// Assertions not checked (custom-section assertions).
+    pub skipped: usize,
+    /// Every failed assertion and failed other directive (module, `register`, `invoke`), in script
+    /// order.
     pub failures: Vec<Failure>,
     /// Set when the file as a whole failed (parse error, panic, crash, timeout); all its assertions count as
     /// failed then.
@@ -53,6 +56,7 @@ impl FileReport {
             path: path.to_string(),
             passed: 0,
             total: total.max(1),
+            skipped: 0,
             failures: Vec::new(),
             fatal: Some(reason),
             elapsed: Duration::ZERO,
@@ -64,9 +68,9 @@ impl FileReport {
         self.total - self.passed
     }
 
-    /// Whether every assertion passed.
+    /// Whether every assertion and every other directive passed.
     pub fn is_pass(&self) -> bool {
-        self.fatal.is_none() && self.passed == self.total
+        self.fatal.is_none() && self.passed == self.total && self.failures.is_empty()
     }
 
     /// The first reason the file failed, with its line, if any.
@@ -88,6 +92,9 @@ impl FileReport {
             self.passed,
             self.total
         );
+        if self.skipped > 0 {
+            let _ = write!(line, " ({} skipped)", self.skipped);
+        }
         if self.elapsed >= Duration::from_secs(5) {
             let _ = write!(line, " ({:.1}s)", self.elapsed.as_secs_f64());
         }
@@ -166,6 +173,8 @@ pub struct Totals {
     pub passed: usize,
     /// Assertions run.
     pub total: usize,
+    /// Assertions skipped.
+    pub skipped: usize,
 }
 
 impl Totals {
@@ -175,6 +184,7 @@ impl Totals {
         self.files_passed += usize::from(r.is_pass());
         self.passed += r.passed;
         self.total += r.total;
+        self.skipped += r.skipped;
     }
 
     fn line(&self, name: &str) -> String {
@@ -183,10 +193,14 @@ impl Totals {
         } else {
             100.0 * self.passed as f64 / self.total as f64
         };
-        format!(
+        let mut line = format!(
             "{name:<20} files {:>4}/{:<4} assertions {:>6}/{:<6} ({pct:.1}%)",
             self.files_passed, self.files, self.passed, self.total
-        )
+        );
+        if self.skipped > 0 {
+            let _ = write!(line, " skipped {}", self.skipped);
+        }
+        line
     }
 }
 
@@ -253,6 +267,9 @@ pub struct Expected {
     pub passed: usize,
     /// The file's assertions when it was blessed.
     pub total: usize,
+    /// Whether the file passed completely (every assertion and every other directive) when it was
+    /// blessed; written as `incomplete` after the counts when not although every assertion passed.
+    pub complete: bool,
 }
 
 /// The expected results: one line per file, `path passed total`. Files not listed are expected to pass 0.
@@ -278,12 +295,22 @@ impl Expectations {
                 )
             };
             let parts: Vec<&str> = line.split_whitespace().collect();
-            let [path, passed, total] = parts[..] else {
-                return Err(bad());
+            let (path, passed, total, incomplete) = match parts[..] {
+                [path, passed, total] => (path, passed, total, false),
+                [path, passed, total, "incomplete"] => (path, passed, total, true),
+                _ => return Err(bad()),
             };
-            let passed = passed.parse().map_err(|_| bad())?;
-            let total = total.parse().map_err(|_| bad())?;
-            entries.insert(path.to_string(), Expected { passed, total });
+            let passed: usize = passed.parse().map_err(|_| bad())?;
+            let total: usize = total.parse().map_err(|_| bad())?;
+            let complete = passed == total && !incomplete;
+            entries.insert(
+                path.to_string(),
+                Expected {
+                    passed,
+                    total,
+                    complete,
+                },
+            );
         }
         Ok(Expectations { entries })
     }
@@ -300,11 +327,18 @@ impl Expectations {
     /// The text of the file.
     pub fn to_text(&self) -> String {
         let mut out = String::from(
-            "# Expected spec-test results: `path passed total` per file (a run fails if a file passes fewer).\n\
+            "# Expected spec-test results: `path passed total` per file, counting `assert_*` directives (a run\n\
+             # fails if a file passes fewer, or fails a directive when it passed completely; `incomplete`\n\
+             # marks a file whose assertions all passed while another directive failed).\n\
              # Regenerate with `WASMZ_SPEC_BLESS=1 cargo test -p wasmz-spec-tests`.\n",
         );
         for (path, e) in &self.entries {
-            let _ = writeln!(out, "{path} {} {}", e.passed, e.total);
+            let incomplete = if e.passed == e.total && !e.complete {
+                " incomplete"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "{path} {} {}{incomplete}", e.passed, e.total);
         }
         out
     }
@@ -332,21 +366,33 @@ impl Expectations {
                 Expected {
                     passed: r.passed,
                     total: r.total,
+                    complete: r.is_pass(),
                 },
             );
         }
     }
 
-    /// Files that passed fewer assertions than expected, as messages.
+    /// Whether `report`'s file was expected to pass completely (every assertion, and so every other
+    /// directive too).
+    fn expected_complete(&self, report: &FileReport) -> bool {
+        self.entries.get(&report.path).is_some_and(|e| e.complete)
+    }
+
+    /// Files that passed fewer assertions than expected, or that were expected to pass completely and
+    /// did not (a module or `invoke` failed), as messages.
     pub fn regressions(&self, reports: &[FileReport]) -> Vec<String> {
         reports
             .iter()
-            .filter(|r| r.passed < self.expected_passed(&r.path))
+            .filter(|r| {
+                r.passed < self.expected_passed(&r.path)
+                    || (self.expected_complete(r) && !r.is_pass())
+            })
             .map(|r| {
                 let mut msg = format!(
-                    "REGRESSION {}: {} passed, expected at least {}",
+                    "REGRESSION {}: {} of {} passed, expected at least {}",
                     r.path,
                     r.passed,
+                    r.total,
                     self.expected_passed(&r.path)
                 );
                 if let Some(why) = r.first_failure() {
@@ -395,6 +441,24 @@ mod tests {
         assert_eq!(e.regressions(&reports).len(), 1);
         assert_eq!(e.improvements(&reports), ["b/c.wast"]);
         assert!(Expectations::parse("a.wast 1").is_err());
+    }
+
+    #[test]
+    fn failed_directives_of_complete_files_are_regressions() {
+        let e = Expectations::parse("a.wast 2 2\nb.wast 1 2\nc.wast 2 2 incomplete\n").unwrap();
+        assert_eq!(Expectations::parse(&e.to_text()).unwrap(), e);
+        let mut a = report("a.wast", 2, 2);
+        let mut b = report("b.wast", 1, 2);
+        assert!(e.regressions(&[a.clone(), b.clone()]).is_empty());
+        let failure = Failure {
+            line: 1,
+            reason: "compile error".into(),
+        };
+        let mut c = report("c.wast", 2, 2);
+        c.failures.push(failure.clone());
+        a.failures.push(failure.clone());
+        b.failures.push(failure);
+        assert_eq!(e.regressions(&[a, b, c]).len(), 1);
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! Parsing a `.wast` script and executing its directives against the wasmz API.
 //!
-//! Every directive counts as one assertion: it passes or fails with a reason. Module definitions count too;
-//! when a module fails to compile or instantiate, later directives that use it fail as well.
+//! Each `assert_*` directive is one assertion: it passes or fails with a reason. The other directives
+//! (modules, `register`, `invoke`, ...) are not assertions, but one that fails fails the file, and when a
+//! module fails to compile or instantiate, later assertions that use it fail as well. The assertions
+//! about custom sections and annotations (`assert_invalid_custom`, `assert_malformed_custom`) are
+//! skipped: engines may only warn about a broken custom section, so there is nothing to check.
 
 use std::collections::HashMap;
 
@@ -16,12 +19,48 @@ use crate::values::{
     arg_to_val, describe_ret, describe_trap, describe_val, match_results, trap_matches,
 };
 
+/// What a directive counts as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An `assert_*` directive that is checked.
+    Assertion,
+    /// An assertion that is not checked (custom-section assertions); its outcome is always `Ok`.
+    Skipped,
+    /// Any other directive (module, `register`, `invoke`, ...): not counted, but a failure fails the file.
+    Directive,
+}
+
+impl Kind {
+    /// What `directive` counts as.
+    pub fn of(directive: &WastDirective<'_>) -> Kind {
+        match directive {
+            WastDirective::AssertInvalidCustom { .. }
+            | WastDirective::AssertMalformedCustom { .. } => Kind::Skipped,
+            WastDirective::AssertReturn { .. }
+            | WastDirective::AssertTrap { .. }
+            | WastDirective::AssertExhaustion { .. }
+            | WastDirective::AssertInvalid { .. }
+            | WastDirective::AssertMalformed { .. }
+            | WastDirective::AssertUnlinkable { .. }
+            | WastDirective::AssertException { .. }
+            | WastDirective::AssertSuspension { .. } => Kind::Assertion,
+            WastDirective::Module(_)
+            | WastDirective::ModuleDefinition(_)
+            | WastDirective::ModuleInstance { .. }
+            | WastDirective::Register { .. }
+            | WastDirective::Invoke(_)
+            | WastDirective::Thread(_)
+            | WastDirective::Wait { .. } => Kind::Directive,
+        }
+    }
+}
+
 /// Something that happened while running a script, reported to the caller's observer as it happens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// The script was parsed; it has `total` directives (assertions).
+    /// The script was parsed; it has `total` assertions that are checked (skipped ones not included).
     Parsed {
-        /// The number of directives.
+        /// The number of checked assertions.
         total: usize,
     },
     /// The directive at `line` (1-based) is about to run.
@@ -33,6 +72,8 @@ pub enum Event {
     Outcome {
         /// The directive's line.
         line: usize,
+        /// What the directive counts as.
+        kind: Kind,
         /// The outcome.
         result: Result<(), String>,
     },
@@ -60,15 +101,23 @@ pub fn run_script(
     let buf = ParseBuffer::new_with_lexer(lexer).map_err(parse_error)?;
     let wast: Wast<'_> = parser::parse(&buf).map_err(parse_error)?;
     observer(Event::Parsed {
-        total: wast.directives.len(),
+        total: wast
+            .directives
+            .iter()
+            .filter(|d| Kind::of(d) == Kind::Assertion)
+            .count(),
     });
 
     let mut runner = Runner::new(config)?;
     for directive in wast.directives {
         let line = lines.line_of(directive.span());
+        let kind = Kind::of(&directive);
         observer(Event::Start { line });
-        let result = runner.run(directive);
-        observer(Event::Outcome { line, result });
+        let result = match kind {
+            Kind::Skipped => Ok(()),
+            Kind::Assertion | Kind::Directive => runner.run(directive),
+        };
+        observer(Event::Outcome { line, kind, result });
     }
     Ok(())
 }
@@ -261,10 +310,9 @@ impl Runner {
             WastDirective::AssertMalformed {
                 module, message, ..
             } => self.assert_rejected(module, "malformed", message),
-            WastDirective::AssertInvalidCustom { module, .. }
-            | WastDirective::AssertMalformedCustom { module, .. } => {
-                self.assert_custom_ignored(module)
-            }
+            // Skipped by `run_script`; never checked.
+            WastDirective::AssertInvalidCustom { .. }
+            | WastDirective::AssertMalformedCustom { .. } => Ok(()),
             WastDirective::AssertUnlinkable {
                 module, message, ..
             } => self.assert_unlinkable(module, message),
@@ -383,8 +431,10 @@ impl Runner {
         }
     }
 
-    /// `assert_invalid` / `assert_malformed`: any compile error passes, and so does text the `wast` crate cannot
-    /// turn into a binary (a malformed quoted module, an unresolvable name).
+    /// `assert_invalid` / `assert_malformed`: any compile error passes. Text the `wast` crate cannot turn
+    /// into a binary passes only for `assert_malformed` of a quoted module (`(module quote ...)`), whose
+    /// text is what is malformed; any other module that cannot be encoded is a failure, since wasmz never
+    /// saw it.
     fn assert_rejected(
         &self,
         mut module: QuoteWat<'_>,
@@ -394,8 +444,16 @@ impl Runner {
         if is_component(&module) {
             return Err("component model not supported".to_string());
         }
-        let Ok(bytes) = module.encode() else {
-            return Ok(());
+        let quoted = matches!(module, QuoteWat::QuoteModule(..));
+        let bytes = match module.encode() {
+            Ok(bytes) => bytes,
+            Err(_) if quoted && kind == "malformed" => return Ok(()),
+            Err(e) => {
+                return Err(format!(
+                    "cannot encode module text: {} (expected {kind} module: {message})",
+                    e.message()
+                ));
+            }
         };
         match Module::compile(&self.engine, &bytes) {
             Err(_) => Ok(()),
@@ -403,20 +461,6 @@ impl Runner {
                 "module compiled, expected {kind} module ({message})"
             )),
         }
-    }
-
-    /// `assert_invalid_custom` / `assert_malformed_custom`: the custom section (or the text annotation that
-    /// produces it) is broken. Passes when the `wast` crate rejects the annotation while encoding, or when the
-    /// engine compiles the module: a broken custom section must not make a module invalid (engines may only
-    /// warn about it).
-    fn assert_custom_ignored(&self, mut module: QuoteWat<'_>) -> Result<(), String> {
-        if is_component(&module) {
-            return Err("component model not supported".to_string());
-        }
-        let Ok(bytes) = module.encode() else {
-            return Ok(());
-        };
-        self.compile(&bytes).map(drop)
     }
 
     /// `assert_unlinkable`: the module compiles but instantiation fails with an error that is not a trap.

@@ -1,13 +1,18 @@
 //! `wasmz-aot`: precompiles WebAssembly modules into artifacts that load without recompiling.
 //!
 //! ```text
-//! wasmz-aot compile IN.wasm -o OUT.cwasm [--target TRIPLE] [--opt-level none|speed|speed_and_size]
+//! wasmz-aot compile IN.wasm -o OUT.cwasm [--target TRIPLE] [--target-cpu CPU] [--target-feature +F,-G]...
+//!                   [--opt-level none|speed|speed_and_size]
 //! wasmz-aot inspect FILE.cwasm
 //! ```
 //!
 //! `compile` accepts `.wasm` binaries and `.wat` text; `--target` cross-compiles (for example
-//! `aarch64-unknown-linux-gnu`). The artifact runs with `wasmz run OUT.cwasm` (or
-//! `Module::deserialize_file`) on a host of that target with the same CPU features and wasmz build.
+//! `aarch64-unknown-linux-gnu`). Without `--target-cpu` or `--target-feature` the code uses the host's
+//! CPU features when compiling for the host and the architecture's baseline otherwise; `--target-cpu`
+//! names a CPU (`native`, `haswell`, `x86-64-v3`, `neoverse-n1`, ...) and `--target-feature` switches
+//! features on or off after it (`+lse`, `-avx2`; repeatable, or comma-separated). The artifact runs with
+//! `wasmz run --allow-precompiled OUT.cwasm` (or `Module::deserialize_file`) on a host of that target
+//! that has every CPU feature it was compiled with, with the same wasmz build.
 //! `inspect` checks an artifact's integrity and prints its header and layout.
 //!
 //! Exit status: 0 on success, 1 on any error (printed to stderr).
@@ -39,6 +44,14 @@ enum Command {
         /// Target triple (default: this host).
         #[arg(long)]
         target: Option<String>,
+        /// CPU to compile for: `native`, a Cranelift x86-64 preset (`haswell`, `x86-64-v3`, ...) or an
+        /// aarch64 CPU (`generic`, `neoverse-n1`, `apple-m1`, ...).
+        #[arg(long)]
+        target_cpu: Option<String>,
+        /// CPU features switched on (`+lse`) or off (`-avx2`) after the CPU's; repeatable, or
+        /// comma-separated.
+        #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+        target_feature: Vec<String>,
         /// Cranelift optimization level.
         #[arg(long, value_enum, default_value = "speed")]
         opt_level: Opt,
@@ -58,7 +71,14 @@ enum Opt {
     SpeedAndSize,
 }
 
-fn compile(input: PathBuf, output: PathBuf, target: Option<String>, opt: Opt) -> Result<()> {
+/// What `compile` compiles for.
+struct Target {
+    triple: Option<String>,
+    cpu: Option<String>,
+    features: Vec<String>,
+}
+
+fn compile(input: PathBuf, output: PathBuf, target: Target, opt: Opt) -> Result<()> {
     let bytes =
         std::fs::read(&input).with_context(|| format!("cannot read {}", input.display()))?;
     let mut config = Config::new();
@@ -67,8 +87,14 @@ fn compile(input: PathBuf, output: PathBuf, target: Option<String>, opt: Opt) ->
         Opt::Speed => OptLevel::Speed,
         Opt::SpeedAndSize => OptLevel::SpeedAndSize,
     });
-    if let Some(target) = &target {
-        config.target(target);
+    if let Some(triple) = &target.triple {
+        config.target(triple);
+    }
+    if let Some(cpu) = &target.cpu {
+        config.target_cpu(cpu);
+    }
+    for feature in target.features.iter().filter(|f| !f.is_empty()) {
+        config.target_feature(feature);
     }
     let engine = Engine::new(&config)?;
     let artifact = engine
@@ -113,8 +139,19 @@ fn main() -> ExitCode {
             input,
             output,
             target,
+            target_cpu,
+            target_feature,
             opt_level,
-        } => compile(input, output, target, opt_level),
+        } => compile(
+            input,
+            output,
+            Target {
+                triple: target,
+                cpu: target_cpu,
+                features: target_feature,
+            },
+            opt_level,
+        ),
         Command::Inspect { file } => inspect(file),
     };
     match outcome {

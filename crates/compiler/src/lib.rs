@@ -11,7 +11,10 @@ pub mod trampolines;
 mod translate;
 
 pub use cranelift_codegen::isa::OwnedTargetIsa;
-pub use isa::{IsaError, OptLevel, X86_64_REQUIRED_FEATURES, build_isa, missing_features};
+pub use isa::{
+    AARCH64_CPUS, IsaError, OptLevel, TargetCpu, X86_64_REQUIRED_FEATURES, build_isa,
+    build_isa_for, enabled_cpu_features, missing_features,
+};
 pub use wasmz_environ::CodeImage;
 
 use cranelift_codegen::{Context, control::ControlPlane, ir};

@@ -71,12 +71,23 @@ fn patch(
 ) -> Result<(), CompileError> {
     let at = site as usize;
     let delta = target + addend - i64::from(site);
+    let out_of_range = |range: &str| CompileError::Codegen {
+        what: "linking".into(),
+        message: format!(
+            "{kind:?} relocation at offset {site} cannot reach offset {} ({delta:+} bytes; {range})",
+            target + addend
+        ),
+    };
     match kind {
         Reloc::X86CallPCRel4 | Reloc::X86PCRel4 => {
-            let value = i32::try_from(delta).expect("code images stay below 2 GiB");
+            let value = i32::try_from(delta).map_err(|_| out_of_range("a 32-bit displacement"))?;
             code[at..at + 4].copy_from_slice(&value.to_le_bytes());
         }
         Reloc::Arm64Call => {
+            // `bl`/`b` encode a signed 26-bit count of 4-byte instructions: ±128 MiB.
+            if delta % 4 != 0 || !(-(1 << 27)..(1 << 27)).contains(&delta) {
+                return Err(out_of_range("aarch64 calls reach ±128 MiB"));
+            }
             let insn = u32::from_le_bytes(code[at..at + 4].try_into().expect("four bytes"));
             let imm = ((delta >> 2) as u32) & 0x03ff_ffff;
             code[at..at + 4].copy_from_slice(&((insn & 0xfc00_0000) | imm).to_le_bytes());
@@ -89,4 +100,46 @@ fn patch(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_in_range_are_patched() {
+        let mut code = vec![0u8; 16];
+        code[4..8].copy_from_slice(&0x9400_0000u32.to_le_bytes()); // bl #0
+        patch(&mut code, 4, 12, 0, Reloc::Arm64Call).expect("in range");
+        assert_eq!(
+            u32::from_le_bytes(code[4..8].try_into().unwrap()),
+            0x9400_0002
+        );
+        patch(&mut code, 4, -4, 0, Reloc::Arm64Call).expect("backwards");
+        assert_eq!(
+            u32::from_le_bytes(code[4..8].try_into().unwrap()),
+            0x97ff_fffe
+        );
+        patch(&mut code, 8, 0, -4, Reloc::X86CallPCRel4).expect("in range");
+        assert_eq!(i32::from_le_bytes(code[8..12].try_into().unwrap()), -12);
+    }
+
+    #[test]
+    fn calls_out_of_range_are_errors() {
+        let mut code = vec![0u8; 16];
+        for (target, kind) in [
+            (1i64 << 27, Reloc::Arm64Call),
+            (-(1i64 << 27) - 4, Reloc::Arm64Call),
+            (6, Reloc::Arm64Call),
+            (1i64 << 31, Reloc::X86CallPCRel4),
+            (-(1i64 << 31) - 1, Reloc::X86PCRel4),
+        ] {
+            let e = patch(&mut code, 0, target, 0, kind).unwrap_err();
+            assert!(
+                e.to_string().contains("cannot reach"),
+                "{kind:?} {target}: {e}"
+            );
+        }
+        assert_eq!(code, vec![0u8; 16], "nothing is patched on error");
+    }
 }

@@ -42,6 +42,7 @@ impl CodeMemory {
         let mut map = MmapMut::map_anon(len)?;
         map[..code.len()].copy_from_slice(code);
         let map = map.make_exec()?;
+        flush_instruction_cache(map.as_ptr(), len);
         let start = map.as_ptr() as usize;
         with_registry_written(|registry| registry.insert(start, (start + len, image.clone())));
         Ok(CodeMemory {
@@ -75,6 +76,47 @@ impl Drop for CodeMemory {
         with_registry_written(|registry| registry.remove(&start));
     }
 }
+
+/// Makes freshly written code at `start..start + len` visible to instruction fetch.
+///
+/// On x86-64 the instruction cache is coherent with data writes and there is nothing to do. On aarch64
+/// it is not: the written lines are cleaned from the data cache to the point of unification and the
+/// matching instruction-cache lines invalidated (both broadcast to every core of the inner shareable
+/// domain), then this core's pipeline is resynchronized. The mapping is fresh, so no other thread has
+/// fetched from it yet (a previously unmapped image at the same address was invalidated here too).
+#[cfg(target_arch = "aarch64")]
+fn flush_instruction_cache(start: *const u8, len: usize) {
+    let ctr: u64;
+    // SAFETY: reading CTR_EL0 (cache type register) is allowed at EL0 on Linux and has no side effect.
+    unsafe { core::arch::asm!("mrs {}, ctr_el0", out(reg) ctr, options(nomem, nostack)) };
+    // DminLine (bits 16..20) and IminLine (bits 0..4) are log2 of the smallest line in 4-byte words.
+    let dline = 4usize << ((ctr >> 16) & 0xf);
+    let iline = 4usize << (ctr & 0xf);
+    let begin = start as usize;
+    let end = begin + len;
+    let mut addr = begin & !(dline - 1);
+    while addr < end {
+        // SAFETY: `addr` lies in (the line of) the readable mapping just written; `dc cvau` only cleans
+        // the cache line, it does not change memory.
+        unsafe { core::arch::asm!("dc cvau, {}", in(reg) addr, options(nostack)) };
+        addr += dline;
+    }
+    // SAFETY: a data barrier orders the cleans before the invalidations; no memory is accessed.
+    unsafe { core::arch::asm!("dsb ish", options(nostack)) };
+    let mut addr = begin & !(iline - 1);
+    while addr < end {
+        // SAFETY: as above; `ic ivau` only invalidates instruction-cache lines.
+        unsafe { core::arch::asm!("ic ivau, {}", in(reg) addr, options(nostack)) };
+        addr += iline;
+    }
+    // SAFETY: barriers complete the invalidations and resynchronize this core's instruction fetch.
+    unsafe { core::arch::asm!("dsb ish", "isb", options(nostack)) };
+}
+
+/// Makes freshly written code visible to instruction fetch: nothing to do on this architecture, whose
+/// instruction cache is coherent with data writes.
+#[cfg(not(target_arch = "aarch64"))]
+fn flush_instruction_cache(_start: *const u8, _len: usize) {}
 
 /// What the registry knows of a code address.
 pub struct CodeLookup {
