@@ -328,7 +328,11 @@ mod tests {
     #[test]
     fn cpus_and_features_choose_aarch64_flags() {
         let triple: Triple = "aarch64-unknown-linux-gnu".parse().expect("a known triple");
-        let baseline = build_isa(Some(&triple), OptLevel::Speed).expect("aarch64 target");
+        let generic = TargetCpu {
+            cpu: Some("generic".into()),
+            features: vec![],
+        };
+        let baseline = build_isa_for(Some(&triple), OptLevel::Speed, &generic).expect("generic");
         assert!(enabled_cpu_features(&flags_of(&baseline)).is_empty());
         let cpu = TargetCpu {
             cpu: Some("neoverse-n1".into()),
