@@ -213,10 +213,9 @@ impl Func {
         let handle = self
             .handle()
             .expect("a typed function's handle was found when it was made");
-        // SAFETY: the function belongs to `self.store`, which no reference is borrowed from during
-        // the call; its signature has only number types (checked by `TypedFunc::new`), so no
-        // argument is taken as a reference; `values` holds eight slots, at least max(params,
-        // results).
+        // SAFETY: the function is `self.store`'s (no borrow of it is held during the call); its
+        // signature has only number types (checked by `TypedFunc::new`); `values` has eight slots,
+        // at least max(params, results).
         unsafe {
             wasmz_runtime::call_callee(self.store.ptr(), &handle.callee(), values.as_mut_ptr())
         }

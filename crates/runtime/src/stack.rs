@@ -46,10 +46,10 @@ pub fn stack_floor(sp: usize) -> usize {
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[cold]
 fn stack_bounds() -> Option<(usize, usize)> {
+    // For the main thread glibc derives the bounds from the stack's mapping and its resource limit;
+    // for other threads it reports the stack without its guard region.
     // SAFETY: `attr` is initialized by `pthread_getattr_np` before it is read, and destroyed once;
-    // `pthread_attr_getstack` writes the two out-parameters. For the main thread glibc derives the
-    // bounds from the stack's mapping and its resource limit; for other threads it reports the stack
-    // without its guard region.
+    // `pthread_attr_getstack` writes the two out-parameters.
     unsafe {
         let mut attr: libc::pthread_attr_t = std::mem::zeroed();
         if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {

@@ -162,11 +162,13 @@ pub unsafe extern "C" fn wasm_instance_exports(
         return;
     }
     let items = guard_value(Vec::new(), || {
-        // SAFETY: forwarded from the caller.
         let Some(wasm_ref_t {
             obj: Obj::Instance(instance, ctx),
             ..
-        }) = (unsafe { as_obj(instance) })
+        }) = (
+            // SAFETY: forwarded from the caller.
+            unsafe { as_obj(instance) }
+        )
         else {
             return Vec::new();
         };
