@@ -126,24 +126,32 @@ fn stdout(o: &Output) -> String {
 /// Names of the functions the header declares (`WASMZ_API <type> name(`).
 fn header_functions() -> BTreeSet<String> {
     let header = std::fs::read_to_string(root().join("include/wasmz.h")).unwrap();
+    // The macro's own definition (`WASMZ_API extern ...`) declares no function.
+    let decls = header
+        .split("WASMZ_API ")
+        .skip(1)
+        .filter(|d| !d.starts_with("extern"));
+    declared_names(decls, "wasmz_")
+}
+
+/// The function name of each declaration in `decls` (text ending with a prototype's `(`), all
+/// starting with `prefix` and none twice.
+fn declared_names<'a>(decls: impl Iterator<Item = &'a str>, prefix: &str) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
-    for decl in header.split("WASMZ_API ").skip(1) {
-        if decl.starts_with("extern") {
-            continue; // the macro's own definition
-        }
+    for decl in decls {
         let head = &decl[..decl.find('(').expect("a prototype")];
         let name = head
             .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
             .next()
             .unwrap();
-        assert!(name.starts_with("wasmz_"), "odd declaration: {head}");
+        assert!(name.starts_with(prefix), "odd declaration: {head}");
         assert!(names.insert(name.to_string()), "{name} declared twice");
     }
     names
 }
 
-/// Names of the `wasmz_*` functions a library defines, by `nm`.
-fn exported_functions(lib: &Path, dynamic: bool) -> BTreeSet<String> {
+/// Names of the functions starting with `prefix` that a library defines, by `nm`.
+fn exported_functions(lib: &Path, dynamic: bool, prefix: &str) -> BTreeSet<String> {
     let mut cmd = Command::new("nm");
     if dynamic {
         cmd.arg("-D");
@@ -154,7 +162,7 @@ fn exported_functions(lib: &Path, dynamic: bool) -> BTreeSet<String> {
         .filter_map(|l| {
             let mut parts = l.split_whitespace();
             let (_, kind, name) = (parts.next()?, parts.next()?, parts.next()?);
-            (kind == "T" && name.starts_with("wasmz_")).then(|| name.to_string())
+            (kind == "T" && name.starts_with(prefix)).then(|| name.to_string())
         })
         .collect()
 }
@@ -162,13 +170,13 @@ fn exported_functions(lib: &Path, dynamic: bool) -> BTreeSet<String> {
 #[test]
 fn header_declares_exactly_the_exported_functions() {
     let declared = header_functions();
-    let exported = exported_functions(&lib_dir().join("libwasmz.so"), true);
+    let exported = exported_functions(&lib_dir().join("libwasmz.so"), true, "wasmz_");
     assert_eq!(
         declared, exported,
         "include/wasmz.h and libwasmz.so disagree"
     );
     // The static library defines them too (besides wasmz-runtime's internal C helper `wasmz_call`).
-    let in_archive = exported_functions(&lib_dir().join("libwasmz.a"), false);
+    let in_archive = exported_functions(&lib_dir().join("libwasmz.a"), false, "wasmz_");
     let missing: Vec<_> = declared.difference(&in_archive).collect();
     assert!(missing.is_empty(), "missing from libwasmz.a: {missing:?}");
     // The header is valid C99 and C++.
@@ -279,34 +287,7 @@ fn wasm_h_functions() -> BTreeSet<String> {
             .unwrap(),
     );
     let text = stdout(&out).replace('\n', " ");
-    let mut names = BTreeSet::new();
-    for decl in text.split("__wasm_api__").skip(1) {
-        let head = &decl[..decl.find('(').expect("a prototype")];
-        let name = head
-            .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .next()
-            .unwrap();
-        assert!(name.starts_with("wasm_"), "odd declaration: {head}");
-        assert!(names.insert(name.to_string()), "{name} declared twice");
-    }
-    names
-}
-
-/// Names of the `wasm_*` functions a library defines.
-fn exported_wasm_functions(lib: &Path, dynamic: bool) -> BTreeSet<String> {
-    let mut cmd = Command::new("nm");
-    if dynamic {
-        cmd.arg("-D");
-    }
-    let out = check("nm", cmd.arg("--defined-only").arg(lib).output().unwrap());
-    stdout(&out)
-        .lines()
-        .filter_map(|l| {
-            let mut parts = l.split_whitespace();
-            let (_, kind, name) = (parts.next()?, parts.next()?, parts.next()?);
-            (kind == "T" && name.starts_with("wasm_")).then(|| name.to_string())
-        })
-        .collect()
+    declared_names(text.split("__wasm_api__").skip(1), "wasm_")
 }
 
 /// The C programs that test wasm.h (each ends by printing `<name>: passed`).
@@ -322,12 +303,12 @@ const STD_PROGRAMS: [&str; 6] = [
 #[test]
 fn wasm_h_declares_exactly_the_exported_functions_and_the_tests_call_them_all() {
     let declared = wasm_h_functions();
-    let exported = exported_wasm_functions(&lib_dir().join("libwasmz.so"), true);
+    let exported = exported_functions(&lib_dir().join("libwasmz.so"), true, "wasm_");
     assert_eq!(
         declared, exported,
         "include/wasm.h and libwasmz.so disagree"
     );
-    let in_archive = exported_wasm_functions(&lib_dir().join("libwasmz.a"), false);
+    let in_archive = exported_functions(&lib_dir().join("libwasmz.a"), false, "wasm_");
     let missing: Vec<_> = declared.difference(&in_archive).collect();
     assert!(missing.is_empty(), "missing from libwasmz.a: {missing:?}");
     // Both headers, alone and together, are valid C99 and C++.
