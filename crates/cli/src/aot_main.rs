@@ -60,6 +60,10 @@ enum Command {
     Inspect {
         /// The artifact.
         file: PathBuf,
+        /// Also lists each defined function's code range, as offsets into the artifact file (for a
+        /// disassembler, e.g. `objdump -D -b binary -m i386:x86-64 --start-address=S --stop-address=E`).
+        #[arg(long)]
+        functions: bool,
     },
 }
 
@@ -105,7 +109,7 @@ fn compile(input: PathBuf, output: PathBuf, target: Target, opt: Opt) -> Result<
     Ok(())
 }
 
-fn inspect(file: PathBuf) -> Result<()> {
+fn inspect(file: PathBuf, functions: bool) -> Result<()> {
     let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
     let info = ArtifactInfo::parse(&bytes)?;
     // Written with `writeln!`, not `println!`: a closed stdout is an error to report, not a panic.
@@ -129,6 +133,14 @@ fn inspect(file: PathBuf) -> Result<()> {
         info.code_size, info.code_offset
     )?;
     writeln!(out, "functions:      {}", info.functions.len())?;
+    if functions {
+        writeln!(out, "defined function: start..end in the file (size)")?;
+        for (index, range) in info.functions.iter().enumerate() {
+            let start = info.code_offset + u64::from(range.start);
+            let end = info.code_offset + u64::from(range.end);
+            writeln!(out, "  {index:>6}: {start:#x}..{end:#x} ({})", range.len())?;
+        }
+    }
     out.flush()?;
     Ok(())
 }
@@ -152,7 +164,7 @@ fn main() -> ExitCode {
             },
             opt_level,
         ),
-        Command::Inspect { file } => inspect(file),
+        Command::Inspect { file, functions } => inspect(file, functions),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
