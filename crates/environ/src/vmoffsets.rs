@@ -11,13 +11,19 @@
 //! 24      builtins: *const [usize; Builtin::COUNT]
 //! 32      reserved (fuel)
 //! 40      reserved (epoch deadline)
-//! 48      memories: [*mut VMMemoryDefinition; num_memories]
+//! 48      memory_bases: [*mut u8; num_memories]   (copies of each memory's base, which never moves)
+//! ..      memories: [*mut VMMemoryDefinition; num_memories]
 //! ..      tables:   [*mut VMTableDefinition; num_tables]
 //! ..      globals:  [*mut VMGlobal; num_globals]
 //! ..      funcrefs: [VMFuncRef; num_funcs]
 //! ..      type_ids: [u32; num_types]
 //! ..      tags:     [*const VMTag; num_tags]   (8-aligned; a tag's address is its identity)
+//! ..      defined globals: [VMGlobal; num_globals - num_imported_globals]   (16-aligned, 16 bytes each)
 //! ```
+//!
+//! A defined global lives in its instance's vmctx, so compiled code reaches it with one load or store at
+//! a constant offset; the `globals` pointer array holds the address of every global, imported or defined,
+//! for the runtime and for imported ones.
 
 use crate::module::ModuleInfo;
 
@@ -125,6 +131,8 @@ pub struct VMOffsets {
     pub num_tables: u32,
     /// Number of globals (imported and defined).
     pub num_globals: u32,
+    /// Number of imported globals (the first ones of the index space).
+    pub num_imported_globals: u32,
     /// Number of functions (imported and defined).
     pub num_funcs: u32,
     /// Number of types in the type section.
@@ -143,7 +151,7 @@ impl VMOffsets {
     pub const STORE_CONTEXT: u32 = 16;
     /// Offset of the builtins table pointer.
     pub const BUILTINS: u32 = 24;
-    /// Offset of the first memory pointer.
+    /// Offset of the first memory base.
     const HEADER_SIZE: u32 = 48;
 
     /// The layout for `module`.
@@ -154,15 +162,23 @@ impl VMOffsets {
             num_memories: count(module.memories.len()),
             num_tables: count(module.tables.len()),
             num_globals: count(module.globals.len()),
+            num_imported_globals: module.num_imported_globals,
             num_funcs: count(module.functions.len()),
             num_types: count(module.types.len()),
             num_tags: count(module.tags.len()),
         }
     }
 
+    /// Offset of memory `index`'s base address, a copy of its definition's `base` kept in the vmctx
+    /// itself so that compiled code reaches the base with one load (a memory never moves, so the copy
+    /// never goes stale).
+    pub fn memory_base(&self, index: u32) -> u32 {
+        Self::HEADER_SIZE + index * POINTER_SIZE
+    }
+
     /// Offset of the pointer to memory `index`'s definition.
     pub fn memory(&self, index: u32) -> u32 {
-        Self::HEADER_SIZE + index * POINTER_SIZE
+        self.memory_base(self.num_memories) + index * POINTER_SIZE
     }
 
     /// Offset of the pointer to table `index`'s definition.
@@ -190,8 +206,20 @@ impl VMOffsets {
         self.type_id(self.num_types).next_multiple_of(POINTER_SIZE) + index * POINTER_SIZE
     }
 
+    /// Offset of the storage of global `index`, which must be a defined (not imported) global.
+    pub fn defined_global(&self, index: u32) -> u32 {
+        debug_assert!(index >= self.num_imported_globals && index <= self.num_globals);
+        self.tag(self.num_tags).next_multiple_of(GLOBAL_SIZE)
+            + (index - self.num_imported_globals) * GLOBAL_SIZE
+    }
+
+    /// Whether global `index` is defined by the module (and so stored in the vmctx).
+    pub fn is_defined_global(&self, index: u32) -> bool {
+        index >= self.num_imported_globals
+    }
+
     /// Total size of the VMContext in bytes.
     pub fn size(&self) -> u32 {
-        self.tag(self.num_tags)
+        self.defined_global(self.num_globals)
     }
 }

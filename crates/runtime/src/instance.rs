@@ -678,6 +678,47 @@ pub unsafe fn instantiate(
         elem_values: Vec::new(),
         reactor_initialized: Cell::new(false),
     });
+    let trap = match initialize(s, &mut instance, module, imports) {
+        Ok(trap) => trap,
+        Err(e) => {
+            // Defined globals already made live in this vmctx: the store keeps it allocated.
+            s.failed_instances.push(instance);
+            return Err(e);
+        }
+    };
+    let start = info.start;
+    s.instances.push(instance);
+    let id = InstanceId(s.instances.len() - 1);
+    if let Some(code) = trap {
+        return Err(InstantiationError::Trap(TrapInfo {
+            code,
+            message: None,
+            exit_code: None,
+            backtrace: Vec::new(),
+            frames_elided: 0,
+            exception: None,
+        }));
+    }
+    if let Some(start) = start {
+        let handle = s.instance(id).func_handle(start);
+        // SAFETY: the store is valid (caller's contract) and `handle` belongs to it; no borrow of the
+        // store is live across the call.
+        unsafe { crate::call::call_func(store, &handle, &mut []) }
+            .map_err(InstantiationError::Trap)?;
+    }
+    Ok(id)
+}
+
+/// Fills a new instance's vmctx and creates what it defines (functions, memories, globals, tables,
+/// tags), then applies its active element and data segments. Returns the trap a segment caused, if any.
+fn initialize(
+    s: &mut StoreInner,
+    instance: &mut Instance,
+    module: &Arc<RuntimeModule>,
+    imports: &[ImportValue],
+) -> Result<Option<TrapCode>, InstantiationError> {
+    let info = &module.info;
+    let offsets = module.offsets;
     instance.write(VMOffsets::MAGIC, VMCTX_MAGIC);
     instance.write(VMOffsets::INSTANCE, &*instance as *const Instance);
     instance.write(VMOffsets::STORE_CONTEXT, s.vm_store_context());
@@ -734,7 +775,7 @@ pub unsafe fn instantiate(
         let type_index = info.functions[f as usize] as usize;
         let funcref = VMFuncRef {
             wasm_call: module.defined_function(d),
-            vmctx: vmctx.cast(),
+            vmctx: instance.vmctx.cast(),
             type_id: module.type_ids[type_index],
             func_index: f,
         };
@@ -771,7 +812,16 @@ pub unsafe fn instantiate(
             content: ty.content.canonicalize(&module.type_ids),
             ..*ty
         };
-        instance.globals.push(s.add_global(ty, value));
+        let storage = instance
+            .vmctx
+            .wrapping_add(offsets.defined_global(instance.globals.len() as u32) as usize)
+            .cast::<VMGlobal>();
+        // SAFETY: the storage lies inside this vmctx (its layout has room for every defined global, 16
+        // bytes each, 16-aligned like the allocation), which the store keeps allocated as long as itself:
+        // in `instances`, or in `failed_instances` when instantiation fails.
+        instance
+            .globals
+            .push(unsafe { s.add_global_at(ty, storage, value) });
     }
     // Defined tables.
     for def in &info.tables[info.num_imported_tables as usize..] {
@@ -811,6 +861,7 @@ pub unsafe fn instantiate(
     }
     for (i, m) in instance.memories.iter().enumerate() {
         instance.write(offsets.memory(i as u32), s.memory(*m).definition());
+        instance.write(offsets.memory_base(i as u32), s.memory(*m).data_ptr());
     }
     for (i, t) in instance.tables.iter().enumerate() {
         instance.write(offsets.table(i as u32), s.table(*t).definition());
@@ -869,25 +920,5 @@ pub unsafe fn instantiate(
             }
         }
     }
-    let start = info.start;
-    s.instances.push(instance);
-    let id = InstanceId(s.instances.len() - 1);
-    if let Some(code) = trap {
-        return Err(InstantiationError::Trap(TrapInfo {
-            code,
-            message: None,
-            exit_code: None,
-            backtrace: Vec::new(),
-            frames_elided: 0,
-            exception: None,
-        }));
-    }
-    if let Some(start) = start {
-        let handle = s.instance(id).func_handle(start);
-        // SAFETY: the store is valid (caller's contract) and `handle` belongs to it; no borrow of the
-        // store is live across the call.
-        unsafe { crate::call::call_func(store, &handle, &mut []) }
-            .map_err(InstantiationError::Trap)?;
-    }
-    Ok(id)
+    Ok(trap)
 }

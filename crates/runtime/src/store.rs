@@ -39,7 +39,11 @@ ids!(
 /// A global's storage and type.
 #[derive(Debug)]
 pub struct Global {
-    storage: UnsafeCell<VMGlobal>,
+    /// Where the value lives: in `owned`, or (for a global an instance defines) in that instance's
+    /// vmctx, which the store keeps allocated as long as the global (see [`StoreInner::add_global_at`]).
+    storage: *mut VMGlobal,
+    /// The storage of a global made by the host (only held, so that `storage` stays valid).
+    _owned: Option<Box<UnsafeCell<VMGlobal>>>,
     ty: GlobalType,
 }
 
@@ -51,19 +55,20 @@ impl Global {
 
     /// Pointer to the storage compiled code reads and writes.
     pub fn storage(&self) -> *mut VMGlobal {
-        self.storage.get()
+        self.storage
     }
 
     /// The current value's bits.
     pub fn get(&self) -> u128 {
-        // SAFETY: globals are accessed by one thread at a time; no reference to the storage is held.
-        u128::from_le_bytes(unsafe { (*self.storage.get()).bytes })
+        // SAFETY: `storage` is valid while `self` is (see the field); globals are accessed by one thread
+        // at a time and no reference to the storage is held.
+        u128::from_le_bytes(unsafe { (*self.storage).bytes })
     }
 
     /// Sets the value's bits.
     pub fn set(&self, bits: u128) {
         // SAFETY: as in `get`.
-        unsafe { (*self.storage.get()).bytes = bits.to_le_bytes() };
+        unsafe { (*self.storage).bytes = bits.to_le_bytes() };
     }
 }
 
@@ -111,6 +116,9 @@ pub struct StoreInner {
     pub(crate) globals: Vec<Box<Global>>,
     pub(crate) host_funcs: Vec<Box<HostFunc>>,
     pub(crate) instances: Vec<Box<Instance>>,
+    /// Instances whose instantiation failed after they defined globals, which live in their vmctx (kept
+    /// allocated so those globals stay valid; nothing else refers to these instances).
+    pub(crate) failed_instances: Vec<Box<Instance>>,
     pub(crate) tags: Vec<Box<Tag>>,
     /// Exception objects thrown by the store's code (freed when caught without an `exnref`).
     pub(crate) exceptions: std::cell::RefCell<ExceptionHeap>,
@@ -144,6 +152,7 @@ impl StoreInner {
             globals: Vec::new(),
             host_funcs: Vec::new(),
             instances: Vec::new(),
+            failed_instances: Vec::new(),
             tags: Vec::new(),
             exceptions: Default::default(),
             limits,
@@ -230,10 +239,37 @@ impl StoreInner {
 
     /// Adds a global with an initial value.
     pub fn add_global(&mut self, ty: GlobalType, bits: u128) -> GlobalId {
+        let owned = Box::new(UnsafeCell::new(VMGlobal {
+            bytes: bits.to_le_bytes(),
+        }));
         self.globals.push(Box::new(Global {
-            storage: UnsafeCell::new(VMGlobal {
+            storage: owned.get(),
+            _owned: Some(owned),
+            ty,
+        }));
+        GlobalId(self.globals.len() - 1)
+    }
+
+    /// Adds a global whose value lives at `storage` (inside an instance's vmctx), with an initial value.
+    ///
+    /// # Safety
+    /// `storage` must be valid for reads and writes, 16-aligned, and stay allocated as long as this store
+    /// (the vmctx of an instance this store keeps, even one whose instantiation failed).
+    pub(crate) unsafe fn add_global_at(
+        &mut self,
+        ty: GlobalType,
+        storage: *mut VMGlobal,
+        bits: u128,
+    ) -> GlobalId {
+        // SAFETY: valid for writes per the caller's contract.
+        unsafe {
+            storage.write(VMGlobal {
                 bytes: bits.to_le_bytes(),
-            }),
+            })
+        };
+        self.globals.push(Box::new(Global {
+            storage,
+            _owned: None,
             ty,
         }));
         GlobalId(self.globals.len() - 1)

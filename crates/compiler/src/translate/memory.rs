@@ -21,6 +21,14 @@ impl FuncTranslator<'_, '_> {
             .load(POINTER, readonly(), self.vmctx, offset as i32)
     }
 
+    /// The base address of `memory`: one `readonly` load from the vmctx (the base never changes).
+    pub(super) fn memory_base(&mut self, memory: u32) -> Value {
+        let offset = self.env.offsets.memory_base(memory);
+        self.builder
+            .ins()
+            .load(POINTER, readonly(), self.vmctx, offset as i32)
+    }
+
     pub(super) fn is_memory64(&self, memory: u32) -> bool {
         self.env.module.memories[memory as usize].memory64
     }
@@ -56,14 +64,11 @@ impl FuncTranslator<'_, '_> {
         explicit: bool,
     ) -> Value {
         let memory = memarg_memory(memarg);
-        let def = self.memory_def(memory);
-        let base =
-            self.builder
-                .ins()
-                .load(POINTER, readonly(), def, vmoffsets::memory::BASE as i32);
+        let base = self.memory_base(memory);
         let memory64 = self.is_memory64(memory);
         let index = self.memory_index_to_i64(memory, index);
         if explicit {
+            let def = self.memory_def(memory);
             let length = self.builder.ins().load(
                 types::I64,
                 trusted(),

@@ -23,29 +23,36 @@ impl FuncTranslator<'_, '_> {
             }
             Operator::GlobalGet { global_index } => {
                 let wasm_ty = self.env.module.globals[global_index as usize].content;
-                let addr = self.global_addr(global_index);
+                let (addr, offset) = self.global_addr(global_index);
                 let v = self
                     .builder
                     .ins()
-                    .load(clif_type(wasm_ty), trusted(), addr, 0);
+                    .load(clif_type(wasm_ty), trusted(), addr, offset);
                 self.track_ref(v, wasm_ty);
                 self.push(v);
             }
             Operator::GlobalSet { global_index } => {
                 let v = self.pop();
-                let addr = self.global_addr(global_index);
-                self.builder.ins().store(trusted(), v, addr, 0);
+                let (addr, offset) = self.global_addr(global_index);
+                self.builder.ins().store(trusted(), v, addr, offset);
             }
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    /// The address of global `index`'s storage.
-    fn global_addr(&mut self, index: u32) -> Value {
-        let offset = self.env.offsets.global(index);
-        self.builder
+    /// Where global `index`'s storage is, as a base and an offset: a defined global lives in the vmctx
+    /// (one access at a constant offset); an imported one behind the pointer the vmctx holds.
+    fn global_addr(&mut self, index: u32) -> (Value, i32) {
+        let offsets = &self.env.offsets;
+        if offsets.is_defined_global(index) {
+            return (self.vmctx, offsets.defined_global(index) as i32);
+        }
+        let offset = offsets.global(index);
+        let addr = self
+            .builder
             .ins()
-            .load(POINTER, readonly(), self.vmctx, offset as i32)
+            .load(POINTER, readonly(), self.vmctx, offset as i32);
+        (addr, 0)
     }
 }
