@@ -40,6 +40,7 @@ pub struct Config {
     pub(crate) epoch_interruption: bool,
     pub(crate) lazy_compilation: bool,
     pub(crate) background_compilation: bool,
+    pub(crate) perf_map: bool,
 }
 
 impl Default for Config {
@@ -72,6 +73,7 @@ impl Default for Config {
             epoch_interruption: false,
             lazy_compilation: false,
             background_compilation: false,
+            perf_map: false,
         }
     }
 }
@@ -242,6 +244,15 @@ impl Config {
         self
     }
 
+    /// Writes a perf map (off by default): every function compiled or loaded from then on is named, as
+    /// `wasm[INDEX] NAME`, in `/tmp/perf-<pid>.map`, which `perf report` reads to attribute samples in
+    /// wasm code. Once an engine turns it on it stays on for the process. Engine creation fails when
+    /// the file cannot be created.
+    pub fn perf_map(&mut self, enable: bool) -> &mut Self {
+        self.perf_map = enable;
+        self
+    }
+
     fn feature(&mut self, feature: WasmFeatures, enable: bool) -> &mut Self {
         self.features.set(feature, enable);
         self
@@ -401,6 +412,10 @@ impl Engine {
             wasmz_compiler::build_isa_for(triple.as_ref(), config.opt_level, &config.target_cpu)
                 .map_err(|e| Error::Engine(e.to_string()))?;
         let fingerprint = crate::artifact::fingerprint(config, &isa);
+        if config.perf_map {
+            wasmz_runtime::perfmap::enable()
+                .map_err(|e| Error::Engine(format!("cannot create the perf map: {e}")))?;
+        }
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 config: config.clone(),

@@ -40,6 +40,9 @@ pub struct RunArgs {
     /// trust (made by `wasmz-aot compile` of this wasmz build).
     #[arg(long)]
     allow_precompiled: bool,
+    /// Writes `/tmp/perf-<pid>.map` naming the compiled wasm functions, for `perf report`.
+    #[arg(long)]
+    perf_map: bool,
     /// The module: a .wasm binary, .wat text, or a .cwasm artifact from `wasmz-aot compile` (with
     /// `--allow-precompiled`).
     file: PathBuf,
@@ -69,6 +72,7 @@ pub fn run(args: RunArgs) -> Result<u8> {
     config.cache_dir(args.cache.clone());
     config.lazy_compilation(args.lazy && !precompiled);
     config.background_compilation(args.background && !precompiled);
+    config.perf_map(args.perf_map);
     let engine = Engine::new(&config)?;
     let module = Module::compile(&engine, &bytes)
         .with_context(|| format!("cannot compile {}", args.file.display()))?;

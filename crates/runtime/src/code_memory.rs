@@ -44,6 +44,7 @@ impl CodeMemory {
         let map = map.make_exec()?;
         flush_instruction_cache(map.as_ptr(), len);
         let start = map.as_ptr() as usize;
+        crate::perfmap::record(start, code.len(), &image);
         with_registry_written(|registry| registry.insert(start, (start + len, image.clone())));
         Ok(CodeMemory {
             map,

@@ -14,6 +14,7 @@ pub mod lazy;
 pub mod libcalls;
 pub mod memory;
 pub mod parking;
+pub mod perfmap;
 pub mod stack;
 pub mod store;
 pub mod table;
