@@ -146,7 +146,8 @@ enum wasmz_trap_code_enum {
 WASMZ_API void wasmz_error_delete(wasmz_error_t *error);
 
 /* The error's message: owned by the error, valid until wasmz_error_delete(). For NULL, a static
- * string. Traps include the wasm backtrace, one frame per line. */
+ * string. Traps include the wasm backtrace, one frame per line; other errors end with their causes
+ * (the operating system's reason when an artifact file cannot be read). */
 WASMZ_API const char *wasmz_error_message(const wasmz_error_t *error);
 
 /* Whether the error is a trap; if so and `code` is not NULL, stores the trap code. */

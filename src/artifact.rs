@@ -31,7 +31,7 @@
 //! code, so load only artifacts from a source you trust.
 
 use crate::engine::{BoundsChecks, Config, Engine};
-use crate::{Error, Module};
+use crate::{ArtifactError, EngineSetting, Error, Module};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -71,8 +71,9 @@ const CHECKSUM: usize = 32;
 /// differs between debug and release builds of wasmz).
 const CODE_NEUTRAL_FLAGS: [&str; 1] = ["enable_verifier"];
 
-fn artifact_error(message: impl Into<String>) -> Error {
-    Error::Artifact(message.into())
+/// An [`ArtifactError::Corrupt`] saying `what`.
+fn corrupt(what: impl Into<String>) -> ArtifactError {
+    ArtifactError::Corrupt { what: what.into() }
 }
 
 /// Whether `bytes` start like an artifact.
@@ -177,23 +178,22 @@ fn read_u64(bytes: &[u8], at: usize) -> u64 {
 }
 
 /// Checks the magic, the format version, the lengths and the checksum, and splits the sections.
-fn split(bytes: &[u8]) -> Result<Sections<'_>, Error> {
+fn split(bytes: &[u8]) -> Result<Sections<'_>, ArtifactError> {
     if bytes.len() < MAGIC.len() || !is_artifact(bytes) {
-        return Err(artifact_error(
-            "not a wasmz artifact (the magic number is missing)",
-        ));
+        return Err(ArtifactError::NotAnArtifact);
     }
     if bytes.len() < PRELUDE + CHECKSUM {
-        return Err(artifact_error(format!(
-            "artifact is truncated ({} bytes)",
-            bytes.len()
-        )));
+        return Err(ArtifactError::Truncated {
+            len: bytes.len() as u64,
+            expected: None,
+        });
     }
     let version = read_u32(bytes, 8);
     if version != FORMAT_VERSION {
-        return Err(artifact_error(format!(
-            "artifact has format version {version}, this wasmz reads version {FORMAT_VERSION}"
-        )));
+        return Err(ArtifactError::FormatVersionMismatch {
+            found: version,
+            expected: FORMAT_VERSION,
+        });
     }
     let header_len = u64::from(read_u32(bytes, 12));
     let meta_len = read_u64(bytes, 16);
@@ -201,30 +201,26 @@ fn split(bytes: &[u8]) -> Result<Sections<'_>, Error> {
     let expected = [header_len, meta_len, code_len, (PRELUDE + CHECKSUM) as u64]
         .iter()
         .try_fold(0u64, |sum, &n| sum.checked_add(n));
-    if expected != Some(bytes.len() as u64) {
-        let detail = match expected {
-            Some(n) if n > bytes.len() as u64 => {
-                format!("artifact is truncated ({} of {n} bytes)", bytes.len())
-            }
-            Some(n) => format!(
-                "artifact is corrupt: {} bytes where its header announces {n}",
-                bytes.len()
-            ),
-            None => "artifact is corrupt: impossible section lengths".to_string(),
-        };
-        return Err(artifact_error(detail));
+    let len = bytes.len() as u64;
+    if expected != Some(len) {
+        return Err(match expected {
+            Some(n) if n > len => ArtifactError::Truncated {
+                len,
+                expected: Some(n),
+            },
+            Some(n) => corrupt(format!("{len} bytes where its header announces {n}")),
+            None => corrupt("impossible section lengths"),
+        });
     }
     let body = bytes.len() - CHECKSUM;
     if Sha256::digest(&bytes[..body]).as_slice() != &bytes[body..] {
-        return Err(artifact_error(
-            "artifact is corrupt: its checksum does not match its contents",
-        ));
+        return Err(ArtifactError::ChecksumMismatch);
     }
     // The lengths add up to the file's length, which fits in usize.
     let header_end = PRELUDE + header_len as usize;
     let meta_end = header_end + meta_len as usize;
     let header = std::str::from_utf8(&bytes[PRELUDE..header_end])
-        .map_err(|_| artifact_error("artifact header is not UTF-8"))?;
+        .map_err(|_| corrupt("its header is not UTF-8"))?;
     Ok(Sections {
         header,
         meta: &bytes[header_end..meta_end],
@@ -233,8 +229,8 @@ fn split(bytes: &[u8]) -> Result<Sections<'_>, Error> {
 }
 
 /// The header's values, in [`HEADER_KEYS`] order.
-fn parse_header(header: &str) -> Result<Vec<&str>, Error> {
-    let malformed = || artifact_error("artifact header is malformed");
+fn parse_header(header: &str) -> Result<Vec<&str>, ArtifactError> {
+    let malformed = || corrupt("its header is malformed");
     let lines: Vec<&str> = header.lines().collect();
     if lines.len() != HEADER_KEYS.len() {
         return Err(malformed());
@@ -262,13 +258,21 @@ fn first_difference<'a>(artifact: &'a str, engine: &'a str) -> (&'a str, &'a str
     }
 }
 
-fn feature_names(bits: u64) -> String {
+/// The lower-case names of the wasm features in `bits`, or the bits in hexadecimal when none of them
+/// has a name.
+fn feature_names(bits: u64) -> Vec<String> {
+    if bits == 0 {
+        return Vec::new();
+    }
     let features = wasmz_environ::wasmparser::WasmFeatures::from_bits_truncate(bits);
-    let names: Vec<&str> = features.iter_names().map(|(name, _)| name).collect();
+    let names: Vec<String> = features
+        .iter_names()
+        .map(|(name, _)| name.to_lowercase())
+        .collect();
     if names.is_empty() {
-        "none".into()
+        vec![format!("{bits:#x}")]
     } else {
-        names.join(", ").to_lowercase()
+        names
     }
 }
 
@@ -305,7 +309,7 @@ fn isa_flags_text(isa: &wasmz_compiler::OwnedTargetIsa) -> String {
 /// features (`has_*` flags) the artifact was compiled with must all be among `host` (code compiled for
 /// fewer features than the host has runs unchanged), and every other flag (return-address signing,
 /// branch-target identification, ...) must equal the engine's.
-fn check_isa_flags(artifact: &str, engine: &str, host: &[String]) -> Result<(), Error> {
+fn check_isa_flags(artifact: &str, engine: &str, host: &[String]) -> Result<(), ArtifactError> {
     // The flags other than CPU features, as `name=value` items.
     fn settings(flags: &str) -> String {
         flags
@@ -315,34 +319,37 @@ fn check_isa_flags(artifact: &str, engine: &str, host: &[String]) -> Result<(), 
             .join(",")
     }
     let needed = wasmz_compiler::enabled_cpu_features(artifact);
-    let missing: Vec<&str> = needed
+    let missing: Vec<String> = needed
         .iter()
         .filter(|f| !host.iter().any(|h| h == *f))
-        .copied()
+        .map(|f| f.to_string())
         .collect();
     if !missing.is_empty() {
-        return Err(artifact_error(format!(
-            "artifact was compiled for CPU features this host lacks: {} (the host has {})",
-            missing.join(", "),
-            if host.is_empty() {
-                "none of the optional ones".to_string()
-            } else {
-                host.join(", ")
-            }
-        )));
+        return Err(ArtifactError::MissingCpuFeatures {
+            features: missing,
+            host: host.to_vec(),
+        });
     }
     let (a, e) = (settings(artifact), settings(engine));
     if a != e {
-        let (x, y) = first_difference(&a, &e);
-        return Err(artifact_error(format!(
-            "artifact was compiled with other CPU settings than this engine's: artifact has {x}, engine has {y}"
-        )));
+        return Err(mismatch(EngineSetting::CpuSettings, &a, &e));
     }
     Ok(())
 }
 
+/// An [`ArtifactError::SettingMismatch`] for `setting`, naming the first item that differs between the
+/// comma-separated lists `artifact` and `engine` (the whole values for single values).
+fn mismatch(setting: EngineSetting, artifact: &str, engine: &str) -> ArtifactError {
+    let (artifact, engine) = first_difference(artifact, engine);
+    ArtifactError::SettingMismatch {
+        setting,
+        artifact: artifact.to_string(),
+        engine: engine.to_string(),
+    }
+}
+
 /// Checks an artifact's header against the one `engine` writes.
-fn check_header(artifact: &str, engine: &Engine) -> Result<(), Error> {
+fn check_header(artifact: &str, engine: &Engine) -> Result<(), ArtifactError> {
     let theirs = parse_header(artifact)?;
     let ours = parse_header(&engine.inner.fingerprint).expect("engines write well-formed headers");
     let value = |key: &str| {
@@ -352,76 +359,65 @@ fn check_header(artifact: &str, engine: &Engine) -> Result<(), Error> {
     let (target, engine_target) = value("target");
     let host = host_triple();
     if target != host {
-        return Err(artifact_error(format!(
-            "artifact targets {target}, this host is {host}"
-        )));
+        return Err(ArtifactError::TargetMismatch {
+            artifact: target.to_string(),
+            host,
+        });
     }
     if target != engine_target {
-        return Err(artifact_error(format!(
-            "artifact targets {target}, the engine compiles for {engine_target}"
-        )));
+        return Err(mismatch(EngineSetting::Target, target, engine_target));
     }
     let (version, our_version) = value("wasmz-version");
     if version != our_version {
-        return Err(artifact_error(format!(
-            "artifact was made by wasmz {version}, this is wasmz {our_version}"
-        )));
+        return Err(ArtifactError::WasmzVersionMismatch {
+            artifact: version.to_string(),
+            this: our_version.to_string(),
+        });
     }
     let (build, our_build) = value("wasmz-build");
     if build != our_build {
-        return Err(artifact_error(format!(
-            "artifact was made by another build of wasmz {version} (build {build}, this is build {our_build})"
-        )));
+        return Err(ArtifactError::WasmzBuildMismatch {
+            version: version.to_string(),
+            artifact: build.to_string(),
+            this: our_build.to_string(),
+        });
     }
     let (cranelift, our_cranelift) = value("cranelift-version");
     if cranelift != our_cranelift {
-        return Err(artifact_error(format!(
-            "artifact was compiled by Cranelift {cranelift}, this wasmz uses Cranelift {our_cranelift}"
-        )));
+        return Err(ArtifactError::CraneliftVersionMismatch {
+            artifact: cranelift.to_string(),
+            this: our_cranelift.to_string(),
+        });
     }
     let (a, e) = value("flags");
     if a != e {
-        let (x, y) = first_difference(a, e);
-        return Err(artifact_error(format!(
-            "artifact was compiled with other Cranelift flags than this engine's: artifact has {x}, engine has {y}"
-        )));
+        return Err(mismatch(EngineSetting::CraneliftFlags, a, e));
     }
     let (a, e) = value("isa-flags");
     check_isa_flags(a, e, host_cpu_features())?;
-    for (key, what) in [
-        ("opt-level", "optimization level"),
-        ("bounds-checks", "bounds-check mode"),
-        ("instrumentation", "fuel/epoch/lazy-call instrumentation"),
+    for (key, setting) in [
+        ("opt-level", EngineSetting::OptLevel),
+        ("bounds-checks", EngineSetting::BoundsChecks),
+        ("instrumentation", EngineSetting::Instrumentation),
     ] {
         let (a, e) = value(key);
         if a != e {
-            return Err(artifact_error(format!(
-                "artifact was compiled with another configuration: {what} {a}, the engine's is {e}"
-            )));
+            return Err(ArtifactError::SettingMismatch {
+                setting,
+                artifact: a.to_string(),
+                engine: e.to_string(),
+            });
         }
     }
     let (a, e) = value("features");
     if a != e {
         let (Some(a), Some(e)) = (parse_features(a), parse_features(e)) else {
-            return Err(artifact_error("artifact header is malformed"));
+            return Err(corrupt("its header is malformed"));
         };
-        let mut detail = Vec::new();
-        if a & !e != 0 {
-            detail.push(format!(
-                "enabled only in the artifact: {}",
-                feature_names(a & !e)
-            ));
-        }
-        if e & !a != 0 {
-            detail.push(format!(
-                "enabled only in the engine: {}",
-                feature_names(e & !a)
-            ));
-        }
-        return Err(artifact_error(format!(
-            "artifact was compiled with other wasm features than the engine's ({})",
-            detail.join("; ")
-        )));
+        return Err(ArtifactError::WasmFeaturesMismatch {
+            only_in_artifact: feature_names(a & !e),
+            only_in_engine: feature_names(e & !a),
+        });
     }
     // Every key has been compared: the headers are equal but for CPU features the artifact may do
     // without.
@@ -500,26 +496,29 @@ fn check_consistency(info: &ModuleInfo, image: &CodeImage, code_len: usize) -> R
 pub(crate) fn load(engine: &Engine, bytes: &[u8]) -> Result<Module, Error> {
     let sections = split(bytes)?;
     check_header(sections.header, engine)?;
-    let (info, image): (ModuleInfo, CodeImage) = postcard::from_bytes(sections.meta)
-        .map_err(|e| artifact_error(format!("artifact metadata is corrupt: {e}")))?;
+    let (info, image): (ModuleInfo, CodeImage) = decode_metadata(sections.meta)?;
     check_consistency(&info, &image, sections.code.len())
-        .map_err(|e| artifact_error(format!("artifact metadata is inconsistent: {e}")))?;
+        .map_err(|e| corrupt(format!("its metadata is inconsistent: {e}")))?;
     let code = CodeMemory::publish_with_code(image, sections.code)
         .map_err(|e| Error::Resource(format!("cannot map code memory: {e}")))?;
     Ok(Module::from_parts(engine, info, code, None))
 }
 
+/// Decodes the metadata section.
+fn decode_metadata(meta: &[u8]) -> Result<(ModuleInfo, CodeImage), ArtifactError> {
+    postcard::from_bytes(meta).map_err(|e| corrupt(format!("its metadata cannot be decoded: {e}")))
+}
+
 /// Loads the artifact in file `path`, mapped rather than read.
 pub(crate) fn load_file(engine: &Engine, path: &Path) -> Result<Module, Error> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| artifact_error(format!("cannot open {}: {e}", path.display())))?;
-    let len = file
-        .metadata()
-        .map_err(|e| artifact_error(format!("cannot read {}: {e}", path.display())))?
-        .len();
+    let io = |source| ArtifactError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
     if len < (PRELUDE + CHECKSUM) as u64 {
-        let bytes = std::fs::read(path)
-            .map_err(|e| artifact_error(format!("cannot read {}: {e}", path.display())))?;
+        let bytes = std::fs::read(path).map_err(io)?;
         return load(engine, &bytes);
     }
     // The mapping is read-only and private to this function; it is verified (checksum) before use and
@@ -527,8 +526,7 @@ pub(crate) fn load_file(engine: &Engine, path: &Path) -> Result<Module, Error> {
     // the mapped file is never changed in place by wasmz.
     // SAFETY: as above; another program truncating the file meanwhile could fault, which is the
     // documented contract of `deserialize_file`.
-    let map = unsafe { memmap2::Mmap::map(&file) }
-        .map_err(|e| artifact_error(format!("cannot map {}: {e}", path.display())))?;
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
     load(engine, &map)
 }
 
@@ -619,12 +617,13 @@ impl ArtifactInfo {
     /// checksum. Does not check that this engine or host can load it.
     ///
     /// # Errors
-    /// [`Error::Artifact`] when `bytes` are not an intact artifact.
+    /// [`Error::Artifact`] when `bytes` are not an intact artifact: [`ArtifactError::NotAnArtifact`],
+    /// [`ArtifactError::Truncated`], [`ArtifactError::FormatVersionMismatch`],
+    /// [`ArtifactError::ChecksumMismatch`] or [`ArtifactError::Corrupt`].
     pub fn parse(bytes: &[u8]) -> Result<ArtifactInfo, Error> {
         let sections = split(bytes)?;
         let v = parse_header(sections.header)?;
-        let (_, image): (ModuleInfo, CodeImage) = postcard::from_bytes(sections.meta)
-            .map_err(|e| artifact_error(format!("artifact metadata is corrupt: {e}")))?;
+        let (_, image) = decode_metadata(sections.meta)?;
         Ok(ArtifactInfo {
             format_version: FORMAT_VERSION,
             wasmz_version: v[0].into(),

@@ -163,7 +163,8 @@ impl Config {
     }
 
     /// Whether [`crate::Module::compile`] loads precompiled artifacts given to it (default `false`:
-    /// it accepts only wasm binaries and text, and refuses artifacts with [`crate::Error::Artifact`]).
+    /// it accepts only wasm binaries and text, and refuses artifacts with [`crate::Error::Artifact`]
+    /// holding [`crate::ArtifactError::PrecompiledNotAllowed`]).
     ///
     /// # Safety
     /// With `allow` true, every artifact given to [`crate::Module::compile`] of an engine made from
@@ -467,13 +468,13 @@ impl Engine {
     /// [`crate::Module::compile`]. Does not use the cache.
     ///
     /// # Errors
-    /// As for [`crate::Module::compile`]: [`Error::Wat`], [`Error::Wasm`] or [`Error::Compile`].
+    /// As for [`crate::Module::compile`]: [`Error::Wat`], [`Error::Wasm`] or [`Error::Compile`]
+    /// ([`crate::CompileError::Codegen`]); [`Error::Artifact`] with
+    /// [`crate::ArtifactError::AlreadyPrecompiled`] when `bytes` are an artifact.
     pub fn precompile(&self, bytes: impl AsRef<[u8]>) -> Result<Vec<u8>, Error> {
         let bytes = bytes.as_ref();
         if crate::artifact::is_artifact(bytes) {
-            return Err(Error::Artifact(
-                "the input is already a precompiled module, not wasm".into(),
-            ));
+            return Err(crate::ArtifactError::AlreadyPrecompiled.into());
         }
         let (info, image) = crate::module::compile_image(self, bytes)?;
         Ok(crate::artifact::write(

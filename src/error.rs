@@ -1,11 +1,17 @@
 //! The one public error type.
 
 use crate::values::Trap;
+use crate::{ArtifactError, CompileError};
 use thiserror::Error;
 use wasmz_environ::{ValType, WasmError};
 
 /// Everything that can go wrong in wasmz, except a trap inside a call (which is an
 /// [`ExecResult::Trap`](crate::ExecResult::Trap)).
+///
+/// Causes that are worth telling apart carry typed values: [`Error::Artifact`] an [`ArtifactError`],
+/// [`Error::Compile`] a [`CompileError`], [`Error::Wat`] the text parser's error, [`Error::Wasm`] a
+/// [`WasmError`] with the byte offset. An underlying I/O error is the
+/// [`source`](std::error::Error::source).
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -13,12 +19,15 @@ pub enum Error {
     #[error(transparent)]
     Wasm(#[from] WasmError),
     /// The text given to [`Module::compile`](crate::Module::compile) is neither a binary module nor valid
-    /// text format.
+    /// text format. The message includes the parser's, with line and column; the parser's error is
+    /// carried for inspection (it is not the [`source`](std::error::Error::source), whose message would
+    /// repeat this one).
     #[error("cannot parse the module text: {0}")]
-    Wat(String),
-    /// Code generation failed.
-    #[error("compilation failed: {0}")]
-    Compile(String),
+    Wat(wat::Error),
+    /// The module is valid but could not be compiled: the engine compiles for another target or CPU than
+    /// the host, or code generation failed.
+    #[error(transparent)]
+    Compile(#[from] CompileError),
     /// The engine could not be created.
     #[error("cannot create the engine: {0}")]
     Engine(String),
@@ -115,8 +124,8 @@ pub enum Error {
     /// Values from another store were used.
     #[error("the value belongs to another store")]
     WrongStore,
-    /// A precompiled module (an artifact) is corrupt, or was made for another target, wasmz build or
-    /// engine configuration.
-    #[error("cannot load the precompiled module: {0}")]
-    Artifact(String),
+    /// A precompiled module (an artifact) is corrupt, was made for another target, wasmz build or
+    /// engine configuration, was given where artifacts are refused, or could not be read.
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
 }

@@ -30,6 +30,8 @@
 //! their handles stay on one thread; [`Engine`] and [`Module`] are `Send + Sync` and cheap to clone.
 
 mod artifact;
+mod artifact_error;
+mod compile_error;
 mod engine;
 mod error;
 mod exn;
@@ -44,6 +46,8 @@ mod typed;
 mod values;
 
 pub use artifact::{ArtifactInfo, CRANELIFT_VERSION};
+pub use artifact_error::{ArtifactError, EngineSetting};
+pub use compile_error::CompileError;
 pub use engine::{BoundsChecks, Config, Engine, OptLevel};
 pub use error::Error;
 pub use exn::Exn;

@@ -1,8 +1,8 @@
 //! `Module`: a validated and compiled wasm module.
 
-use crate::Error;
 use crate::artifact;
 use crate::engine::Engine;
+use crate::{ArtifactError, CompileError, Error};
 use std::path::Path;
 use std::sync::Arc;
 use wasmz_environ::{CodeImage, ExternType, ModuleInfo, VMOffsets};
@@ -38,37 +38,31 @@ impl Module {
     ///
     /// # Errors
     /// [`Error::Wat`] for unparsable text, [`Error::Wasm`] (with the byte offset) for a malformed, invalid
-    /// or unsupported module, [`Error::Compile`] if code generation fails or the engine compiles for
-    /// another target than the host (use [`Engine::precompile`] there), [`Error::Artifact`] for an
-    /// artifact that cannot be loaded.
+    /// or unsupported module, [`Error::Compile`] if code generation fails ([`CompileError::Codegen`]) or
+    /// the engine compiles for another target or CPU than the host ([`CompileError::ForeignTarget`],
+    /// [`CompileError::MissingCpuFeatures`]; use [`Engine::precompile`] there), [`Error::Artifact`] for
+    /// an artifact that the engine does not allow ([`ArtifactError::PrecompiledNotAllowed`]) or that
+    /// cannot be loaded.
     pub fn compile(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module, Error> {
         let bytes = bytes.as_ref();
         if artifact::is_artifact(bytes) {
             if !engine.config().allow_precompiled {
-                return Err(Error::Artifact(
-                    "the bytes are a precompiled module (native code), which Module::compile loads \
-                     only when the engine allows it (unsafe Config::allow_precompiled); use the \
-                     unsafe Module::deserialize for trusted artifacts"
-                        .into(),
-                ));
+                return Err(ArtifactError::PrecompiledNotAllowed.into());
             }
             // SAFETY: the embedder declared every artifact given to this engine's `compile` trusted
             // when it turned `allow_precompiled` on (the contract of that unsafe setter).
             return unsafe { Module::deserialize(engine, bytes) };
         }
         if !engine.is_host_target() {
-            return Err(Error::Compile(format!(
-                "the engine compiles for {}, which this host ({}) cannot run; use Engine::precompile",
-                engine.target(),
-                artifact::host_triple()
-            )));
+            return Err(CompileError::ForeignTarget {
+                engine_target: engine.target(),
+                host: artifact::host_triple(),
+            }
+            .into());
         }
         let lacking = engine.cpu_features_missing_on_host();
         if !lacking.is_empty() {
-            return Err(Error::Compile(format!(
-                "the engine compiles for CPU features this host lacks ({}); use Engine::precompile",
-                lacking.join(", ")
-            )));
+            return Err(CompileError::MissingCpuFeatures { features: lacking }.into());
         }
         let Some(dir) = &engine.config().cache_dir else {
             if engine.config().lazy_compilation {
@@ -134,7 +128,8 @@ impl Module {
     /// # Errors
     /// [`Error::Artifact`] when the bytes are not an intact artifact, or were made for another target,
     /// another wasmz or Cranelift version or build, other CPU features, or other code-changing settings
-    /// (optimization level, bounds-check mode, wasm features) than `engine`'s.
+    /// (optimization level, bounds-check mode, wasm features) than `engine`'s; the [`ArtifactError`]
+    /// says which.
     /// [`Error::Resource`] when code memory cannot be mapped.
     pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module, Error> {
         artifact::load(engine, bytes.as_ref())
@@ -145,7 +140,9 @@ impl Module {
     /// another file over it is fine).
     ///
     /// # Errors
-    /// As [`Module::deserialize`], and [`Error::Artifact`] when the file cannot be opened or mapped.
+    /// As [`Module::deserialize`], and [`Error::Artifact`] with [`ArtifactError::Io`] (whose
+    /// [`source`](std::error::Error::source) is the I/O error) when the file cannot be opened, read
+    /// or mapped.
     ///
     /// # Safety
     /// As [`Module::deserialize`]: the file must hold a trusted artifact.
@@ -272,11 +269,7 @@ fn wasm_binary(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, Error> {
     Ok(if bytes.starts_with(b"\0asm") {
         std::borrow::Cow::Borrowed(bytes)
     } else {
-        std::borrow::Cow::Owned(
-            wat::parse_bytes(bytes)
-                .map_err(|e| Error::Wat(e.to_string()))?
-                .into_owned(),
-        )
+        std::borrow::Cow::Owned(wat::parse_bytes(bytes).map_err(Error::Wat)?.into_owned())
     })
 }
 
@@ -294,7 +287,16 @@ fn compile_options(engine: &Engine) -> wasmz_compiler::CompileOptions {
 fn compile_error(e: wasmz_compiler::CompileError) -> Error {
     match e {
         wasmz_compiler::CompileError::Wasm(w) => Error::Wasm(w),
-        other => Error::Compile(other.to_string()),
+        wasmz_compiler::CompileError::Codegen {
+            what,
+            func_index,
+            message,
+        } => CompileError::Codegen {
+            func_index,
+            what,
+            message,
+        }
+        .into(),
     }
 }
 

@@ -8,8 +8,9 @@ use common::trap_of;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use wasmz::{
-    ArtifactInfo, BoundsChecks, Config, Engine, Error, ExecResult, Global, GlobalType, HostFunc,
-    Instance, Linker, Module, OptLevel, RawVal, Store, TrapCode, Val, ValType,
+    ArtifactError, ArtifactInfo, BoundsChecks, Config, Engine, EngineSetting, Error, ExecResult,
+    Global, GlobalType, HostFunc, Instance, Linker, Module, OptLevel, RawVal, Store, TrapCode, Val,
+    ValType,
 };
 
 /// A module with imports, memory, data, a table with `call_indirect`, globals and a trap path.
@@ -286,22 +287,37 @@ fn files_and_compile_accept_artifacts() -> Result<()> {
     assert_eq!(exercise_rich(&engine, &from_file)?, expected);
     // `Module::compile` refuses it unless the engine opted in (see
     // `module_compile_refuses_artifacts_unless_the_engine_opted_in`).
-    assert!(Module::compile(&engine, &artifact).is_err());
+    assert!(matches!(
+        Module::compile(&engine, &artifact),
+        Err(Error::Artifact(ArtifactError::PrecompiledNotAllowed))
+    ));
     // Precompiling an artifact is a clear error.
+    let err = engine.precompile(&artifact).unwrap_err();
     assert!(
-        matches!(engine.precompile(&artifact), Err(Error::Artifact(m)) if m.contains("already"))
+        matches!(err, Error::Artifact(ArtifactError::AlreadyPrecompiled)),
+        "{err:?}"
     );
+    assert!(err.to_string().contains("already"), "{err}");
     // A loaded module serializes back to the same bytes.
     assert_eq!(from_file.serialize()?, artifact);
-    // Missing and empty files are errors, not panics.
-    assert!(matches!(
-        common::deserialize_file(&engine, dir.join("missing.cwasm")),
-        Err(Error::Artifact(_))
-    ));
+    // Missing and empty files are errors, not panics; a missing file's I/O error is the source.
+    let missing = dir.join("missing.cwasm");
+    let err = common::deserialize_file(&engine, &missing).unwrap_err();
+    let Error::Artifact(ArtifactError::Io { path, source }) = &err else {
+        panic!("expected an I/O artifact error, got {err:?}")
+    };
+    assert_eq!(path, &missing);
+    assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+    let chained = std::error::Error::source(&err).expect("the I/O error is the source");
+    assert_eq!(
+        chained.downcast_ref::<std::io::Error>().map(|e| e.kind()),
+        Some(std::io::ErrorKind::NotFound)
+    );
+    assert!(err.to_string().contains("missing.cwasm"), "{err}");
     std::fs::write(dir.join("empty.cwasm"), b"")?;
     assert!(matches!(
         common::deserialize_file(&engine, dir.join("empty.cwasm")),
-        Err(Error::Artifact(_))
+        Err(Error::Artifact(ArtifactError::NotAnArtifact))
     ));
     std::fs::remove_dir_all(&dir)?;
     Ok(())
@@ -327,9 +343,9 @@ fn artifact_info_describes_the_header() -> Result<()> {
     Ok(())
 }
 
-fn expect_artifact_error(result: Result<Module, Error>, what: &str) -> String {
+fn expect_artifact_error(result: Result<Module, Error>, what: &str) -> ArtifactError {
     match result {
-        Err(Error::Artifact(message)) => message,
+        Err(Error::Artifact(err)) => err,
         Err(other) => panic!("{what}: expected an artifact error, got {other}"),
         Ok(_) => panic!("{what}: a bad artifact was loaded"),
     }
@@ -344,25 +360,49 @@ fn truncated_artifacts_are_refused() -> Result<()> {
     let code = info.code_offset as usize;
     let mut cuts = vec![0, 1, 7, 8, 12, 16, 24, 31, 32, 33, 64, 200, code - 1, code];
     cuts.extend([code + 1, code + 100, len - 33, len - 32, len - 31, len - 1]);
+    // Shorter than the magic: not an artifact. Shorter than the prelude and checksum: truncated, with
+    // no announced length. Longer: truncated, short of the length the prelude announces.
+    let check = |err: &ArtifactError, cut: usize| match *err {
+        ArtifactError::NotAnArtifact => assert!(cut < 8, "cut at {cut}: {err}"),
+        ArtifactError::Truncated {
+            len: got,
+            expected: None,
+        } => assert!(got == cut as u64 && (8..64).contains(&cut), "{err}"),
+        ArtifactError::Truncated {
+            len: got,
+            expected: Some(announced),
+        } => assert!(
+            got == cut as u64 && cut >= 64 && announced == len as u64,
+            "{err}"
+        ),
+        ref other => panic!("cut at {cut}: expected a truncated artifact, got {other:?}"),
+    };
     for cut in cuts {
-        let message = expect_artifact_error(
+        let err = expect_artifact_error(
             common::deserialize(&engine, &artifact[..cut]),
             &format!("cut at {cut}"),
         );
+        check(&err, cut);
         assert!(
-            message.contains("truncated") || message.contains("magic"),
-            "cut at {cut}: {message}"
+            err.to_string().contains("truncated") || err.to_string().contains("magic"),
+            "cut at {cut}: {err}"
         );
-        // The same through a file, and through `Module::compile`.
+        // The same through a file (read or mapped), and through `Module::compile`, which refuses every
+        // artifact before looking further.
         let dir = temp_dir(&format!("cut{cut}"));
         std::fs::write(dir.join("a.cwasm"), &artifact[..cut])?;
-        expect_artifact_error(
+        let err = expect_artifact_error(
             common::deserialize_file(&engine, dir.join("a.cwasm")),
             "file",
         );
+        check(&err, cut);
         std::fs::remove_dir_all(&dir)?;
         if Module::is_precompiled(&artifact[..cut]) {
-            expect_artifact_error(Module::compile(&engine, &artifact[..cut]), "compile");
+            let err = expect_artifact_error(Module::compile(&engine, &artifact[..cut]), "compile");
+            assert!(
+                matches!(err, ArtifactError::PrecompiledNotAllowed),
+                "{err:?}"
+            );
         }
     }
     Ok(())
@@ -379,10 +419,25 @@ fn every_flipped_byte_is_refused() -> Result<()> {
     for at in 0..artifact.len() {
         let mut bad = artifact.clone();
         bad[at] ^= 0x20;
-        let message = expect_artifact_error(
+        let err = expect_artifact_error(
             common::deserialize(&engine, &bad),
             &format!("byte {at} flipped"),
         );
+        // The magic, the version, the section lengths, and the checksum over everything else.
+        let expected = match at {
+            0..8 => matches!(err, ArtifactError::NotAnArtifact),
+            8..12 => matches!(
+                err,
+                ArtifactError::FormatVersionMismatch { found, expected: 3 } if found != 3
+            ),
+            12..32 => matches!(
+                err,
+                ArtifactError::Truncated { .. } | ArtifactError::Corrupt { .. }
+            ),
+            _ => matches!(err, ArtifactError::ChecksumMismatch),
+        };
+        assert!(expected, "byte {at}: {err:?}");
+        let message = err.to_string();
         assert!(
             ["corrupt", "truncated", "magic", "format version"]
                 .iter()
@@ -447,54 +502,106 @@ fn header_mismatches_are_refused_by_the_header_check() -> Result<()> {
     let same = patch_header(&artifact, "wasmz-version", &info.wasmz_version);
     assert_eq!(same, artifact);
     let host = engine.target();
-    let cases = [
+    let version = env!("CARGO_PKG_VERSION");
+    type Check<'a> = Box<dyn Fn(&ArtifactError) -> bool + 'a>;
+    let cases: [(&str, &str, Check, String); 9] = [
         (
             "target",
             "riscv64gc-unknown-linux-gnu",
+            Box::new(|e| {
+                matches!(e, ArtifactError::TargetMismatch { artifact, host: h }
+                    if artifact == "riscv64gc-unknown-linux-gnu" && *h == host)
+            }),
             format!("artifact targets riscv64gc-unknown-linux-gnu, this host is {host}"),
         ),
         (
             "wasmz-version",
             "9.9.9",
-            format!(
-                "made by wasmz 9.9.9, this is wasmz {}",
-                env!("CARGO_PKG_VERSION")
-            ),
+            Box::new(|e| {
+                matches!(e, ArtifactError::WasmzVersionMismatch { artifact, this }
+                    if artifact == "9.9.9" && this == version)
+            }),
+            format!("made by wasmz 9.9.9, this is wasmz {version}"),
         ),
         (
             "wasmz-build",
             "0123456789abcdef",
+            Box::new(|e| {
+                matches!(e, ArtifactError::WasmzBuildMismatch { version: v, artifact, this }
+                    if v == version && artifact == "0123456789abcdef" && *this == info.wasmz_build)
+            }),
             "another build of wasmz".into(),
         ),
         (
             "cranelift-version",
             "0.1.0",
+            Box::new(|e| {
+                matches!(e, ArtifactError::CraneliftVersionMismatch { artifact, this }
+                    if artifact == "0.1.0" && this == wasmz::CRANELIFT_VERSION)
+            }),
             "compiled by Cranelift 0.1.0".into(),
         ),
         (
             "flags",
             "opt_level=none",
-            "other Cranelift flags than this engine's".into(),
+            Box::new(|e| {
+                matches!(e, ArtifactError::SettingMismatch {
+                    setting: EngineSetting::CraneliftFlags, artifact, engine
+                } if artifact == "opt_level=none" && engine != artifact)
+            }),
+            "Cranelift flags: artifact has opt_level=none".into(),
         ),
         (
             "isa-flags",
             "has_wasmz_test_feature=1",
+            Box::new(|e| {
+                matches!(e, ArtifactError::MissingCpuFeatures { features, .. }
+                    if features == &["has_wasmz_test_feature"])
+            }),
             "CPU features this host lacks: has_wasmz_test_feature".into(),
         ),
-        ("opt-level", "none", "optimization level none".into()),
+        (
+            "opt-level",
+            "none",
+            Box::new(|e| {
+                matches!(e, ArtifactError::SettingMismatch {
+                    setting: EngineSetting::OptLevel, artifact, engine
+                } if artifact == "none" && engine == "speed")
+            }),
+            "optimization level: artifact has none, engine has speed".into(),
+        ),
         (
             "bounds-checks",
             "explicit",
-            "bounds-check mode explicit".into(),
+            Box::new(|e| {
+                matches!(e, ArtifactError::SettingMismatch {
+                    setting: EngineSetting::BoundsChecks, artifact, engine
+                } if artifact == "explicit" && engine == "guard-pages")
+            }),
+            "bounds-check mode: artifact has explicit".into(),
         ),
-        ("features", "0x0", "enabled only in the engine".into()),
+        (
+            "features",
+            "0x0",
+            Box::new(|e| {
+                matches!(e, ArtifactError::WasmFeaturesMismatch { only_in_artifact, only_in_engine }
+                    if only_in_artifact.is_empty() && only_in_engine.iter().any(|f| f == "simd"))
+            }),
+            "enabled only in the engine".into(),
+        ),
     ];
-    for (key, value, wanted) in cases {
+    for (key, value, check, wanted) in cases {
         let patched = patch_header(&artifact, key, value);
         // The structure and checksum are intact: only the header check refuses it.
         assert!(ArtifactInfo::parse(&patched).is_ok(), "{key}");
-        let message = expect_artifact_error(common::deserialize(&engine, &patched), key);
-        assert!(message.contains(&wanted), "{key}: {message}");
+        let err = expect_artifact_error(common::deserialize(&engine, &patched), key);
+        assert!(check(&err), "{key}: {err:?}");
+        let message = Error::from(err).to_string();
+        assert!(
+            message.starts_with("cannot load the precompiled module: ")
+                && message.contains(&wanted),
+            "{key}: {message}"
+        );
     }
     // A header without one of its lines is malformed.
     let header_len = u32::from_le_bytes(artifact[12..16].try_into()?) as usize;
@@ -506,8 +613,11 @@ fn header_mismatches_are_refused_by_the_header_check() -> Result<()> {
     out.extend_from_slice(&artifact[32 + header_len..artifact.len() - 32]);
     let digest = Sha256::digest(&out);
     out.extend_from_slice(&digest);
-    let message = expect_artifact_error(common::deserialize(&engine, &out), "short header");
-    assert!(message.contains("malformed"), "{message}");
+    let err = expect_artifact_error(common::deserialize(&engine, &out), "short header");
+    assert!(
+        matches!(&err, ArtifactError::Corrupt { what } if what.contains("malformed")),
+        "{err:?}"
+    );
     Ok(())
 }
 
@@ -535,8 +645,14 @@ fn artifacts_needing_fewer_cpu_features_than_the_host_load() -> Result<()> {
             .isa_flags
             .replace("sign_return_address=0", "sign_return_address=1");
         let patched = patch_header(&artifact, "isa-flags", &signed);
-        let message = expect_artifact_error(common::deserialize(&engine, &patched), "signing");
-        assert!(message.contains("other CPU settings"), "{message}");
+        let err = expect_artifact_error(common::deserialize(&engine, &patched), "signing");
+        assert!(
+            matches!(&err, ArtifactError::SettingMismatch {
+                setting: EngineSetting::CpuSettings, artifact, engine
+            } if artifact == "sign_return_address=1" && engine == "sign_return_address=0"),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("CPU settings"), "{err}");
     }
     Ok(())
 }
@@ -560,20 +676,65 @@ fn artifacts_of_other_configurations_are_refused() -> Result<()> {
         .iter()
         .map(|e| e.precompile(wat))
         .collect::<Result<Vec<_>, _>>()?;
+    // What each config changes (nothing for the default, index 0).
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Change {
+        None,
+        Opt,
+        Bounds,
+        Features,
+        Instrumentation,
+    }
+    use Change as C;
+    let changes = [
+        C::None,
+        C::Opt,
+        C::Opt,
+        C::Bounds,
+        C::Features,
+        C::Features,
+        C::Instrumentation,
+        C::Instrumentation,
+    ];
     for (i, engine) in engines.iter().enumerate() {
         for (j, artifact) in artifacts.iter().enumerate() {
             let result = common::deserialize(engine, artifact);
             if i == j {
                 result?;
-            } else {
-                let message = expect_artifact_error(result, &format!("config {j} into {i}"));
-                assert!(
-                    message.contains("configuration")
-                        || message.contains("features")
-                        || message.contains("Cranelift flags"),
-                    "{message}"
-                );
+                continue;
             }
+            let err = expect_artifact_error(result, &format!("config {j} into {i}"));
+            let setting = |e: &ArtifactError| match e {
+                ArtifactError::SettingMismatch { setting, .. } => Some(*setting),
+                _ => None,
+            };
+            // When only one kind of setting differs, the error names it.
+            let differing: Vec<Change> = [changes[i], changes[j]]
+                .into_iter()
+                .filter(|c| *c != C::None)
+                .collect();
+            let expected = match differing[..] {
+                [C::Features] | [C::Features, C::Features] => {
+                    matches!(err, ArtifactError::WasmFeaturesMismatch { .. })
+                }
+                [C::Instrumentation] | [C::Instrumentation, C::Instrumentation] => {
+                    setting(&err) == Some(EngineSetting::Instrumentation)
+                }
+                // The optimization level is also one of Cranelift's flags, checked first.
+                [C::Opt] | [C::Opt, C::Opt] => matches!(
+                    setting(&err),
+                    Some(EngineSetting::CraneliftFlags | EngineSetting::OptLevel)
+                ),
+                [C::Bounds] => matches!(
+                    setting(&err),
+                    Some(EngineSetting::CraneliftFlags | EngineSetting::BoundsChecks)
+                ),
+                _ => {
+                    setting(&err).is_some()
+                        || matches!(err, ArtifactError::WasmFeaturesMismatch { .. })
+                }
+            };
+            assert!(expected, "config {j} into {i}: {err:?}");
         }
     }
     // Settings that do not change code do not matter.
@@ -636,29 +797,34 @@ fn aarch64_artifacts_are_aarch64_code_and_refused_here() -> Result<()> {
     assert_ne!(ArtifactInfo::parse(&host_artifact)?.target, info.target);
     // Loading it here is refused, by the host's engine and by the aarch64 engine.
     let host = Engine::default();
-    let wanted =
-        "artifact targets aarch64-unknown-linux-gnu, this host is x86_64-unknown-linux-gnu";
     for e in [&host, &engine] {
-        let message = expect_artifact_error(common::deserialize(e, &artifact), "aarch64");
-        assert_eq!(message, wanted);
+        let err = expect_artifact_error(common::deserialize(e, &artifact), "aarch64");
         assert!(
-            Error::Artifact(message)
-                .to_string()
-                .contains("cannot load the precompiled module")
+            matches!(&err, ArtifactError::TargetMismatch { artifact, host }
+                if artifact == "aarch64-unknown-linux-gnu" && host == "x86_64-unknown-linux-gnu"),
+            "{err:?}"
+        );
+        assert_eq!(
+            Error::from(err).to_string(),
+            "cannot load the precompiled module: artifact targets aarch64-unknown-linux-gnu, this \
+             host is x86_64-unknown-linux-gnu"
         );
     }
     // An engine for another target cannot compile for this host.
-    match Module::compile(&engine, RICH) {
-        Err(Error::Compile(message)) => {
-            assert!(message.contains("use Engine::precompile"), "{message}")
-        }
-        other => panic!("expected a compile error, got {other:?}"),
-    }
-    // Nor load host code.
-    let message = expect_artifact_error(common::deserialize(&engine, &host_artifact), "host");
+    let err = Module::compile(&engine, RICH).unwrap_err();
     assert!(
-        message.contains("the engine compiles for aarch64-unknown-linux-gnu"),
-        "{message}"
+        matches!(&err, Error::Compile(wasmz::CompileError::ForeignTarget { engine_target, host })
+            if engine_target == "aarch64-unknown-linux-gnu" && host == "x86_64-unknown-linux-gnu"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("use Engine::precompile"), "{err}");
+    // Nor load host code.
+    let err = expect_artifact_error(common::deserialize(&engine, &host_artifact), "host");
+    assert!(
+        matches!(&err, ArtifactError::SettingMismatch {
+            setting: EngineSetting::Target, artifact, engine
+        } if artifact == "x86_64-unknown-linux-gnu" && engine == "aarch64-unknown-linux-gnu"),
+        "{err:?}"
     );
     Ok(())
 }
@@ -1001,7 +1167,10 @@ fn module_compile_refuses_artifacts_unless_the_engine_opted_in() -> Result<()> {
         engine.precompile("(module (func (export \"f\") (result i32) (i32.const 7)))")?;
     // By default `compile` takes wasm and text only: an artifact is native code.
     let err = Module::compile(&engine, &artifact).unwrap_err();
-    assert!(matches!(err, Error::Artifact(_)), "{err:?}");
+    assert!(
+        matches!(err, Error::Artifact(ArtifactError::PrecompiledNotAllowed)),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("allow_precompiled"), "{err}");
     assert!(Module::compile(&engine, "(module)").is_ok());
     // Explicit (unsafe) deserialization loads it.

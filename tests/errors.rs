@@ -1,8 +1,12 @@
 //! Integration tests of errors that are not link errors: malformed and invalid modules, bad text,
-//! unsupported features, bad calls, and host-created objects of the wrong type. Each returns a clear
-//! `Error`, never a panic. Link and instantiation errors are in `link_errors.rs`.
+//! unsupported features, bad calls, host-created objects of the wrong type, and the typed causes of
+//! artifact and compile errors. Each returns a clear `Error`, never a panic. Link and instantiation
+//! errors are in `link_errors.rs`.
+
+mod common;
 
 use anyhow::Result;
+use std::error::Error as _;
 use wasmz::*;
 
 /// A minimal valid binary module: `(func (export "f") (result i32) i32.const 42)`.
@@ -153,10 +157,12 @@ fn unparsable_text_is_a_wat_error() {
         ("(modul)", "modul"),
     ] {
         let err = Module::compile(&Engine::default(), text).unwrap_err();
-        let Error::Wat(message) = &err else {
+        let Error::Wat(parse_error) = &err else {
             panic!("{text}: expected Error::Wat, got {err:?}")
         };
+        let message = parse_error.to_string();
         assert!(message.contains(words), "{text}: {message}");
+        assert!(err.to_string().ends_with(&message), "{err}");
         assert!(
             err.to_string().starts_with("cannot parse the module text"),
             "{err}"
@@ -332,4 +338,210 @@ fn host_created_objects_check_their_types() {
         Memory::new(&mut store, MemoryType::new(70_000, None)),
         Err(Error::Resource(_))
     ));
+}
+
+#[test]
+fn error_types_cross_threads() {
+    fn assert_error<T: std::error::Error + Send + Sync + 'static>() {}
+    assert_error::<Error>();
+    assert_error::<ArtifactError>();
+    assert_error::<CompileError>();
+}
+
+/// An artifact of a small module, made by the default engine.
+fn small_artifact() -> Result<Vec<u8>> {
+    Ok(
+        Engine::default()
+            .precompile("(module (func (export \"f\") (result i32) (i32.const 7)))")?,
+    )
+}
+
+/// The artifact error of loading `bytes` into the default engine.
+fn artifact_error(bytes: &[u8]) -> Error {
+    match common::deserialize(&Engine::default(), bytes) {
+        Err(err @ Error::Artifact(_)) => err,
+        Err(other) => panic!("expected Error::Artifact, got {other:?}"),
+        Ok(_) => panic!("a bad artifact was loaded"),
+    }
+}
+
+#[test]
+fn a_truncated_artifact_says_how_short_it_is() -> Result<()> {
+    let artifact = small_artifact()?;
+    let cut = artifact.len() - 10;
+    let err = artifact_error(&artifact[..cut]);
+    let Error::Artifact(ArtifactError::Truncated { len, expected }) = &err else {
+        panic!("expected a truncated artifact, got {err:?}")
+    };
+    assert_eq!((*len, *expected), (cut as u64, Some(artifact.len() as u64)));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot load the precompiled module: artifact is truncated ({cut} of {} bytes)",
+            artifact.len()
+        )
+    );
+    // No underlying error: nothing to chain to.
+    assert!(err.source().is_none());
+    // Too short to announce a length.
+    let err = artifact_error(&artifact[..20]);
+    assert!(
+        matches!(
+            err,
+            Error::Artifact(ArtifactError::Truncated {
+                len: 20,
+                expected: None
+            })
+        ),
+        "{err:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_format_version_mismatch_names_both_versions() -> Result<()> {
+    let mut artifact = small_artifact()?;
+    let ours = ArtifactInfo::parse(&artifact)?.format_version;
+    // The version is checked before the checksum, so the bytes need no other fix.
+    artifact[8..12].copy_from_slice(&(ours + 1).to_le_bytes());
+    let err = artifact_error(&artifact);
+    let Error::Artifact(ArtifactError::FormatVersionMismatch { found, expected }) = err else {
+        panic!("expected a version mismatch, got {err:?}")
+    };
+    assert_eq!((found, expected), (ours + 1, ours));
+    // `ArtifactInfo::parse` checks the same.
+    assert!(matches!(
+        ArtifactInfo::parse(&artifact),
+        Err(Error::Artifact(ArtifactError::FormatVersionMismatch { .. }))
+    ));
+    Ok(())
+}
+
+#[test]
+fn a_damaged_artifact_fails_its_checksum() -> Result<()> {
+    let mut artifact = small_artifact()?;
+    let info = ArtifactInfo::parse(&artifact)?;
+    artifact[info.code_offset as usize] ^= 0x01;
+    let err = artifact_error(&artifact);
+    assert!(
+        matches!(err, Error::Artifact(ArtifactError::ChecksumMismatch)),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("checksum"), "{err}");
+    assert!(err.source().is_none());
+    // Bytes that are no artifact at all.
+    assert!(matches!(
+        artifact_error(b"\0asm\x01\0\0\0"),
+        Error::Artifact(ArtifactError::NotAnArtifact)
+    ));
+    Ok(())
+}
+
+#[test]
+fn compile_refuses_artifacts_unless_precompiled_modules_are_allowed() -> Result<()> {
+    let artifact = small_artifact()?;
+    let err = Module::compile(&Engine::default(), &artifact).unwrap_err();
+    assert!(
+        matches!(err, Error::Artifact(ArtifactError::PrecompiledNotAllowed)),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("Config::allow_precompiled"),
+        "{err}"
+    );
+    // Precompiling an artifact again is refused too.
+    assert!(matches!(
+        Engine::default().precompile(&artifact),
+        Err(Error::Artifact(ArtifactError::AlreadyPrecompiled))
+    ));
+    Ok(())
+}
+
+#[test]
+fn artifacts_for_other_engine_settings_name_the_setting() -> Result<()> {
+    let artifact = Engine::new(Config::new().opt_level(OptLevel::None))?
+        .precompile("(module (func (export \"f\")))")?;
+    let err = artifact_error(&artifact);
+    let Error::Artifact(ArtifactError::SettingMismatch {
+        setting,
+        artifact,
+        engine,
+    }) = &err
+    else {
+        panic!("expected a setting mismatch, got {err:?}")
+    };
+    // The optimization level is one of Cranelift's flags, which are compared first.
+    assert_eq!(*setting, EngineSetting::CraneliftFlags);
+    assert_eq!(
+        (artifact.as_str(), engine.as_str()),
+        ("opt_level=none", "opt_level=speed")
+    );
+    Ok(())
+}
+
+#[test]
+fn unreadable_artifact_files_chain_the_io_error() {
+    let engine = Engine::default();
+    let dir = std::env::temp_dir().join(format!("wasmz-errors-{}", std::process::id()));
+    let missing = dir.join("missing.cwasm");
+    let err = common::deserialize_file(&engine, &missing).unwrap_err();
+    let Error::Artifact(ArtifactError::Io { path, source }) = &err else {
+        panic!("expected an I/O artifact error, got {err:?}")
+    };
+    assert_eq!(path, &missing);
+    assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+    // The message names the file; the reason is the source, one level down.
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot load the precompiled module: cannot read {}",
+            missing.display()
+        )
+    );
+    let cause = err.source().expect("an I/O error has a source");
+    let io = cause
+        .downcast_ref::<std::io::Error>()
+        .expect("the source is the I/O error");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+    assert!(cause.source().is_none());
+    // A directory opens but cannot be read or mapped as an artifact.
+    let err = common::deserialize_file(&engine, std::env::temp_dir()).unwrap_err();
+    assert!(
+        matches!(err, Error::Artifact(ArtifactError::Io { .. })),
+        "{err:?}"
+    );
+    assert!(err.source().is_some_and(|s| s.is::<std::io::Error>()));
+}
+
+#[test]
+fn compiling_for_a_foreign_target_is_a_typed_compile_error() -> Result<()> {
+    let foreign = if cfg!(target_arch = "x86_64") {
+        "aarch64-unknown-linux-gnu"
+    } else {
+        "x86_64-unknown-linux-gnu"
+    };
+    let engine = Engine::new(Config::new().target(foreign))?;
+    let err = Module::compile(&engine, "(module (func (export \"f\")))").unwrap_err();
+    let Error::Compile(CompileError::ForeignTarget {
+        engine_target,
+        host,
+    }) = &err
+    else {
+        panic!("expected a foreign-target compile error, got {err:?}")
+    };
+    assert_eq!(engine_target, foreign);
+    assert_eq!(*host, Engine::default().target());
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "compilation failed: the engine compiles for {foreign}, which this host ({host}) cannot \
+             run; use Engine::precompile"
+        )
+    );
+    assert!(err.source().is_none());
+    // Such an engine still precompiles.
+    assert!(Module::is_precompiled(
+        &engine.precompile("(module (func (export \"f\")))")?
+    ));
+    Ok(())
 }

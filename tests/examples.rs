@@ -18,6 +18,9 @@ mod readable_traps;
 #[path = "../examples/host_funcref.rs"]
 mod host_funcref;
 
+#[path = "../examples/errors.rs"]
+mod errors;
+
 #[test]
 fn typed_example_runs() {
     typed::main().expect("the typed example succeeds");
@@ -46,4 +49,9 @@ fn readable_traps_example_runs() {
 #[test]
 fn host_funcref_example_runs() {
     host_funcref::main().expect("the host funcref example succeeds");
+}
+
+#[test]
+fn errors_example_runs() {
+    errors::main().expect("the errors example succeeds");
 }

@@ -11,7 +11,9 @@ use common::suite_dir;
 
 use std::fmt::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use wasmz::{Config, Engine, Error, Instance, Linker, Module, RawVal, Store, ValType};
+use wasmz::{
+    CompileError, Config, Engine, Error, Instance, Linker, Module, RawVal, Store, ValType,
+};
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastDirective};
 
@@ -116,7 +118,9 @@ fn exercise(engine: &Engine, bytes: &[u8], what: &str, tally: &mut Tally) {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let module = match Module::compile(engine, bytes) {
             Ok(module) => module,
-            Err(Error::Compile(message)) if message.contains("internal error") => {
+            Err(Error::Compile(CompileError::Codegen { message, .. }))
+                if message.contains("internal error") =>
+            {
                 panic!("internal compiler error: {message}")
             }
             Err(_) => return (false, 0),
@@ -237,7 +241,9 @@ fn every_truncation_of_a_large_module_is_an_error() {
             Module::compile(&engine, &module[..len])
         })) {
             Ok(Ok(_)) => valid_prefixes += 1,
-            Ok(Err(Error::Compile(message))) if message.contains("internal error") => {
+            Ok(Err(Error::Compile(CompileError::Codegen { message, .. })))
+                if message.contains("internal error") =>
+            {
                 panic!("internal compiler error at length {len}: {message}")
             }
             Ok(Err(_)) => {}

@@ -95,9 +95,22 @@ impl From<facade::Error> for wasmz_error_t {
     fn from(e: facade::Error) -> wasmz_error_t {
         match &e {
             facade::Error::Trap(trap) => wasmz_error_t::from_trap(trap),
-            _ => wasmz_error_t::msg(e.to_string()),
+            _ => wasmz_error_t::msg(message_with_causes(&e)),
         }
     }
+}
+
+/// The message of `e` followed by those of its sources (an artifact file's I/O error, for one), as
+/// C callers see only the message.
+fn message_with_causes(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        message.push_str(": ");
+        message.push_str(&c.to_string());
+        cause = c.source();
+    }
+    message
 }
 
 /// Result of the internal functions behind the C entry points.
@@ -231,7 +244,7 @@ pub unsafe extern "C" fn wasmz_error_delete(error: *mut wasmz_error_t) {
 }
 
 /// The error's message, a NUL-terminated UTF-8 string owned by the error (valid until
-/// `wasmz_error_delete`). For NULL, a static string.
+/// `wasmz_error_delete`), followed by those of its causes. For NULL, a static string.
 ///
 /// # Safety
 /// `error` must be NULL or a live error.

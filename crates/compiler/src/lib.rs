@@ -29,11 +29,14 @@ pub enum CompileError {
     /// The module uses something the translator does not support.
     #[error(transparent)]
     Wasm(#[from] WasmError),
-    /// Cranelift refused the function (a bug in wasmz).
+    /// Cranelift refused the function, or its code could not be laid out (a bug in wasmz).
     #[error("code generation failed for {what}: {message}")]
     Codegen {
-        /// Which function.
+        /// Which function or trampoline, in words (`function 3`, `entry trampoline of type 1`, ...).
         what: String,
+        /// The index of the wasm function concerned (in the module's function index space), when the
+        /// failure concerns one.
+        func_index: Option<u32>,
         /// Cranelift's message.
         message: String,
     },
@@ -117,10 +120,12 @@ fn address_map(
     map
 }
 
+/// Compiles `func`; errors name it with `what` and `func_index` (`None` for a trampoline).
 fn compile_function(
     isa: &dyn cranelift_codegen::isa::TargetIsa,
     ctx: &mut Context,
     func: ir::Function,
+    func_index: Option<u32>,
     what: impl Fn() -> String,
 ) -> Result<CompiledFunction, CompileError> {
     ctx.clear();
@@ -128,6 +133,7 @@ fn compile_function(
     ctx.compile(isa, &mut ControlPlane::default())
         .map_err(|e| CompileError::Codegen {
             what: what(),
+            func_index,
             message: format!("{:?}", e.inner),
         })?;
     let compiled = ctx.compiled_code().expect("compiled just above");
@@ -141,6 +147,7 @@ fn compile_function(
             other => {
                 return Err(CompileError::Codegen {
                     what: what(),
+                    func_index,
                     message: format!("unexpected relocation {other:?}"),
                 });
             }
@@ -163,6 +170,7 @@ fn compile_function(
         if let Some(handler) = handler {
             let frame = site.frame_offset.ok_or_else(|| CompileError::Codegen {
                 what: what(),
+                func_index,
                 message: "a call with an exception handler has no frame offset".into(),
             })?;
             handlers.push((site.ret_addr, handler, frame));
@@ -221,6 +229,7 @@ fn translate_and_compile(
         .and_then(|d| module.bodies.get(d as usize))
         .ok_or_else(|| CompileError::Codegen {
             what: format!("function {func_index}"),
+            func_index: Some(func_index),
             message: "not a defined function".into(),
         })?;
     let range = defined;
@@ -230,12 +239,15 @@ fn translate_and_compile(
         .and_then(|(start, end)| wasm.get(start..end))
         .ok_or_else(|| CompileError::Codegen {
             what: format!("function {func_index}"),
+            func_index: Some(func_index),
             message: "body outside the module's bytes".into(),
         })?;
     let reader = wasmparser::BinaryReader::new(body, range.start);
     let body = wasmparser::FunctionBody::new(reader);
     let func = translate::translate_function(env, tctx, func_index, &body)?;
-    compile_function(env.isa, ctx, func, || format!("function {func_index}"))
+    compile_function(env.isa, ctx, func, Some(func_index), || {
+        format!("function {func_index}")
+    })
 }
 
 /// What [`compile_lazy`] compiles.
@@ -247,6 +259,16 @@ pub enum LazyTarget {
     EntryTrampoline(u32),
     /// The host trampoline of a type of the type section.
     HostTrampoline(u32),
+}
+
+impl LazyTarget {
+    /// The function index of a [`LazyTarget::Function`], `None` for a trampoline.
+    pub fn func_index(self) -> Option<u32> {
+        match self {
+            LazyTarget::Function(f) => Some(f),
+            LazyTarget::EntryTrampoline(_) | LazyTarget::HostTrampoline(_) => None,
+        }
+    }
 }
 
 /// Machine code of one function or trampoline compiled on its own: no relocations, trap sites sorted by
@@ -283,6 +305,7 @@ pub fn compile_lazy(
     if !options.lazy_calls {
         return Err(CompileError::Codegen {
             what: format!("{target:?}"),
+            func_index: target.func_index(),
             message: "lazily compiled code needs CompileOptions::lazy_calls".into(),
         });
     }
@@ -290,6 +313,7 @@ pub fn compile_lazy(
     let mut ctx = Context::new();
     let missing_type = |t: u32| CompileError::Codegen {
         what: format!("{target:?}"),
+        func_index: None,
         message: format!("type {t} does not exist"),
     };
     let compiled = match target {
@@ -303,6 +327,7 @@ pub fn compile_lazy(
                 isa,
                 &mut ctx,
                 trampolines::entry_trampoline(&env, ty, t),
+                None,
                 || format!("entry trampoline of type {t}"),
             )?
         }
@@ -313,6 +338,7 @@ pub fn compile_lazy(
                 isa,
                 &mut ctx,
                 trampolines::host_trampoline(&env, ty, t),
+                None,
                 || format!("host trampoline of type {t}"),
             )?
         }
@@ -320,6 +346,7 @@ pub fn compile_lazy(
     if let Some((offset, callee, ..)) = compiled.calls.first() {
         return Err(CompileError::Codegen {
             what: format!("{target:?}"),
+            func_index: target.func_index(),
             message: format!(
                 "direct call to function {callee} at offset {offset} cannot be linked"
             ),
@@ -392,12 +419,14 @@ pub fn compile_module(
             isa,
             ctx,
             trampolines::entry_trampoline(&env, trampoline_sig(t), t),
+            None,
             || format!("entry trampoline of type {t}"),
         ),
         Job::Host(t) => compile_function(
             isa,
             ctx,
             trampolines::host_trampoline(&env, trampoline_sig(t), t),
+            None,
             || format!("host trampoline of type {t}"),
         ),
     };
@@ -426,6 +455,7 @@ pub fn compile_module(
                         .unwrap_or_default();
                     Err(CompileError::Codegen {
                         what: "a function".into(),
+                        func_index: None,
                         message: format!("internal error: {message}"),
                     })
                 })

@@ -45,38 +45,40 @@ pub(crate) fn link(
     }
     image.entry_trampolines = entry.iter().map(|f| place(&mut image, f)).collect();
     image.host_trampolines = host.iter().map(|f| place(&mut image, f)).collect();
-    for (f, start) in functions.iter().zip(&starts) {
+    for (caller, (f, start)) in (num_imported_funcs..).zip(functions.iter().zip(&starts)) {
         for &(offset, callee, addend, kind) in &f.calls {
             let site = start + offset;
             let defined =
                 callee
                     .checked_sub(num_imported_funcs)
                     .ok_or_else(|| CompileError::Codegen {
-                        what: "linking".into(),
+                        what: format!("the calls of function {caller}"),
+                        func_index: Some(caller),
                         message: format!("direct call to imported function {callee}"),
                     })?;
             let target = i64::from(starts[defined as usize]);
-            patch(&mut image.code, site, target, addend, kind)?;
+            patch(&mut image.code, site, target, addend, kind).map_err(|message| {
+                CompileError::Codegen {
+                    what: format!("the calls of function {caller}"),
+                    func_index: Some(caller),
+                    message,
+                }
+            })?;
         }
     }
     Ok(image)
 }
 
-fn patch(
-    code: &mut [u8],
-    site: u32,
-    target: i64,
-    addend: i64,
-    kind: Reloc,
-) -> Result<(), CompileError> {
+/// Patches the relocation of `kind` at `site` to reach `target + addend`; the error is the message of
+/// a [`CompileError::Codegen`].
+fn patch(code: &mut [u8], site: u32, target: i64, addend: i64, kind: Reloc) -> Result<(), String> {
     let at = site as usize;
     let delta = target + addend - i64::from(site);
-    let out_of_range = |range: &str| CompileError::Codegen {
-        what: "linking".into(),
-        message: format!(
+    let out_of_range = |range: &str| {
+        format!(
             "{kind:?} relocation at offset {site} cannot reach offset {} ({delta:+} bytes; {range})",
             target + addend
-        ),
+        )
     };
     match kind {
         Reloc::X86CallPCRel4 | Reloc::X86PCRel4 => {
@@ -93,10 +95,7 @@ fn patch(
             code[at..at + 4].copy_from_slice(&((insn & 0xfc00_0000) | imm).to_le_bytes());
         }
         other => {
-            return Err(CompileError::Codegen {
-                what: "linking".into(),
-                message: format!("unsupported relocation {other:?}"),
-            });
+            return Err(format!("unsupported relocation {other:?}"));
         }
     }
     Ok(())

@@ -175,8 +175,9 @@ int main(int argc, char **argv) {
     expect_error("empty bytes", wasmz_module_new(engine, NULL, 0, &bad), "");
     expect_error("NULL bytes", wasmz_module_new(engine, NULL, 5, &bad), "bytes must not be NULL");
     expect_error("NULL engine", wasmz_module_new(NULL, garbage, 1, &bad), "engine must not be NULL");
+    /* The message names the file and ends with the operating system's reason. */
     expect_error("missing cwasm", wasmz_module_deserialize_file(engine, "/nonexistent/x.cwasm", &bad),
-                 "");
+                 "/nonexistent/x.cwasm: No such file or directory");
     expect_error("NULL path", wasmz_module_deserialize_file(engine, NULL, &bad), "path");
 
     /* Serialize, write a .cwasm file, load it back from the file; refused as bytes to compile. */
