@@ -216,6 +216,16 @@ fn module_env<'a>(
 }
 
 /// Translates and compiles defined function `func_index` of `module` (whose bytes are `wasm`).
+/// With `WASMZ_EMIT_CLIF=DIR` in the environment, writes each function's Cranelift IR as translated
+/// (before Cranelift's optimizations) to `DIR/function[INDEX].clif`: a tool for comparing wasmz's
+/// translation with other compilers'. Failures to write are ignored (a debugging aid only).
+fn emit_clif(func: &cranelift_codegen::ir::Function, func_index: u32) {
+    if let Some(dir) = std::env::var_os("WASMZ_EMIT_CLIF") {
+        let path = std::path::Path::new(&dir).join(format!("function[{func_index}].clif"));
+        let _ = std::fs::write(path, func.display().to_string());
+    }
+}
+
 fn translate_and_compile(
     env: &ModuleEnv<'_>,
     ctx: &mut Context,
@@ -245,6 +255,7 @@ fn translate_and_compile(
     let reader = wasmparser::BinaryReader::new(body, range.start);
     let body = wasmparser::FunctionBody::new(reader);
     let func = translate::translate_function(env, tctx, func_index, &body)?;
+    emit_clif(&func, func_index);
     compile_function(env.isa, ctx, func, Some(func_index), || {
         format!("function {func_index}")
     })

@@ -100,8 +100,12 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
+    /// Flags of a plain access to linear memory: it traps when out of bounds (guard pages), and it
+    /// touches only the linear-memory alias region.
     pub(super) fn heap_flags() -> MemFlagsData {
-        MemFlagsData::new().with_trap_code(Some(TrapCode::HEAP_OUT_OF_BOUNDS))
+        MemFlagsData::new()
+            .with_trap_code(Some(TrapCode::HEAP_OUT_OF_BOUNDS))
+            .with_alias_region(Some(super::regions::heap()))
     }
 
     fn load(&mut self, memarg: &MemArg, ty: Type, size: u32, kind: LoadKind) {

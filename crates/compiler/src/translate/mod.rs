@@ -73,6 +73,11 @@ pub fn translate_function(
         flags: trusted_flags,
     });
     func.stack_limit = Some(stack_limit);
+    let heap_region = func.dfg.alias_regions.insert(ir::AliasRegionData {
+        user_id: regions::LINEAR_MEMORY,
+        description: "linear memory".into(),
+    });
+    debug_assert_eq!(heap_region, regions::heap());
     let mut builder = FunctionBuilder::new(&mut func, &mut ctx.builder);
     let entry = builder.create_block();
     builder.append_block_params_for_function_params(entry);
@@ -342,4 +347,24 @@ impl FuncTranslator<'_, '_> {
 /// Block arguments from plain values.
 pub(crate) fn block_args(values: &[Value]) -> Vec<BlockArg> {
     values.iter().map(|v| BlockArg::Value(*v)).collect()
+}
+
+/// Alias regions: disjoint kinds of memory, so that Cranelift's alias analysis may forward a stored value
+/// to a later load, or reuse a loaded one, across stores to other regions. A store without a region acts
+/// as a barrier for every region.
+pub(super) mod regions {
+    use cranelift_codegen::ir::AliasRegion;
+
+    /// `user_id` of the region of every linear memory's bytes (memories never overlap each other or
+    /// anything else wasmz allocates).
+    pub const LINEAR_MEMORY: u32 = 1;
+    /// `user_id` of the region of every imported global's storage (two imports may be the same global).
+    pub const IMPORTED_GLOBALS: u32 = 2;
+    /// `user_id` of the region of defined global `i`: `DEFINED_GLOBAL + i` (each lives in its own slot
+    /// of the vmctx).
+    pub const DEFINED_GLOBAL: u32 = 0x100;
+    /// The linear-memory region, the first one every translated function declares.
+    pub fn heap() -> AliasRegion {
+        AliasRegion::from_u32(0)
+    }
 }
