@@ -208,3 +208,46 @@ fn instance_lists_and_finds_exports_by_kind() -> Result<()> {
     assert!(inst.module().exports().any(|(n, _)| n == "grow"));
     Ok(())
 }
+
+#[test]
+fn one_global_imported_twice_is_one_storage() -> Result<()> {
+    // Compiled code may reuse a loaded global's value across stores to other globals; two imports of
+    // the same global must still see each other's writes, and linear-memory stores never change a
+    // global.
+    let engine = Engine::default();
+    let mut store = Store::new(&engine);
+    let global = Global::new(
+        &mut store,
+        GlobalType {
+            content: ValType::I32,
+            mutable: true,
+        },
+        Val::I32(7),
+    )?;
+    let mut linker = Linker::new();
+    linker.define_global("env", "g", global.clone())?;
+    let module = Module::compile(
+        &engine,
+        r#"(module
+          (import "env" "g" (global $a (mut i32)))
+          (import "env" "g" (global $b (mut i32)))
+          (global $own (mut i32) (i32.const 1))
+          (memory 1)
+          (func (export "twice") (result i32)
+            (local $before i32)
+            (local.set $before (global.get $b))
+            (global.set $a (i32.const 5))
+            (i32.store (i32.const 0) (i32.const 9))
+            (global.set $own (i32.const 2))
+            ;; 7 * 1000 + 5 * 100 + 2 * 10 + 9
+            (i32.add
+              (i32.add (i32.mul (local.get $before) (i32.const 1000))
+                       (i32.mul (global.get $b) (i32.const 100)))
+              (i32.add (i32.mul (global.get $own) (i32.const 10))
+                       (i32.load (i32.const 0))))))"#,
+    )?;
+    let mut instance = Instance::new(&mut store, &module, &linker)?;
+    assert_eq!(call(&mut instance, "twice", &[])?[0].read_as::<i32>(), 7529);
+    assert!(matches!(global.get(), Val::I32(5)));
+    Ok(())
+}
