@@ -220,8 +220,9 @@ fn module_env<'a>(
 /// (before Cranelift's optimizations) to `DIR/function[INDEX].clif`: a tool for comparing wasmz's
 /// translation with other compilers'. Failures to write are ignored (a debugging aid only).
 fn emit_clif(func: &cranelift_codegen::ir::Function, func_index: u32) {
-    if let Some(dir) = std::env::var_os("WASMZ_EMIT_CLIF") {
-        let path = std::path::Path::new(&dir).join(format!("function[{func_index}].clif"));
+    static DIR: std::sync::OnceLock<Option<std::ffi::OsString>> = std::sync::OnceLock::new();
+    if let Some(dir) = DIR.get_or_init(|| std::env::var_os("WASMZ_EMIT_CLIF")) {
+        let path = std::path::Path::new(dir).join(format!("function[{func_index}].clif"));
         let _ = std::fs::write(path, func.display().to_string());
     }
 }
