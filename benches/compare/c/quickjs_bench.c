@@ -1,6 +1,6 @@
 // QuickJS (quickjs-ng, the sources shipped in the rquickjs-sys crate) running a JavaScript workload:
 // object allocation, property access, closures, strings, arrays and sorting, and JSON. Usage:
-// quickjs_bench [rounds]. Prints the script's result.
+// quickjs_bench [rounds]. Prints a line once the script is compiled, then the script's result.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +42,9 @@ int main(int argc, char **argv) {
         return 1;
     }
     JS_FreeValue(ctx, v);
+    // The first output comes once the engine is up and the script compiled (see --first-output).
+    printf("quickjs ready\n");
+    fflush(stdout);
     char call[64];
     snprintf(call, sizeof call, "run(%d)", rounds);
     v = JS_Eval(ctx, call, strlen(call), "<call>", JS_EVAL_TYPE_GLOBAL);
