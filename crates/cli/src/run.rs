@@ -43,24 +43,42 @@ pub struct RunArgs {
     /// Writes `/tmp/perf-<pid>.map` naming the compiled wasm functions, for `perf report`.
     #[arg(long)]
     perf_map: bool,
-    /// The module: a .wasm binary, .wat text, or a .cwasm artifact from `wasmz-aot compile` (with
-    /// `--allow-precompiled`).
-    file: PathBuf,
-    /// Arguments for the program (or for the invoked function).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    args: Vec<String>,
+    /// The module (a .wasm binary, .wat text, or a .cwasm artifact from `wasmz-aot compile` with
+    /// `--allow-precompiled`), then the arguments of the program (or of the invoked function). Everything
+    /// after the module belongs to the program, options included: `wasmz run app.wasm --help` passes
+    /// `--help` to the app.
+    #[arg(
+        value_name = "FILE [ARGS]",
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    command: Vec<String>,
+}
+
+impl RunArgs {
+    /// The module's path.
+    fn file(&self) -> PathBuf {
+        PathBuf::from(&self.command[0])
+    }
+
+    /// The program's arguments.
+    fn program_args(&self) -> &[String] {
+        &self.command[1..]
+    }
 }
 
 /// Runs the module; returns the process exit status.
 pub fn run(args: RunArgs) -> Result<u8> {
-    let bytes = std::fs::read(&args.file)
-        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let file = args.file();
+    let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
     let precompiled = Module::is_precompiled(&bytes);
     if precompiled && !args.allow_precompiled {
         bail!(
             "{} is a precompiled module (native code); run it with --allow-precompiled if you trust \
              its source",
-            args.file.display()
+            file.display()
         );
     }
     let mut config = Config::new();
@@ -75,14 +93,14 @@ pub fn run(args: RunArgs) -> Result<u8> {
     config.perf_map(args.perf_map);
     let engine = Engine::new(&config)?;
     let module = Module::compile(&engine, &bytes)
-        .with_context(|| format!("cannot compile {}", args.file.display()))?;
+        .with_context(|| format!("cannot compile {}", file.display()))?;
 
-    let program = args.file.display().to_string();
+    let program = file.display().to_string();
     let mut builder = WasiCtxBuilder::new().inherit_stdio();
     builder = if args.invoke.is_some() {
         builder.arg(&program)
     } else {
-        builder.arg(&program).args(&args.args)
+        builder.arg(&program).args(args.program_args())
     };
     for env in &args.envs {
         match env.split_once('=') {
@@ -147,7 +165,7 @@ pub fn run(args: RunArgs) -> Result<u8> {
                 .ty()
                 .cloned()
                 .ok_or_else(|| anyhow!("cannot find the type of `{name}`"))?;
-            if ty.params.len() != args.args.len() {
+            if ty.params.len() != args.program_args().len() {
                 bail!(
                     "`{name}` takes {} arguments ({}), {} given",
                     ty.params.len(),
@@ -156,13 +174,13 @@ pub fn run(args: RunArgs) -> Result<u8> {
                         .map(|t| t.to_string())
                         .collect::<Vec<_>>()
                         .join(", "),
-                    args.args.len()
+                    args.program_args().len()
                 );
             }
             let values = ty
                 .params
                 .iter()
-                .zip(&args.args)
+                .zip(args.program_args())
                 .map(|(t, s)| parse_arg(*t, s))
                 .collect::<Result<Vec<_>>>()?;
             match instance.call(name, &values)? {

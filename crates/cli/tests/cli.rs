@@ -47,6 +47,13 @@ fn runs_hello_world_with_args_and_env() {
         text(&out.stdout),
         "Bonjour, Alice!\nBonjour, --not-an-option!\n"
     );
+    // Everything after the module is the program's, even wasmz's own option names.
+    let out = wasmz(&["run", wasm.to_str().unwrap(), "--help", "--dir", "x"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "Hello, --help!\nHello, --dir!\nHello, x!\n"
+    );
 }
 
 #[test]
