@@ -680,6 +680,38 @@ impl Linker {
         Ok(self)
     }
 
+    /// Defines every function import of `module` that this linker does not define yet as a host
+    /// function that traps when called ([`TrapCode::HostError`], naming the import). A module built for
+    /// a richer host (for instance a JavaScript embedding) can then run as far as it does without
+    /// those functions. Imports of other kinds are left alone.
+    ///
+    /// # Errors
+    /// Never at present; kept fallible like the other `define` methods.
+    pub fn define_unknown_imports_as_traps(
+        &mut self,
+        module: &crate::Module,
+    ) -> Result<&mut Self, Error> {
+        let missing: Vec<(String, String, wasmz_environ::FuncType)> = module
+            .imports()
+            .filter(|(m, n, _)| self.get(m, n).is_none())
+            .filter_map(|(m, n, ty)| match ty {
+                crate::ExternType::Func(f) => Some((m.to_string(), n.to_string(), f)),
+                _ => None,
+            })
+            .collect();
+        for (m, n, ty) in missing {
+            let what = format!("{m}::{n}");
+            let func =
+                HostFunc::new_vals(ty.params.to_vec(), ty.results.to_vec(), move |_, _, _| {
+                    Err(HostError::new(format!(
+                        "the unknown import `{what}` was called"
+                    )))
+                });
+            self.define(&m, &n, func)?;
+        }
+        Ok(self)
+    }
+
     pub(crate) fn get(&self, module: &str, name: &str) -> Option<&Definition> {
         self.defs.get(&(module.to_string(), name.to_string()))
     }

@@ -471,3 +471,39 @@ fn duplicate_definitions_are_rejected() -> Result<()> {
     ));
     Ok(())
 }
+
+#[test]
+fn unknown_function_imports_can_be_linked_as_traps() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::compile(
+        &engine,
+        r#"(module
+          (import "env" "known" (func $known (result i32)))
+          (import "js" "unknown" (func $unknown (param i32) (result externref)))
+          (import "js" "memory" (memory 1))
+          (func (export "uses_known") (result i32) (call $known))
+          (func (export "uses_unknown") (drop (call $unknown (i32.const 1)))))"#,
+    )?;
+    let mut linker = Linker::new();
+    linker.define("env", "known", HostFunc::wrap(|| 7i32))?;
+    let mut store = Store::new(&engine);
+    assert!(matches!(
+        Instance::new(&mut store, &module, &linker),
+        Err(Error::UnknownImport { .. })
+    ));
+    linker.define_unknown_imports_as_traps(&module)?;
+    // Memories are not stubbed: the instance still needs a real one.
+    assert!(matches!(
+        Instance::new(&mut store, &module, &linker),
+        Err(Error::UnknownImport { ref module, ref name }) if module == "js" && name == "memory"
+    ));
+    let memory = Memory::new(&mut store, MemoryType::new(1, None))?;
+    linker.define_memory("js", "memory", memory)?;
+    let mut instance = Instance::new(&mut store, &module, &linker)?;
+    assert_eq!(call_i32(&mut instance, "uses_known", &[])?, 7);
+    match instance.call("uses_unknown", &[])? {
+        ExecResult::Trap(trap) => assert!(trap.to_string().contains("js::unknown"), "{trap}"),
+        other => panic!("expected a trap, got {other:?}"),
+    }
+    Ok(())
+}

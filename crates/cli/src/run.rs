@@ -40,6 +40,10 @@ pub struct RunArgs {
     /// trust (made by `wasmz-aot compile` of this wasmz build).
     #[arg(long)]
     allow_precompiled: bool,
+    /// Links every function import that neither WASI nor anything else defines to a function that traps
+    /// when called, so that a module built for a richer host runs as far as it can.
+    #[arg(long)]
+    unknown_imports_trap: bool,
     /// Writes `/tmp/perf-<pid>.map` naming the compiled wasm functions, for `perf report`.
     #[arg(long)]
     perf_map: bool,
@@ -125,6 +129,9 @@ pub fn run(args: RunArgs) -> Result<u8> {
 
     let mut linker = Linker::new();
     wasmz_wasi::add_to_linker(&mut linker)?;
+    if args.unknown_imports_trap {
+        linker.define_unknown_imports_as_traps(&module)?;
+    }
     let mut store = Store::new(&engine);
     store.set_data(builder.build());
     let mut instance = match Instance::new(&mut store, &module, &linker) {
