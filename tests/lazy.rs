@@ -389,7 +389,7 @@ fn compiling_at_the_bottom_of_deep_recursion() -> Result<()> {
     let engine = lazy_engine()?;
     let outcomes = std::thread::spawn(move || -> Result<Vec<bool>> {
         let mut ok = Vec::new();
-        for n in [1_000, 4_000, 8_000, 12_000, 16_000, 32_000] {
+        for n in [1_000, 4_000, 8_000, 12_000, 16_000, 32_000, 1_000_000] {
             let (_, mut inst) = instantiate(&engine, &wat)?;
             match inst.call("deep", &[RawVal::from(n)])? {
                 ExecResult::Ok(_) => ok.push(true),

@@ -83,8 +83,9 @@ pub struct ModuleEnv<'a> {
     /// engine's epoch has reached the store's deadline.
     pub epoch_interruption: bool,
     /// Whether code pointers loaded from a `VMFuncRef` may be null (lazy compilation): every call then
-    /// goes through the callee's `VMFuncRef` (no direct calls between defined functions) and calls the
-    /// `LazyCompile` builtin when it finds a null code pointer.
+    /// goes through the callee's `VMFuncRef` (no direct calls between defined functions; a function's
+    /// calls of itself stay direct) and calls the `LazyCompile` builtin when it finds a null code
+    /// pointer.
     pub lazy_calls: bool,
 }
 

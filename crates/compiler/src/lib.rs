@@ -51,7 +51,8 @@ pub struct CompileOptions {
     pub consume_fuel: bool,
     /// Check the engine's epoch against the store's deadline at every function entry and loop iteration.
     pub epoch_interruption: bool,
-    /// Generate code for an engine that compiles lazily: calls never jump to another function directly,
+    /// Generate code for an engine that compiles lazily: calls never jump to another function directly
+    /// (a function's calls of itself do),
     /// and every code pointer loaded from a `VMFuncRef` is checked for null (not compiled yet) and then
     /// compiled through the `LazyCompile` builtin (see `ModuleEnv::lazy_calls`).
     pub lazy_calls: bool,
@@ -302,8 +303,8 @@ pub struct LazyCompiled {
 }
 
 /// Compiles one function or trampoline of `module` (whose bytes are `wasm`) on its own, for lazy
-/// compilation. `options.lazy_calls` must be set: the code then reaches every callee through the
-/// VMContext, so it needs no linking.
+/// compilation. `options.lazy_calls` must be set: the code then reaches every other callee through the
+/// VMContext and its calls of itself are resolved here, so it needs no linking.
 ///
 /// # Errors
 /// When a function uses an unsupported operator, Cranelift fails, or `target` does not exist.
@@ -355,14 +356,21 @@ pub fn compile_lazy(
             )?
         }
     };
-    if let Some((offset, callee, ..)) = compiled.calls.first() {
-        return Err(CompileError::Codegen {
+    let mut code = compiled.code;
+    for &(offset, callee, addend, kind) in &compiled.calls {
+        let error = |message: String| CompileError::Codegen {
             what: format!("{target:?}"),
             func_index: target.func_index(),
-            message: format!(
+            message,
+        };
+        // Only calls of the function to itself are direct (see `ModuleEnv::lazy_calls`); they reach
+        // offset 0 of the same code.
+        if target.func_index() != Some(callee) {
+            return Err(error(format!(
                 "direct call to function {callee} at offset {offset} cannot be linked"
-            ),
-        });
+            )));
+        }
+        link::patch(&mut code, offset, 0, addend, kind).map_err(error)?;
     }
     let mut traps = compiled.traps;
     traps.sort_by_key(|(offset, _)| *offset);
@@ -371,7 +379,7 @@ pub fn compile_lazy(
     let mut stack_maps = compiled.stack_maps;
     stack_maps.sort_by_key(|(offset, _)| *offset);
     Ok(LazyCompiled {
-        code: compiled.code,
+        code,
         traps,
         handlers,
         stack_maps,
@@ -571,6 +579,35 @@ mod tests {
         assert_eq!(text.matches("call_indirect").count(), 6, "{text}");
         assert_eq!(text.matches("brif").count(), 3, "{text}");
         assert_eq!(text.matches("cold").count(), 3, "{text}");
+    }
+
+    #[test]
+    fn lazy_code_calls_itself_directly() {
+        let wat = r#"(module
+          (func $fib (param i32) (result i32)
+            (if (result i32) (i32.lt_s (local.get 0) (i32.const 2))
+              (then (local.get 0))
+              (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                             (call $g (i32.sub (local.get 0) (i32.const 2)))))))
+          (func $g (param i32) (result i32)
+            (return_call $g (local.get 0))))"#;
+        let text = clif(wat, 0, true);
+        // The call of itself is direct; the call of $g goes through its funcref, checked for null.
+        assert_eq!(text.matches("call fn").count(), 1, "{text}");
+        assert_eq!(text.matches("cold").count(), 1, "{text}");
+        assert!(clif(wat, 1, true).contains("return_call fn"));
+        // compile_lazy resolves the self calls (tests/lazy.rs runs lazily compiled recursion).
+        let wasm = wat::parse_str(wat).expect("valid text");
+        let info = wasmz_environ::parse_module(&wasm, wasmparser::WasmFeatures::default())
+            .expect("valid module");
+        let isa = build_isa(None, OptLevel::Speed).expect("host ISA");
+        let lazy = CompileOptions {
+            lazy_calls: true,
+            ..CompileOptions::default()
+        };
+        for f in [0, 1] {
+            compile_lazy(&*isa, &info, &wasm, lazy, LazyTarget::Function(f)).expect("compiles");
+        }
     }
 
     #[test]

@@ -71,7 +71,13 @@ pub(crate) fn link(
 
 /// Patches the relocation of `kind` at `site` to reach `target + addend`; the error is the message of
 /// a [`CompileError::Codegen`].
-fn patch(code: &mut [u8], site: u32, target: i64, addend: i64, kind: Reloc) -> Result<(), String> {
+pub(crate) fn patch(
+    code: &mut [u8],
+    site: u32,
+    target: i64,
+    addend: i64,
+    kind: Reloc,
+) -> Result<(), String> {
     let at = site as usize;
     let delta = target + addend - i64::from(site);
     let out_of_range = |range: &str| {

@@ -126,7 +126,11 @@ impl FuncTranslator<'_, '_> {
         let args = self.popn(ty.params.len());
         let sig = self.builder.import_signature(wasm_signature(ty));
         let imported = self.env.module.is_imported_func(function_index);
-        if imported || self.env.lazy_calls {
+        // A lazily compiled function still calls itself directly: its own code is the one callee whose
+        // place is known when it is compiled (`compile_lazy` resolves that call).
+        let through_vmctx =
+            imported || (self.env.lazy_calls && function_index != self.current_func_index());
+        if through_vmctx {
             let entry = self.env.offsets.funcref(function_index);
             // Lazily compiled code pointers change (from null), so they are not `readonly`.
             let flags = if self.env.lazy_calls {
