@@ -9,6 +9,8 @@ use wasmz_environ::{CodeImage, TrapCode};
 /// A code image published into executable memory. Unregistered when dropped.
 pub struct CodeMemory {
     map: Mmap,
+    /// Where the code starts in the mapping (see [`CodeMemory::publish_function`]).
+    start: usize,
     /// Length of the code (the mapping is at least one byte long).
     len: usize,
     image: Arc<CodeImage>,
@@ -24,7 +26,7 @@ impl CodeMemory {
     /// When the memory cannot be mapped or protected.
     pub fn publish(image: CodeImage) -> std::io::Result<CodeMemory> {
         let image = Arc::new(image);
-        CodeMemory::publish_parts(image.clone(), &image.code)
+        CodeMemory::publish_parts(image.clone(), &image.code, 0)
     }
 
     /// Copies `code` into fresh memory, makes it executable and registers it with the metadata of `image`
@@ -34,20 +36,44 @@ impl CodeMemory {
     /// # Errors
     /// When the memory cannot be mapped or protected.
     pub fn publish_with_code(image: CodeImage, code: &[u8]) -> std::io::Result<CodeMemory> {
-        CodeMemory::publish_parts(Arc::new(image), code)
+        CodeMemory::publish_parts(Arc::new(image), code, 0)
     }
 
-    fn publish_parts(image: Arc<CodeImage>, code: &[u8]) -> std::io::Result<CodeMemory> {
+    /// As [`CodeMemory::publish_with_code`], for one small lazily compiled function or trampoline in a
+    /// mapping of its own. Successive calls start their code at different 64-byte lines of the page:
+    /// were every function at offset 0 of its page, all their entries would compete for the same few
+    /// sets of the (virtually indexed) level-1 instruction cache and evict each other in a call-heavy
+    /// loop.
+    ///
+    /// # Errors
+    /// When the memory cannot be mapped or protected.
+    pub fn publish_function(image: CodeImage, code: &[u8]) -> std::io::Result<CodeMemory> {
+        static NEXT_LINE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        const LINE: usize = 64;
+        const LINES_PER_PAGE: usize = 4096 / LINE;
+        let line = NEXT_LINE.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % LINES_PER_PAGE;
+        CodeMemory::publish_parts(Arc::new(image), code, line * LINE)
+    }
+
+    /// Maps `start + code.len()` bytes, copies `code` to offset `start`, makes the mapping executable and
+    /// registers the code's range.
+    fn publish_parts(
+        image: Arc<CodeImage>,
+        code: &[u8],
+        start: usize,
+    ) -> std::io::Result<CodeMemory> {
         let len = code.len().max(1);
-        let mut map = MmapMut::map_anon(len)?;
-        map[..code.len()].copy_from_slice(code);
+        let mut map = MmapMut::map_anon(start + len)?;
+        map[start..start + code.len()].copy_from_slice(code);
         let map = map.make_exec()?;
-        flush_instruction_cache(map.as_ptr(), len);
-        let start = map.as_ptr() as usize;
-        crate::perfmap::record(start, code.len(), &image);
-        with_registry_written(|registry| registry.insert(start, (start + len, image.clone())));
+        let begin = map.as_ptr().wrapping_add(start);
+        flush_instruction_cache(begin, len);
+        let begin = begin as usize;
+        crate::perfmap::record(begin, code.len(), &image);
+        with_registry_written(|registry| registry.insert(begin, (begin + len, image.clone())));
         Ok(CodeMemory {
             map,
+            start,
             len: code.len(),
             image,
         })
@@ -55,13 +81,16 @@ impl CodeMemory {
 
     /// The published machine code (read back from the executable mapping).
     pub fn code(&self) -> &[u8] {
-        &self.map[..self.len]
+        &self.map[self.start..self.start + self.len]
     }
 
     /// Address of the byte at `offset` in the image.
     pub fn at(&self, offset: u32) -> *const u8 {
-        // `offset` comes from the image's own metadata, so it lies inside the mapping.
-        self.map.as_ptr().wrapping_add(offset as usize)
+        // `offset` comes from the image's own metadata, so it lies inside the code.
+        self.map
+            .as_ptr()
+            .wrapping_add(self.start)
+            .wrapping_add(offset as usize)
     }
 
     /// The image's metadata. Its `code` is empty when the memory was published with
@@ -73,7 +102,7 @@ impl CodeMemory {
 
 impl Drop for CodeMemory {
     fn drop(&mut self) {
-        let start = self.map.as_ptr() as usize;
+        let start = self.map.as_ptr() as usize + self.start;
         with_registry_written(|registry| registry.remove(&start));
     }
 }

@@ -165,7 +165,7 @@ impl LazyModule {
             LazyItem::EntryTrampoline(_) => image.entry_trampolines = vec![0],
             LazyItem::HostTrampoline(_) => image.host_trampolines = vec![0],
         }
-        let code = CodeMemory::publish_with_code(image, &compiled.code)
+        let code = CodeMemory::publish_function(image, &compiled.code)
             .map_err(|e| format!("cannot map code memory: {e}"))?;
         self.code_bytes
             .fetch_add(compiled.code.len(), Ordering::Relaxed);
