@@ -581,3 +581,56 @@ fn background_compilation_compiles_every_function_without_calls() -> Result<()> 
     assert_eq!(instance.typed_func::<i32, i32>("f30")?.call(5)?, 35);
     Ok(())
 }
+
+#[test]
+fn arguments_and_live_values_survive_the_first_call() -> Result<()> {
+    // The first call of `$callee` compiles it on the call's cold path, with every argument and the
+    // values needed afterwards already in registers (integer, float and vector): the result must equal
+    // the eagerly compiled one.
+    let wat = r#"(module
+      (func $callee (param i32 i64 f32 f64 v128 i32 i64 f64 f64 f64 f64 f64 f64 f64 f64) (result f64)
+        (f64.add
+          (f64.add
+            (f64.add (f64.convert_i32_s (local.get 0)) (f64.convert_i64_s (local.get 1)))
+            (f64.add (f64.promote_f32 (local.get 2)) (f64.mul (local.get 3) (f64.const 3))))
+          (f64.add
+            (f64.add (f64x2.extract_lane 1 (local.get 4))
+                     (f64.convert_i32_s (i32.mul (local.get 5) (i32.const 5))))
+            (f64.add
+              (f64.add (f64.convert_i64_s (i64.mul (local.get 6) (i64.const 7)))
+                       (f64.mul (local.get 7) (f64.const 11)))
+              (f64.add
+                (f64.add (f64.mul (local.get 8) (f64.const 13)) (f64.mul (local.get 9) (f64.const 17)))
+                (f64.add
+                  (f64.add (f64.mul (local.get 10) (f64.const 19)) (f64.mul (local.get 11) (f64.const 23)))
+                  (f64.add (f64.mul (local.get 12) (f64.const 29))
+                           (f64.add (f64.mul (local.get 13) (f64.const 31))
+                                    (f64.mul (local.get 14) (f64.const 37))))))))))
+      (func (export "mix") (param $a i32) (param $b f64) (result f64)
+        (local $x i64) (local $y f32) (local $v v128) (local $r f64)
+        (local.set $x (i64.extend_i32_s (i32.mul (local.get $a) (i32.const 1000))))
+        (local.set $y (f32.demote_f64 (f64.mul (local.get $b) (f64.const 0.5))))
+        (local.set $v (f64x2.splat (f64.add (local.get $b) (f64.const 0.25))))
+        (local.set $r
+          (call $callee (local.get $a) (local.get $x) (local.get $y) (local.get $b) (local.get $v)
+                        (i32.add (local.get $a) (i32.const 1)) (i64.add (local.get $x) (i64.const 2))
+                        (f64.add (local.get $b) (f64.const 1)) (f64.add (local.get $b) (f64.const 2))
+                        (f64.add (local.get $b) (f64.const 3)) (f64.add (local.get $b) (f64.const 4))
+                        (f64.add (local.get $b) (f64.const 5)) (f64.add (local.get $b) (f64.const 6))
+                        (f64.add (local.get $b) (f64.const 7)) (f64.add (local.get $b) (f64.const 8))))
+        ;; The values computed before the call are used again after it.
+        (f64.add (local.get $r)
+          (f64.add (f64.convert_i64_s (local.get $x))
+            (f64.add (f64.promote_f32 (local.get $y)) (f64x2.extract_lane 0 (local.get $v)))))))"#;
+    let run = |engine: &Engine| -> Result<u64> {
+        let (_, mut inst) = instantiate(engine, wat)?;
+        match inst.call("mix", &[RawVal::from(7i32), RawVal::from(1.5f64)])? {
+            ExecResult::Ok(v) => Ok(v[0].read_as::<f64>().to_bits()),
+            other => anyhow::bail!("{other:?}"),
+        }
+    };
+    let eager = run(&Engine::default())?;
+    assert_eq!(run(&lazy_engine()?)?, eager);
+    assert_eq!(f64::from_bits(eager), 57304.0 + 7000.0 + 0.75 + 1.75);
+    Ok(())
+}

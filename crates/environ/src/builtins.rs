@@ -55,7 +55,7 @@ macro_rules! builtins {
             /// Whether compiled code calls this builtin with a convention that clobbers no register
             /// (the builtin is an assembly shim saving everything around the Rust function).
             pub fn preserves_all_registers(self) -> bool {
-                matches!(self, Builtin::EpochDeadline)
+                matches!(self, Builtin::EpochDeadline | Builtin::LazyCompile)
             }
 
             /// Offset of this builtin's pointer in the builtins table.
@@ -107,6 +107,8 @@ builtins! {
     /// Compiles the function behind a `*const VMFuncRef` whose code pointer is still null (lazy
     /// compilation), stores the code pointer into that `VMFuncRef` and returns it; returns null when the
     /// function cannot be compiled, after recording the error as the message of the trap that follows.
+    /// Called with the preserve-all convention ([`Builtin::preserves_all_registers`]): it is the cold
+    /// path of every call in lazily compiled code, and the call's arguments stay in their registers.
     LazyCompile(Ptr) -> Ptr;
     /// Allocates an exception of the calling instance's tag `tag` in the store and returns its address
     /// (see `vmoffsets::exception`); compiled code then writes the values.

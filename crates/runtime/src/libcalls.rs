@@ -93,75 +93,93 @@ extern "C" fn epoch_deadline_inner(vmctx: *mut VMContext) {
     unsafe { (*store).on_epoch_deadline() };
 }
 
-/// [`epoch_deadline_inner`] behind a shim that saves and restores every register the C convention
-/// lets it clobber (general and full vector registers), as the preserve-all convention compiled code
-/// calls it with requires.
-#[cfg(target_arch = "x86_64")]
-#[unsafe(naked)]
-extern "C" fn epoch_deadline(_vmctx: *mut VMContext) {
-    core::arch::naked_asm!(
-        "push rbp",
-        "mov rbp, rsp",
-        "push rax", "push rcx", "push rdx", "push rsi", "push rdi",
-        "push r8", "push r9", "push r10", "push r11",
-        // 9 pushes after rbp leave rsp 8 bytes off 16-byte alignment: 256 bytes of vectors + 8.
-        "sub rsp, 264",
-        "movdqu [rsp + 0], xmm0", "movdqu [rsp + 16], xmm1", "movdqu [rsp + 32], xmm2",
-        "movdqu [rsp + 48], xmm3", "movdqu [rsp + 64], xmm4", "movdqu [rsp + 80], xmm5",
-        "movdqu [rsp + 96], xmm6", "movdqu [rsp + 112], xmm7", "movdqu [rsp + 128], xmm8",
-        "movdqu [rsp + 144], xmm9", "movdqu [rsp + 160], xmm10", "movdqu [rsp + 176], xmm11",
-        "movdqu [rsp + 192], xmm12", "movdqu [rsp + 208], xmm13", "movdqu [rsp + 224], xmm14",
-        "movdqu [rsp + 240], xmm15",
-        "call {inner}",
-        "movdqu xmm0, [rsp + 0]", "movdqu xmm1, [rsp + 16]", "movdqu xmm2, [rsp + 32]",
-        "movdqu xmm3, [rsp + 48]", "movdqu xmm4, [rsp + 64]", "movdqu xmm5, [rsp + 80]",
-        "movdqu xmm6, [rsp + 96]", "movdqu xmm7, [rsp + 112]", "movdqu xmm8, [rsp + 128]",
-        "movdqu xmm9, [rsp + 144]", "movdqu xmm10, [rsp + 160]", "movdqu xmm11, [rsp + 176]",
-        "movdqu xmm12, [rsp + 192]", "movdqu xmm13, [rsp + 208]", "movdqu xmm14, [rsp + 224]",
-        "movdqu xmm15, [rsp + 240]",
-        "add rsp, 264",
-        "pop r11", "pop r10", "pop r9", "pop r8",
-        "pop rdi", "pop rsi", "pop rdx", "pop rcx", "pop rax",
-        "pop rbp",
-        "ret",
-        inner = sym epoch_deadline_inner,
-    )
+/// Defines `$name` as `$inner` behind a shim that saves and restores every register the C convention
+/// lets `$inner` clobber (general and full vector registers), as the preserve-all convention compiled
+/// code calls it with requires; with `-> result`, the result register gets `$inner`'s result instead of
+/// its saved value.
+macro_rules! preserve_all {
+    ($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) $(-> $r:ty)? = $inner:ident, $($keep:literal)?) => {
+        $(#[$doc])*
+        #[cfg(target_arch = "x86_64")]
+        #[unsafe(naked)]
+        extern "C" fn $name($($arg: $ty),*) $(-> $r)? {
+            core::arch::naked_asm!(
+                "push rbp",
+                "mov rbp, rsp",
+                "push rax", "push rcx", "push rdx", "push rsi", "push rdi",
+                "push r8", "push r9", "push r10", "push r11",
+                // 9 pushes after rbp leave rsp 8 bytes off 16-byte alignment: 256 bytes of vectors + 8.
+                "sub rsp, 264",
+                "movdqu [rsp + 0], xmm0", "movdqu [rsp + 16], xmm1", "movdqu [rsp + 32], xmm2",
+                "movdqu [rsp + 48], xmm3", "movdqu [rsp + 64], xmm4", "movdqu [rsp + 80], xmm5",
+                "movdqu [rsp + 96], xmm6", "movdqu [rsp + 112], xmm7", "movdqu [rsp + 128], xmm8",
+                "movdqu [rsp + 144], xmm9", "movdqu [rsp + 160], xmm10", "movdqu [rsp + 176], xmm11",
+                "movdqu [rsp + 192], xmm12", "movdqu [rsp + 208], xmm13", "movdqu [rsp + 224], xmm14",
+                "movdqu [rsp + 240], xmm15",
+                "call {inner}",
+                // The result, when there is one, replaces the saved rax (at rbp - 8).
+                $($keep,)?
+                "movdqu xmm0, [rsp + 0]", "movdqu xmm1, [rsp + 16]", "movdqu xmm2, [rsp + 32]",
+                "movdqu xmm3, [rsp + 48]", "movdqu xmm4, [rsp + 64]", "movdqu xmm5, [rsp + 80]",
+                "movdqu xmm6, [rsp + 96]", "movdqu xmm7, [rsp + 112]", "movdqu xmm8, [rsp + 128]",
+                "movdqu xmm9, [rsp + 144]", "movdqu xmm10, [rsp + 160]", "movdqu xmm11, [rsp + 176]",
+                "movdqu xmm12, [rsp + 192]", "movdqu xmm13, [rsp + 208]", "movdqu xmm14, [rsp + 224]",
+                "movdqu xmm15, [rsp + 240]",
+                "add rsp, 264",
+                "pop r11", "pop r10", "pop r9", "pop r8",
+                "pop rdi", "pop rsi", "pop rdx", "pop rcx", "pop rax",
+                "pop rbp",
+                "ret",
+                inner = sym $inner,
+            )
+        }
+
+        $(#[$doc])*
+        ///
+        /// On aarch64 x0–x18 and the full q0–q31 are saved around the Rust function.
+        #[cfg(target_arch = "aarch64")]
+        #[unsafe(naked)]
+        extern "C" fn $name($($arg: $ty),*) $(-> $r)? {
+            core::arch::naked_asm!(
+                "stp x29, x30, [sp, #-16]!",
+                "mov x29, sp",
+                "sub sp, sp, #672",
+                "stp x0, x1, [sp, #0]", "stp x2, x3, [sp, #16]", "stp x4, x5, [sp, #32]",
+                "stp x6, x7, [sp, #48]", "stp x8, x9, [sp, #64]", "stp x10, x11, [sp, #80]",
+                "stp x12, x13, [sp, #96]", "stp x14, x15, [sp, #112]", "stp x16, x17, [sp, #128]",
+                "str x18, [sp, #144]",
+                "stp q0, q1, [sp, #160]", "stp q2, q3, [sp, #192]", "stp q4, q5, [sp, #224]",
+                "stp q6, q7, [sp, #256]", "stp q8, q9, [sp, #288]", "stp q10, q11, [sp, #320]",
+                "stp q12, q13, [sp, #352]", "stp q14, q15, [sp, #384]", "stp q16, q17, [sp, #416]",
+                "stp q18, q19, [sp, #448]", "stp q20, q21, [sp, #480]", "stp q22, q23, [sp, #512]",
+                "stp q24, q25, [sp, #544]", "stp q26, q27, [sp, #576]", "stp q28, q29, [sp, #608]",
+                "stp q30, q31, [sp, #640]",
+                "bl {inner}",
+                // The result, when there is one, replaces the saved x0 (at sp + 0).
+                $(preserve_all!(@aarch64 $keep),)?
+                "ldp q0, q1, [sp, #160]", "ldp q2, q3, [sp, #192]", "ldp q4, q5, [sp, #224]",
+                "ldp q6, q7, [sp, #256]", "ldp q8, q9, [sp, #288]", "ldp q10, q11, [sp, #320]",
+                "ldp q12, q13, [sp, #352]", "ldp q14, q15, [sp, #384]", "ldp q16, q17, [sp, #416]",
+                "ldp q18, q19, [sp, #448]", "ldp q20, q21, [sp, #480]", "ldp q22, q23, [sp, #512]",
+                "ldp q24, q25, [sp, #544]", "ldp q26, q27, [sp, #576]", "ldp q28, q29, [sp, #608]",
+                "ldp q30, q31, [sp, #640]",
+                "ldp x0, x1, [sp, #0]", "ldp x2, x3, [sp, #16]", "ldp x4, x5, [sp, #32]",
+                "ldp x6, x7, [sp, #48]", "ldp x8, x9, [sp, #64]", "ldp x10, x11, [sp, #80]",
+                "ldp x12, x13, [sp, #96]", "ldp x14, x15, [sp, #112]", "ldp x16, x17, [sp, #128]",
+                "ldr x18, [sp, #144]",
+                "add sp, sp, #672",
+                "ldp x29, x30, [sp], #16",
+                "ret",
+                inner = sym $inner,
+            )
+        }
+    };
+    (@aarch64 $keep:literal) => { "str x0, [sp, #0]" };
 }
 
-/// As the x86-64 shim: x0–x18 and the full q0–q31 are saved around the Rust function.
-#[cfg(target_arch = "aarch64")]
-#[unsafe(naked)]
-extern "C" fn epoch_deadline(_vmctx: *mut VMContext) {
-    core::arch::naked_asm!(
-        "stp x29, x30, [sp, #-16]!",
-        "mov x29, sp",
-        "sub sp, sp, #672",
-        "stp x0, x1, [sp, #0]", "stp x2, x3, [sp, #16]", "stp x4, x5, [sp, #32]",
-        "stp x6, x7, [sp, #48]", "stp x8, x9, [sp, #64]", "stp x10, x11, [sp, #80]",
-        "stp x12, x13, [sp, #96]", "stp x14, x15, [sp, #112]", "stp x16, x17, [sp, #128]",
-        "str x18, [sp, #144]",
-        "stp q0, q1, [sp, #160]", "stp q2, q3, [sp, #192]", "stp q4, q5, [sp, #224]",
-        "stp q6, q7, [sp, #256]", "stp q8, q9, [sp, #288]", "stp q10, q11, [sp, #320]",
-        "stp q12, q13, [sp, #352]", "stp q14, q15, [sp, #384]", "stp q16, q17, [sp, #416]",
-        "stp q18, q19, [sp, #448]", "stp q20, q21, [sp, #480]", "stp q22, q23, [sp, #512]",
-        "stp q24, q25, [sp, #544]", "stp q26, q27, [sp, #576]", "stp q28, q29, [sp, #608]",
-        "stp q30, q31, [sp, #640]",
-        "bl {inner}",
-        "ldp q0, q1, [sp, #160]", "ldp q2, q3, [sp, #192]", "ldp q4, q5, [sp, #224]",
-        "ldp q6, q7, [sp, #256]", "ldp q8, q9, [sp, #288]", "ldp q10, q11, [sp, #320]",
-        "ldp q12, q13, [sp, #352]", "ldp q14, q15, [sp, #384]", "ldp q16, q17, [sp, #416]",
-        "ldp q18, q19, [sp, #448]", "ldp q20, q21, [sp, #480]", "ldp q22, q23, [sp, #512]",
-        "ldp q24, q25, [sp, #544]", "ldp q26, q27, [sp, #576]", "ldp q28, q29, [sp, #608]",
-        "ldp q30, q31, [sp, #640]",
-        "ldp x0, x1, [sp, #0]", "ldp x2, x3, [sp, #16]", "ldp x4, x5, [sp, #32]",
-        "ldp x6, x7, [sp, #48]", "ldp x8, x9, [sp, #64]", "ldp x10, x11, [sp, #80]",
-        "ldp x12, x13, [sp, #96]", "ldp x14, x15, [sp, #112]", "ldp x16, x17, [sp, #128]",
-        "ldr x18, [sp, #144]",
-        "add sp, sp, #672",
-        "ldp x29, x30, [sp], #16",
-        "ret",
-        inner = sym epoch_deadline_inner,
-    )
+preserve_all! {
+    /// [`epoch_deadline_inner`] with the preserve-all convention.
+    epoch_deadline(_vmctx: *mut VMContext) = epoch_deadline_inner,
 }
 
 extern "C" fn memory_grow(vmctx: *mut VMContext, memory: u32, delta: u64) -> u64 {
@@ -405,7 +423,14 @@ extern "C" fn memory_atomic_wait64(
     }
 }
 
-extern "C" fn lazy_compile(_vmctx: *mut VMContext, funcref: *mut VMFuncRef) -> *const u8 {
+preserve_all! {
+    /// [`lazy_compile_inner`] with the preserve-all convention: compiled code calls it on the cold path
+    /// of every call in lazily compiled code, whose arguments then need not leave their registers.
+    lazy_compile(_vmctx: *mut VMContext, _funcref: *mut VMFuncRef) -> *const u8 = lazy_compile_inner,
+    "mov [rbp - 8], rax"
+}
+
+extern "C" fn lazy_compile_inner(_vmctx: *mut VMContext, funcref: *mut VMFuncRef) -> *const u8 {
     // SAFETY: compiled code passes a `VMFuncRef` of its own store (a vmctx slot or a table element's
     // target), and the store is used by this thread only.
     match unsafe { crate::lazy::resolve_funcref(funcref) } {
