@@ -582,6 +582,32 @@ mod tests {
     }
 
     #[test]
+    fn translation_shares_bases_signatures_and_callees() {
+        let wat = r#"(module
+          (memory 1)
+          (func $f (param i32) (result i32) (local.get 0))
+          (func (param i32) (result i32)
+            (i32.store offset=16 (local.get 0) (i32.load offset=8 (local.get 0)))
+            (i64.store8 offset=3 (local.get 0) (i64.load16_u offset=24 (local.get 0)))
+            (drop (i32.load offset=4294967295 (local.get 0)))
+            (drop (call $f (local.get 0)))
+            (drop (call $f (local.get 0)))
+            (call $f (i32.load (local.get 0)))))"#;
+        let text = clif(wat, 1, false);
+        // One load of the memory's base for all five accesses.
+        assert_eq!(text.matches("readonly can_move v0+").count(), 1, "{text}");
+        // Offsets that fit go into the access's immediate; the one that does not is added before.
+        for access in ["+16", "+8", "+3", "+24"] {
+            assert!(text.contains(access), "{access}: {text}");
+        }
+        assert_eq!(text.matches("iconst.i64 0xffff_ffff").count(), 1, "{text}");
+        // Three calls of one callee: one signature, one function reference.
+        assert_eq!(text.matches(" = (i64 vmctx").count(), 1, "{text}");
+        assert_eq!(text.matches("colocated").count(), 1, "{text}");
+        assert_eq!(text.matches("call fn0").count(), 3, "{text}");
+    }
+
+    #[test]
     fn lazy_code_calls_itself_directly() {
         let wat = r#"(module
           (func $fib (param i32) (result i32)

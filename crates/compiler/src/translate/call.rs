@@ -121,10 +121,22 @@ impl FuncTranslator<'_, '_> {
         code_param
     }
 
+    /// The function's reference to the Cranelift signature of wasm type `ty`, imported once per
+    /// function however many calls use it.
+    fn signature_ref(&mut self, ty: &FuncType) -> SigRef {
+        let sig = wasm_signature(ty);
+        if let Some(&sig_ref) = self.signatures.get(&sig) {
+            return sig_ref;
+        }
+        let sig_ref = self.builder.import_signature(sig.clone());
+        self.signatures.insert(sig, sig_ref);
+        sig_ref
+    }
+
     fn call(&mut self, function_index: u32, kind: CallKind) {
         let ty = self.env.module.func_sig(function_index);
         let args = self.popn(ty.params.len());
-        let sig = self.builder.import_signature(wasm_signature(ty));
+        let sig = self.signature_ref(ty);
         let imported = self.env.module.is_imported_func(function_index);
         // A lazily compiled function still calls itself directly: its own code is the one callee whose
         // place is known when it is compiled (`compile_lazy` resolves that call).
@@ -160,16 +172,23 @@ impl FuncTranslator<'_, '_> {
             self.emit_indirect(kind, sig, code, callee_vmctx, &args);
             return;
         }
-        let name = self
-            .builder
-            .func
-            .declare_imported_user_function(UserExternalName::new(0, function_index));
-        let func_ref = self.builder.import_function(ExtFuncData {
-            name: ExternalName::user(name),
-            signature: sig,
-            colocated: true,
-            patchable: false,
-        });
+        let func_ref = match self.callees.get(&function_index) {
+            Some(&func_ref) => func_ref,
+            None => {
+                let name = self
+                    .builder
+                    .func
+                    .declare_imported_user_function(UserExternalName::new(0, function_index));
+                let func_ref = self.builder.import_function(ExtFuncData {
+                    name: ExternalName::user(name),
+                    signature: sig,
+                    colocated: true,
+                    patchable: false,
+                });
+                self.callees.insert(function_index, func_ref);
+                func_ref
+            }
+        };
         let all = self.call_args(self.vmctx, &args);
         match kind {
             CallKind::Normal => {
@@ -194,7 +213,7 @@ impl FuncTranslator<'_, '_> {
             .builder
             .ins()
             .load(POINTER, trusted(), func, funcref::VMCTX as i32);
-        let sig = self.builder.import_signature(wasm_signature(ty));
+        let sig = self.signature_ref(ty);
         self.emit_indirect(kind, sig, code, callee_vmctx, args);
     }
 

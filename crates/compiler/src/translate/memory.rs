@@ -23,6 +23,9 @@ impl FuncTranslator<'_, '_> {
 
     /// The base address of `memory`: one `readonly` load from the vmctx (the base never changes).
     pub(super) fn memory_base(&mut self, memory: u32) -> Value {
+        if let (0, Some(base)) = (memory, self.memory0_base) {
+            return base;
+        }
         let offset = self.env.offsets.memory_base(memory);
         self.builder
             .ins()
@@ -42,11 +45,37 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    /// The native address of an access of `size` bytes at `index` + `memarg.offset`, bounds-checked.
-    pub(super) fn memory_address(&mut self, memarg: &MemArg, index: Value, size: u32) -> Value {
+    /// The native address of an access of `size` bytes at `index` + `memarg.offset`, bounds-checked, as
+    /// an address and an offset for the load or store instruction's immediate: `memarg.offset` itself
+    /// when it fits (the instruction adds it, and the IR stays two instructions shorter), else 0.
+    pub(super) fn memory_access(
+        &mut self,
+        memarg: &MemArg,
+        index: Value,
+        size: u32,
+    ) -> (Value, i32) {
         let memory = &self.env.module.memories[memarg_memory(memarg) as usize];
         let explicit = self.env.explicit_bounds_checks || !memory.may_use_guard_pages();
-        self.checked_memory_address(memarg, index, size, explicit)
+        match i32::try_from(memarg.offset) {
+            Ok(offset) => {
+                let at_zero = MemArg {
+                    offset: 0,
+                    ..*memarg
+                };
+                // The bounds check still covers `offset + size` bytes past the index.
+                let addr = self.checked_memory_address_with_end(
+                    &at_zero,
+                    index,
+                    memarg.offset.saturating_add(u64::from(size)),
+                    explicit,
+                );
+                (addr, offset)
+            }
+            Err(_) => (
+                self.checked_memory_address(memarg, index, size, explicit),
+                0,
+            ),
+        }
     }
 
     /// The native address of an access of `size` bytes at `index` + `memarg.offset`; with `explicit`,
@@ -63,6 +92,19 @@ impl FuncTranslator<'_, '_> {
         size: u32,
         explicit: bool,
     ) -> Value {
+        let end_offset = memarg.offset.saturating_add(u64::from(size));
+        self.checked_memory_address_with_end(memarg, index, end_offset, explicit)
+    }
+
+    /// As [`FuncTranslator::checked_memory_address`], with the explicit check comparing
+    /// `index + end_offset` (the end of the access) with the length.
+    fn checked_memory_address_with_end(
+        &mut self,
+        memarg: &MemArg,
+        index: Value,
+        end_offset: u64,
+        explicit: bool,
+    ) -> Value {
         let memory = memarg_memory(memarg);
         let base = self.memory_base(memory);
         let memory64 = self.is_memory64(memory);
@@ -75,7 +117,6 @@ impl FuncTranslator<'_, '_> {
                 def,
                 vmoffsets::memory::LENGTH as i32,
             );
-            let end_offset = memarg.offset.saturating_add(u64::from(size));
             let end_offset = self.builder.ins().iconst(types::I64, end_offset as i64);
             let end = if memory64 {
                 self.builder.ins().uadd_overflow_trap(
@@ -110,32 +151,32 @@ impl FuncTranslator<'_, '_> {
 
     fn load(&mut self, memarg: &MemArg, ty: Type, size: u32, kind: LoadKind) {
         let index = self.pop();
-        let addr = self.memory_address(memarg, index, size);
+        let (addr, offset) = self.memory_access(memarg, index, size);
         let flags = Self::heap_flags();
         let ins = self.builder.ins();
         let v = match kind {
-            LoadKind::Plain => ins.load(ty, flags, addr, 0),
-            LoadKind::S8 => ins.sload8(ty, flags, addr, 0),
-            LoadKind::U8 => ins.uload8(ty, flags, addr, 0),
-            LoadKind::S16 => ins.sload16(ty, flags, addr, 0),
-            LoadKind::U16 => ins.uload16(ty, flags, addr, 0),
-            LoadKind::S32 => ins.sload32(flags, addr, 0),
-            LoadKind::U32 => ins.uload32(flags, addr, 0),
+            LoadKind::Plain => ins.load(ty, flags, addr, offset),
+            LoadKind::S8 => ins.sload8(ty, flags, addr, offset),
+            LoadKind::U8 => ins.uload8(ty, flags, addr, offset),
+            LoadKind::S16 => ins.sload16(ty, flags, addr, offset),
+            LoadKind::U16 => ins.uload16(ty, flags, addr, offset),
+            LoadKind::S32 => ins.sload32(flags, addr, offset),
+            LoadKind::U32 => ins.uload32(flags, addr, offset),
         };
         self.push(v);
     }
 
     fn store(&mut self, memarg: &MemArg, size: u32) {
         let (index, value) = self.pop2();
-        let addr = self.memory_address(memarg, index, size);
+        let (addr, offset) = self.memory_access(memarg, index, size);
         let flags = Self::heap_flags();
         let value_bits = self.builder.func.dfg.value_type(value).bytes();
         let ins = self.builder.ins();
         match size {
-            1 => ins.istore8(flags, value, addr, 0),
-            2 => ins.istore16(flags, value, addr, 0),
-            4 if value_bits == 8 => ins.istore32(flags, value, addr, 0),
-            _ => ins.store(flags, value, addr, 0),
+            1 => ins.istore8(flags, value, addr, offset),
+            2 => ins.istore16(flags, value, addr, offset),
+            4 if value_bits == 8 => ins.istore32(flags, value, addr, offset),
+            _ => ins.store(flags, value, addr, offset),
         };
     }
 

@@ -98,8 +98,16 @@ pub fn translate_function(
         control: Vec::new(),
         handlers: Vec::new(),
         reachable: true,
+        memory0_base: None,
+        signatures: std::collections::HashMap::new(),
+        callees: std::collections::HashMap::new(),
     };
     t.declare_locals(entry, body)?;
+    if !env.module.memories.is_empty() {
+        // Every access to memory 0 uses this one value rather than a load of its own, which the
+        // optimizer would otherwise have to merge.
+        t.memory0_base = Some(t.memory_base(0));
+    }
     t.control
         .push(ControlFrame::function(exit, ty.results.len()));
     t.limit_checks();
@@ -131,6 +139,12 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     handlers: Vec<Block>,
     /// Whether the current position can be reached; operators in dead code are skipped.
     reachable: bool,
+    /// The base address of memory 0, loaded once in the entry block (unused, it is removed).
+    memory0_base: Option<Value>,
+    /// The signatures imported for calls, each once.
+    signatures: std::collections::HashMap<ir::Signature, ir::SigRef>,
+    /// The function references imported for direct calls, by callee function index, each once.
+    callees: std::collections::HashMap<u32, ir::FuncRef>,
 }
 
 impl FuncTranslator<'_, '_> {

@@ -25,24 +25,25 @@ impl FuncTranslator<'_, '_> {
         Self::heap_flags().with_endianness(Endianness::Little)
     }
 
-    /// Pops the index operand and returns the address of a `size`-byte access.
-    fn pop_vec_address(&mut self, memarg: &MemArg, size: u32) -> Value {
+    /// Pops the index operand and returns the address and immediate offset of a `size`-byte access
+    /// (see [`FuncTranslator::memory_access`]).
+    fn pop_vec_address(&mut self, memarg: &MemArg, size: u32) -> (Value, i32) {
         let index = self.pop();
-        self.memory_address(memarg, index, size)
+        self.memory_access(memarg, index, size)
     }
 
     /// `v128.loadNxM_{s,u}`: 8 bytes, each lane widened to twice its size.
     fn load_extend(&mut self, memarg: &MemArg, kind: ExtendKind) {
-        let addr = self.pop_vec_address(memarg, 8);
+        let (addr, offset) = self.pop_vec_address(memarg, 8);
         let flags = Self::vec_heap_flags();
         let ins = self.builder.ins();
         let v = match kind {
-            ExtendKind::S8x8 => ins.sload8x8(flags, addr, 0),
-            ExtendKind::U8x8 => ins.uload8x8(flags, addr, 0),
-            ExtendKind::S16x4 => ins.sload16x4(flags, addr, 0),
-            ExtendKind::U16x4 => ins.uload16x4(flags, addr, 0),
-            ExtendKind::S32x2 => ins.sload32x2(flags, addr, 0),
-            ExtendKind::U32x2 => ins.uload32x2(flags, addr, 0),
+            ExtendKind::S8x8 => ins.sload8x8(flags, addr, offset),
+            ExtendKind::U8x8 => ins.uload8x8(flags, addr, offset),
+            ExtendKind::S16x4 => ins.sload16x4(flags, addr, offset),
+            ExtendKind::U16x4 => ins.uload16x4(flags, addr, offset),
+            ExtendKind::S32x2 => ins.sload32x2(flags, addr, offset),
+            ExtendKind::U32x2 => ins.uload32x2(flags, addr, offset),
         };
         self.push_vec(v);
     }
@@ -50,11 +51,11 @@ impl FuncTranslator<'_, '_> {
     /// `v128.loadN_splat`: one scalar of `ty`'s lane type, in every lane.
     fn load_splat(&mut self, memarg: &MemArg, ty: Type) {
         let lane = ty.lane_type();
-        let addr = self.pop_vec_address(memarg, lane.bytes());
+        let (addr, offset) = self.pop_vec_address(memarg, lane.bytes());
         let x = self
             .builder
             .ins()
-            .load(lane, Self::vec_heap_flags(), addr, 0);
+            .load(lane, Self::vec_heap_flags(), addr, offset);
         let v = self.builder.ins().splat(ty, x);
         self.push_vec(v);
     }
@@ -62,11 +63,11 @@ impl FuncTranslator<'_, '_> {
     /// `v128.loadN_zero`: one scalar of `ty`'s lane type in lane 0, the other lanes zero.
     fn load_zero(&mut self, memarg: &MemArg, ty: Type) {
         let lane = ty.lane_type();
-        let addr = self.pop_vec_address(memarg, lane.bytes());
+        let (addr, offset) = self.pop_vec_address(memarg, lane.bytes());
         let x = self
             .builder
             .ins()
-            .load(lane, Self::vec_heap_flags(), addr, 0);
+            .load(lane, Self::vec_heap_flags(), addr, offset);
         let v = self.builder.ins().scalar_to_vector(ty, x);
         self.push_vec(v);
     }
@@ -75,11 +76,11 @@ impl FuncTranslator<'_, '_> {
     fn load_lane(&mut self, memarg: &MemArg, ty: Type, lane: u8) {
         let v = self.pop_vec(ty);
         let lane_ty = ty.lane_type();
-        let addr = self.pop_vec_address(memarg, lane_ty.bytes());
+        let (addr, offset) = self.pop_vec_address(memarg, lane_ty.bytes());
         let x = self
             .builder
             .ins()
-            .load(lane_ty, Self::vec_heap_flags(), addr, 0);
+            .load(lane_ty, Self::vec_heap_flags(), addr, offset);
         let r = self.builder.ins().insertlane(v, x, lane);
         self.push_vec(r);
     }
@@ -87,9 +88,11 @@ impl FuncTranslator<'_, '_> {
     /// `v128.storeN_lane`: lane `lane` (of `ty`) of the vector operand stored to memory.
     fn store_lane(&mut self, memarg: &MemArg, ty: Type, lane: u8) {
         let v = self.pop_vec(ty);
-        let addr = self.pop_vec_address(memarg, ty.lane_type().bytes());
+        let (addr, offset) = self.pop_vec_address(memarg, ty.lane_type().bytes());
         let x = self.builder.ins().extractlane(v, lane);
-        self.builder.ins().store(Self::vec_heap_flags(), x, addr, 0);
+        self.builder
+            .ins()
+            .store(Self::vec_heap_flags(), x, addr, offset);
     }
 
     pub(super) fn translate_simd_memory(&mut self, op: &Operator<'_>) -> WasmResult<bool> {
@@ -97,17 +100,19 @@ impl FuncTranslator<'_, '_> {
         use Operator as O;
         match op {
             O::V128Load { memarg } => {
-                let addr = self.pop_vec_address(memarg, 16);
+                let (addr, offset) = self.pop_vec_address(memarg, 16);
                 let v = self
                     .builder
                     .ins()
-                    .load(V128, Self::vec_heap_flags(), addr, 0);
+                    .load(V128, Self::vec_heap_flags(), addr, offset);
                 self.push(v);
             }
             O::V128Store { memarg } => {
                 let v = self.pop_vec(V128);
-                let addr = self.pop_vec_address(memarg, 16);
-                self.builder.ins().store(Self::vec_heap_flags(), v, addr, 0);
+                let (addr, offset) = self.pop_vec_address(memarg, 16);
+                self.builder
+                    .ins()
+                    .store(Self::vec_heap_flags(), v, addr, offset);
             }
             O::V128Load8x8S { memarg } => self.load_extend(memarg, S8x8),
             O::V128Load8x8U { memarg } => self.load_extend(memarg, U8x8),
