@@ -232,7 +232,9 @@ impl Config {
     /// Lazy compilation with the rest of the module compiled in the background (off by default):
     /// [`crate::Module::compile`] validates the module and returns at once, as with
     /// [`Config::lazy_compilation`] (which this turns on), and threads (one per core but one) compile
-    /// every function in index order meanwhile. A function called before its turn is compiled by
+    /// every function meanwhile, in the order the program will probably call them (a depth-first walk
+    /// of the direct calls from the start function, `_start` and the exports, then the rest by index;
+    /// see `wasmz_environ::call_order`). A function called before its turn is compiled by
     /// the calling thread (once: whoever comes second waits for the first), so the first result comes
     /// as soon as with lazy compilation, and later calls find their code ready instead of compiling
     /// it. The threads stop when the module is dropped. Each function is a mapping of its own, as with

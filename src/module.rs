@@ -181,10 +181,10 @@ impl Module {
         };
         let lazy = LazyModule::new(&info, Box::new(compiler));
         let mut module = Module::from_parts(engine, info, code, Some(lazy));
-        module.wasm = Some(wasm);
         if engine.config().background_compilation {
-            compile_in_background(&module.runtime);
+            compile_in_background(&module.runtime, &wasm);
         }
+        module.wasm = Some(wasm);
         Ok(module)
     }
 
@@ -344,27 +344,34 @@ impl LazyCompiler for LazyFunctionCompiler {
     }
 }
 
-/// Starts the threads that compile every function of the lazily compiled `module` in index order
-/// ([`crate::Config::background_compilation`]). They hold the module weakly and stop once it is
-/// dropped; a function a caller compiled already is skipped.
-fn compile_in_background(module: &Arc<RuntimeModule>) {
+/// Starts the threads that compile every function of the lazily compiled `module` (whose bytes are
+/// `wasm`) in the order the program will probably call them ([`crate::Config::background_compilation`]):
+/// the first thread to start works that order out from the direct calls, then all of them take the next
+/// function of it. They hold the module weakly and stop once it is dropped; a function a caller
+/// compiled already is skipped.
+fn compile_in_background(module: &Arc<RuntimeModule>, wasm: &Arc<[u8]>) {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get().saturating_sub(1))
         .max(1);
-    let first = module.info.num_imported_funcs;
-    let count = module.info.functions.len() as u32;
-    let next = Arc::new(std::sync::atomic::AtomicU32::new(first));
+    let order: Arc<std::sync::OnceLock<Vec<u32>>> = Arc::default();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     for _ in 0..threads {
         let module = Arc::downgrade(module);
-        let next = next.clone();
+        let (wasm, order, next) = (wasm.clone(), order.clone(), next.clone());
         let spawned = std::thread::Builder::new()
             .name("wasmz-compile".into())
             .spawn(move || {
+                let order = match module.upgrade() {
+                    Some(module) => order.get_or_init(|| {
+                        wasmz_environ::call_order::likely_call_order(&module.info, &wasm)
+                    }),
+                    None => return,
+                };
                 loop {
-                    let func = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if func >= count {
+                    let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&func) = order.get(n) else {
                         return;
-                    }
+                    };
                     let Some(module) = module.upgrade() else {
                         return;
                     };

@@ -2,6 +2,7 @@
 //! layout and the list of builtins. It knows nothing of code generation or of how memory is mapped.
 
 pub mod builtins;
+pub mod call_order;
 pub mod error;
 pub mod gc_layout;
 pub mod image;
