@@ -608,6 +608,37 @@ mod tests {
     }
 
     #[test]
+    fn loops_carry_only_the_locals_they_change() {
+        // The inner loop reads $n and $x (set outside it) and changes only $j: its header needs one
+        // parameter, not one for every local the loop nest uses.
+        let wat = r#"(module
+          (func (param $n i32) (param $x i32) (result i32)
+            (local $i i32) (local $j i32) (local $s i32)
+            (loop $outer
+              (local.set $x (i32.add (local.get $x) (local.get $i)))
+              (local.set $j (i32.const 0))
+              (loop $inner
+                (local.set $s (i32.add (local.get $s) (i32.mul (local.get $x) (local.get $n))))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br_if $inner (i32.lt_u (local.get $j) (local.get $n))))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $outer (i32.lt_u (local.get $i) (local.get $n))))
+            (local.get $s)))"#;
+        let text = clif(wat, 0, false);
+        // Headers: the outer loop carries $x, $i, $s (changed in it); the inner loop $j and $s.
+        let params: Vec<usize> = text
+            .lines()
+            .filter(|l| l.trim_start().starts_with("block") && l.contains('('))
+            .map(|l| l.matches(": i32").count())
+            .collect();
+        assert!(
+            params.contains(&3) && params.contains(&2),
+            "{params:?}\n{text}"
+        );
+        assert!(params.iter().all(|&n| n <= 3), "{params:?}\n{text}");
+    }
+
+    #[test]
     fn lazy_code_calls_itself_directly() {
         let wat = r#"(module
           (func $fib (param i32) (result i32)

@@ -382,6 +382,15 @@ impl FuncTranslator<'_, '_> {
             end_reached = true;
         }
         self.stack.truncate(frame.height);
+        // Every branch to this frame's labels lies inside it, so their blocks have all their
+        // predecessors now. Sealing them here (rather than all at the end of the function) lets the SSA
+        // construction resolve each local read in them through its predecessors instead of giving the
+        // block a parameter for it: a loop no longer carries the values it only reads, which the
+        // optimizer cannot remove when they come from an enclosing loop's parameters.
+        if matches!(frame.kind, FrameKind::Loop) {
+            self.builder.seal_block(frame.br_target);
+        }
+        self.builder.seal_block(frame.end);
         if matches!(frame.kind, FrameKind::Function) {
             self.builder.switch_to_block(frame.end);
             let results = self.builder.block_params(frame.end).to_vec();
