@@ -89,6 +89,8 @@ impl FuncTranslator<'_, '_> {
             Callee::Indirect(_, code) => self.builder.ins().try_call_indirect(code, args, table),
         };
         self.builder.switch_to_block(cont);
+        // The call's normal return is the block's one predecessor.
+        self.builder.seal_block(cont);
         self.builder.block_params(cont).to_vec()
     }
 
@@ -104,6 +106,7 @@ impl FuncTranslator<'_, '_> {
         self.builder.switch_to_block(dispatch);
         self.dispatch(exn, &try_table.catches);
         self.builder.switch_to_block(body);
+        self.builder.seal_block(body);
         self.reachable = true;
         self.control.push(ControlFrame::new(
             FrameKind::TryTable,
@@ -137,6 +140,8 @@ impl FuncTranslator<'_, '_> {
                     self.builder.set_cold_block(clause);
                     self.builder.set_cold_block(next);
                     self.builder.ins().brif(matched, clause, &[], next, &[]);
+                    self.builder.seal_block(clause);
+                    self.builder.seal_block(next);
                     self.builder.switch_to_block(clause);
                     Some(next)
                 }

@@ -171,6 +171,10 @@ impl FuncTranslator<'_, '_> {
         self.builder.switch_to_block(dispatch);
         let exn = self.builder.block_params(dispatch)[0];
         self.match_clauses(exn, &clauses);
+        // The dispatch code just filled is each clause's one predecessor.
+        for (_, clause) in clauses {
+            self.builder.seal_block(clause);
+        }
         self.end_frame();
     }
 
@@ -192,6 +196,7 @@ impl FuncTranslator<'_, '_> {
             self.builder
                 .ins()
                 .brif(matched, clause, &[BlockArg::Value(exn)], next, &[]);
+            self.builder.seal_block(next);
             self.builder.switch_to_block(next);
         }
         self.throw_exception(exn);
