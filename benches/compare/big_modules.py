@@ -104,13 +104,14 @@ def import_modules(wasm):
 
 
 def not_runnable(wasm):
-    """Why `wasmz run` cannot run the module, or None."""
+    """Why the module is not run as a benchmark, or None."""
     foreign = {m: n for m, n in import_modules(wasm).items() if m != "wasi_snapshot_preview1"}
     if not foreign:
         return None
     listed = ", ".join(f"{n} from {m}" for m, n in foreign.items())
-    return (f"imports functions that WASI does not define ({listed}), for a JavaScript host; `wasmz run` cannot "
-            "stub them (as `wasmtime run -W unknown-imports-trap=y` can)")
+    return (f"imports functions that WASI does not define ({listed}), for a JavaScript host: `wasmz run "
+            "--unknown-imports-trap` (like `wasmtime run -W unknown-imports-trap=y`) stubs them, but such a "
+            "module is driven by its host, not by `_start`")
 
 
 def run_check(module, artifacts, tools, big_dir, opts, failures):
