@@ -541,8 +541,16 @@ mod tests {
         (call $h)
         (call_indirect (type $ii) (i32.const 0))))"#;
 
-    /// The CLIF of function `func_index` of `wat`.
-    fn clif(wat: &str, func_index: u32, lazy_calls: bool) -> String {
+    /// The bytes and metadata of `wat`, the host ISA, and compile options with `lazy_calls`.
+    fn setup(
+        wat: &str,
+        lazy_calls: bool,
+    ) -> (
+        Vec<u8>,
+        ModuleInfo,
+        cranelift_codegen::isa::OwnedTargetIsa,
+        CompileOptions,
+    ) {
         let wasm = wat::parse_str(wat).expect("valid text");
         let info = wasmz_environ::parse_module(&wasm, wasmparser::WasmFeatures::default())
             .expect("valid module");
@@ -551,6 +559,12 @@ mod tests {
             lazy_calls,
             ..CompileOptions::default()
         };
+        (wasm, info, isa, options)
+    }
+
+    /// The CLIF of function `func_index` of `wat`.
+    fn clif(wat: &str, func_index: u32, lazy_calls: bool) -> String {
+        let (wasm, info, isa, options) = setup(wat, lazy_calls);
         let env = module_env(&*isa, &info, options);
         let range = &info.bodies[(func_index - info.num_imported_funcs) as usize];
         let (start, end) = (range.start as usize, range.end as usize);
@@ -654,14 +668,7 @@ mod tests {
         assert_eq!(text.matches("cold").count(), 1, "{text}");
         assert!(clif(wat, 1, true).contains("return_call fn"));
         // compile_lazy resolves the self calls (tests/lazy.rs runs lazily compiled recursion).
-        let wasm = wat::parse_str(wat).expect("valid text");
-        let info = wasmz_environ::parse_module(&wasm, wasmparser::WasmFeatures::default())
-            .expect("valid module");
-        let isa = build_isa(None, OptLevel::Speed).expect("host ISA");
-        let lazy = CompileOptions {
-            lazy_calls: true,
-            ..CompileOptions::default()
-        };
+        let (wasm, info, isa, lazy) = setup(wat, true);
         for f in [0, 1] {
             compile_lazy(&*isa, &info, &wasm, lazy, LazyTarget::Function(f)).expect("compiles");
         }
@@ -696,14 +703,7 @@ mod tests {
 
     #[test]
     fn lazy_items_compile_without_relocations() {
-        let wasm = wat::parse_str(CALLS).expect("valid text");
-        let info = wasmz_environ::parse_module(&wasm, wasmparser::WasmFeatures::default())
-            .expect("valid module");
-        let isa = build_isa(None, OptLevel::Speed).expect("host ISA");
-        let lazy = CompileOptions {
-            lazy_calls: true,
-            ..CompileOptions::default()
-        };
+        let (wasm, info, isa, lazy) = setup(CALLS, true);
         for target in [
             LazyTarget::Function(1),
             LazyTarget::Function(2),

@@ -819,9 +819,8 @@ fn initialize(
         // SAFETY: the storage lies inside this vmctx (its layout has room for every defined global, 16
         // bytes each, 16-aligned like the allocation), which the store keeps allocated as long as itself:
         // in `instances`, or in `failed_instances` when instantiation fails.
-        instance
-            .globals
-            .push(unsafe { s.add_global_at(ty, storage, value) });
+        let global = unsafe { s.add_global_at(ty, storage, value) };
+        instance.globals.push(global);
     }
     // Defined tables.
     for def in &info.tables[info.num_imported_tables as usize..] {
