@@ -47,7 +47,7 @@ impl CodeMemory {
     ///
     /// # Errors
     /// When the memory cannot be mapped or protected.
-    pub fn publish_function(image: CodeImage, code: &[u8]) -> std::io::Result<CodeMemory> {
+    pub(crate) fn publish_function(image: CodeImage, code: &[u8]) -> std::io::Result<CodeMemory> {
         static NEXT_LINE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         const LINE: usize = 64;
         const LINES_PER_PAGE: usize = 4096 / LINE;
