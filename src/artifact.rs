@@ -493,13 +493,20 @@ fn check_consistency(info: &ModuleInfo, image: &CodeImage, code_len: usize) -> R
 }
 
 /// Loads an artifact made for `engine`'s settings.
-pub(crate) fn load(engine: &Engine, bytes: &[u8]) -> Result<Module, Error> {
+///
+/// # Safety
+/// `bytes` must be a trusted artifact (the contract of [`Module::deserialize`]): the checks here find
+/// corruption and mismatched settings, not a malicious author.
+pub(crate) unsafe fn load(engine: &Engine, bytes: &[u8]) -> Result<Module, Error> {
     let sections = split(bytes)?;
     check_header(sections.header, engine)?;
     let (info, image): (ModuleInfo, CodeImage) = decode_metadata(sections.meta)?;
     check_consistency(&info, &image, sections.code.len())
         .map_err(|e| corrupt(format!("its metadata is inconsistent: {e}")))?;
-    let code = CodeMemory::publish_with_code(image, sections.code)
+    // SAFETY: the caller vouches that the artifact is what wasmz compiled for this engine's settings,
+    // which `check_header` matched against the host, and `check_consistency` found its metadata
+    // consistent with its code.
+    let code = unsafe { CodeMemory::publish_with_code(image, sections.code) }
         .map_err(|e| Error::Resource(format!("cannot map code memory: {e}")))?;
     Ok(Module::from_parts(engine, info, code, None))
 }
@@ -510,7 +517,11 @@ fn decode_metadata(meta: &[u8]) -> Result<(ModuleInfo, CodeImage), ArtifactError
 }
 
 /// Loads the artifact in file `path`, mapped rather than read.
-pub(crate) fn load_file(engine: &Engine, path: &Path) -> Result<Module, Error> {
+///
+/// # Safety
+/// The file must hold a trusted artifact, as for [`load`], and must not be modified in place while it
+/// loads.
+pub(crate) unsafe fn load_file(engine: &Engine, path: &Path) -> Result<Module, Error> {
     let io = |source| ArtifactError::Io {
         path: path.to_path_buf(),
         source,
@@ -519,7 +530,8 @@ pub(crate) fn load_file(engine: &Engine, path: &Path) -> Result<Module, Error> {
     let len = file.metadata().map_err(io)?.len();
     if len < (PRELUDE + CHECKSUM) as u64 {
         let bytes = std::fs::read(path).map_err(io)?;
-        return load(engine, &bytes);
+        // SAFETY: passed on to the caller.
+        return unsafe { load(engine, &bytes) };
     }
     // The mapping is read-only and private to this function; it is verified (checksum) before use and
     // the code is copied out of it. wasmz writes artifacts by renaming complete files into place, so
@@ -527,7 +539,8 @@ pub(crate) fn load_file(engine: &Engine, path: &Path) -> Result<Module, Error> {
     // SAFETY: as above; another program truncating the file meanwhile could fault, which is the
     // documented contract of `deserialize_file`.
     let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
-    load(engine, &map)
+    // SAFETY: passed on to the caller.
+    unsafe { load(engine, &map) }
 }
 
 /// The cache file of `bytes` under `dir` for an engine whose header is `fingerprint`.
@@ -543,6 +556,28 @@ pub(crate) fn cache_path(dir: &Path, fingerprint: &str, bytes: &[u8]) -> PathBuf
     }
     name.push_str(".cwasm");
     dir.join(name)
+}
+
+/// Whether the cache entry at `path` and its directory belong to this process's user and no one else may
+/// write them (on Unix; elsewhere only the embedder's choice of directory protects the cache). An entry
+/// that fails this is not loaded: another user could have planted native code there.
+pub(crate) fn cache_entry_is_private(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: `geteuid` has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        let private = |p: &Path| {
+            std::fs::symlink_metadata(p).is_ok_and(|m| m.uid() == me && m.mode() & 0o022 == 0)
+        };
+        let dir = path.parent().unwrap_or(Path::new("."));
+        private(path) && private(dir)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        true
+    }
 }
 
 /// Writes `artifact` to `path` atomically: a temporary file in the same directory, renamed into place, so
@@ -724,7 +759,8 @@ mod tests {
         assert!(check_consistency(&info, &image, code.len()).is_ok());
         image.functions[0].end = code.len() as u32 + 1;
         let artifact = write(&engine.inner.fingerprint, &info, &image, &code);
-        let err = load(&engine, &artifact).unwrap_err().to_string();
+        // SAFETY: wasmz compiled this code; the load is refused before any of it is published.
+        let err = unsafe { load(&engine, &artifact) }.unwrap_err().to_string();
         assert!(err.contains("inconsistent"), "{err}");
     }
 
@@ -740,7 +776,8 @@ mod tests {
             &CodeImage::default(),
             &[],
         );
-        let err = load(&engine, &artifact).unwrap_err().to_string();
+        // SAFETY: the artifact holds no code, and its header is refused.
+        let err = unsafe { load(&engine, &artifact) }.unwrap_err().to_string();
         assert!(
             err.contains("only in the engine: legacy_exceptions"),
             "{err}"

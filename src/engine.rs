@@ -181,9 +181,16 @@ impl Config {
     /// bytes and of everything that shapes compiled code (wasmz and Cranelift versions, target, CPU
     /// features, and the settings of this `Config` that change code); it loads it when present and valid,
     /// and otherwise compiles and writes it (to a temporary file renamed into place, so concurrent
-    /// processes never see half a file). Failing to write the cache is not an error. Only use a directory
-    /// that no one else can write to: cached artifacts are native code.
-    pub fn cache_dir(&mut self, dir: Option<PathBuf>) -> &mut Self {
+    /// processes never see half a file). Failing to write the cache is not an error. On Unix an entry is
+    /// only loaded when it and the directory belong to this process's user and are not writable by group
+    /// or others; otherwise the module is compiled again and the entry replaced.
+    ///
+    /// # Safety
+    /// Cached artifacts are native code that runs with the process's rights, loaded without any check
+    /// that they are what wasmz compiled (their checksum finds corruption, not a malicious author). With
+    /// `dir` set, only wasmz (of this process or of another one run by a trusted user) may write into
+    /// it: no other party may place or replace files there. `None` is always safe.
+    pub unsafe fn cache_dir(&mut self, dir: Option<PathBuf>) -> &mut Self {
         self.cache_dir = dir;
         self
     }

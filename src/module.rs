@@ -72,9 +72,11 @@ impl Module {
             return Module::publish(engine, info, image);
         };
         let path = artifact::cache_path(dir, &engine.inner.fingerprint, bytes);
-        if path.is_file() {
+        if path.is_file() && artifact::cache_entry_is_private(&path) {
             // An invalid entry (corrupt, or written by another build) is replaced below.
-            if let Ok(module) = artifact::load_file(engine, &path) {
+            // SAFETY: the cache directory holds only what wasmz wrote, the contract of the unsafe
+            // `Config::cache_dir`; the entry and its directory belong to this user alone.
+            if let Ok(module) = unsafe { artifact::load_file(engine, &path) } {
                 return Ok(module);
             }
         }
@@ -132,7 +134,8 @@ impl Module {
     /// says which.
     /// [`Error::Resource`] when code memory cannot be mapped.
     pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module, Error> {
-        artifact::load(engine, bytes.as_ref())
+        // SAFETY: the caller's contract is ours.
+        unsafe { artifact::load(engine, bytes.as_ref()) }
     }
 
     /// Loads the artifact in file `path` like [`Module::deserialize`], mapping the file instead of
@@ -150,7 +153,8 @@ impl Module {
         engine: &Engine,
         path: impl AsRef<Path>,
     ) -> Result<Module, Error> {
-        artifact::load_file(engine, path.as_ref())
+        // SAFETY: the caller's contract is ours.
+        unsafe { artifact::load_file(engine, path.as_ref()) }
     }
 
     /// Whether `bytes` start with the magic number of a wasmz artifact (say nothing of their validity).
@@ -160,7 +164,8 @@ impl Module {
 
     /// Loads compiled code and builds the module.
     fn publish(engine: &Engine, info: ModuleInfo, image: CodeImage) -> Result<Module, Error> {
-        let code = CodeMemory::publish(image)
+        // SAFETY: every caller passes an image that `compile_image` has just made for `engine`'s host.
+        let code = unsafe { CodeMemory::publish(image) }
             .map_err(|e| Error::Resource(format!("cannot map code memory: {e}")))?;
         Ok(Module::from_parts(engine, info, code, None))
     }
@@ -173,7 +178,8 @@ impl Module {
             num_imported_funcs: info.num_imported_funcs,
             ..CodeImage::default()
         };
-        let code = CodeMemory::publish(image)
+        // SAFETY: the image holds no code at all; functions are published as they are compiled.
+        let code = unsafe { CodeMemory::publish(image) }
             .map_err(|e| Error::Resource(format!("cannot map code memory: {e}")))?;
         let compiler = LazyFunctionCompiler {
             engine: engine.clone(),
@@ -319,7 +325,9 @@ struct LazyFunctionCompiler {
     wasm: Arc<[u8]>,
 }
 
-impl LazyCompiler for LazyFunctionCompiler {
+// SAFETY: `compile` returns exactly what `wasmz_compiler::compile_lazy` produced for `item` of the module
+// described by `info`, for the engine's target, which `Module::compile` checked is this host.
+unsafe impl LazyCompiler for LazyFunctionCompiler {
     fn compile(&self, info: &ModuleInfo, item: LazyItem) -> Result<LazyCode, String> {
         let target = match item {
             LazyItem::Function(f) => wasmz_compiler::LazyTarget::Function(f),

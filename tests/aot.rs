@@ -856,10 +856,18 @@ fn exports_of(module: &Module) -> Vec<String> {
     module.exports().map(|(n, _)| n.to_string()).collect()
 }
 
+/// A config caching compiled modules in `dir`.
+fn cached(dir: &Path) -> Config {
+    let mut config = Config::new();
+    // SAFETY: `dir` is a fresh directory of this test's own under the temporary directory.
+    unsafe { config.cache_dir(Some(dir.to_path_buf())) };
+    config
+}
+
 #[test]
 fn the_cache_is_used_and_repaired() -> Result<()> {
     let dir = temp_dir("cache").join("nested");
-    let engine = Engine::new(Config::new().cache_dir(Some(dir.clone())))?;
+    let engine = Engine::new(&cached(&dir))?;
     // Miss: compiled, and written.
     let first = Module::compile(&engine, RICH)?;
     let files = cache_files(&dir);
@@ -907,11 +915,7 @@ fn the_cache_is_used_and_repaired() -> Result<()> {
 
     // Another module, and other settings, get other entries; no temporary files are left behind.
     Module::compile(&engine, TRAPS)?;
-    let other_engine = Engine::new(
-        Config::new()
-            .cache_dir(Some(dir.clone()))
-            .opt_level(OptLevel::None),
-    )?;
+    let other_engine = Engine::new(cached(&dir).opt_level(OptLevel::None))?;
     Module::compile(&other_engine, RICH)?;
     let files = cache_files(&dir);
     assert_eq!(files.len(), 3, "{files:?}");
@@ -931,12 +935,44 @@ fn the_cache_is_used_and_repaired() -> Result<()> {
     Ok(())
 }
 
+#[cfg(unix)]
+#[test]
+fn cache_entries_others_may_write_are_not_loaded() -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("private");
+    let engine = Engine::new(&cached(&dir))?;
+    let real = "(module (func (export \"f\") (result i32) (i32.const 1)))";
+    let planted = "(module (func (export \"f\") (result i32) (i32.const 7)))";
+    let f = |module: &Module| -> Result<i32> {
+        let mut store = Store::new(&engine);
+        let instance = Instance::new(&mut store, module, &Linker::new())?;
+        Ok(instance.typed_func::<(), i32>("f")?.call(())?)
+    };
+    Module::compile(&engine, real)?;
+    let [entry] = cache_files(&dir).try_into().expect("one cache entry");
+    // Another module's artifact in the entry's place, as someone who may write the file could put it.
+    std::fs::write(&entry, engine.precompile(planted)?)?;
+    // Only this user may write it: the cache is trusted, and what is there is what runs.
+    std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o644))?;
+    assert_eq!(f(&Module::compile(&engine, real)?)?, 7, "private entry");
+    std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o666))?;
+    assert_eq!(
+        f(&Module::compile(&engine, real)?)?,
+        1,
+        "group- or world-writable entry"
+    );
+    // The entry was compiled again and replaced.
+    assert_ne!(std::fs::read(&entry)?, engine.precompile(planted)?);
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
 #[test]
 fn an_unwritable_cache_does_not_fail_compilation() -> Result<()> {
     let dir = temp_dir("unwritable");
     let blocker = dir.join("file");
     std::fs::write(&blocker, b"not a directory")?;
-    let engine = Engine::new(Config::new().cache_dir(Some(blocker.clone())))?;
+    let engine = Engine::new(&cached(&blocker))?;
     let module = Module::compile(&engine, RICH)?;
     let plain = Engine::default();
     assert_eq!(
@@ -950,7 +986,7 @@ fn an_unwritable_cache_does_not_fail_compilation() -> Result<()> {
 #[test]
 fn concurrent_compilations_share_one_complete_cache_entry() -> Result<()> {
     let dir = temp_dir("concurrent");
-    let engine = Engine::new(Config::new().cache_dir(Some(dir.clone())))?;
+    let engine = Engine::new(&cached(&dir))?;
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..4)
             .map(|_| {

@@ -413,11 +413,11 @@ fn compiling_at_the_bottom_of_deep_recursion() -> Result<()> {
 fn cache_dir_compiles_everything_once() -> Result<()> {
     let dir = std::env::temp_dir().join(format!("wasmz-lazy-cache-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let engine = Engine::new(
-        Config::new()
-            .lazy_compilation(true)
-            .cache_dir(Some(dir.clone())),
-    )?;
+    let mut config = Config::new();
+    config.lazy_compilation(true);
+    // SAFETY: `dir` is a fresh directory of this test's own under the temporary directory.
+    unsafe { config.cache_dir(Some(dir.clone())) };
+    let engine = Engine::new(&config)?;
     for _ in 0..2 {
         let (module, mut inst) = instantiate(&engine, PROGRAMS)?;
         // With a cache the module is compiled (or loaded) as a whole.

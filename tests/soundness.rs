@@ -295,7 +295,8 @@ fn module_compile_never_loads_native_code_unasked() -> Result<()> {
     // So is one with a cache directory configured (the cache holds only what wasmz wrote).
     let dir = std::env::temp_dir().join(format!("wasmz-soundness-{}", std::process::id()));
     let mut config = Config::new();
-    config.cache_dir(Some(dir.clone()));
+    // SAFETY: `dir` is a fresh directory of this test's own under the temporary directory.
+    unsafe { config.cache_dir(Some(dir.clone())) };
     let cached = Engine::new(&config)?;
     assert!(matches!(
         Module::compile(&cached, &artifact),

@@ -91,7 +91,9 @@ pub fn run(args: RunArgs) -> Result<u8> {
         // for this one file only.
         unsafe { config.allow_precompiled(true) };
     }
-    config.cache_dir(args.cache.clone());
+    // SAFETY: the user named the cache directory with --cache and so vouches that only wasmz writes
+    // into it; entries that other users could have written are not loaded.
+    unsafe { config.cache_dir(args.cache.clone()) };
     config.lazy_compilation(args.lazy && !precompiled);
     config.background_compilation(args.background && !precompiled);
     config.perf_map(args.perf_map);

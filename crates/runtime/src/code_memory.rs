@@ -24,9 +24,15 @@ impl CodeMemory {
     ///
     /// # Errors
     /// When the memory cannot be mapped or protected.
-    pub fn publish(image: CodeImage) -> std::io::Result<CodeMemory> {
+    ///
+    /// # Safety
+    /// The code becomes executable: it must be machine code that wasmz's compiler produced for this
+    /// host, with `image`'s metadata (function ranges, trampolines, trap sites, handlers, stack maps)
+    /// describing it as the compiler laid it out. Anything else is arbitrary native code.
+    pub unsafe fn publish(image: CodeImage) -> std::io::Result<CodeMemory> {
         let image = Arc::new(image);
-        CodeMemory::publish_parts(image.clone(), &image.code, 0)
+        // SAFETY: passed on to the caller.
+        unsafe { CodeMemory::publish_parts(image.clone(), &image.code, 0) }
     }
 
     /// Copies `code` into fresh memory, makes it executable and registers it with the metadata of `image`
@@ -35,8 +41,12 @@ impl CodeMemory {
     ///
     /// # Errors
     /// When the memory cannot be mapped or protected.
-    pub fn publish_with_code(image: CodeImage, code: &[u8]) -> std::io::Result<CodeMemory> {
-        CodeMemory::publish_parts(Arc::new(image), code, 0)
+    ///
+    /// # Safety
+    /// As [`CodeMemory::publish`], for `code` described by `image`.
+    pub unsafe fn publish_with_code(image: CodeImage, code: &[u8]) -> std::io::Result<CodeMemory> {
+        // SAFETY: passed on to the caller.
+        unsafe { CodeMemory::publish_parts(Arc::new(image), code, 0) }
     }
 
     /// As [`CodeMemory::publish_with_code`], for one small lazily compiled function or trampoline in a
@@ -47,17 +57,27 @@ impl CodeMemory {
     ///
     /// # Errors
     /// When the memory cannot be mapped or protected.
-    pub(crate) fn publish_function(image: CodeImage, code: &[u8]) -> std::io::Result<CodeMemory> {
+    ///
+    /// # Safety
+    /// As [`CodeMemory::publish`], for `code` described by `image`.
+    pub(crate) unsafe fn publish_function(
+        image: CodeImage,
+        code: &[u8],
+    ) -> std::io::Result<CodeMemory> {
         static NEXT_LINE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         const LINE: usize = 64;
         const LINES_PER_PAGE: usize = 4096 / LINE;
         let line = NEXT_LINE.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % LINES_PER_PAGE;
-        CodeMemory::publish_parts(Arc::new(image), code, line * LINE)
+        // SAFETY: passed on to the caller.
+        unsafe { CodeMemory::publish_parts(Arc::new(image), code, line * LINE) }
     }
 
     /// Maps `start + code.len()` bytes, copies `code` to offset `start`, makes the mapping executable and
     /// registers the code's range.
-    fn publish_parts(
+    ///
+    /// # Safety
+    /// As [`CodeMemory::publish`], for `code` described by `image`.
+    unsafe fn publish_parts(
         image: Arc<CodeImage>,
         code: &[u8],
         start: usize,

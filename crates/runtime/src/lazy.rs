@@ -46,7 +46,13 @@ pub struct LazyCode {
 }
 
 /// Compiles the items of one module on demand (implemented by the embedder, which owns the compiler).
-pub trait LazyCompiler: Send + Sync {
+///
+/// # Safety
+/// What [`LazyCompiler::compile`] returns is published as executable code and called by wasm code and
+/// by the host: it must be machine code that wasmz's compiler produced for this host and for `item` of
+/// the module described by `info`, with its metadata (trap sites, handlers, stack maps) as the
+/// compiler laid it out. Anything else is arbitrary native code.
+pub unsafe trait LazyCompiler: Send + Sync {
     /// Compiles `item` of the module described by `info`.
     ///
     /// # Errors
@@ -165,7 +171,9 @@ impl LazyModule {
             LazyItem::EntryTrampoline(_) => image.entry_trampolines = vec![0],
             LazyItem::HostTrampoline(_) => image.host_trampolines = vec![0],
         }
-        let code = CodeMemory::publish_function(image, &compiled.code)
+        // SAFETY: the code comes from the `LazyCompiler`, whose contract is that it is what wasmz's
+        // compiler produced for `item`, described by `image`.
+        let code = unsafe { CodeMemory::publish_function(image, &compiled.code) }
             .map_err(|e| format!("cannot map code memory: {e}"))?;
         self.code_bytes
             .fetch_add(compiled.code.len(), Ordering::Relaxed);
