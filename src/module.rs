@@ -185,7 +185,8 @@ impl Module {
             engine: engine.clone(),
             wasm: wasm.clone(),
         };
-        let lazy = LazyModule::new(&info, Box::new(compiler));
+        let lazy = LazyModule::new(&info, Box::new(compiler))
+            .map_err(|e| Error::Resource(format!("cannot map code memory: {e}")))?;
         let mut module = Module::from_parts(engine, info, code, Some(lazy));
         if engine.config().background_compilation {
             compile_in_background(&module.runtime, &wasm);
@@ -384,9 +385,7 @@ fn compile_in_background(module: &Arc<RuntimeModule>, wasm: &Arc<[u8]>) {
                         return;
                     };
                     if let Some(lazy) = &module.lazy {
-                        // A function that fails to compile traps at its first call, with this
-                        // message; nothing to report here.
-                        let _ = lazy.ensure(&module.info, LazyItem::Function(func));
+                        lazy.compile_ahead(&module.info, func);
                     }
                 }
             });

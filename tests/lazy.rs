@@ -634,3 +634,56 @@ fn arguments_and_live_values_survive_the_first_call() -> Result<()> {
     assert_eq!(f64::from_bits(eager), 57304.0 + 7000.0 + 0.75 + 1.75);
     Ok(())
 }
+
+#[test]
+fn first_calls_with_many_arguments_and_results() -> Result<()> {
+    // Results that do not fit the return registers travel through a return area whose pointer comes
+    // before the vmctx; arguments beyond the argument registers travel on the stack. The first call of
+    // each callee goes through its compile-on-call stub, which must find the vmctx and leave both
+    // untouched.
+    let wat = r#"(module
+      (func $ints (param i64 i64 i64 i64 i64 i64 i64 i64 i64)
+                  (result i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+        (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4)
+        (local.get 5) (local.get 6) (local.get 7) (local.get 8)
+        (i64.add (local.get 0) (local.get 8)))
+      (func $floats (param f64 i32) (result f64 f64 f64 f64 f64 f64 f64 f64 f64 i32)
+        (local.get 0) (f64.const 1) (f64.const 2) (f64.const 3) (f64.const 4)
+        (f64.const 5) (f64.const 6) (f64.const 7) (f64.const 8) (local.get 1))
+      (func (export "run") (param $a i64) (result i64)
+        (local $r0 i64) (local $r1 i64) (local $r2 i64) (local $r3 i64) (local $r4 i64)
+        (local $r5 i64) (local $r6 i64) (local $r7 i64) (local $r8 i64) (local $r9 i64)
+        (local $f0 f64) (local $f1 f64) (local $f8 f64) (local $n i32)
+        (call $ints (local.get $a) (i64.const 2) (i64.const 3) (i64.const 4) (i64.const 5)
+                    (i64.const 6) (i64.const 7) (i64.const 8) (i64.const 9))
+        (local.set $r9) (local.set $r8) (local.set $r7) (local.set $r6) (local.set $r5)
+        (local.set $r4) (local.set $r3) (local.set $r2) (local.set $r1) (local.set $r0)
+        (call $floats (f64.const 0.5) (i32.const 11))
+        (local.set $n) (local.set $f8) (drop) (drop) (drop) (drop) (drop) (drop)
+        (local.set $f1) (local.set $f0)
+        ;; A weighted sum, so that results in the wrong places change it.
+        (i64.add
+          (i64.add
+            (i64.add (i64.mul (local.get $r0) (i64.const 3)) (i64.mul (local.get $r1) (i64.const 5)))
+            (i64.add (i64.mul (local.get $r2) (i64.const 7)) (i64.mul (local.get $r8) (i64.const 11))))
+          (i64.add
+            (i64.add (i64.mul (local.get $r9) (i64.const 13)) (i64.extend_i32_s (local.get $n)))
+            (i64.trunc_f64_s
+              (f64.add (f64.mul (local.get $f0) (f64.const 100))
+                (f64.add (f64.mul (local.get $f1) (f64.const 17)) (local.get $f8))))))))"#;
+    let run = |engine: &Engine| -> Result<i64> {
+        let (_, mut inst) = instantiate(engine, wat)?;
+        let mut results = Vec::new();
+        for a in [1i64, 100] {
+            match inst.call("run", &[RawVal::from(a)])? {
+                ExecResult::Ok(v) => results.push(v[0].read_as::<i64>()),
+                other => anyhow::bail!("{other:?}"),
+            }
+        }
+        Ok(results[0] * 1_000_000 + results[1])
+    };
+    let eager = run(&Engine::default())?;
+    assert_eq!(eager, 349_001_933);
+    assert_eq!(run(&lazy_engine()?)?, eager);
+    Ok(())
+}

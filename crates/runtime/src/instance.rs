@@ -75,17 +75,14 @@ impl RuntimeModule {
         }
     }
 
-    /// The code of defined function `defined` (0 = the first defined function), or null when the module
-    /// is lazily compiled and the function has not been compiled yet.
+    /// The code of defined function `defined` (0 = the first defined function); when the module is
+    /// lazily compiled and the function has not been compiled yet, its compile-on-call stub.
     pub fn defined_function(&self, defined: u32) -> *const u8 {
         match &self.lazy {
             None => self
                 .code
                 .at(self.code.image().functions[defined as usize].start),
-            Some(lazy) => lazy.get(
-                &self.info,
-                LazyItem::Function(self.info.num_imported_funcs + defined),
-            ),
+            Some(lazy) => lazy.code_or_stub(&self.info, self.info.num_imported_funcs + defined),
         }
     }
 
@@ -733,7 +730,22 @@ fn initialize(
     for (value, import) in imports.iter().zip(&info.imports) {
         match (value, import.index) {
             (ImportValue::Func(f, _), EntityIndex::Func(i)) => {
-                instance.write(offsets.funcref(i), *f)
+                let mut f = *f;
+                if f.func_index != VMFuncRef::HOST && !f.wasm_call.is_null() {
+                    // SAFETY: a wasm function's `VMFuncRef` holds its defining instance's live vmctx.
+                    let exporter = unsafe { Instance::from_vmctx(f.vmctx.cast()) }.module();
+                    if exporter
+                        .lazy
+                        .as_ref()
+                        .is_some_and(|l| l.is_stub(f.wasm_call))
+                    {
+                        // A stub would store the code into the exporting instance only: the copy
+                        // stays null until its first call compiles (or finds) the code and stores it
+                        // here (see `lazy_stubs`).
+                        f.wasm_call = std::ptr::null();
+                    }
+                }
+                instance.write(offsets.funcref(i), f)
             }
             (&ImportValue::HostFunc(h), EntityIndex::Func(i)) => {
                 let type_index = info.functions[i as usize];
@@ -769,7 +781,7 @@ fn initialize(
         }
     }
     // Defined functions.
-    // (Null code pointers for lazily compiled functions not compiled yet: the first call compiles them.)
+    // (Lazily compiled functions not compiled yet point to their compile-on-call stubs.)
     for d in 0..info.functions.len() as u32 - info.num_imported_funcs {
         let f = info.num_imported_funcs + d;
         let type_index = info.functions[f as usize] as usize;

@@ -7,14 +7,18 @@
 //! mapping is registered with the code registry like a whole module's image, so trap codes and backtrace
 //! names work the same for lazily compiled code.
 //!
-//! Compiled code asks for a function through the `LazyCompile` builtin when it finds a null code pointer
-//! in a `VMFuncRef`; host calls do the same through [`resolve_funcref`] before entering wasm.
+//! Until a function has code, its instances' `VMFuncRef`s point to its compile-on-call stub (see
+//! `lazy_stubs`), so calls between the functions of a module need no check. A `VMFuncRef` copied into an
+//! importing instance starts null instead: calls of imports and of table elements check for null and
+//! ask for the code through the `LazyCompile` builtin; host calls do the same through
+//! [`resolve_funcref`] before entering wasm.
 
 use crate::code_memory::CodeMemory;
 use crate::instance::Instance;
+use crate::lazy_stubs::LazyStubs;
 use crate::vmcontext::VMFuncRef;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use wasmz_environ::{CodeImage, ModuleInfo, TrapCode};
 
 /// Something a lazily compiled module compiles on demand.
@@ -67,12 +71,17 @@ pub struct LazyModule {
     compiler: Box<dyn LazyCompiler>,
     /// One slot per defined function.
     functions: Box<[Slot]>,
+    /// Per defined function: whether some thread has started compiling it (see
+    /// [`LazyModule::compile_ahead`]).
+    claimed: Box<[AtomicBool]>,
     /// One slot per type for entry trampolines.
     entry: Box<[Slot]>,
     /// One slot per type for host trampolines.
     host: Box<[Slot]>,
     /// Bytes of machine code compiled so far.
     code_bytes: AtomicUsize,
+    /// The compile-on-call stub of each defined function.
+    stubs: LazyStubs,
 }
 
 fn slots(n: usize) -> Box<[Slot]> {
@@ -81,14 +90,41 @@ fn slots(n: usize) -> Box<[Slot]> {
 
 impl LazyModule {
     /// A module described by `info` with nothing compiled yet.
-    pub fn new(info: &ModuleInfo, compiler: Box<dyn LazyCompiler>) -> LazyModule {
-        LazyModule {
+    ///
+    /// # Errors
+    /// When the memory for the functions' compile-on-call stubs cannot be mapped.
+    pub fn new(info: &ModuleInfo, compiler: Box<dyn LazyCompiler>) -> std::io::Result<LazyModule> {
+        Ok(LazyModule {
             compiler,
             functions: slots(info.functions.len() - info.num_imported_funcs as usize),
+            claimed: (info.num_imported_funcs as usize..info.functions.len())
+                .map(|_| AtomicBool::new(false))
+                .collect(),
             entry: slots(info.types.len()),
             host: slots(info.types.len()),
             code_bytes: AtomicUsize::new(0),
+            stubs: LazyStubs::new(info)?,
+        })
+    }
+
+    /// The functions' compile-on-call stubs.
+    pub(crate) fn stubs(&self) -> &LazyStubs {
+        &self.stubs
+    }
+
+    /// The code of defined function `func` (in the function index space) if it has been compiled,
+    /// else its compile-on-call stub; null if there is no such function.
+    pub fn code_or_stub(&self, info: &ModuleInfo, func: u32) -> *const u8 {
+        let code = self.get(info, LazyItem::Function(func));
+        if !code.is_null() {
+            return code;
         }
+        self.stubs.stub(func).unwrap_or(std::ptr::null())
+    }
+
+    /// Whether `code` is one of the module's compile-on-call stubs.
+    pub fn is_stub(&self, code: *const u8) -> bool {
+        self.stubs.contains(code)
     }
 
     /// Bytes of machine code compiled so far (each item is published in mappings rounded up to whole
@@ -112,6 +148,30 @@ impl LazyModule {
         }
     }
 
+    fn claim(&self, info: &ModuleInfo, item: LazyItem) -> Option<&AtomicBool> {
+        match item {
+            LazyItem::Function(f) => self
+                .claimed
+                .get(f.checked_sub(info.num_imported_funcs)? as usize),
+            _ => None,
+        }
+    }
+
+    /// Compiles defined function `func` (an index in the function index space) unless some thread has
+    /// compiled it or is compiling it: for threads that compile ahead of the program, which should
+    /// move on to the next function rather than wait for one that the program's thread is compiling
+    /// because it is about to call it. (A thread that needs the code waits, in [`LazyModule::ensure`].)
+    pub fn compile_ahead(&self, info: &ModuleInfo, func: u32) {
+        let Some(claim) = self.claim(info, LazyItem::Function(func)) else {
+            return;
+        };
+        if !claim.swap(true, Ordering::Relaxed) {
+            // A function that fails to compile traps at its first call, with this message; nothing
+            // to report here.
+            let _ = self.ensure(info, LazyItem::Function(func));
+        }
+    }
+
     /// The code of `item` if it has been compiled already, else null.
     pub fn get(&self, info: &ModuleInfo, item: LazyItem) -> *const u8 {
         match self.slot(item, info).and_then(OnceLock::get) {
@@ -128,6 +188,9 @@ impl LazyModule {
         let slot = self
             .slot(item, info)
             .ok_or_else(|| format!("{item:?} does not exist in the module"))?;
+        if let Some(claim) = self.claim(info, item) {
+            claim.store(true, Ordering::Relaxed);
+        }
         let result = slot.get_or_init(|| self.compile(info, item));
         match result {
             Ok(code) => Ok(code.at(0)),

@@ -11,6 +11,7 @@ pub mod gc;
 pub mod host;
 pub mod instance;
 pub mod lazy;
+mod lazy_stubs;
 pub mod libcalls;
 pub mod memory;
 pub mod parking;

@@ -156,9 +156,15 @@ impl FuncTranslator<'_, '_> {
                 self.vmctx,
                 (entry + funcref::WASM_CALL) as i32,
             );
-            let code = self.ensure_compiled(code, |this| {
-                this.builder.ins().iadd_imm_s(this.vmctx, i64::from(entry))
-            });
+            // The module's own functions point to compile-on-call stubs until compiled; an import's
+            // copy of a lazily compiled function stays null until its first call.
+            let code = if imported {
+                self.ensure_compiled(code, |this| {
+                    this.builder.ins().iadd_imm_s(this.vmctx, i64::from(entry))
+                })
+            } else {
+                code
+            };
             let callee_vmctx = if imported {
                 self.builder.ins().load(
                     POINTER,
