@@ -1,6 +1,7 @@
 //! Executable memory for a code image, and the process-wide registry of published code that the signal
 //! handler consults to tell wasm faults from host crashes.
 
+use crate::code_arena::CodeArena;
 use memmap2::{Mmap, MmapMut};
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -8,12 +9,21 @@ use wasmz_environ::{CodeImage, TrapCode};
 
 /// A code image published into executable memory. Unregistered when dropped.
 pub struct CodeMemory {
-    map: Mmap,
-    /// Where the code starts in the mapping (see [`CodeMemory::publish_function`]).
+    /// The memory holding the code.
+    backing: Backing,
+    /// Address of the code's first byte.
     start: usize,
-    /// Length of the code (the mapping is at least one byte long).
+    /// Length of the code (the memory holds at least one byte).
     len: usize,
     image: Arc<CodeImage>,
+}
+
+/// Where a [`CodeMemory`]'s code lives.
+enum Backing {
+    /// A mapping of its own.
+    Mapping(Mmap),
+    /// A range of a shared arena, kept alive while the code is.
+    Arena(Arc<CodeArena>),
 }
 
 /// Registered code ranges: start address → (end address, image metadata).
@@ -49,21 +59,39 @@ impl CodeMemory {
         unsafe { CodeMemory::publish_parts(Arc::new(image), code, 0) }
     }
 
-    /// As [`CodeMemory::publish_with_code`], for one small lazily compiled function or trampoline in a
-    /// mapping of its own. Successive calls start their code at different 64-byte lines of the page:
-    /// were every function at offset 0 of its page, all their entries would compete for the same few
-    /// sets of the (virtually indexed) level-1 instruction cache and evict each other in a call-heavy
-    /// loop.
+    /// As [`CodeMemory::publish_with_code`], for one small lazily compiled function or trampoline:
+    /// appended to `arena` when there is one with room, else in a mapping of its own. Successive
+    /// mappings of their own start their code at different 64-byte lines of the page: were every
+    /// function at offset 0 of its page, all their entries would compete for the same few sets of the
+    /// (virtually indexed) level-1 instruction cache and evict each other in a call-heavy loop.
     ///
     /// # Errors
-    /// When the memory cannot be mapped or protected.
+    /// When the memory cannot be mapped, protected or written.
     ///
     /// # Safety
     /// As [`CodeMemory::publish`], for `code` described by `image`.
     pub(crate) unsafe fn publish_function(
+        arena: Option<&Arc<CodeArena>>,
         image: CodeImage,
         code: &[u8],
     ) -> std::io::Result<CodeMemory> {
+        if let Some(arena) = arena {
+            // SAFETY: passed on to the caller.
+            if let Some(begin) = unsafe { arena.append(code) }? {
+                let image = Arc::new(image);
+                let begin = begin as usize;
+                crate::perfmap::record(begin, code.len(), &image);
+                with_registry_written(|registry| {
+                    registry.insert(begin, (begin + code.len(), image.clone()))
+                });
+                return Ok(CodeMemory {
+                    backing: Backing::Arena(arena.clone()),
+                    start: begin,
+                    len: code.len(),
+                    image,
+                });
+            }
+        }
         static NEXT_LINE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         const LINE: usize = 64;
         const LINES_PER_PAGE: usize = 4096 / LINE;
@@ -92,8 +120,8 @@ impl CodeMemory {
         crate::perfmap::record(begin, code.len(), &image);
         with_registry_written(|registry| registry.insert(begin, (begin + len, image.clone())));
         Ok(CodeMemory {
-            map,
-            start,
+            backing: Backing::Mapping(map),
+            start: begin,
             len: code.len(),
             image,
         })
@@ -101,16 +129,19 @@ impl CodeMemory {
 
     /// The published machine code (read back from the executable mapping).
     pub fn code(&self) -> &[u8] {
-        &self.map[self.start..self.start + self.len]
+        match &self.backing {
+            Backing::Mapping(map) => {
+                let offset = self.start - map.as_ptr() as usize;
+                &map[offset..offset + self.len]
+            }
+            Backing::Arena(arena) => arena.bytes(self.start as *const u8, self.len),
+        }
     }
 
     /// Address of the byte at `offset` in the image.
     pub fn at(&self, offset: u32) -> *const u8 {
         // `offset` comes from the image's own metadata, so it lies inside the code.
-        self.map
-            .as_ptr()
-            .wrapping_add(self.start)
-            .wrapping_add(offset as usize)
+        (self.start as *const u8).wrapping_add(offset as usize)
     }
 
     /// The image's metadata. Its `code` is empty when the memory was published with
@@ -122,8 +153,7 @@ impl CodeMemory {
 
 impl Drop for CodeMemory {
     fn drop(&mut self) {
-        let start = self.map.as_ptr() as usize + self.start;
-        with_registry_written(|registry| registry.remove(&start));
+        with_registry_written(|registry| registry.remove(&self.start));
     }
 }
 
@@ -132,10 +162,12 @@ impl Drop for CodeMemory {
 /// On x86-64 the instruction cache is coherent with data writes and there is nothing to do. On aarch64
 /// it is not: the written lines are cleaned from the data cache to the point of unification and the
 /// matching instruction-cache lines invalidated (both broadcast to every core of the inner shareable
-/// domain), then this core's pipeline is resynchronized. The mapping is fresh, so no other thread has
-/// fetched from it yet (a previously unmapped image at the same address was invalidated here too).
+/// domain), then this core's pipeline is resynchronized. The bytes are fresh (a new mapping, or a range of
+/// an arena never written before), so no other thread has run them yet; whatever stale lines any core
+/// holds for the addresses (a previously unmapped image, or the zeros of an arena's unwritten range) are
+/// invalidated here.
 #[cfg(target_arch = "aarch64")]
-fn flush_instruction_cache(start: *const u8, len: usize) {
+pub(crate) fn flush_instruction_cache(start: *const u8, len: usize) {
     let ctr: u64;
     // SAFETY: reading CTR_EL0 (cache type register) is allowed at EL0 on Linux and has no side effect.
     unsafe { core::arch::asm!("mrs {}, ctr_el0", out(reg) ctr, options(nomem, nostack)) };
@@ -166,7 +198,7 @@ fn flush_instruction_cache(start: *const u8, len: usize) {
 /// Makes freshly written code visible to instruction fetch: nothing to do on this architecture, whose
 /// instruction cache is coherent with data writes.
 #[cfg(not(target_arch = "aarch64"))]
-fn flush_instruction_cache(_start: *const u8, _len: usize) {}
+pub(crate) fn flush_instruction_cache(_start: *const u8, _len: usize) {}
 
 /// What the registry knows of a code address.
 pub struct CodeLookup {

@@ -2,10 +2,10 @@
 //!
 //! The runtime does not know how to compile; the embedder gives a [`LazyModule`] a [`LazyCompiler`] that
 //! turns one [`LazyItem`] into machine code. Each item is compiled at most once per module, whichever
-//! thread asks first (the others wait for it), and its code is published into its own fresh executable
-//! mapping that is never made writable again, so other threads may run it while more code is added. Each
-//! mapping is registered with the code registry like a whole module's image, so trap codes and backtrace
-//! names work the same for lazily compiled code.
+//! thread asks first (the others wait for it), and its code is appended to the module's code arena (see
+//! `code_arena`; a fresh mapping of its own where there is none), never written again, so other threads
+//! may run it while more code is added. Each piece of code is registered with the code registry like a
+//! whole module's image, so trap codes and backtrace names work the same for lazily compiled code.
 //!
 //! Until a function has code, its instances' `VMFuncRef`s point to its compile-on-call stub (see
 //! `lazy_stubs`), so calls between the functions of a module need no check. A `VMFuncRef` copied into an
@@ -13,12 +13,13 @@
 //! ask for the code through the `LazyCompile` builtin; host calls do the same through
 //! [`resolve_funcref`] before entering wasm.
 
+use crate::code_arena::CodeArena;
 use crate::code_memory::CodeMemory;
 use crate::instance::Instance;
 use crate::lazy_stubs::LazyStubs;
 use crate::vmcontext::VMFuncRef;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use wasmz_environ::{CodeImage, ModuleInfo, TrapCode};
 
 /// Something a lazily compiled module compiles on demand.
@@ -82,6 +83,22 @@ pub struct LazyModule {
     code_bytes: AtomicUsize,
     /// The compile-on-call stub of each defined function.
     stubs: LazyStubs,
+    /// Where compiled code goes, made at the first compilation (`None` if it could not be made).
+    arena: OnceLock<Option<Arc<CodeArena>>>,
+    /// The arena's size: address space reserved, not memory.
+    arena_capacity: usize,
+}
+
+/// Bytes of address space to reserve for the code of the module described by `info`: generously more
+/// than compiled code takes (a few bytes of machine code per byte of wasm, plus trampolines). Code that
+/// does not fit goes into mappings of its own.
+fn arena_capacity(info: &ModuleInfo) -> usize {
+    let wasm_bytes: u64 = info.bodies.iter().map(|b| b.end - b.start).sum();
+    let bytes = wasm_bytes
+        .saturating_mul(16)
+        .saturating_add(info.types.len() as u64 * 1024)
+        .saturating_add(1 << 20);
+    usize::try_from(bytes.min(1 << 32)).unwrap_or(1 << 32)
 }
 
 fn slots(n: usize) -> Box<[Slot]> {
@@ -104,7 +121,16 @@ impl LazyModule {
             host: slots(info.types.len()),
             code_bytes: AtomicUsize::new(0),
             stubs: LazyStubs::new(info)?,
+            arena: OnceLock::new(),
+            arena_capacity: arena_capacity(info),
         })
+    }
+
+    /// The module's code arena, made on first use.
+    fn arena(&self) -> Option<&Arc<CodeArena>> {
+        self.arena
+            .get_or_init(|| CodeArena::new(self.arena_capacity).ok().map(Arc::new))
+            .as_ref()
     }
 
     /// The functions' compile-on-call stubs.
@@ -127,8 +153,8 @@ impl LazyModule {
         self.stubs.contains(code)
     }
 
-    /// Bytes of machine code compiled so far (each item is published in mappings rounded up to whole
-    /// pages, so the memory used is larger).
+    /// Bytes of machine code compiled so far (each item starts on a 64-byte line, and arenas are
+    /// filled a page at a time, so the memory used is larger).
     pub fn code_bytes(&self) -> usize {
         self.code_bytes.load(Ordering::Relaxed)
     }
@@ -236,7 +262,7 @@ impl LazyModule {
         }
         // SAFETY: the code comes from the `LazyCompiler`, whose contract is that it is what wasmz's
         // compiler produced for `item`, described by `image`.
-        let code = unsafe { CodeMemory::publish_function(image, &compiled.code) }
+        let code = unsafe { CodeMemory::publish_function(self.arena(), image, &compiled.code) }
             .map_err(|e| format!("cannot map code memory: {e}"))?;
         self.code_bytes
             .fetch_add(compiled.code.len(), Ordering::Relaxed);

@@ -5,6 +5,7 @@
 
 pub mod budget;
 pub mod call;
+mod code_arena;
 pub mod code_memory;
 pub mod exception;
 pub mod gc;
