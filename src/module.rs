@@ -372,7 +372,11 @@ fn compile_in_background(module: &Arc<RuntimeModule>, wasm: &Arc<[u8]>) {
             .spawn(move || {
                 let order = match module.upgrade() {
                     Some(module) => order.get_or_init(|| {
-                        wasmz_environ::call_order::likely_call_order(&module.info, &wasm)
+                        wasmz_environ::call_order::background_compile_order(
+                            &module.info,
+                            &wasm,
+                            wasmz_environ::call_order::BIGGEST_FIRST_WINDOW,
+                        )
                     }),
                     None => return,
                 };
