@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Whole-program comparison of wasmz with Wasmtime, the wasmi interpreter and native code.
 #
-#   benches/compare.sh [--runs N] [--only fib(30),sqlite] [--skip-wasmi] [--lazy] [--background] [--cache]
+#   benches/compare.sh [--runs N] [--only fib(30),sqlite] [--skip-wasmi] [--eager] [--lazy] [--cache]
 #   benches/compare.sh --first-output [--runs N] [--only sqlite-first,quickjs,lua]
 #   benches/compare.sh --big [--runs N]
 #

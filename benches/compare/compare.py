@@ -29,7 +29,7 @@ from workloads import build, make_input, reset_data, select, workloads
 
 def compare(opts, tools, work, failures):
     build_dir, data_dir = work / "build", work / "data"
-    variants = ["wasmz"] + (["wasmz-lazy"] if opts.lazy else []) + (["wasmz-bg"] if opts.background else [])
+    variants = ["wasmz"] + (["wasmz-eager"] if opts.eager else []) + (["wasmz-lazy"] if opts.lazy else [])
     runtimes = ["native"] + variants + ["wasmtime"] + ([] if opts.skip_wasmi else ["wasmi"])
     cache_dir = work / "wasmz-cache" if opts.cache else None
 
@@ -99,8 +99,9 @@ def main():
     parser.add_argument("--work", required=True, help="directory for builds and data")
     parser.add_argument("--only", help="comma-separated workload names")
     parser.add_argument("--skip-wasmi", action="store_true", help="leave the interpreter out (it is slow)")
+    parser.add_argument("--eager", action="store_true",
+                        help="also run `wasmz run --eager` (plain `wasmz run` compiles in the background)")
     parser.add_argument("--lazy", action="store_true", help="also run `wasmz run --lazy`")
-    parser.add_argument("--background", action="store_true", help="also run `wasmz run --background`")
     parser.add_argument("--cache", action="store_true",
                         help="let wasmz and wasmtime cache compiled code (warm runs); default: both compile every run")
     parser.add_argument("--first-output", action="store_true",

@@ -1,6 +1,6 @@
 """Time to first output: large programs that print a line as soon as they are initialized and then work
-for a while (SQLite, QuickJS, Lua), run with empty caches by `wasmz run` (eager), `wasmz run --lazy`,
-`wasmz run --background` and `wasmtime run -C cache=n`, and natively for reference.
+for a while (SQLite, QuickJS, Lua), run with empty caches by `wasmz run --eager`, `wasmz run --lazy`,
+`wasmz run` (background compilation) and `wasmtime run -C cache=n`, and natively for reference.
 
 For each runtime: the median, over interleaved runs, of the time from starting the process to the first
 byte on its stdout (a pipe read as the bytes come), and of the time until it exits. Every output must
@@ -14,13 +14,13 @@ from measure import median, ms, print_table, ratio, rounds, run
 from runtimes import command
 from workloads import build, first_output_workloads, reset_data, select
 
-LABELS = {"native": "native", "wasmz": "wasmz (eager)", "wasmz-lazy": "wasmz --lazy",
-          "wasmz-bg": "wasmz --background", "wasmtime": "wasmtime -C cache=n"}
+LABELS = {"native": "native", "wasmz-eager": "wasmz --eager", "wasmz-lazy": "wasmz --lazy",
+          "wasmz": "wasmz (background)", "wasmtime": "wasmtime -C cache=n"}
 
 
 def report(opts, tools, work, failures):
     build_dir, data_dir = work / "build", work / "data"
-    modes = ["native", "wasmz", "wasmz-lazy", "wasmz-bg"] + (["wasmtime"] if tools["wasmtime"] else [])
+    modes = ["native", "wasmz-eager", "wasmz-lazy", "wasmz"] + (["wasmtime"] if tools["wasmtime"] else [])
     peer = "wasmtime" if tools["wasmtime"] else None
     table = []
     for workload in select(first_output_workloads(), opts.only):
@@ -48,9 +48,9 @@ def report(opts, tools, work, failures):
         first = {m: median(v) for m, v in first.items()}
         total = {m: median(v) for m, v in total.items()}
         for mode in modes:
-            row = [workload.name, LABELS[mode], ms(first[mode]), ratio(first[mode], first["wasmz"])]
+            row = [workload.name, LABELS[mode], ms(first[mode]), ratio(first[mode], first["wasmz-eager"])]
             row += [ratio(first[mode], first[peer])] if peer else []
-            row += [ms(total[mode]), ratio(total[mode], total["wasmz"])]
+            row += [ms(total[mode]), ratio(total[mode], total["wasmz-eager"])]
             row += [ratio(total[mode], total[peer])] if peer else []
             table.append(row)
 

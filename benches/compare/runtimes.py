@@ -1,7 +1,8 @@
 """The command lines that run a program natively and under each runtime."""
 
-# `wasmz run` flags of each wasmz variant.
-WASMZ_VARIANTS = {"wasmz": [], "wasmz-lazy": ["--lazy"], "wasmz-bg": ["--background"]}
+# `wasmz run` flags of each wasmz variant. Plain `wasmz run` compiles in the background without a cache
+# and eagerly with one.
+WASMZ_VARIANTS = {"wasmz": [], "wasmz-eager": ["--eager"], "wasmz-lazy": ["--lazy"]}
 
 
 def command(runtime, tools, wasm, native, args, cache_dir=None):

@@ -1,15 +1,16 @@
 //! The `wasmz` command line.
 //!
 //! ```text
-//! wasmz run [--dir HOST[::GUEST]]... [--env K[=V]]... [--cache DIR] [--lazy | --background]
+//! wasmz run [--dir HOST[::GUEST]]... [--env K[=V]]... [--cache DIR] [--eager | --lazy | --background]
 //!           [--allow-precompiled] [--invoke NAME] FILE [ARGS...]
 //! ```
 //!
 //! Runs FILE (`.wasm` binary, `.wat` text, or, with `--allow-precompiled`, a `.cwasm` artifact made by
 //! `wasmz-aot compile`: native code, so only one from a trusted source) with WASI preview1;
-//! `--cache DIR` keeps compiled modules in DIR for later runs; `--lazy` compiles each function on its
-//! first call, `--background` too while compiling the others on background threads (neither for
-//! `.cwasm` files):
+//! `--cache DIR` keeps compiled modules in DIR for later runs. Functions are compiled at their first
+//! call and meanwhile on background threads (`--background`, the default without `--cache`), all
+//! before running (`--eager`, the default with `--cache`), or only at their first call (`--lazy`);
+//! `.cwasm` files hold their code already:
 //!
 //! - Without `--invoke`: a command module's `_start` runs with the arguments `FILE ARGS...`; a reactor's
 //!   `_initialize` runs. The process exits with the guest's exit status (`proc_exit(n)` → `n`, a return

@@ -26,14 +26,18 @@ pub struct RunArgs {
     /// Caches compiled modules in this directory (reused by later runs of the same module).
     #[arg(long, value_name = "DIR")]
     cache: Option<PathBuf>,
-    /// Compiles each function on its first call instead of all of them before running (a large module
-    /// starts sooner). Not applied to `.cwasm` artifacts, which hold all their code already.
-    #[arg(long)]
+    /// Compiles every function before running. Without `--cache`, the default is to compile in the
+    /// background (see `--background`).
+    #[arg(long, conflicts_with_all = ["lazy", "background"])]
+    eager: bool,
+    /// Compiles each function on its first call, and nothing else.
+    #[arg(long, conflicts_with = "background")]
     lazy: bool,
-    /// Compiles lazily and, meanwhile, every other function on background threads: results come as
-    /// soon as with `--lazy`, and later calls find their code compiled. Not applied to `.cwasm`
-    /// artifacts.
-    #[arg(long, conflicts_with = "lazy")]
+    /// Compiles each function on its first call and, meanwhile, every other function on background
+    /// threads: the first results come as soon as with `--lazy`, and later calls find their code
+    /// compiled. The default without `--cache`; with `--cache` the default is `--eager`, which caches
+    /// the whole module at once.
+    #[arg(long)]
     background: bool,
     /// Runs a `.cwasm` artifact (precompiled native code). Artifacts run with this process's rights
     /// and their checksum does not authenticate their author: pass this only for artifacts you
@@ -61,7 +65,33 @@ pub struct RunArgs {
     command: Vec<String>,
 }
 
+/// When `wasmz run` compiles a module's functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// All before running.
+    Eager,
+    /// Each at its first call.
+    Lazy,
+    /// Each at its first call, and all meanwhile on background threads.
+    Background,
+}
+
 impl RunArgs {
+    /// The compilation mode the flags ask for. Background compilation gives the first result as soon
+    /// as lazy compilation and finishes sooner than eager compilation (README, "Lazy compilation");
+    /// a cache wants the whole module compiled at once.
+    fn mode(&self) -> Mode {
+        if self.eager {
+            Mode::Eager
+        } else if self.lazy {
+            Mode::Lazy
+        } else if self.background || self.cache.is_none() {
+            Mode::Background
+        } else {
+            Mode::Eager
+        }
+    }
+
     /// The module's path.
     fn file(&self) -> PathBuf {
         PathBuf::from(&self.command[0])
@@ -94,8 +124,14 @@ pub fn run(args: RunArgs) -> Result<u8> {
     // SAFETY: the user named the cache directory with --cache and so vouches that only wasmz writes
     // into it; entries that other users could have written are not loaded.
     unsafe { config.cache_dir(args.cache.clone()) };
-    config.lazy_compilation(args.lazy && !precompiled);
-    config.background_compilation(args.background && !precompiled);
+    // A `.cwasm` artifact holds all its code already.
+    let mode = if precompiled {
+        Mode::Eager
+    } else {
+        args.mode()
+    };
+    config.lazy_compilation(mode == Mode::Lazy);
+    config.background_compilation(mode == Mode::Background);
     config.perf_map(args.perf_map);
     let engine = Engine::new(&config)?;
     let module = Module::compile(&engine, &bytes)

@@ -129,13 +129,23 @@ fn invoke_calls_an_export_with_typed_arguments() {
     let out = wasmz(&["run", "--invoke", "boom", f]);
     assert_eq!(out.status.code(), Some(134));
     assert!(text(&out.stderr).contains("unreachable"));
-    // The same with lazy compilation.
-    let out = wasmz(&["run", "--lazy", "--invoke", "mul64", f, "4294967296", "-3"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "-12884901888\n");
-    let out = wasmz(&["run", "--lazy", "--invoke", "boom", f]);
-    assert_eq!(out.status.code(), Some(134));
-    assert!(text(&out.stderr).contains("unreachable"));
+    // The same in the other compilation modes.
+    for mode in ["--eager", "--lazy", "--background"] {
+        let out = wasmz(&["run", mode, "--invoke", "mul64", f, "4294967296", "-3"]);
+        assert_eq!(out.status.code(), Some(0), "{mode}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "-12884901888\n");
+        let out = wasmz(&["run", mode, "--invoke", "boom", f]);
+        assert_eq!(out.status.code(), Some(134));
+        assert!(text(&out.stderr).contains("unreachable"));
+    }
+    // One mode at a time.
+    let out = wasmz(&["run", "--eager", "--lazy", "--invoke", "mul64", f, "1", "2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("cannot be used with"),
+        "{}",
+        text(&out.stderr)
+    );
     // Mistakes: argument count, unparsable argument, unknown export.
     for args in [
         &["run", "--invoke", "add", f, "1"][..],
@@ -540,12 +550,8 @@ fn recursion_under_a_small_stack_ulimit_is_a_stack_overflow_trap() {
     )
     .unwrap();
     // The main thread gets 256 KiB of stack: less than the default wasm stack limit of 512 KiB.
-    for lazy in [false, true] {
-        let mut args = vec!["run"];
-        if lazy {
-            args.push("--lazy");
-        }
-        args.push(wat.to_str().unwrap());
+    for mode in ["--eager", "--lazy", "--background"] {
+        let args = vec!["run", mode, wat.to_str().unwrap()];
         let out = Command::new("sh")
             .arg("-c")
             .arg(r#"ulimit -s 256 && exec "$@""#)
@@ -555,7 +561,7 @@ fn recursion_under_a_small_stack_ulimit_is_a_stack_overflow_trap() {
             .output()
             .expect("run wasmz under sh");
         let err = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(134), "lazy {lazy}: {err}");
+        assert_eq!(out.status.code(), Some(134), "{mode}: {err}");
         assert!(err.contains("wasm trap: call stack exhausted"), "{err}");
         assert!(!err.contains("out of bounds"), "{err}");
     }
