@@ -566,3 +566,31 @@ fn recursion_under_a_small_stack_ulimit_is_a_stack_overflow_trap() {
         assert!(!err.contains("out of bounds"), "{err}");
     }
 }
+
+#[test]
+fn every_compilation_mode_runs_under_a_small_file_size_ulimit() {
+    // Lazily compiled code goes to an in-memory file; growing a file past `ulimit -f` would kill the
+    // process with SIGXFSZ.
+    let dir = TempDir::new("cli-fsize");
+    let wat = dir.path().join("calls.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+             (func $square (param i32) (result i32) (i32.mul (local.get 0) (local.get 0)))
+             (func (export "f") (param i32) (result i32)
+               (i32.add (call $square (local.get 0)) (i32.const 1))))"#,
+    )
+    .unwrap();
+    for mode in ["--eager", "--lazy", "--background"] {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(r#"ulimit -f 64 && exec "$@""#)
+            .arg("sh")
+            .arg(env!("CARGO_BIN_EXE_wasmz"))
+            .args(["run", mode, "--invoke", "f", wat.to_str().unwrap(), "6"])
+            .output()
+            .expect("run wasmz under sh");
+        assert_eq!(out.status.code(), Some(0), "{mode}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "37\n", "{mode}");
+    }
+}

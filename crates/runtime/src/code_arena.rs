@@ -11,7 +11,8 @@
 //! Bytes once written are never written again, so code published before keeps running undisturbed
 //! while more is added. After `fork`, the child shares the file with its parent: only the process that
 //! made the arena appends to it (each process has its own copy of the allocation cursor), the other
-//! falls back to mappings of its own.
+//! falls back to mappings of its own. Nor is there an arena under a file-size limit (`ulimit -f`)
+//! below its size: growing or writing a file past the limit raises SIGXFSZ, which kills the process.
 //!
 //! Linux only; elsewhere [`CodeArena::new`] fails and lazily compiled code gets a mapping per function.
 
@@ -51,6 +52,14 @@ impl CodeArena {
         let capacity = capacity
             .checked_next_multiple_of(page)
             .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+        // Growing a file past the process's file-size limit (`ulimit -f`) raises SIGXFSZ, which
+        // kills the process: under a lower limit there is no arena.
+        if file_size_limit()? < capacity {
+            return Err(io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                "the file-size limit is below the code arena's size",
+            ));
+        }
         // SAFETY: the name is a NUL-terminated string; the call has no other memory effects.
         let fd = unsafe {
             libc::memfd_create(
@@ -110,7 +119,8 @@ impl CodeArena {
     }
 
     /// Appends `code` and returns where it starts in the executable mapping, or `None` when the arena
-    /// is full or belongs to another process (the caller maps the code elsewhere).
+    /// is full, belongs to another process, or the file-size limit was lowered below its size since
+    /// it was made (the caller maps the code elsewhere).
     ///
     /// # Errors
     /// When writing the file fails.
@@ -119,7 +129,7 @@ impl CodeArena {
     /// The bytes become executable: they must be machine code that wasmz's compiler produced for
     /// this host (see `CodeMemory::publish`).
     pub(crate) unsafe fn append(&self, code: &[u8]) -> io::Result<Option<*const u8>> {
-        if code.is_empty() || std::process::id() != self.owner {
+        if code.is_empty() || std::process::id() != self.owner || !self.within_file_size_limit()? {
             return Ok(None);
         }
         let len = code.len().next_multiple_of(ALIGN);
@@ -135,6 +145,18 @@ impl CodeArena {
         let start = (self.base + offset) as *const u8;
         crate::code_memory::flush_instruction_cache(start, code.len());
         Ok(Some(start))
+    }
+
+    /// Whether writing anywhere in the file stays within the process's file-size limit (writing past
+    /// it raises SIGXFSZ).
+    #[cfg(target_os = "linux")]
+    fn within_file_size_limit(&self) -> io::Result<bool> {
+        Ok(file_size_limit()? >= self.capacity)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn within_file_size_limit(&self) -> io::Result<bool> {
+        Ok(false)
     }
 
     /// Writes `code` to the file at `offset`, a range this thread allocated.
@@ -186,6 +208,24 @@ impl CodeArena {
     }
 }
 
+/// The process's file-size limit (`RLIMIT_FSIZE`) in bytes.
+#[cfg(target_os = "linux")]
+fn file_size_limit() -> io::Result<usize> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `getrlimit` writes the limit into `limit`, a live struct.
+    if unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut limit) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(if limit.rlim_cur == libc::RLIM_INFINITY {
+        usize::MAX
+    } else {
+        usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX)
+    })
+}
+
 impl Drop for CodeArena {
     fn drop(&mut self) {
         // SAFETY: the mapping was made by `new` and nothing refers to it any more: every
@@ -232,6 +272,41 @@ mod tests {
         // SAFETY: the bytes are never run.
         assert!(unsafe { arena.append(&[0xc3]) }.unwrap().is_none());
         assert_eq!(arena.next.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn nothing_is_written_past_a_lowered_file_size_limit() {
+        let mut arena = CodeArena::new(1 << 20).unwrap();
+        // SAFETY: the bytes are never run.
+        assert!(unsafe { arena.append(&[0xc3]) }.unwrap().is_some());
+        // A child process lowers its limit below the arena's size: appending would raise SIGXFSZ.
+        // SAFETY: the child allocates nothing and takes no lock before `_exit`.
+        let child = unsafe { libc::fork() };
+        assert!(child >= 0);
+        if child == 0 {
+            // (The child is not the arena's owner, so it would not append anyway: pretend it is.)
+            arena.owner = std::process::id();
+            let limit = libc::rlimit {
+                rlim_cur: 4096,
+                rlim_max: libc::RLIM_INFINITY,
+            };
+            // SAFETY: plain system calls; `_exit` ends the child without unwinding.
+            unsafe {
+                libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
+                let appended = arena.append(&[0xc3]);
+                libc::_exit(match appended {
+                    Ok(None) => 0,
+                    _ => 1,
+                });
+            }
+        }
+        let mut status = 0;
+        // SAFETY: waits for the child forked above.
+        assert_eq!(unsafe { libc::waitpid(child, &mut status, 0) }, child);
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "status {status:#x}"
+        );
     }
 
     #[test]
