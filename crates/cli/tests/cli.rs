@@ -24,6 +24,18 @@ fn wasmz(args: &[&str]) -> Output {
         .expect("run wasmz")
 }
 
+/// Runs `wasmz ARGS` after `ulimit LIMIT` (e.g. `-s 256`) in a shell.
+fn wasmz_under_ulimit(limit: &str, args: &[&str]) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!(r#"ulimit {limit} && exec "$@""#))
+        .arg("sh")
+        .arg(env!("CARGO_BIN_EXE_wasmz"))
+        .args(args)
+        .output()
+        .expect("run wasmz under sh")
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -551,15 +563,7 @@ fn recursion_under_a_small_stack_ulimit_is_a_stack_overflow_trap() {
     .unwrap();
     // The main thread gets 256 KiB of stack: less than the default wasm stack limit of 512 KiB.
     for mode in ["--eager", "--lazy", "--background"] {
-        let args = vec!["run", mode, wat.to_str().unwrap()];
-        let out = Command::new("sh")
-            .arg("-c")
-            .arg(r#"ulimit -s 256 && exec "$@""#)
-            .arg("sh")
-            .arg(env!("CARGO_BIN_EXE_wasmz"))
-            .args(&args)
-            .output()
-            .expect("run wasmz under sh");
+        let out = wasmz_under_ulimit("-s 256", &["run", mode, wat.to_str().unwrap()]);
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(134), "{mode}: {err}");
         assert!(err.contains("wasm trap: call stack exhausted"), "{err}");
@@ -582,14 +586,8 @@ fn every_compilation_mode_runs_under_a_small_file_size_ulimit() {
     )
     .unwrap();
     for mode in ["--eager", "--lazy", "--background"] {
-        let out = Command::new("sh")
-            .arg("-c")
-            .arg(r#"ulimit -f 64 && exec "$@""#)
-            .arg("sh")
-            .arg(env!("CARGO_BIN_EXE_wasmz"))
-            .args(["run", mode, "--invoke", "f", wat.to_str().unwrap(), "6"])
-            .output()
-            .expect("run wasmz under sh");
+        let args = ["run", mode, "--invoke", "f", wat.to_str().unwrap(), "6"];
+        let out = wasmz_under_ulimit("-f 64", &args);
         assert_eq!(out.status.code(), Some(0), "{mode}: {}", text(&out.stderr));
         assert_eq!(text(&out.stdout), "37\n", "{mode}");
     }
