@@ -78,18 +78,13 @@ impl CodeMemory {
         if let Some(arena) = arena {
             // SAFETY: passed on to the caller.
             if let Some(begin) = unsafe { arena.append(code) }? {
-                let image = Arc::new(image);
-                let begin = begin as usize;
-                crate::perfmap::record(begin, code.len(), &image);
-                with_registry_written(|registry| {
-                    registry.insert(begin, (begin + code.len(), image.clone()))
-                });
-                return Ok(CodeMemory {
-                    backing: Backing::Arena(arena.clone()),
-                    start: begin,
-                    len: code.len(),
-                    image,
-                });
+                let backing = Backing::Arena(arena.clone());
+                return Ok(CodeMemory::register(
+                    backing,
+                    begin,
+                    code.len(),
+                    Arc::new(image),
+                ));
             }
         }
         static NEXT_LINE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -116,15 +111,33 @@ impl CodeMemory {
         let map = map.make_exec()?;
         let begin = map.as_ptr().wrapping_add(start);
         flush_instruction_cache(begin, len);
-        let begin = begin as usize;
-        crate::perfmap::record(begin, code.len(), &image);
-        with_registry_written(|registry| registry.insert(begin, (begin + len, image.clone())));
-        Ok(CodeMemory {
-            backing: Backing::Mapping(map),
-            start: begin,
-            len: code.len(),
+        Ok(CodeMemory::register(
+            Backing::Mapping(map),
+            begin,
+            code.len(),
             image,
-        })
+        ))
+    }
+
+    /// Registers the `len` bytes of code at `begin` in `backing`, described by `image` (and names
+    /// them in the perf map when one is written).
+    fn register(
+        backing: Backing,
+        begin: *const u8,
+        len: usize,
+        image: Arc<CodeImage>,
+    ) -> CodeMemory {
+        let start = begin as usize;
+        crate::perfmap::record(start, len, &image);
+        // The registered range is never empty: a lookup at `start` must find the code.
+        let end = start + len.max(1);
+        with_registry_written(|registry| registry.insert(start, (end, image.clone())));
+        CodeMemory {
+            backing,
+            start,
+            len,
+            image,
+        }
     }
 
     /// The published machine code (read back from the executable mapping).

@@ -85,8 +85,6 @@ pub struct LazyModule {
     stubs: LazyStubs,
     /// Where compiled code goes, made at the first compilation (`None` if it could not be made).
     arena: OnceLock<Option<Arc<CodeArena>>>,
-    /// The arena's size: address space reserved, not memory.
-    arena_capacity: usize,
 }
 
 /// Bytes of address space to reserve for the code of the module described by `info`: generously more
@@ -122,14 +120,13 @@ impl LazyModule {
             code_bytes: AtomicUsize::new(0),
             stubs: LazyStubs::new(info)?,
             arena: OnceLock::new(),
-            arena_capacity: arena_capacity(info),
         })
     }
 
-    /// The module's code arena, made on first use.
-    fn arena(&self) -> Option<&Arc<CodeArena>> {
+    /// The code arena of the module described by `info`, made on first use.
+    fn arena(&self, info: &ModuleInfo) -> Option<&Arc<CodeArena>> {
         self.arena
-            .get_or_init(|| CodeArena::new(self.arena_capacity).ok().map(Arc::new))
+            .get_or_init(|| CodeArena::new(arena_capacity(info)).ok().map(Arc::new))
             .as_ref()
     }
 
@@ -262,7 +259,7 @@ impl LazyModule {
         }
         // SAFETY: the code comes from the `LazyCompiler`, whose contract is that it is what wasmz's
         // compiler produced for `item`, described by `image`.
-        let code = unsafe { CodeMemory::publish_function(self.arena(), image, &compiled.code) }
+        let code = unsafe { CodeMemory::publish_function(self.arena(info), image, &compiled.code) }
             .map_err(|e| format!("cannot map code memory: {e}"))?;
         self.code_bytes
             .fetch_add(compiled.code.len(), Ordering::Relaxed);
