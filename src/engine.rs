@@ -244,8 +244,8 @@ impl Config {
     /// see `wasmz_environ::call_order`). A function called before its turn is compiled by
     /// the calling thread (once: whoever comes second waits for the first), so the first result comes
     /// as soon as with lazy compilation, and later calls find their code ready instead of compiling
-    /// it. The threads stop when the module is dropped. Each function is a mapping of its own, as with
-    /// lazy compilation.
+    /// it. The threads stop when the module is dropped. Code is placed as with lazy compilation
+    /// (appended to the module's executable code arena).
     pub fn background_compilation(&mut self, enable: bool) -> &mut Self {
         self.background_compilation = enable;
         if enable {

@@ -1,7 +1,8 @@
 //! Differential execution against wasmi: the same generated module, every exported function called with
 //! zero arguments in both, with fuel bounding both. Results must be equal (any NaN matches any NaN), or
 //! both must trap with the same trap code. Runs that exhaust fuel or the stack in either are skipped, as
-//! the two count fuel and stack differently. Half of the inputs run with lazy compilation.
+//! the two count fuel and stack differently. A third of the inputs run with lazy compilation and a third
+//! with background compilation.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -19,9 +20,21 @@ fn show(bits: u64, is_nan: bool) -> String {
     if is_nan { "nan".into() } else { format!("{bits:#x}") }
 }
 
-fn wasmz_run(wasm: &[u8], lazy: bool) -> Option<Vec<(String, Outcome)>> {
+/// How wasmz compiles the module.
+#[derive(Clone, Copy)]
+enum Mode {
+    Eager,
+    Lazy,
+    Background,
+}
+
+fn wasmz_run(wasm: &[u8], mode: Mode) -> Option<Vec<(String, Outcome)>> {
     let mut config = wasmz::Config::new();
-    config.consume_fuel(true).wasm_simd(false).lazy_compilation(lazy);
+    config
+        .consume_fuel(true)
+        .wasm_simd(false)
+        .lazy_compilation(matches!(mode, Mode::Lazy))
+        .background_compilation(matches!(mode, Mode::Background));
     let engine = wasmz::Engine::new(&config).ok()?;
     let module = wasmz::Module::compile(&engine, wasm).ok()?;
     let mut store = wasmz::Store::new(&engine);
@@ -140,9 +153,9 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(path) = std::env::var("WASMZ_FUZZ_DUMP") {
         std::fs::write(path, &wasm).expect("dump the module");
     }
-    // Half of the inputs (by length, which leaves the module's decoding alone) run with lazy compilation.
-    let lazy = data.len() % 2 == 1;
-    let (Some(z), Some(i)) = (wasmz_run(&wasm, lazy), wasmi_run(&wasm)) else { return };
+    // The compilation mode is chosen by the input's length, which leaves the module's decoding alone.
+    let mode = [Mode::Eager, Mode::Lazy, Mode::Background][data.len() % 3];
+    let (Some(z), Some(i)) = (wasmz_run(&wasm, mode), wasmi_run(&wasm)) else { return };
     // Pair the results by export name: the two runtimes list exports in different orders.
     for (name, a) in &z {
         let Some((_, b)) = i.iter().find(|(n, _)| n == name) else { continue };
