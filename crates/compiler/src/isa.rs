@@ -140,14 +140,14 @@ pub fn build_isa_for(
     set(&mut flags, "enable_probestack", "false")?;
     // The code image is relocated by wasmz itself with PC-relative calls only.
     set(&mut flags, "is_pic", "false")?;
+    // Cranelift's IR verifier checks what the translator produces: on in debug builds, and in release
+    // builds with `WASMZ_CRANELIFT_VERIFIER=1` in the environment (as CI runs the tests).
+    let verify = cfg!(debug_assertions)
+        || std::env::var_os("WASMZ_CRANELIFT_VERIFIER").is_some_and(|v| v == "1");
     set(
         &mut flags,
         "enable_verifier",
-        if cfg!(debug_assertions) {
-            "true"
-        } else {
-            "false"
-        },
+        if verify { "true" } else { "false" },
     )?;
     let shared = settings::Flags::new(flags);
     let host = Triple::host();

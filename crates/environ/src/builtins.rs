@@ -105,11 +105,12 @@ builtins! {
     /// location.
     MemoryAtomicWait64(Ptr, I64, I64) -> I32;
     /// Compiles the function behind a `*const VMFuncRef` whose code pointer is still null (lazy
-    /// compilation), stores the code pointer into that `VMFuncRef` and returns it; returns null when the
-    /// function cannot be compiled, after recording the error as the message of the trap that follows.
-    /// Called with the preserve-all convention ([`Builtin::preserves_all_registers`]): it is the cold
-    /// path of every call in lazily compiled code, and the call's arguments stay in their registers.
-    LazyCompile(Ptr) -> Ptr;
+    /// compilation) and stores the code pointer into that `VMFuncRef`, where compiled code then loads
+    /// it; leaves it null when the function cannot be compiled, after recording the error as the
+    /// message of the trap that follows. Called with the preserve-all convention
+    /// ([`Builtin::preserves_all_registers`]), which allows no result: it is the cold path of every
+    /// call in lazily compiled code, and the call's arguments stay in their registers.
+    LazyCompile(Ptr);
     /// Allocates an exception of the calling instance's tag `tag` in the store and returns its address
     /// (see `vmoffsets::exception`); compiled code then writes the values.
     ExnNew(I32) -> Ptr;

@@ -95,14 +95,14 @@ extern "C" fn epoch_deadline_inner(vmctx: *mut VMContext) {
 
 /// Defines `$name` as `$inner` behind a shim that saves and restores every register the C convention
 /// lets `$inner` clobber (general and full vector registers), as the preserve-all convention compiled
-/// code calls it with requires; with `-> result`, the result register gets `$inner`'s result instead of
-/// its saved value.
+/// code calls it with requires. Such a builtin has no result (Cranelift's preserve-all convention
+/// allows none): it answers through memory.
 macro_rules! preserve_all {
-    ($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) $(-> $r:ty)? = $inner:ident, $($keep:literal)?) => {
+    ($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) = $inner:ident $(,)?) => {
         $(#[$doc])*
         #[cfg(target_arch = "x86_64")]
         #[unsafe(naked)]
-        extern "C" fn $name($($arg: $ty),*) $(-> $r)? {
+        extern "C" fn $name($($arg: $ty),*) {
             core::arch::naked_asm!(
                 "push rbp",
                 "mov rbp, rsp",
@@ -117,8 +117,6 @@ macro_rules! preserve_all {
                 "movdqu [rsp + 192], xmm12", "movdqu [rsp + 208], xmm13", "movdqu [rsp + 224], xmm14",
                 "movdqu [rsp + 240], xmm15",
                 "call {inner}",
-                // The result, when there is one, replaces the saved rax (at rbp - 8).
-                $($keep,)?
                 "movdqu xmm0, [rsp + 0]", "movdqu xmm1, [rsp + 16]", "movdqu xmm2, [rsp + 32]",
                 "movdqu xmm3, [rsp + 48]", "movdqu xmm4, [rsp + 64]", "movdqu xmm5, [rsp + 80]",
                 "movdqu xmm6, [rsp + 96]", "movdqu xmm7, [rsp + 112]", "movdqu xmm8, [rsp + 128]",
@@ -139,7 +137,7 @@ macro_rules! preserve_all {
         /// On aarch64 x0–x18 and the full q0–q31 are saved around the Rust function.
         #[cfg(target_arch = "aarch64")]
         #[unsafe(naked)]
-        extern "C" fn $name($($arg: $ty),*) $(-> $r)? {
+        extern "C" fn $name($($arg: $ty),*) {
             core::arch::naked_asm!(
                 "stp x29, x30, [sp, #-16]!",
                 "mov x29, sp",
@@ -155,8 +153,6 @@ macro_rules! preserve_all {
                 "stp q24, q25, [sp, #544]", "stp q26, q27, [sp, #576]", "stp q28, q29, [sp, #608]",
                 "stp q30, q31, [sp, #640]",
                 "bl {inner}",
-                // The result, when there is one, replaces the saved x0 (at sp + 0).
-                $(preserve_all!(@aarch64 $keep),)?
                 "ldp q0, q1, [sp, #160]", "ldp q2, q3, [sp, #192]", "ldp q4, q5, [sp, #224]",
                 "ldp q6, q7, [sp, #256]", "ldp q8, q9, [sp, #288]", "ldp q10, q11, [sp, #320]",
                 "ldp q12, q13, [sp, #352]", "ldp q14, q15, [sp, #384]", "ldp q16, q17, [sp, #416]",
@@ -174,7 +170,6 @@ macro_rules! preserve_all {
             )
         }
     };
-    (@aarch64 $keep:literal) => { "str x0, [sp, #0]" };
 }
 
 preserve_all! {
@@ -426,20 +421,16 @@ extern "C" fn memory_atomic_wait64(
 preserve_all! {
     /// [`lazy_compile_inner`] with the preserve-all convention: compiled code calls it on the cold path
     /// of every call in lazily compiled code, whose arguments then need not leave their registers.
-    lazy_compile(_vmctx: *mut VMContext, _funcref: *mut VMFuncRef) -> *const u8 = lazy_compile_inner,
-    "mov [rbp - 8], rax"
+    lazy_compile(_vmctx: *mut VMContext, _funcref: *mut VMFuncRef) = lazy_compile_inner,
 }
 
-extern "C" fn lazy_compile_inner(_vmctx: *mut VMContext, funcref: *mut VMFuncRef) -> *const u8 {
+extern "C" fn lazy_compile_inner(_vmctx: *mut VMContext, funcref: *mut VMFuncRef) {
     // SAFETY: compiled code passes a `VMFuncRef` of its own store (a vmctx slot or a table element's
     // target), and the store is used by this thread only.
-    match unsafe { crate::lazy::resolve_funcref(funcref) } {
-        Ok(code) => code,
-        Err(message) => {
-            // The calling code traps with `CompileError` on the null result; the trap carries this.
-            set_trap_message(Some(message), None);
-            std::ptr::null()
-        }
+    if let Err(message) = unsafe { crate::lazy::resolve_funcref(funcref) } {
+        // The code pointer stays null, on which the calling code traps with `CompileError`; the trap
+        // carries this message.
+        set_trap_message(Some(message), None);
     }
 }
 

@@ -86,9 +86,11 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// With lazy compilation, makes sure `code` (loaded from the `VMFuncRef` at `funcref`) is not null:
-    /// when it is, calls the `LazyCompile` builtin, which compiles the function, stores its code pointer
-    /// into the `VMFuncRef` and returns it (or null, then this traps with `CompileError`). Without lazy
-    /// compilation code pointers are never null and `code` is returned as is.
+    /// when it is, calls the `LazyCompile` builtin, which compiles the function and stores its code
+    /// pointer into the `VMFuncRef`, then loads it from there (still null if it could not be compiled:
+    /// then this traps with `CompileError`). The builtin returns nothing, as Cranelift's preserve-all
+    /// convention allows no results. Without lazy compilation code pointers are never null and `code`
+    /// is returned as is.
     fn ensure_compiled(&mut self, code: Value, funcref: impl FnOnce(&mut Self) -> Value) -> Value {
         if !self.env.lazy_calls {
             return code;
@@ -103,15 +105,17 @@ impl FuncTranslator<'_, '_> {
         self.builder.switch_to_block(compile);
         self.builder.seal_block(compile);
         let funcref = funcref(self);
-        let compiled = self
-            .env
-            .call_builtin(
-                &mut self.builder,
-                self.vmctx,
-                Builtin::LazyCompile,
-                &[funcref],
-            )
-            .expect("LazyCompile returns the code pointer");
+        let results = self.env.call_builtin(
+            &mut self.builder,
+            self.vmctx,
+            Builtin::LazyCompile,
+            &[funcref],
+        );
+        debug_assert!(results.is_none(), "LazyCompile returns nothing");
+        let compiled =
+            self.builder
+                .ins()
+                .load(POINTER, trusted(), funcref, funcref::WASM_CALL as i32);
         self.builder
             .ins()
             .trapz(compiled, crate::trap_code(TrapCode::CompileError));
