@@ -2,7 +2,9 @@
 //! threads, SIMD...), with no peer to compare with: each exported function whose parameters can be
 //! given zero or null values is called under fuel, in a store whose GC heap is small enough that
 //! collections happen often. Any result or trap is fine; a panic, a crash or a hang is not. Heap
-//! statistics must stay within the heap limit.
+//! statistics must stay within the heap limit. A third of the inputs are compiled lazily and a third in
+//! the background; there, a function failing to compile at its first call (a `CompileError` trap) is a
+//! failure unless eager compilation refuses the module as unsupported.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -11,10 +13,17 @@ use std::sync::LazyLock;
 const FUEL: u64 = 200_000;
 const HEAP_LIMIT: usize = 1 << 20;
 
-static ENGINE: LazyLock<wasmz::Engine> = LazyLock::new(|| {
-    let mut config = wasmz::Config::new();
-    config.consume_fuel(true).gc_heap_limit(HEAP_LIMIT);
-    wasmz::Engine::new(&config).expect("the host is supported")
+/// Engines compiling eagerly, lazily and in the background.
+static ENGINES: LazyLock<[wasmz::Engine; 3]> = LazyLock::new(|| {
+    [(false, false), (true, false), (true, true)].map(|(lazy, background)| {
+        let mut config = wasmz::Config::new();
+        config
+            .consume_fuel(true)
+            .gc_heap_limit(HEAP_LIMIT)
+            .lazy_compilation(lazy)
+            .background_compilation(background);
+        wasmz::Engine::new(&config).expect("the host is supported")
+    })
 });
 
 /// A zero or null argument of type `t`, if there is an obvious one.
@@ -50,12 +59,14 @@ fuzz_target!(|data: &[u8]| {
     };
     let Ok(module) = wasm_smith::Module::new(config, &mut u) else { return };
     let wasm = module.to_bytes();
-    let module = match wasmz::Module::compile(&ENGINE, &wasm) {
+    // The compilation mode is chosen by the input's length, which leaves the module's decoding alone.
+    let engine = &ENGINES[data.len() % 3];
+    let module = match wasmz::Module::compile(engine, &wasm) {
         Ok(m) => m,
         Err(wasmz::Error::Wasm(wasmz::WasmError::Unsupported { .. })) => return,
         Err(e) => panic!("a valid module failed to compile: {e}"),
     };
-    let mut store = wasmz::Store::new(&ENGINE);
+    let mut store = wasmz::Store::new(engine);
     store.set_fuel(FUEL);
     let Ok(mut instance) = wasmz::Instance::new(&mut store, &module, &wasmz::Linker::new()) else {
         return;
@@ -68,7 +79,17 @@ fuzz_target!(|data: &[u8]| {
             continue;
         };
         store.set_fuel(FUEL);
-        let _ = instance.call_vals(&name, &args);
+        if let Ok(Err(trap)) = instance.call_vals(&name, &args).map(|r| r.into_result())
+            && trap.code() == wasmz::TrapCode::CompileError
+        {
+            // Lazily compiled, an operator wasmz does not support fails at the first call; eager
+            // compilation says whether that is what happened.
+            let eager = wasmz::Module::compile(&ENGINES[0], &wasm);
+            assert!(
+                matches!(eager, Err(wasmz::Error::Wasm(wasmz::WasmError::Unsupported { .. }))),
+                "`{name}` failed to compile lazily: {trap}"
+            );
+        }
         let stats = store.gc_stats();
         assert!(stats.heap_size <= HEAP_LIMIT, "{stats:?}");
     }
