@@ -112,8 +112,19 @@ impl Store {
     }
 
     /// Sets the embedder's data, which host functions reach through [`crate::HostContext::data`].
+    ///
+    /// # Panics
+    /// While the data is borrowed (a [`crate::DataMut`] from [`Store::data`] or
+    /// [`crate::HostContext::data`] is alive, e.g. in a host function up the stack that reaches this
+    /// store through a handle of its own): the borrower holds a reference into the old data.
     pub fn set_data<T: Any>(&mut self, data: T) {
-        self.cell.get_mut().set_data(Box::new(data));
+        let old = self.cell.get_mut().set_data(Box::new(data));
+        // The old data is dropped (running its `Drop`, which may use the store) after the store's
+        // borrow has ended.
+        match old {
+            Ok(old) => drop(old),
+            Err(_) => panic!("Store::set_data: the store's data is borrowed (a DataMut is alive)"),
+        }
     }
 
     /// Enforces the engine's memory budget ([`crate::Config::memory_budget`]) on this store: from now
@@ -217,9 +228,12 @@ impl Store {
     /// the code run `ticks` more increments of the epoch, or `None` to interrupt it (a trap with
     /// [`crate::TrapCode::Interrupted`], as without a callback). A callback that panics interrupts.
     pub fn epoch_deadline_callback(&mut self, callback: impl FnMut(u64) -> Option<u64> + 'static) {
-        self.cell
+        let old = self
+            .cell
             .get_mut()
             .set_epoch_callback(Some(Box::new(callback)));
+        // Dropped after the store's borrow has ended: its `Drop` may use the store.
+        drop(old);
     }
 }
 

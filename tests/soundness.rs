@@ -355,3 +355,53 @@ fn store_data_is_never_borrowed_mutably_twice() -> Result<()> {
     assert_eq!(inner.call(())?, 1);
     Ok(())
 }
+
+/// The data a host function holds must outlive its guard, even when the host function reaches the
+/// store itself (here through a thread-local) and tries to replace the data meanwhile.
+#[test]
+fn store_data_is_not_replaced_while_borrowed() -> Result<()> {
+    use std::cell::RefCell;
+    thread_local! {
+        static STORE: RefCell<Option<Store>> = const { RefCell::new(None) };
+    }
+    let engine = Engine::default();
+    let module = Module::compile(
+        &engine,
+        r#"(module (import "h" "f" (func $f (result i32))) (func (export "run") (result i32) call $f))"#,
+    )?;
+    let mut linker = Linker::new();
+    linker.define(
+        "h",
+        "f",
+        HostFunc::wrap(|cx: &mut HostContext| -> Result<i32, HostError> {
+            let mut guard = cx
+                .data::<Vec<u64>>()
+                .ok_or_else(|| HostError::new("no data"))?;
+            // Replacing the data now would free what `guard` points into: refused with a panic,
+            // which the host call turns into a trap.
+            let replaced = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                STORE.with(|s| s.borrow_mut().as_mut().expect("set").set_data(0u8))
+            }));
+            guard.push(7);
+            Ok(i32::from(replaced.is_err()))
+        }),
+    )?;
+    let mut store = Store::new(&engine);
+    store.set_data(vec![1u64]);
+    let instance = Instance::new(&mut store, &module, &linker)?;
+    STORE.with(|s| *s.borrow_mut() = Some(store));
+    assert_eq!(
+        instance.typed_func::<(), i32>("run")?.call(())?,
+        1,
+        "set_data refused"
+    );
+    let mut store = STORE.with(|s| s.borrow_mut().take()).expect("set");
+    assert_eq!(
+        *store.data::<Vec<u64>>().expect("the old data stays"),
+        [1, 7]
+    );
+    // Not borrowed: replacing works.
+    store.set_data(5u8);
+    assert_eq!(*store.data::<u8>().expect("replaced"), 5);
+    Ok(())
+}

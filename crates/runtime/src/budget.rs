@@ -36,9 +36,18 @@ impl std::fmt::Debug for MemoryBudget {
 }
 
 impl MemoryBudget {
-    /// Sets (or removes) the limiter consulted before each growth.
+    /// Sets (or removes) the limiter consulted before each growth. The old limiter is dropped after
+    /// the new one is in place, so its `Drop` may use the store.
+    ///
+    /// # Panics
+    /// When called while the limiter runs (from the limiter itself).
     pub fn set_limiter(&self, limiter: Option<Box<dyn GrowthLimiter>>) {
-        *self.limiter.borrow_mut() = limiter;
+        let Ok(mut slot) = self.limiter.try_borrow_mut() else {
+            panic!("a store's resource limiter cannot be replaced while it runs");
+        };
+        let old = std::mem::replace(&mut *slot, limiter);
+        drop(slot);
+        drop(old);
     }
 
     /// Asks the limiter (if any) with `ask`. A limiter that panics, or one asked again while it

@@ -132,7 +132,8 @@ pub struct StoreInner {
     /// What the embedding API keeps here to find its own handle of the store from inside a host call.
     owner: Option<Box<dyn Any>>,
     /// Called when the epoch deadline is reached (see [`StoreInner::on_epoch_deadline`]).
-    epoch_callback: Option<Box<EpochCallback>>,
+    /// A cell: the callback runs with only a shared borrow of the store, and may replace itself.
+    epoch_callback: std::cell::Cell<Option<Box<EpochCallback>>>,
     /// The GC heap.
     pub(crate) gc: std::cell::RefCell<crate::gc::GcHeap>,
     /// References the host holds (see [`crate::gc::GcRoot`]).
@@ -161,7 +162,7 @@ impl StoreInner {
             data: None,
             data_borrowed: std::cell::Cell::new(false),
             owner: None,
-            epoch_callback: None,
+            epoch_callback: std::cell::Cell::new(None),
             gc: Default::default(),
             gc_roots: Default::default(),
         }
@@ -334,9 +335,15 @@ impl StoreInner {
         &self.instances[id.0]
     }
 
-    /// Replaces the embedder's data.
-    pub fn set_data(&mut self, data: Box<dyn Any>) {
-        self.data = Some(data);
+    /// Replaces the embedder's data and returns the old data, which the caller drops once it holds no
+    /// reference into the store (dropping runs the embedder's code). While the data is borrowed
+    /// ([`StoreInner::borrow_data`]) nothing changes and `Err` gives `data` back: the borrower holds a
+    /// reference into the old data.
+    pub fn set_data(&mut self, data: Box<dyn Any>) -> Result<Option<Box<dyn Any>>, Box<dyn Any>> {
+        if self.data_borrowed.get() {
+            return Err(data);
+        }
+        Ok(self.data.replace(data))
     }
 
     /// The embedder's data, borrowed until the returned flag is cleared (the embedding API's guard
@@ -371,13 +378,18 @@ impl StoreInner {
     /// Sets (or removes) the callback asked when code reaches the epoch deadline: given the
     /// engine's current epoch, it returns how many more ticks the code may run, or `None` to
     /// interrupt it.
-    pub fn set_epoch_callback(&mut self, callback: Option<Box<EpochCallback>>) {
-        self.epoch_callback = callback;
+    /// Returns the old callback, which the caller drops once it holds no reference into the store
+    /// (dropping runs the embedder's code).
+    pub fn set_epoch_callback(
+        &self,
+        callback: Option<Box<EpochCallback>>,
+    ) -> Option<Box<EpochCallback>> {
+        self.epoch_callback.replace(callback)
     }
 
     /// The epoch deadline was reached: whether the code goes on (the callback then moved the
     /// deadline). Without a callback, or when it panics or asks to stop, the code is interrupted.
-    pub fn on_epoch_deadline(&mut self) -> bool {
+    pub fn on_epoch_deadline(&self) -> bool {
         let Some(mut callback) = self.epoch_callback.take() else {
             return false;
         };
@@ -387,7 +399,10 @@ impl StoreInner {
         let epoch = unsafe { (*(*ctx).epoch_ptr).load(std::sync::atomic::Ordering::Relaxed) };
         let more = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(epoch)))
             .unwrap_or(None);
-        self.epoch_callback = Some(callback);
+        // The callback stays unless it set another meanwhile.
+        let replacement = self.epoch_callback.take();
+        self.epoch_callback
+            .set(Some(replacement.unwrap_or(callback)));
         match more {
             Some(ticks) => {
                 // SAFETY: as above.
