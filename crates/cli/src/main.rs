@@ -13,8 +13,8 @@
 //! `.cwasm` files hold their code already:
 //!
 //! - Without `--invoke`: a command module's `_start` runs with the arguments `FILE ARGS...`; a reactor's
-//!   `_initialize` runs. The process exits with the guest's exit status (`proc_exit(n)` → `n`, a return
-//!   from `_start` → 0).
+//!   `_initialize` runs. The process exits with the guest's exit status (`proc_exit(n)` → `n`, or 255
+//!   when `n` is outside 0..=255; a return from `_start` → 0).
 //! - With `--invoke NAME`: the reactor initializer `_initialize` runs if exported, then the export
 //!   `NAME` is called with `ARGS` parsed by its parameter types (integers in decimal or `0x` hex,
 //!   floats in Rust syntax incl. `inf`/`nan`); each result is printed on its own line.

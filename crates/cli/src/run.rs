@@ -51,6 +51,9 @@ pub struct RunArgs {
     /// Writes `/tmp/perf-<pid>.map` naming the compiled wasm functions, for `perf report`.
     #[arg(long)]
     perf_map: bool,
+    /// The program's name, its `argv[0]` (default: the module's file name, without its directory).
+    #[arg(long, value_name = "NAME")]
+    argv0: Option<String>,
     /// The module (a .wasm binary, .wat text, or a .cwasm artifact from `wasmz-aot compile` with
     /// `--allow-precompiled`), then the arguments of the program (or of the invoked function). Everything
     /// after the module belongs to the program, options included: `wasmz run app.wasm --help` passes
@@ -137,7 +140,13 @@ pub fn run(args: RunArgs) -> Result<u8> {
     let module = Module::compile(&engine, &bytes)
         .with_context(|| format!("cannot compile {}", file.display()))?;
 
-    let program = file.display().to_string();
+    let program = match &args.argv0 {
+        Some(name) => name.clone(),
+        None => file.file_name().map_or_else(
+            || file.display().to_string(),
+            |name| name.to_string_lossy().into_owned(),
+        ),
+    };
     let mut builder = WasiCtxBuilder::new().inherit_stdio();
     builder = if args.invoke.is_some() {
         builder.arg(&program)
@@ -177,7 +186,7 @@ pub fn run(args: RunArgs) -> Result<u8> {
         // A wasm start function may exit (proc_exit) or trap during instantiation.
         Err(wasmz::Error::Trap(trap)) => {
             return Ok(match trap.exit_code() {
-                Some(code) => code as u8,
+                Some(code) => exit_status(code),
                 None => report_trap(&trap),
             });
         }
@@ -250,9 +259,16 @@ pub fn run(args: RunArgs) -> Result<u8> {
 fn finish(result: ExecResult) -> Result<u8> {
     Ok(match result {
         ExecResult::Ok(_) => 0,
-        ExecResult::Exit(code) => code as u8,
+        ExecResult::Exit(code) => exit_status(code),
         ExecResult::Trap(trap) => report_trap(&trap),
     })
+}
+
+/// The process exit status for the guest's `proc_exit(code)`: `code` when it fits the 8 bits a
+/// process status has, else 255. Cutting it to 8 bits, as the kernel would, would turn 256 (or any
+/// multiple of it) into success.
+fn exit_status(code: i32) -> u8 {
+    u8::try_from(code).unwrap_or(u8::MAX)
 }
 
 fn report_trap(trap: &Trap) -> u8 {

@@ -69,12 +69,36 @@ fn runs_hello_world_with_args_and_env() {
 }
 
 #[test]
+fn argv0_is_the_module_file_name_or_the_given_name() {
+    let wasm = wasm_of("cli-argv0", "crates/wasi/tests/c/args_env.c", &[]);
+    let name = wasm.file_name().unwrap().to_str().unwrap().to_string();
+    let out = wasmz(&["run", wasm.to_str().unwrap(), "x"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&format!("argv[0]={name}\nargv[1]=x\n")),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = wasmz(&["run", "--argv0", "tool", wasm.to_str().unwrap()]);
+    assert!(
+        text(&out.stdout).starts_with("argc=1\nargv[0]=tool\n"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
 fn exits_with_the_guest_exit_status() {
     let wasm = wasm_of("cli-exit", "crates/wasi/tests/c/exit_code.c", &[]);
-    for code in [0, 3, 42] {
+    for code in [0, 3, 42, 255] {
         let out = wasmz(&["run", wasm.to_str().unwrap(), &code.to_string()]);
         assert_eq!(out.status.code(), Some(code));
         assert_eq!(text(&out.stdout), format!("exiting with {code}\n"));
+    }
+    // A status that does not fit 8 bits exits with 255: 256 must not read as success.
+    for code in [-1, 256, 512, 1_000_000] {
+        let out = wasmz(&["run", wasm.to_str().unwrap(), &code.to_string()]);
+        assert_eq!(out.status.code(), Some(255), "exit({code})");
     }
 }
 

@@ -351,10 +351,14 @@ fn write_fd(fd: i32, data: &[u8]) -> WasiResult<usize> {
     }
 }
 
-/// The fd table. Lowest free numbers are reused.
+/// The fd table. Numbers are reused last freed first (as Wasmtime does), not lowest first: a program
+/// that moved its stdout away with `fd_renumber` and then opens a file must not find that file under
+/// number 1, where its buffered output would go.
 #[derive(Default)]
 pub(crate) struct FdTable {
     entries: BTreeMap<u32, FdEntry>,
+    /// Free numbers once used (each at most once), the last freed at the end.
+    free: Vec<u32>,
 }
 
 /// Most fds a guest may hold open at once.
@@ -362,21 +366,22 @@ const MAX_FDS: usize = 1 << 16;
 
 impl FdTable {
     pub(crate) fn insert_at(&mut self, fd: u32, entry: FdEntry) -> Option<FdEntry> {
+        self.free.retain(|&f| f != fd);
         self.entries.insert(fd, entry)
     }
 
-    /// Adds an entry under the lowest free number.
+    /// Adds an entry under the last freed number, or above every number in use when none is free.
     pub(crate) fn push(&mut self, entry: FdEntry) -> WasiResult<u32> {
         if self.entries.len() >= MAX_FDS {
             return Err(Errno::Mfile);
         }
-        let mut fd = 0u32;
-        for &used in self.entries.keys() {
-            if used != fd {
-                break;
-            }
-            fd += 1;
-        }
+        let fd = match self.free.pop() {
+            Some(fd) => fd,
+            None => match self.entries.last_key_value() {
+                Some((&last, _)) => last.checked_add(1).ok_or(Errno::Mfile)?,
+                None => 0,
+            },
+        };
         self.entries.insert(fd, entry);
         Ok(fd)
     }
@@ -390,7 +395,9 @@ impl FdTable {
     }
 
     pub(crate) fn remove(&mut self, fd: u32) -> WasiResult<FdEntry> {
-        self.entries.remove(&fd).ok_or(Errno::Badf)
+        let entry = self.entries.remove(&fd).ok_or(Errno::Badf)?;
+        self.free.push(fd);
+        Ok(entry)
     }
 }
 

@@ -928,3 +928,23 @@ fn streams_that_are_not_host_streams_are_of_unknown_type() {
         assert_eq!(b[0], wasmz_wasi::filetype::UNKNOWN, "filestat of {fd}");
     }
 }
+
+#[test]
+fn fd_numbers_are_reused_last_freed_first() {
+    let (_dir, mut g) = scratch_guest("wasi-host-fd-reuse");
+    let mut open = |g: &mut Guest| {
+        assert_eq!(g.path_open("file", 0), 0);
+        g.u32_at(16)
+    };
+    assert_eq!([open(&mut g), open(&mut g), open(&mut g)], [4, 5, 6]);
+    assert_eq!(g.call("fd_close", &[i(4)]), 0);
+    assert_eq!(g.call("fd_close", &[i(6)]), 0);
+    assert_eq!([open(&mut g), open(&mut g), open(&mut g)], [6, 4, 7]);
+    // Moving stdout away frees number 1, which the next open takes (as in Wasmtime).
+    assert_eq!(g.call("fd_renumber", &[i(1), i(5)]), 0);
+    assert_eq!(open(&mut g), 1);
+    // `fd_renumber` frees its source.
+    assert_eq!(g.call("fd_close", &[i(7)]), 0);
+    assert_eq!(g.call("fd_renumber", &[i(4), i(6)]), 0);
+    assert_eq!([open(&mut g), open(&mut g), open(&mut g)], [4, 7, 8]);
+}
