@@ -462,17 +462,22 @@ const STREAM_TYPES: &str = r#"(module
   (import "wasi_snapshot_preview1" "fd_fdstat_get" (func $fdstat (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_filestat_get" (func $filestat (param i32 i32) (result i32)))
   (memory (export "memory") 1)
-  (func (export "types") (param $fd i32) (result i32 i32 i64)
+  (func (export "types") (param $fd i32) (result i32 i32 i64 i64)
     (if (call $fdstat (local.get $fd) (i32.const 0)) (then unreachable))
     (if (call $filestat (local.get $fd) (i32.const 100)) (then unreachable))
     (i32.load8_u (i32.const 0))
     (i32.load8_u (i32.const 116))
-    (i64.load (i32.const 8))))"#;
+    (i64.load (i32.const 8))
+    ;; The filestat's device, inode and size.
+    (i64.or (i64.or (i64.load (i32.const 100)) (i64.load (i32.const 108)))
+      (i64.load (i32.const 132)))))"#;
 
-/// The (fdstat type, filestat type, base rights) `types(fd)` printed.
+/// The (fdstat type, filestat type, base rights) `types(fd)` printed; its device, inode and size
+/// must be zero (a standard stream shows nothing of the host file behind it).
 fn parse_types(out: &str) -> (u8, u8, u64) {
     let v: Vec<&str> = out.lines().collect();
-    assert_eq!(v.len(), 3, "{out:?}");
+    assert_eq!(v.len(), 4, "{out:?}");
+    assert_eq!(v[3], "0", "device, inode and size of a standard stream");
     (
         v[0].parse().unwrap(),
         v[1].parse().unwrap(),

@@ -231,18 +231,13 @@ pub(crate) fn fd_filestat_get(
     let entry = st.fds.get(fd)?;
     let stat = match entry.host_fd() {
         Some(h) => Filestat::from_stat(&fstat(h)?),
-        // A standard stream: the host stream's status, with the type the stream reports (see
-        // `stream_filetype`); a stream of bytes or a capture buffer has none.
-        None => match entry.with_stream_host_fd(fstat) {
-            Some(host) => Filestat {
-                filetype: entry.filetype(),
-                ..Filestat::from_stat(&host?)
-            },
-            None => Filestat {
-                filetype: filetype::UNKNOWN,
-                nlink: 1,
-                ..Filestat::default()
-            },
+        // A standard stream: only the type the stream reports (see `stream_filetype`; a stream of
+        // bytes or a capture buffer has none). The host file behind a redirected stream is not the
+        // guest's to inspect (its device, inode, size and times), and the guest cannot seek it.
+        None => Filestat {
+            filetype: entry.filetype(),
+            nlink: 1,
+            ..Filestat::default()
         },
     };
     write_bytes(cx, buf, &stat.to_bytes())
