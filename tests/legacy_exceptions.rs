@@ -178,3 +178,214 @@ fn legacy_exceptions_can_be_turned_off() -> Result<()> {
     assert!(err.to_string().contains("legacy"), "{err}");
     Ok(())
 }
+
+/// Clauses that rethrow their exception into a handler inside the clause, then use or rethrow it
+/// again. Results are `0xA` (caught as `$a`) or `0xB` (caught as `$b`) in bits 32.., the value below.
+const REUSE: &str = r#"(module
+  (tag $a (param i64))
+  (tag $b (param i64))
+
+  ;; An inner legacy catch_all catches the clause's exception; a try_table keeps a new exception
+  ;; ($b) as an exnref; the clause then rethrows its own exception ($a) to an outer try_table.
+  (func (export "mixed") (result i64)
+    block $onb (result i64)
+      block $ona (result i64)
+        try_table (catch $a $ona) (catch $b $onb)
+          try
+            (throw $a (i64.const 0x1111))
+          catch $a
+            drop
+            try rethrow 1 catch_all end
+            block $k (result exnref)
+              try_table (catch_all_ref $k) (throw $b (i64.const 0x2222)) end
+              unreachable
+            end
+            drop
+            rethrow 0
+          end
+        end
+        unreachable
+      end
+      (return (i64.or (i64.const 0xA00000000)))
+    end
+    (i64.or (i64.const 0xB00000000)))
+
+  ;; The same in the legacy form only: the new exception ($b) is kept by a clause left by a branch.
+  (func (export "legacy") (result i64)
+    try (result i64)
+      try
+        (throw $a (i64.const 0x1111))
+      catch $a
+        drop
+        try rethrow 1 catch_all end
+        block $k
+          try
+            (throw $b (i64.const 0x2222))
+          catch $b
+            drop
+            br $k
+          end
+        end
+        rethrow 0
+      end
+      unreachable
+    catch $a
+      (i64.or (i64.const 0xA00000000))
+    catch $b
+      (i64.or (i64.const 0xB00000000))
+    end)
+
+  ;; The clause's exception is caught inside the clause by a try_table catch_all, then rethrown.
+  (func (export "try_table_inside") (result i64)
+    try (result i64)
+      try
+        (throw $a (i64.const 0x3333))
+      catch $a
+        drop
+        block $x
+          try_table (catch_all $x)
+            rethrow 2
+          end
+        end
+        block $k
+          try
+            (throw $b (i64.const 0x4444))
+          catch $b
+            drop
+            br $k
+          end
+        end
+        rethrow 0
+      end
+      unreachable
+    catch $a
+      (i64.or (i64.const 0xA00000000))
+    catch $b
+      (i64.or (i64.const 0xB00000000))
+    end)
+
+  ;; The clause's exception is rethrown n times into an inner `catch $a` (through a `delegate` every
+  ;; other time), which adds its value to a sum; then once more, to the outer clause.
+  (func (export "repeat") (param i32) (result i64) (local i64)
+    try (result i64)
+      try
+        (throw $a (i64.const 5))
+      catch $a
+        drop
+        (loop $next
+          try
+            (if (i32.and (local.get 0) (i32.const 1))
+              (then
+                try
+                  rethrow 4
+                delegate 0)
+              (else
+                rethrow 3))
+          catch $a
+            (local.set 1 (i64.add (local.get 1)))
+          end
+          (br_if $next (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+        rethrow 0
+      end
+      unreachable
+    catch $a
+      (i64.add (local.get 1))
+    catch $b
+      (i64.or (i64.const 0xB00000000))
+    end)
+)"#;
+
+fn reuse_setup() -> Result<(Store, Instance)> {
+    let engine = Engine::default();
+    let module = Module::compile(&engine, REUSE)?;
+    let mut store = Store::new(&engine);
+    let inst = Instance::new(&mut store, &module, &Linker::new())?;
+    Ok((store, inst))
+}
+
+fn call_i64(inst: &mut Instance, name: &str, args: &[i32]) -> Result<i64> {
+    let args: Vec<RawVal> = args.iter().map(|&v| RawVal::from(v)).collect();
+    Ok(inst.call(name, &args)?.into_result()?[0].read_as::<i64>())
+}
+
+#[test]
+fn a_rethrow_caught_inside_its_clause_leaves_the_exception_to_the_clause() -> Result<()> {
+    let (_store, mut inst) = reuse_setup()?;
+    assert_eq!(call_i64(&mut inst, "mixed", &[])?, 0xA_0000_1111);
+    assert_eq!(call_i64(&mut inst, "legacy", &[])?, 0xA_0000_1111);
+    assert_eq!(call_i64(&mut inst, "try_table_inside", &[])?, 0xA_0000_3333);
+    Ok(())
+}
+
+#[test]
+fn a_clause_may_rethrow_its_exception_into_inner_handlers_many_times() -> Result<()> {
+    let (_store, mut inst) = reuse_setup()?;
+    // Caught n times inside the clause (5 each), then once by the outer clause (5 more).
+    assert_eq!(call_i64(&mut inst, "repeat", &[9])?, 50);
+    assert_eq!(call_i64(&mut inst, "repeat", &[2])?, 15);
+    Ok(())
+}
+
+#[test]
+fn exceptions_rethrown_inside_their_clause_stay_charged() -> Result<()> {
+    let (store, mut inst) = reuse_setup()?;
+    let used = store.memory_budget().used;
+    assert_eq!(call_i64(&mut inst, "legacy", &[])?, 0xA_0000_1111);
+    // `$a` (rethrown inside its clause) and `$b` (its clause left by a branch) stay, 32 bytes each.
+    assert_eq!(store.live_exceptions(), 2);
+    assert_eq!(store.memory_budget().used, used + 64);
+    Ok(())
+}
+
+thread_local! {
+    static HOST_BUFFER: std::cell::Cell<Option<&'static [u64; 4]>> =
+        const { std::cell::Cell::new(None) };
+}
+
+#[test]
+fn a_caught_rethrown_exception_is_not_reused_by_the_host() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::compile(
+        &engine,
+        r#"(module
+          (tag $a (export "a") (param i64))
+          (import "h" "alloc" (func $alloc))
+          (func (export "run") (result exnref)
+            block $h (result exnref)
+              try_table (catch_all_ref $h)
+                try
+                  (throw $a (i64.const 77))
+                catch $a
+                  drop
+                  try rethrow 1 catch_all end
+                  call $alloc
+                  rethrow 0
+                end
+              end
+              unreachable
+            end))"#,
+    )?;
+    let mut linker = Linker::new();
+    linker.define(
+        "h",
+        "alloc",
+        HostFunc::wrap(|| {
+            // As large as an exception of one value.
+            let buffer: &'static [u64; 4] = Box::leak(Box::new([0; 4]));
+            HOST_BUFFER.with(|b| b.set(Some(buffer)));
+        }),
+    )?;
+    let mut store = Store::new(&engine);
+    let mut inst = Instance::new(&mut store, &module, &linker)?;
+    let results = inst.call_vals("run", &[])?.into_result()?;
+    let [Val::ExnRef(Some(exn))] = &results[..] else {
+        panic!("expected an exnref, got {results:?}");
+    };
+    assert_eq!(Some(exn.tag()), inst.tag("a"));
+    assert!(matches!(exn.values()[..], [Val::I64(77)]));
+    let buffer = HOST_BUFFER
+        .with(|b| b.get())
+        .expect("the host function ran");
+    assert_eq!(buffer, &[0; 4]);
+    Ok(())
+}

@@ -103,7 +103,8 @@ pub mod store_context {
 /// offset  field
 /// 0       tag: *const VMTag   (the identity of the exception's tag)
 /// 8       slot: u32           (the object's place in the store)
-/// 12      exposed: u32        (nonzero once an `exnref` to it exists: it is then never freed early)
+/// 12      exposed: u32        (nonzero once an `exnref` to it exists or a clause that rethrew it may
+///                              use it again: it is then never freed early)
 /// 16      values: [16 bytes; n]   (the tag's parameters, little-endian, like globals)
 /// ```
 pub mod exception {

@@ -6,10 +6,12 @@
 //! `wasmz_environ::vmoffsets::exception` describes; an `exnref` is its address.
 //!
 //! Exceptions are not garbage collected: the store's [`ExceptionHeap`] owns every exception object. One caught
-//! by `catch` or `catch_all` (not `_ref`), so that no `exnref` to it ever existed, is freed right away
-//! by the catching code; one that was handed out as an `exnref` (by `catch_ref` or `catch_all_ref`) or
-//! that escaped to the host lives until the store is dropped. Every object is charged to the store's
-//! memory budget while it lives, so a budget bounds them.
+//! by `catch` or `catch_all` (not `_ref`), so that nothing else can refer to it, is freed by the catching
+//! code; one marked *exposed* lives until the store is dropped: compiled code marks an exception exposed
+//! when it hands it out as an `exnref` (`catch_ref`, `catch_all_ref`) and when a legacy `rethrow` may
+//! be caught inside the clause that rethrew it (which can use it again afterwards). One that escaped to
+//! the host lives until the store is dropped too. Every object is charged to the store's memory
+//! budget while it lives, so a budget bounds them.
 
 use crate::budget::MemoryBudget;
 use wasmz_environ::FuncType;
@@ -119,7 +121,7 @@ impl ExceptionHeap {
         header
     }
 
-    /// Frees the exception at `exn` unless an `exnref` to it was handed out.
+    /// Frees the exception at `exn` unless it is exposed (see the module documentation).
     ///
     /// # Safety
     /// `exn` must be null or the address of a live exception object of this heap (whose header is

@@ -11,13 +11,22 @@
 //! - `delegate n` ends the body; its dispatch block hands every exception to the handler in effect at
 //!   label `n` (counted from the frame around the `try`): the innermost handler-owning frame at or
 //!   outside that label, or the calling frames;
-//! - the exception a clause caught is freed when the clause completes normally and never rethrew it
-//!   (nothing else can refer to it then); a clause left by a branch keeps it until the store is dropped.
+//! - the exception a clause caught is freed (`ExnFree`, which leaves exposed exceptions alone) when the
+//!   clause completes normally; a clause left by a branch keeps it until the store is dropped.
+//!
+//! Ownership: an exception that is not exposed has one holder at a time, either the throw under way
+//! or the one clause that caught it, and only that holder frees it. A `rethrow` whose nearest handler
+//! lies outside the clause owning the exception hands it on: the clause (with every clause nested in
+//! it) is left for good, so it never uses the exception again. A `rethrow` whose nearest handler lies
+//! inside that clause may be caught while the clause is still running and can use the exception again
+//! (read it, rethrow it) afterwards, so it marks the exception exposed first, as `catch_ref` does: no
+//! handler frees it from then on, and it lives (charged to the store's budget) until the store is
+//! dropped.
 
 use super::FuncTranslator;
 use super::control::{ControlFrame, FrameKind};
 use crate::env::{POINTER, trusted};
-use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, Value};
+use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, Value, types};
 use wasmparser::{BlockType, Operator};
 use wasmz_environ::Builtin;
 use wasmz_environ::vmoffsets::exception;
@@ -31,8 +40,6 @@ pub(crate) struct LegacyTry {
     clauses: Vec<(Option<u32>, Block)>,
     /// The exception of the clause being translated (`None` while in the body).
     caught: Option<Value>,
-    /// Whether the current clause rethrows its exception somewhere.
-    rethrown: bool,
 }
 
 impl FuncTranslator<'_, '_> {
@@ -74,7 +81,6 @@ impl FuncTranslator<'_, '_> {
                 dispatch,
                 clauses: Vec::new(),
                 caught: None,
-                rethrown: false,
             }),
             end,
             end,
@@ -92,13 +98,12 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Ends the body or clause being translated: when reachable, frees the clause's exception (unless
-    /// rethrown) and jumps to the `try`'s end with the results. Pops the body's handler.
+    /// exposed) and jumps to the `try`'s end with the results. Pops the body's handler.
     fn finish_segment(&mut self) {
         if self.reachable {
             let frame = self.control.last().expect("validated nesting");
             let (end, n) = (frame.end, frame.num_results);
-            let state = self.try_state();
-            if let (Some(exn), false) = (state.caught, state.rethrown) {
+            if let Some(exn) = self.try_state().caught {
                 self.env
                     .call_builtin(&mut self.builder, self.vmctx, Builtin::ExnFree, &[exn]);
             }
@@ -122,7 +127,6 @@ impl FuncTranslator<'_, '_> {
         let state = self.try_state();
         state.clauses.push((tag, clause));
         state.caught = Some(exn);
-        state.rethrown = false;
         let height = self.control.last().expect("validated nesting").height;
         self.stack.truncate(height);
         self.builder.switch_to_block(clause);
@@ -135,15 +139,22 @@ impl FuncTranslator<'_, '_> {
 
     fn rethrow(&mut self, depth: u32) {
         let index = self.control.len() - 1 - depth as usize;
-        let exn = match &mut self.control[index].kind {
-            FrameKind::LegacyTry(state) => {
-                state.rethrown = true;
-                state
-                    .caught
-                    .expect("validated: rethrow names a catch clause")
-            }
+        let exn = match &self.control[index].kind {
+            FrameKind::LegacyTry(state) => state
+                .caught
+                .expect("validated: rethrow names a catch clause"),
             _ => unreachable!("validated: rethrow names a catch clause"),
         };
+        // The frames nested in the clause's `try` own the handlers pushed since the clause began
+        // (the `try`'s own was popped at its first clause). If one does, the exception may come back
+        // to this clause, which must then still be able to use it: it becomes exposed, never freed.
+        // Otherwise the throw leaves the clause and takes its exception along.
+        if self.control[index + 1..].iter().any(owns_handler) {
+            let one = self.builder.ins().iconst(types::I32, 1);
+            self.builder
+                .ins()
+                .store(trusted(), one, exn, exception::EXPOSED as i32);
+        }
         self.throw_exception(exn);
     }
 
