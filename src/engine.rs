@@ -242,9 +242,11 @@ impl Config {
     /// every function meanwhile, in the order the program will probably call them (a depth-first walk
     /// of the direct calls from the start function, `_start` and the exports, then the rest by index;
     /// see `wasmz_environ::call_order`). A function called before its turn is compiled by
-    /// the calling thread (once: whoever comes second waits for the first), so the first result comes
-    /// as soon as with lazy compilation, and later calls find their code ready instead of compiling
-    /// it. The threads stop when the module is dropped. Code is placed as with lazy compilation
+    /// the calling thread (even while a background thread compiles it too: the first code finished is
+    /// used), so the first result comes as soon as with lazy compilation, and later calls find their
+    /// code ready instead of compiling it. The threads run at the lowest priority (Linux: nice 19), so
+    /// that on a busy machine they take only CPU time nothing else wants. They stop when the module is
+    /// dropped. Code is placed as with lazy compilation
     /// (appended to the module's executable code arena).
     pub fn background_compilation(&mut self, enable: bool) -> &mut Self {
         self.background_compilation = enable;

@@ -332,7 +332,9 @@ impl Memory {
     /// [`crate::SharedMemory`] that the store uses (see [`Memory::shared`]).
     ///
     /// # Errors
-    /// When the memory cannot be reserved or exceeds the configured limit.
+    /// [`Error::Resource`] when the page size is neither 64 KiB nor 1 byte (`page_size_log2` 16 or 0),
+    /// the initial size exceeds the maximum or the configured limit, the store's limiter or memory
+    /// budget refuses the memory, or it cannot be reserved.
     pub fn new(store: &mut Store, ty: MemoryType) -> Result<Memory, Error> {
         if ty.shared {
             let shared = crate::SharedMemory::new(store.engine(), ty)?;
@@ -472,19 +474,21 @@ impl Table {
     /// Creates a table in `store` with every element set to `init`.
     ///
     /// # Errors
-    /// When `init` does not match the element type or the table is too large.
+    /// [`Error::Resource`] when the type is not one of a table (its elements are not references, or
+    /// its initial size exceeds its maximum), the table is larger than 10 million elements, or the
+    /// store's limiter or memory budget refuses it; [`Error::ValueType`] or [`Error::WrongStore`]
+    /// when `init` does not match the element type or belongs to another store.
     pub fn new(store: &mut Store, ty: TableType, init: Val) -> Result<Table, Error> {
+        // The type is checked first (nothing is allocated yet; `init` is only stored).
+        let table = wasmz_runtime::Table::new(ty, init.to_raw().low64())
+            .map_err(|e| Error::Resource(e.to_string()))?;
         check_type(&store.cell, ty.element, &init)?;
         check_store(&store.cell, &init)?;
-        let table = wasmz_runtime::Table::new(ty, init.to_raw().low64()).ok_or_else(|| {
-            Error::Resource(format!("table of {} elements is too large", ty.limits.min))
-        })?;
-        let id = store.cell.get_mut().add_table(table).ok_or_else(|| {
-            Error::Resource(format!(
-                "the store's memory budget cannot hold a table of {} elements",
-                ty.limits.min
-            ))
-        })?;
+        let id = store
+            .cell
+            .get_mut()
+            .add_table(table)
+            .map_err(|e| Error::Resource(e.to_string()))?;
         Ok(Table {
             store: store.cell.clone(),
             id,
@@ -530,7 +534,8 @@ impl Table {
     /// Grows by `delta` elements set to `init`; returns the old size.
     ///
     /// # Errors
-    /// When the maximum would be exceeded or `init` has the wrong type.
+    /// When the maximum (at most 10 million elements) would be exceeded, the store's limiter or memory
+    /// budget refuses, the system cannot provide the memory, or `init` has the wrong type.
     pub fn grow(&self, delta: u64, init: Val) -> Result<u64, Error> {
         check_type(&self.store, self.ty().element, &init)?;
         check_store(&self.store, &init)?;

@@ -353,6 +353,22 @@ unsafe impl LazyCompiler for LazyFunctionCompiler {
     }
 }
 
+/// Gives the calling thread the lowest scheduling priority (nice 19), so that compiling ahead uses only
+/// CPU time nothing else wants: on a busy machine the program's own thread, which compiles what it
+/// calls itself, keeps its share. Linux only (where a nice value belongs to a thread); elsewhere
+/// nothing changes.
+fn lower_this_threads_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: `gettid` and `setpriority` take and return plain integers; a failure leaves the
+        // priority as it was, which is harmless.
+        unsafe {
+            let tid = libc::gettid();
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19);
+        }
+    }
+}
+
 /// Starts the threads that compile every function of the lazily compiled `module` (whose bytes are
 /// `wasm`) in the order the program will probably call them ([`crate::Config::background_compilation`]):
 /// the first thread to start works that order out from the direct calls, then all of them take the next
@@ -370,6 +386,7 @@ fn compile_in_background(module: &Arc<RuntimeModule>, wasm: &Arc<[u8]>) {
         let spawned = std::thread::Builder::new()
             .name("wasmz-compile".into())
             .spawn(move || {
+                lower_this_threads_priority();
                 let order = match module.upgrade() {
                     Some(module) => order.get_or_init(|| {
                         wasmz_environ::call_order::background_compile_order(

@@ -129,3 +129,50 @@ fn custom_page_sizes_can_be_turned_off() -> Result<()> {
     assert!(matches!(err, Error::Wasm(_)), "{err}");
     Ok(())
 }
+
+#[test]
+fn memory_types_with_other_page_sizes_are_errors() -> Result<()> {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine);
+    for (log2, memory64) in [
+        (64, false),
+        (64, true),
+        (200, true),
+        (200, false),
+        (255, true),
+        (1, false),
+        (12, false),
+        (15, true),
+        (17, false),
+        (32, false),
+        (63, true),
+    ] {
+        let ty = MemoryType {
+            page_size_log2: log2,
+            memory64,
+            ..MemoryType::new(1, Some(2))
+        };
+        // Describing the type is fine, whatever the page size.
+        assert!(ty.to_string().contains("pagesize"), "{ty}");
+        let _ = (ty.page_size(), ty.max_pages_allowed());
+        let err = Memory::new(&mut store, ty).unwrap_err();
+        assert!(
+            matches!(&err, Error::Resource(m) if m.contains("page size")),
+            "2^{log2}: {err}"
+        );
+        let shared = MemoryType { shared: true, ..ty };
+        let err = SharedMemory::new(&engine, shared).unwrap_err();
+        assert!(
+            matches!(&err, Error::Resource(m) if m.contains("page size")),
+            "2^{log2}: {err}"
+        );
+    }
+    for log2 in [0, 16] {
+        let ty = MemoryType {
+            page_size_log2: log2,
+            ..MemoryType::new(1, Some(2))
+        };
+        assert_eq!(Memory::new(&mut store, ty)?.data_size(), 1 << log2);
+    }
+    Ok(())
+}

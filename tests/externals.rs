@@ -251,3 +251,47 @@ fn one_global_imported_twice_is_one_storage() -> Result<()> {
     assert!(matches!(global.get(), Val::I32(5)));
     Ok(())
 }
+
+#[test]
+fn host_tables_need_reference_elements_and_consistent_limits() -> Result<()> {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine);
+    let ty = |element, min, max| TableType {
+        element,
+        limits: Limits { min, max },
+        table64: false,
+    };
+    for (element, init) in [
+        (ValType::I32, Val::I32(7)),
+        (ValType::I64, Val::I64(7)),
+        (ValType::F64, Val::F64(0)),
+        (ValType::V128, Val::V128(0)),
+        (ValType::I32, Val::FuncRef(None)),
+    ] {
+        let err = Table::new(&mut store, ty(element, 1, None), init).unwrap_err();
+        assert!(
+            matches!(&err, Error::Resource(m) if m.contains("must be references")),
+            "{element}: {err}"
+        );
+    }
+    let err = Table::new(
+        &mut store,
+        ty(ValType::FuncRef, 5, Some(3)),
+        Val::FuncRef(None),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::Resource(m) if m.contains("exceeds its maximum")),
+        "{err}"
+    );
+    // A wrong initial value for a valid type is still a type error.
+    let err = Table::new(&mut store, ty(ValType::FuncRef, 1, None), Val::I32(0)).unwrap_err();
+    assert!(matches!(err, Error::ValueType { .. }), "{err:?}");
+    let table = Table::new(
+        &mut store,
+        ty(ValType::ExternRef, 3, Some(3)),
+        Val::ExternRef(None),
+    )?;
+    assert_eq!(table.size(), 3);
+    Ok(())
+}

@@ -98,6 +98,34 @@ fn a_refused_memory_fails_instantiation() -> Result<()> {
     Ok(())
 }
 
+#[test]
+fn a_refused_table_fails_instantiation() -> Result<()> {
+    let engine = Engine::default();
+    let log = Log::default();
+    let mut store = Store::new(&engine);
+    store.set_limiter(Recorder {
+        max_bytes: u64::MAX,
+        max_elements: 100,
+        log: log.clone(),
+    });
+    let module = Module::compile(&engine, "(module (table 1000 2000 funcref))")?;
+    let err = Instance::new(&mut store, &module, &Linker::new()).unwrap_err();
+    assert!(
+        matches!(&err, Error::Resource(m) if m.contains("limiter") && m.contains("1000 elements")),
+        "{err}"
+    );
+    assert_eq!(log.borrow()[..], [("table", 0, 1000, Some(2000))]);
+    // A table past the element limit is refused before the limiter is asked.
+    let huge = Module::compile(&engine, "(module (table 0xffffffff 0xffffffff funcref))")?;
+    let err = Instance::new(&mut store, &huge, &Linker::new()).unwrap_err();
+    assert!(
+        matches!(&err, Error::Resource(m) if m.contains("limit of 10000000 elements")),
+        "{err}"
+    );
+    assert_eq!(log.borrow().len(), 1);
+    Ok(())
+}
+
 struct Panics;
 
 impl ResourceLimiter for Panics {

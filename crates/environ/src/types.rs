@@ -353,9 +353,15 @@ impl MemoryType {
         }
     }
 
-    /// The page size in bytes: 64 KiB, or 1 with the custom-page-sizes proposal.
+    /// The page size in bytes: 64 KiB, or 1 with the custom-page-sizes proposal. Only those two are
+    /// valid (see [`MemoryType::has_valid_page_size`]); a `page_size_log2` past 63 gives 2^63.
     pub fn page_size(&self) -> u64 {
-        1 << self.page_size_log2
+        1 << self.page_size_log2.min(63)
+    }
+
+    /// Whether the page size is one wasm allows: 64 KiB (`page_size_log2` 16) or 1 byte (0).
+    pub fn has_valid_page_size(&self) -> bool {
+        matches!(self.page_size_log2, 0 | 16)
     }
 
     /// Whether compiled code may leave accesses to this memory unchecked, relying on guard pages: only
@@ -367,9 +373,12 @@ impl MemoryType {
     /// The largest number of pages the index type allows (for a 64-bit memory of 1-byte pages, 2^64
     /// does not fit: `u64::MAX`).
     pub fn max_pages_allowed(&self) -> u64 {
-        let index_bits = if self.memory64 { 64 } else { 32 };
-        1u64.checked_shl(index_bits - u32::from(self.page_size_log2))
-            .unwrap_or(u64::MAX)
+        let index_bits: u32 = if self.memory64 { 64 } else { 32 };
+        match index_bits.checked_sub(u32::from(self.page_size_log2)) {
+            Some(bits) => 1u64.checked_shl(bits).unwrap_or(u64::MAX),
+            // A page larger than the address space.
+            None => 0,
+        }
     }
 }
 
@@ -382,8 +391,10 @@ impl fmt::Display for MemoryType {
         if self.shared {
             f.write_str(" shared")?;
         }
-        if self.page_size_log2 != 16 {
-            write!(f, " (pagesize {})", self.page_size())?;
+        match 1u64.checked_shl(u32::from(self.page_size_log2)) {
+            Some(_) if self.page_size_log2 == 16 => {}
+            Some(size) => write!(f, " (pagesize {size})")?,
+            None => write!(f, " (pagesize 2^{})", self.page_size_log2)?,
         }
         f.write_str(")")
     }

@@ -844,20 +844,12 @@ fn initialize(
             element: def.ty.element.canonicalize(&module.type_ids),
             ..def.ty
         };
-        let table = Table::new(ty, init).ok_or_else(|| {
-            InstantiationError::Resource(format!(
-                "table of {} elements is too large",
-                def.ty.limits.min
-            ))
-        })?;
-        instance.table_ptrs.push(&*table as *const Table);
-        let id = s.add_table(table).ok_or_else(|| {
-            InstantiationError::Resource(format!(
-                "the store's memory budget of {} bytes cannot hold a table of {} elements",
-                s.budget().limit().unwrap_or(u64::MAX),
-                def.ty.limits.min
-            ))
-        })?;
+        let table =
+            Table::new(ty, init).map_err(|e| InstantiationError::Resource(e.to_string()))?;
+        let id = s
+            .add_table(table)
+            .map_err(|e| InstantiationError::Resource(e.to_string()))?;
+        instance.table_ptrs.push(s.table(id) as *const Table);
         instance.tables.push(id);
     }
     // Defined tags: a new identity for each.

@@ -1,8 +1,10 @@
 //! Lazy compilation: a module whose functions and trampolines are compiled on first use.
 //!
 //! The runtime does not know how to compile; the embedder gives a [`LazyModule`] a [`LazyCompiler`] that
-//! turns one [`LazyItem`] into machine code. Each item is compiled at most once per module, whichever
-//! thread asks first (the others wait for it), and its code is appended to the module's code arena (see
+//! turns one [`LazyItem`] into machine code. Each item gets code once per module: a thread that needs
+//! it compiles it unless it has code already (two threads asking at once may both compile it; the
+//! first code stored is used by all, the other is dropped unused), and its code is appended to the
+//! module's code arena (see
 //! `code_arena`; a fresh mapping of its own where there is none), never written again, so other threads
 //! may run it while more code is added. Each piece of code is registered with the code registry like a
 //! whole module's image, so trap codes and backtrace names work the same for lazily compiled code.
@@ -182,8 +184,9 @@ impl LazyModule {
 
     /// Compiles defined function `func` (an index in the function index space) unless some thread has
     /// compiled it or is compiling it: for threads that compile ahead of the program, which should
-    /// move on to the next function rather than wait for one that the program's thread is compiling
-    /// because it is about to call it. (A thread that needs the code waits, in [`LazyModule::ensure`].)
+    /// move on to the next function rather than compile one that the program's thread is compiling
+    /// because it is about to call it. (A thread that needs the code compiles it in
+    /// [`LazyModule::ensure`] whoever else is compiling it.)
     pub fn compile_ahead(&self, info: &ModuleInfo, func: u32) {
         let Some(claim) = self.claim(info, LazyItem::Function(func)) else {
             return;
@@ -211,17 +214,28 @@ impl LazyModule {
         let slot = self
             .slot(item, info)
             .ok_or_else(|| format!("{item:?} does not exist in the module"))?;
-        if let Some(claim) = self.claim(info, item) {
-            claim.store(true, Ordering::Relaxed);
+        if slot.get().is_none() {
+            if let Some(claim) = self.claim(info, item) {
+                claim.store(true, Ordering::Relaxed);
+            }
+            // Compiled here even when another thread is compiling it too: waiting for that thread
+            // (a background thread, which runs at a low priority) could take far longer than
+            // compiling. The first result stored is the one used; a later one is dropped unused.
+            let compiled = self.compile(info, item);
+            let len = compiled.as_ref().map_or(0, |(_, len)| *len);
+            if slot.set(compiled.map(|(code, _)| code)).is_ok() {
+                self.code_bytes.fetch_add(len, Ordering::Relaxed);
+            }
         }
-        let result = slot.get_or_init(|| self.compile(info, item));
+        let result = slot.get().expect("set above");
         match result {
             Ok(code) => Ok(code.at(0)),
             Err(e) => Err(e.clone()),
         }
     }
 
-    fn compile(&self, info: &ModuleInfo, item: LazyItem) -> Result<CodeMemory, String> {
+    /// Compiles and publishes `item`: its code and the code's size in bytes.
+    fn compile(&self, info: &ModuleInfo, item: LazyItem) -> Result<(CodeMemory, usize), String> {
         // The compiler runs inside a builtin called by wasm code, which must not unwind.
         let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.compiler.compile(info, item)
@@ -261,9 +275,7 @@ impl LazyModule {
         // compiler produced for `item`, described by `image`.
         let code = unsafe { CodeMemory::publish_function(self.arena(info), image, &compiled.code) }
             .map_err(|e| format!("cannot map code memory: {e}"))?;
-        self.code_bytes
-            .fetch_add(compiled.code.len(), Ordering::Relaxed);
-        Ok(code)
+        Ok((code, compiled.code.len()))
     }
 }
 

@@ -60,6 +60,9 @@ pub enum MemoryError {
         /// The system's reason.
         reason: String,
     },
+    /// The memory type's page size is neither 64 KiB nor 1 byte.
+    #[error("a memory's page size must be 64 KiB or 1 byte (page_size_log2 16 or 0), not 2^{0}")]
+    PageSize(u8),
     /// A host access outside the memory.
     #[error(
         "memory access of {len} bytes at offset {offset} is out of bounds (memory size {size} bytes)"
@@ -264,12 +267,16 @@ impl LinearMemory {
     /// `explicit_bounds_checks`.
     ///
     /// # Errors
-    /// When the initial size exceeds the limit or the reservation fails.
+    /// When the page size is not a valid one, the initial size exceeds the limit or the reservation
+    /// fails.
     pub fn new(
         ty: MemoryType,
         explicit_bounds_checks: bool,
         limit_pages: Option<u64>,
     ) -> Result<Box<LinearMemory>, MemoryError> {
+        if !ty.has_valid_page_size() {
+            return Err(MemoryError::PageSize(ty.page_size_log2));
+        }
         let page_size = ty.page_size();
         let mut max_pages = ty
             .limits
@@ -495,6 +502,10 @@ impl LinearMemory {
             };
             if rc != 0 {
                 self.reusable.store(false, Ordering::Relaxed);
+                if !budget.is_null() {
+                    // SAFETY: as above.
+                    unsafe { &*budget }.release(delta * page_size);
+                }
                 return None;
             }
             self.accessible.store(new_accessible, Ordering::Relaxed);

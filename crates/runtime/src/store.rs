@@ -229,13 +229,15 @@ impl StoreInner {
         }
     }
 
-    /// Adds a table, charging its size to the store's budget; `None` when it does not fit.
-    pub fn add_table(&mut self, table: Box<Table>) -> Option<TableId> {
-        if !table.attach_budget(&self.budget) {
-            return None;
-        }
+    /// Adds a table and creates its initial elements, once the store's limiter and budget allow them
+    /// (see [`Table::attach_budget`]).
+    ///
+    /// # Errors
+    /// When the limiter, the budget or the system refuses the table.
+    pub fn add_table(&mut self, table: Box<Table>) -> Result<TableId, crate::table::TableError> {
+        table.attach_budget(&self.budget)?;
         self.tables.push(table);
-        Some(TableId(self.tables.len() - 1))
+        Ok(TableId(self.tables.len() - 1))
     }
 
     /// Adds a global with an initial value.

@@ -1,63 +1,161 @@
 //! Tables: growable arrays of 8-byte references (`*const VMFuncRef` or externref handles; 0 is null).
 
+use crate::budget::MemoryBudget;
 use crate::vmcontext::VMTableDefinition;
 use std::cell::UnsafeCell;
-use wasmz_environ::TableType;
+use thiserror::Error;
+use wasmz_environ::{TableType, ValType};
 
 /// Bytes of memory one element takes (charged to the store's budget).
 const ELEMENT_BYTES: u64 = 8;
 
-/// Largest number of elements a table without a declared maximum may grow to.
-pub const DEFAULT_MAX_ELEMENTS: u64 = 10_000_000;
+/// Most elements a table may have (80 MB of elements), whatever its declared maximum: a larger initial
+/// size is refused when the table is created, and growth stops there.
+pub const MAX_ELEMENTS: u64 = 10_000_000;
+
+/// Why a table could not be created.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum TableError {
+    /// The element type is not a reference type.
+    #[error("a table's elements must be references, not {0}")]
+    ElementType(ValType),
+    /// The initial size exceeds the declared maximum.
+    #[error("a table's initial size of {min} elements exceeds its maximum of {max}")]
+    Limits {
+        /// Declared initial size.
+        min: u64,
+        /// Declared maximum.
+        max: u64,
+    },
+    /// The initial size exceeds [`MAX_ELEMENTS`].
+    #[error("a table of {elements} elements exceeds the limit of {MAX_ELEMENTS} elements")]
+    TooLarge {
+        /// Elements asked for.
+        elements: u64,
+    },
+    /// The store's resource limiter refused the table.
+    #[error("the store's resource limiter refused a table of {elements} elements")]
+    Refused {
+        /// Elements asked for.
+        elements: u64,
+    },
+    /// The store's memory budget cannot hold the table.
+    #[error(
+        "the store's memory budget of {limit} bytes cannot hold a table of {elements} elements \
+         ({used} bytes in use)"
+    )]
+    Budget {
+        /// Elements asked for.
+        elements: u64,
+        /// The budget's limit in bytes.
+        limit: u64,
+        /// Bytes of the budget in use.
+        used: u64,
+    },
+    /// The system refused the memory of the elements.
+    #[error("cannot allocate a table of {elements} elements")]
+    Allocation {
+        /// Elements asked for.
+        elements: u64,
+    },
+}
 
 /// One table.
+///
+/// A table is created empty ([`Table::new`] checks its type) and gets its initial elements when it
+/// joins a store ([`Table::attach_budget`]), once the store's limiter and budget allow them.
 #[derive(Debug)]
 pub struct Table {
     def: UnsafeCell<VMTableDefinition>,
     elements: UnsafeCell<Vec<u64>>,
     ty: TableType,
     max: u64,
+    /// The value of the initial elements.
+    init: u64,
     /// The store's budget, once the table belongs to a store (charged on growth).
-    budget: std::cell::Cell<*const crate::budget::MemoryBudget>,
+    budget: std::cell::Cell<*const MemoryBudget>,
+}
+
+/// A vector of `len` copies of `value`, or `None` when the system refuses the memory.
+fn try_filled(len: u64, value: u64) -> Option<Vec<u64>> {
+    let len = usize::try_from(len).ok()?;
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).ok()?;
+    v.resize(len, value);
+    Some(v)
 }
 
 impl Table {
-    /// Creates a table of type `ty` with every element set to `init`; `None` if the initial size exceeds
-    /// the limit.
-    pub fn new(ty: TableType, init: u64) -> Option<Box<Table>> {
-        let max = ty
-            .limits
-            .max
-            .unwrap_or(DEFAULT_MAX_ELEMENTS)
-            .min(DEFAULT_MAX_ELEMENTS.max(ty.limits.min));
-        if ty.limits.min > max {
-            return None;
+    /// A table of type `ty` whose initial elements will be `init`, still without elements (see
+    /// [`Table::attach_budget`]). The caller keeps `init` alive until then: a GC reference in it is
+    /// no root, and the limiter asked when the table joins a store may run code that collects.
+    ///
+    /// # Errors
+    /// When the element type is not a reference type, the initial size exceeds the declared maximum,
+    /// or it exceeds [`MAX_ELEMENTS`].
+    pub fn new(ty: TableType, init: u64) -> Result<Box<Table>, TableError> {
+        if !ty.element.is_ref() {
+            return Err(TableError::ElementType(ty.element));
         }
-        let mut elements = vec![init; usize::try_from(ty.limits.min).ok()?];
-        let def = VMTableDefinition {
-            base: elements.as_mut_ptr(),
-            length: ty.limits.min,
-        };
-        Some(Box::new(Table {
-            def: UnsafeCell::new(def),
-            elements: UnsafeCell::new(elements),
+        let min = ty.limits.min;
+        if let Some(max) = ty.limits.max
+            && min > max
+        {
+            return Err(TableError::Limits { min, max });
+        }
+        if min > MAX_ELEMENTS {
+            return Err(TableError::TooLarge { elements: min });
+        }
+        let max = ty.limits.max.unwrap_or(MAX_ELEMENTS).min(MAX_ELEMENTS);
+        Ok(Box::new(Table {
+            def: UnsafeCell::new(VMTableDefinition {
+                base: std::ptr::NonNull::<u64>::dangling().as_ptr(),
+                length: 0,
+            }),
+            elements: UnsafeCell::new(Vec::new()),
             ty,
             max,
+            init,
             budget: std::cell::Cell::new(std::ptr::null()),
         }))
     }
 
-    /// Charges the table's current size to `budget` and charges later growth to it too; `false` (and
-    /// unattached) when it does not fit.
-    pub fn attach_budget(&self, budget: &crate::budget::MemoryBudget) -> bool {
-        if !budget.allow_table(0, self.size(), self.ty.limits.max) {
-            return false;
+    /// Makes the table one of the store whose budget is `budget`: asks the store's limiter, charges
+    /// the initial size to the budget, creates the initial elements, and charges later growth to the
+    /// budget too. Nothing is allocated before the limiter and the budget allow it.
+    ///
+    /// # Errors
+    /// When the limiter refuses, the budget cannot hold the table, or the system refuses the memory
+    /// (the table then stays without elements or budget, and nothing stays charged).
+    pub fn attach_budget(&self, budget: &MemoryBudget) -> Result<(), TableError> {
+        debug_assert!(self.budget.get().is_null(), "a table joins one store");
+        let elements = self.ty.limits.min;
+        if !budget.allow_table(0, elements, self.ty.limits.max) {
+            return Err(TableError::Refused { elements });
         }
-        if !budget.try_charge(self.size().saturating_mul(ELEMENT_BYTES)) {
-            return false;
+        let bytes = elements * ELEMENT_BYTES;
+        if !budget.try_charge(bytes) {
+            return Err(TableError::Budget {
+                elements,
+                limit: budget.limit().unwrap_or(u64::MAX),
+                used: budget.used(),
+            });
         }
+        let Some(mut initial) = try_filled(elements, self.init) else {
+            budget.release(bytes);
+            return Err(TableError::Allocation { elements });
+        };
+        // SAFETY: updating our own definition to the new elements; the vector's buffer does not move
+        // when the vector itself is moved into the cell.
+        unsafe {
+            *self.def.get() = VMTableDefinition {
+                base: initial.as_mut_ptr(),
+                length: elements,
+            };
+        }
+        *self.elements() = initial;
         self.budget.set(budget);
-        true
+        Ok(())
     }
 
     /// The table's type.
@@ -105,24 +203,34 @@ impl Table {
         Some(())
     }
 
-    /// Grows by `delta` elements set to `init`; returns the old size, or `None` past the maximum.
+    /// Grows by `delta` elements set to `init`; returns the old size, or `None` past the maximum, when
+    /// the store's limiter or budget refuses, or when the system refuses the memory (nothing is
+    /// allocated before the limiter and the budget allow the growth).
     pub fn grow(&self, delta: u64, init: u64) -> Option<u64> {
         let old = self.size();
         let new = old.checked_add(delta)?;
         if new > self.max {
             return None;
         }
+        // `new <= max <= MAX_ELEMENTS`: the byte count cannot overflow.
+        let bytes = delta * ELEMENT_BYTES;
         let budget = self.budget.get();
         // SAFETY: a budget pointer is set only by `attach_budget`, to the budget of the store that owns
         // this table, which outlives it.
-        if let Some(budget) = unsafe { budget.as_ref() }
-            && (!budget.allow_table(old, new, self.ty.limits.max)
-                || !budget.try_charge(delta.saturating_mul(ELEMENT_BYTES)))
+        let budget = unsafe { budget.as_ref() };
+        if let Some(budget) = budget
+            && (!budget.allow_table(old, new, self.ty.limits.max) || !budget.try_charge(bytes))
         {
             return None;
         }
         let elements = self.elements();
-        elements.resize(usize::try_from(new).ok()?, init);
+        if elements.try_reserve(delta as usize).is_err() {
+            if let Some(budget) = budget {
+                budget.release(bytes);
+            }
+            return None;
+        }
+        elements.resize(new as usize, init);
         // SAFETY: updating our own definition after the vector may have moved.
         unsafe {
             (*self.def.get()).base = elements.as_mut_ptr();
@@ -163,5 +271,68 @@ impl Table {
         }
         self.elements()[dst as usize..dst as usize + values.len()].copy_from_slice(values);
         Some(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmz_environ::Limits;
+
+    fn ty(element: ValType, min: u64, max: Option<u64>) -> TableType {
+        TableType {
+            element,
+            limits: Limits { min, max },
+            table64: false,
+        }
+    }
+
+    #[test]
+    fn new_checks_the_type_and_the_element_limit() {
+        let err = |t| Table::new(t, 0).unwrap_err();
+        assert_eq!(
+            err(ty(ValType::I32, 0, None)),
+            TableError::ElementType(ValType::I32)
+        );
+        assert_eq!(
+            err(ty(ValType::FuncRef, 3, Some(2))),
+            TableError::Limits { min: 3, max: 2 }
+        );
+        let huge = u64::from(u32::MAX);
+        assert_eq!(
+            err(ty(ValType::FuncRef, huge, Some(huge))),
+            TableError::TooLarge { elements: huge }
+        );
+        // Nothing is allocated before the table joins a store.
+        let table = Table::new(ty(ValType::FuncRef, MAX_ELEMENTS, None), 1).unwrap();
+        assert_eq!(table.size(), 0);
+    }
+
+    #[test]
+    fn the_budget_is_charged_before_elements_are_allocated() {
+        let budget = MemoryBudget::default();
+        budget.set_limit(Some(100));
+        let table = Table::new(ty(ValType::FuncRef, 13, Some(1000)), 7).unwrap();
+        assert!(matches!(
+            table.attach_budget(&budget),
+            Err(TableError::Budget { elements: 13, .. })
+        ));
+        assert_eq!((table.size(), budget.used()), (0, 0));
+        let table = Table::new(ty(ValType::FuncRef, 12, Some(1000)), 7).unwrap();
+        table.attach_budget(&budget).unwrap();
+        assert_eq!(
+            (table.size(), table.get(11), budget.used()),
+            (12, Some(7), 96)
+        );
+        assert_eq!(table.grow(1, 0), None, "past the budget");
+        assert_eq!(table.grow(MAX_ELEMENTS, 0), None, "past the element limit");
+        assert_eq!(budget.used(), 96);
+        budget.set_limit(None);
+        assert_eq!(table.grow(988, 5), Some(12));
+        assert_eq!(table.grow(1, 5), None, "past the declared maximum");
+        // SAFETY: reading the definition of a live table.
+        let length = unsafe { (*table.definition()).length };
+        assert_eq!(length, 1000);
+        assert_eq!(budget.used(), 8000);
     }
 }

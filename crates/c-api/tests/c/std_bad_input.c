@@ -341,6 +341,12 @@ static void objects(wasm_engine_t *engine, wasm_store_t *store) {
     CHECK(wasm_instance_new(store, module, &wrong_imports, &trap) == NULL);
     printf("instance: %s\n", trap_text(trap, buf, sizeof buf));
     wasm_func_delete(wrong_type);
+    /* A table past the implementation limit (32 GiB of elements): an error, not an abort. */
+    wasm_module_t *huge_table = compile_wat(store, "(module (table 0xffffffff 0xffffffff funcref))");
+    CHECK(huge_table != NULL);
+    CHECK(wasm_instance_new(store, huge_table, &no_imports, &trap) == NULL);
+    CHECK(strstr(trap_text(trap, buf, sizeof buf), "elements") != NULL);
+    wasm_module_delete(huge_table);
 
     wasm_extern_t *good[] = {wasm_func_as_extern(bad)};
     wasm_extern_vec_t good_imports = WASM_ARRAY_VEC(good);
@@ -445,6 +451,10 @@ static void objects(wasm_engine_t *engine, wasm_store_t *store) {
     CHECK(!wasm_table_grow(NULL, 1, NULL) && wasm_table_type(NULL) == NULL);
     CHECK(!wasm_table_grow(t, 1, wasm_func_as_ref(in_other_store)));
     wasm_table_delete(t);
+    wasm_limits_t huge = {0xffffffffu, 0xffffffffu};
+    tt = wasm_tabletype_new(wasm_valtype_new_funcref(), &huge);
+    CHECK(wasm_table_new(store, tt, NULL) == NULL);
+    wasm_tabletype_delete(tt);
 
     wasm_memorytype_t *mt = wasm_memorytype_new(&limits);
     CHECK(wasm_memory_new(NULL, mt) == NULL && wasm_memory_new(store, NULL) == NULL);
