@@ -154,8 +154,9 @@ impl Store {
     }
 
     /// Number of exception objects alive in the store. An exception caught by `catch` or `catch_all` is
-    /// freed at once; one handed out as an `exnref` (`catch_ref`, `catch_all_ref`) or not caught by
-    /// wasm lives until the store is dropped (exceptions are not garbage collected). Each is charged to the
+    /// freed once its handler is done with it; one handed out as an `exnref` (`catch_ref`,
+    /// `catch_all_ref`), one a legacy `rethrow` throws to a handler inside the rethrowing clause, or
+    /// one not caught by wasm lives until the store is dropped (exceptions are not garbage collected). Each is charged to the
     /// memory budget while it lives (16 bytes per value plus 16), so a budget bounds them: `throw`
     /// traps with [`crate::TrapCode::OutOfMemory`] when the next one does not fit.
     pub fn live_exceptions(&self) -> usize {
