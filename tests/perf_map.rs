@@ -39,3 +39,15 @@ fn compiled_functions_are_named_eagerly_and_lazily() {
     assert_eq!(helper, 2, "{text}");
     assert!(lines.iter().any(|l| l.ends_with(" wasm[1] ")), "{text}");
 }
+
+#[test]
+fn names_cannot_add_lines_to_the_map() {
+    let wat = r#"(module (func (@name "x\0a1 1 forged") (export "f")))"#;
+    let mut config = Config::new();
+    config.perf_map(true);
+    let engine = Engine::new(&config).unwrap();
+    Module::compile(&engine, wat).unwrap();
+    let text = perf_map_text();
+    assert!(text.lines().any(|l| l.ends_with(" x?1 1 forged")), "{text}");
+    assert!(!text.lines().any(|l| l.starts_with("1 1 forged")), "{text}");
+}

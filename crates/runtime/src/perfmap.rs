@@ -21,12 +21,13 @@ pub fn enable() -> std::io::Result<()> {
     let mut file = FILE.lock().unwrap_or_else(|e| e.into_inner());
     if file.is_none() {
         let path = format!("/tmp/perf-{}.map", std::process::id());
-        *file = Some(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)?,
-        );
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true);
+        // In a world-writable directory, a symbolic link planted under the name must not redirect
+        // the writes into another file.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+        *file = Some(options.open(path)?);
     }
     ENABLED.store(true, Ordering::Release);
     Ok(())
@@ -41,7 +42,14 @@ pub(crate) fn record(start: usize, len: usize, image: &CodeImage) {
     let mut text = String::new();
     for (i, range) in image.functions.iter().enumerate() {
         let func_index = image.num_imported_funcs + i as u32;
-        let name = image.func_name(func_index).unwrap_or("");
+        // Names come from the module: a line break or other control character in one would start a
+        // line of its own in the map.
+        let name: String = image
+            .func_name(func_index)
+            .unwrap_or("")
+            .chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect();
         text.push_str(&format!(
             "{:x} {:x} wasm[{func_index}] {name}\n",
             start + range.start as usize,
