@@ -699,14 +699,22 @@ impl Linker {
                 _ => None,
             })
             .collect();
+        // Host function signatures name concrete types by their engine-wide ids.
+        let type_ids = &module.runtime.type_ids;
+        let canonical = |types: &[ValType]| -> Vec<ValType> {
+            types.iter().map(|t| t.canonicalize(type_ids)).collect()
+        };
         for (m, n, ty) in missing {
             let what = format!("{m}::{n}");
-            let func =
-                HostFunc::new_vals(ty.params.to_vec(), ty.results.to_vec(), move |_, _, _| {
+            let func = HostFunc::new_vals(
+                canonical(&ty.params),
+                canonical(&ty.results),
+                move |_, _, _| {
                     Err(HostError::new(format!(
                         "the unknown import `{what}` was called"
                     )))
-                });
+                },
+            );
             self.define(&m, &n, func)?;
         }
         Ok(self)

@@ -505,5 +505,25 @@ fn unknown_function_imports_can_be_linked_as_traps() -> Result<()> {
         ExecResult::Trap(trap) => assert!(trap.to_string().contains("js::unknown"), "{trap}"),
         other => panic!("expected a trap, got {other:?}"),
     }
+    // Imports whose signatures name the module's own types, in an engine that has registered other
+    // types first (so the module's type indices differ from their engine-wide ids).
+    Module::compile(
+        &engine,
+        "(module (type (struct (field i64))) (type (array i8)))",
+    )?;
+    let module = Module::compile(
+        &engine,
+        r#"(module
+          (type $s (struct (field i32)))
+          (import "x" "f" (func $f (param (ref null $s)) (result (ref null $s))))
+          (func (export "g") (drop (call $f (ref.null $s)))))"#,
+    )?;
+    let mut linker = Linker::new();
+    linker.define_unknown_imports_as_traps(&module)?;
+    let mut instance = Instance::new(&mut store, &module, &linker)?;
+    match instance.call("g", &[])? {
+        ExecResult::Trap(trap) => assert!(trap.to_string().contains("x::f"), "{trap}"),
+        other => panic!("expected a trap, got {other:?}"),
+    }
     Ok(())
 }
