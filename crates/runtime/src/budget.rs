@@ -5,7 +5,6 @@
 //! `exception.rs`), which [`MemoryBudget::release`] accounts for.
 
 use std::cell::{Cell, RefCell};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// The embedder's say over a store's growth: asked before a memory or table of the store is created
 /// (current size 0) or grows. Sizes are bytes for memories and elements for tables.
@@ -58,7 +57,7 @@ impl MemoryBudget {
         };
         match slot.as_deref_mut() {
             None => true,
-            Some(limiter) => catch_unwind(AssertUnwindSafe(|| ask(limiter))).unwrap_or(false),
+            Some(limiter) => crate::panics::catch_panic(|| ask(limiter)).unwrap_or(false),
         }
     }
 

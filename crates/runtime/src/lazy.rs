@@ -237,17 +237,8 @@ impl LazyModule {
     /// Compiles and publishes `item`: its code and the code's size in bytes.
     fn compile(&self, info: &ModuleInfo, item: LazyItem) -> Result<(CodeMemory, usize), String> {
         // The compiler runs inside a builtin called by wasm code, which must not unwind.
-        let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.compiler.compile(info, item)
-        }))
-        .unwrap_or_else(|panic| {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            Err(format!("internal compiler error: {what}"))
-        })?;
+        let compiled = crate::panics::catch_panic(|| self.compiler.compile(info, item))
+            .unwrap_or_else(|what| Err(format!("internal compiler error: {what}")))?;
         let len =
             u32::try_from(compiled.code.len()).map_err(|_| format!("{item:?} is too large"))?;
         let mut image = CodeImage {

@@ -15,6 +15,7 @@ pub mod lazy;
 mod lazy_stubs;
 pub mod libcalls;
 pub mod memory;
+mod panics;
 pub mod parking;
 pub mod perfmap;
 pub mod stack;

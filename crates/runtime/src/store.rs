@@ -399,8 +399,7 @@ impl StoreInner {
         // SAFETY: `epoch_ptr` points at the engine's counter, which outlives the store (see
         // `set_epoch_counter`); the context is this store's.
         let epoch = unsafe { (*(*ctx).epoch_ptr).load(std::sync::atomic::Ordering::Relaxed) };
-        let more = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(epoch)))
-            .unwrap_or(None);
+        let more = crate::panics::catch_panic(|| callback(epoch)).unwrap_or(None);
         // The callback stays unless it set another meanwhile.
         let replacement = self.epoch_callback.take();
         self.epoch_callback
