@@ -705,6 +705,45 @@ mod tests {
     }
 
     #[test]
+    fn references_live_across_builtins_that_may_run_user_code_are_in_stack_maps() {
+        // `memory.grow` and `table.grow` ask the store's limiter, and the epoch check its callback
+        // (at the entry and the loop header), all user code that may collect.
+        let wat = r#"(module
+          (type $s (struct (field i32)))
+          (memory 1)
+          (table 1 anyref)
+          (func (param $a (ref null $s)) (param $n i32) (result i32)
+            (loop $l (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+            (drop (memory.grow (local.get $n)))
+            (drop (table.grow (ref.null any) (local.get $n)))
+            (struct.get $s 0 (local.get $a))))"#;
+        let (wasm, info, isa, _) = setup(wat, false);
+        let options = CompileOptions {
+            epoch_interruption: true,
+            ..CompileOptions::default()
+        };
+        let env = module_env(&*isa, &info, options);
+        let range = &info.bodies[0];
+        let reader = wasmparser::BinaryReader::new(
+            &wasm[range.start as usize..range.end as usize],
+            range.start,
+        );
+        let body = wasmparser::FunctionBody::new(reader);
+        let text = translate::translate_function(&env, &mut TranslatorContext::default(), 0, &body)
+            .expect("translates")
+            .display()
+            .to_string();
+        let calls: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("call_indirect"))
+            .collect();
+        assert_eq!(calls.len(), 4, "{text}");
+        for call in calls {
+            assert_eq!(call.matches("i64 @").count(), 1, "{call}\n{text}");
+        }
+    }
+
+    #[test]
     fn lazy_items_compile_without_relocations() {
         let (wasm, info, isa, lazy) = setup(CALLS, true);
         for target in [

@@ -10,7 +10,7 @@ use crate::traphandlers::TrapInfo;
 use crate::vmcontext::{VMContext, VMFuncRef, VMGlobal};
 use crate::{HostFuncId, libcalls};
 use std::alloc::Layout;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 use thiserror::Error;
 use wasmz_environ::vmoffsets::VMCTX_MAGIC;
@@ -222,9 +222,14 @@ pub struct Instance {
     memory_ptrs: Vec<*const LinearMemory>,
     table_ptrs: Vec<*const Table>,
     pub(crate) store: *mut StoreInner,
+    /// Per data segment, whether it was dropped (one entry per segment from the start).
     pub(crate) dropped_data: Vec<Cell<bool>>,
-    /// Element segments evaluated at instantiation; emptied by `elem.drop`.
-    pub(crate) elem_values: Vec<std::cell::RefCell<Vec<u64>>>,
+    /// The values of each element segment, one entry per segment from the start: a passive segment's
+    /// once instantiation has evaluated it, emptied by `elem.drop`; empty for active and declared
+    /// segments, and for any segment instantiation did not reach because it failed first (the
+    /// instance's functions may be reachable nonetheless, from a table an earlier active segment
+    /// wrote to). The collector scans them as roots, for failed instances too.
+    pub(crate) elem_values: Vec<RefCell<Vec<u64>>>,
     /// Set once the reactor initializer (`_initialize`) has been run.
     reactor_initialized: Cell<bool>,
 }
@@ -248,13 +253,30 @@ impl Instance {
     }
 
     /// The bytes of data segment `data`: empty once it was dropped (by `data.drop`, or at
-    /// instantiation for an active segment).
+    /// instantiation for an active segment), and for an index the module does not have.
     pub(crate) fn data_segment(&self, data: u32) -> &[u8] {
-        if self.dropped_data[data as usize].get() {
-            &[]
-        } else {
-            &self.module.info.data[data as usize].bytes
+        match self.dropped_data.get(data as usize) {
+            Some(dropped) if !dropped.get() => self
+                .module
+                .info
+                .data
+                .get(data as usize)
+                .map_or(&[], |seg| &seg.bytes),
+            _ => &[],
         }
+    }
+
+    /// Drops data segment `data` (`data.drop`); nothing for an index the module does not have.
+    pub(crate) fn drop_data(&self, data: u32) {
+        if let Some(dropped) = self.dropped_data.get(data as usize) {
+            dropped.set(true);
+        }
+    }
+
+    /// The values of element segment `elem` (see the field `elem_values`); `None` for an index the
+    /// module does not have, which callers treat as an empty segment.
+    pub(crate) fn elem_segment(&self, elem: u32) -> Option<&RefCell<Vec<u64>>> {
+        self.elem_values.get(elem as usize)
     }
 
     /// The VMContext pointer passed to compiled code.
@@ -294,9 +316,20 @@ impl Instance {
         self.memory_ptrs[index as usize]
     }
 
-    /// The table `index` of this instance.
-    pub(crate) fn table_ptr(&self, index: u32) -> *const Table {
-        self.table_ptrs[index as usize]
+    /// The memory `index` of this instance; `None` for an index it does not have.
+    pub(crate) fn memory(&self, index: u32) -> Option<&LinearMemory> {
+        let ptr = *self.memory_ptrs.get(index as usize)?;
+        // SAFETY: the pointers are to memories of the instance's store, which are boxed (or shared
+        // and held by the store) and live as long as the store, which outlives its instances.
+        Some(unsafe { &*ptr })
+    }
+
+    /// The table `index` of this instance; `None` for an index it does not have.
+    pub(crate) fn table(&self, index: u32) -> Option<&Table> {
+        let ptr = *self.table_ptrs.get(index as usize)?;
+        // SAFETY: the pointers are to tables of the instance's store, which are boxed and live as
+        // long as the store, which outlives its instances.
+        Some(unsafe { &*ptr })
     }
 
     /// The identity of tag `index` of this instance.
@@ -672,13 +705,15 @@ pub unsafe fn instantiate(
         table_ptrs: Vec::new(),
         store,
         dropped_data: info.data.iter().map(|_| Cell::new(false)).collect(),
-        elem_values: Vec::new(),
+        elem_values: info.elems.iter().map(|_| RefCell::default()).collect(),
         reactor_initialized: Cell::new(false),
     });
     let trap = match initialize(s, &mut instance, module, imports) {
         Ok(trap) => trap,
         Err(e) => {
-            // Defined globals already made live in this vmctx: the store keeps it allocated.
+            // The store keeps the instance: defined globals already live in its vmctx, and an active
+            // element segment may have put its functions into an imported table, from which they can
+            // still be called (the segments not reached stay empty; the collector scans the rest).
             s.failed_instances.push(instance);
             return Err(e);
         }
@@ -840,6 +875,9 @@ fn initialize(
             Some(e) => instance.eval(s, e)? as u64,
             None => 0,
         };
+        // Creating the table asks the store's limiter, user code that may collect: the initial value
+        // (perhaps an object just made) stays rooted until the table, itself a root, holds it.
+        let _init_root = s.root(init);
         let ty = wasmz_environ::TableType {
             element: def.ty.element.canonicalize(&module.type_ids),
             ..def.ty
@@ -872,19 +910,17 @@ fn initialize(
     for (i, g) in instance.globals.iter().enumerate() {
         instance.write::<*mut VMGlobal>(offsets.global(i as u32), s.global(*g).storage());
     }
-    // Element segments: active ones are copied now, then they and declared ones are dropped.
+    // Element segments: passive ones are kept, active ones are copied now, then they and declared
+    // ones are dropped (their entries stay empty). An active segment may make the instance's
+    // functions reachable from an imported table before a later segment fails to evaluate: the
+    // segments not reached then stay empty, as if dropped.
     let mut trap = None;
-    for seg in &info.elems {
+    for (i, seg) in info.elems.iter().enumerate() {
         let values = instance.elem_items(s, &seg.items)?;
         match &seg.mode {
-            ElemMode::Passive => instance.elem_values.push(std::cell::RefCell::new(values)),
-            ElemMode::Declared => instance
-                .elem_values
-                .push(std::cell::RefCell::new(Vec::new())),
+            ElemMode::Passive => *instance.elem_values[i].get_mut() = values,
+            ElemMode::Declared => {}
             ElemMode::Active { table, offset } => {
-                instance
-                    .elem_values
-                    .push(std::cell::RefCell::new(Vec::new()));
                 if trap.is_none() {
                     let at = instance.eval(s, offset)? as u64;
                     let at = if info.tables[*table as usize].ty.table64 {

@@ -9,6 +9,7 @@ use crate::instance::Instance;
 use crate::traphandlers::{record_trap, set_trap_message, unwind};
 use crate::values::RawVal;
 use crate::vmcontext::{VMContext, VMFuncRef};
+use std::cell::RefCell;
 use std::sync::OnceLock;
 use wasmz_environ::{Builtin, TrapCode};
 
@@ -51,25 +52,50 @@ pub(crate) fn builtins_table() -> *const usize {
         .as_ptr()
 }
 
-/// Defines a builtin `$name(vmctx, a, b) -> r` as a naked function that calls `$inner(vmctx, a, b, fp,
-/// pc)` with the caller's frame pointer and return address (a tail jump: at entry both still describe
-/// the calling compiled frame).
+/// Defines a builtin `$name(vmctx, args...) -> r` (two or three arguments after the vmctx) as a naked
+/// function that calls `$inner(vmctx, args..., fp, pc)` with the caller's frame pointer and return
+/// address (a tail jump: at entry both still describe the calling compiled frame). `$inner` records
+/// them as the exit frame (see [`crate::gc::stack::ExitFrame`]) around whatever may collect or run
+/// user code, so that a collection finds the references of the suspended wasm frames.
 macro_rules! with_exit_frame {
     ($(#[$doc:meta])* $name:ident($a:ident: $ta:ty, $b:ident: $tb:ty) -> $r:ty = $inner:ident) => {
+        with_exit_frame!(@shim $(#[$doc])* $name($a: $ta, $b: $tb) -> $r = $inner;
+            x86_64("rcx", "r8"), aarch64("x3", "x4"));
+    };
+    ($(#[$doc:meta])* $name:ident($a:ident: $ta:ty, $b:ident: $tb:ty, $c:ident: $tc:ty) -> $r:ty
+        = $inner:ident) => {
+        with_exit_frame!(@shim $(#[$doc])* $name($a: $ta, $b: $tb, $c: $tc) -> $r = $inner;
+            x86_64("r8", "r9"), aarch64("x4", "x5"));
+    };
+    // `$fp*`/`$pc*`: the argument registers after the builtin's own arguments.
+    (@shim $(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) -> $r:ty = $inner:ident;
+        x86_64($fp86:literal, $pc86:literal), aarch64($fpa:literal, $pca:literal)) => {
         $(#[$doc])*
         #[cfg(target_arch = "x86_64")]
         #[unsafe(naked)]
-        extern "C" fn $name(_vmctx: *mut VMContext, $a: $ta, $b: $tb) -> $r {
-            // The frame pointer (rbp) becomes the fourth argument, the return address at [rsp] the fifth.
-            core::arch::naked_asm!("mov rcx, rbp", "mov r8, [rsp]", "jmp {}", sym $inner)
+        extern "C" fn $name(_vmctx: *mut VMContext, $($arg: $ty),*) -> $r {
+            // The frame pointer (rbp) becomes the argument after the builtin's own, the return address
+            // at [rsp] the next one.
+            core::arch::naked_asm!(
+                concat!("mov ", $fp86, ", rbp"),
+                concat!("mov ", $pc86, ", [rsp]"),
+                "jmp {}",
+                sym $inner,
+            )
         }
 
         $(#[$doc])*
         #[cfg(target_arch = "aarch64")]
         #[unsafe(naked)]
-        extern "C" fn $name(_vmctx: *mut VMContext, $a: $ta, $b: $tb) -> $r {
-            // The frame pointer (x29) becomes the fourth argument, the link register the fifth.
-            core::arch::naked_asm!("mov x3, x29", "mov x4, x30", "b {}", sym $inner)
+        extern "C" fn $name(_vmctx: *mut VMContext, $($arg: $ty),*) -> $r {
+            // The frame pointer (x29) becomes the argument after the builtin's own, the link register
+            // the next one.
+            core::arch::naked_asm!(
+                concat!("mov ", $fpa, ", x29"),
+                concat!("mov ", $pca, ", x30"),
+                "b {}",
+                sym $inner,
+            )
         }
     };
 }
@@ -85,20 +111,38 @@ fn status(ok: bool, code: TrapCode) -> u32 {
 }
 
 /// Asks the store's epoch-deadline callback (which may move the deadline; the compiled code compares
-/// again afterwards).
-extern "C" fn epoch_deadline_inner(vmctx: *mut VMContext) {
+/// again afterwards). The callback is user code, which may collect or call wasm: the calling frame
+/// (frame pointer `fp`, return address `pc`) is recorded as the exit frame meanwhile.
+extern "C" fn epoch_deadline_from(vmctx: *mut VMContext, fp: usize, pc: usize) {
     let store = instance(vmctx).store;
-    // SAFETY: the store outlives its instances' calls, and compiled code holds no reference into it
-    // while it waits for a builtin.
-    unsafe { (*store).on_epoch_deadline() };
+    crate::gc::stack::ExitFrame::record(fp, pc, || {
+        // SAFETY: the store outlives its instances' calls, and compiled code holds no reference into
+        // it while it waits for a builtin.
+        unsafe { (*store).on_epoch_deadline() };
+    });
 }
 
 /// Defines `$name` as `$inner` behind a shim that saves and restores every register the C convention
 /// lets `$inner` clobber (general and full vector registers), as the preserve-all convention compiled
 /// code calls it with requires. Such a builtin has no result (Cranelift's preserve-all convention
 /// allows none): it answers through memory.
+///
+/// With `with exit frame` (for a builtin whose only argument is the vmctx), `$inner` also gets the
+/// calling compiled frame's frame pointer and return address as its second and third arguments, to
+/// record them as the exit frame (see [`with_exit_frame`]).
 macro_rules! preserve_all {
+    ($(#[$doc:meta])* $name:ident($vmctx:ident: $ty:ty) = $inner:ident, with exit frame $(,)?) => {
+        // The shim's frame record (at its frame pointer) holds the caller's frame pointer and the
+        // return address into the caller.
+        preserve_all!(@shim $(#[$doc])* $name($vmctx: $ty) = $inner;
+            x86_64("mov rsi, [rbp]", "mov rdx, [rbp + 8]"), aarch64("ldp x1, x2, [x29]"));
+    };
     ($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) = $inner:ident $(,)?) => {
+        preserve_all!(@shim $(#[$doc])* $name($($arg: $ty),*) = $inner; x86_64(), aarch64());
+    };
+    // `$x86`/`$a64`: instructions run just before the call of `$inner`, after every register was saved.
+    (@shim $(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) = $inner:ident;
+        x86_64($($x86:literal),*), aarch64($($a64:literal),*)) => {
         $(#[$doc])*
         #[cfg(target_arch = "x86_64")]
         #[unsafe(naked)]
@@ -116,6 +160,7 @@ macro_rules! preserve_all {
                 "movdqu [rsp + 144], xmm9", "movdqu [rsp + 160], xmm10", "movdqu [rsp + 176], xmm11",
                 "movdqu [rsp + 192], xmm12", "movdqu [rsp + 208], xmm13", "movdqu [rsp + 224], xmm14",
                 "movdqu [rsp + 240], xmm15",
+                $($x86,)*
                 "call {inner}",
                 "movdqu xmm0, [rsp + 0]", "movdqu xmm1, [rsp + 16]", "movdqu xmm2, [rsp + 32]",
                 "movdqu xmm3, [rsp + 48]", "movdqu xmm4, [rsp + 64]", "movdqu xmm5, [rsp + 80]",
@@ -152,6 +197,7 @@ macro_rules! preserve_all {
                 "stp q18, q19, [sp, #448]", "stp q20, q21, [sp, #480]", "stp q22, q23, [sp, #512]",
                 "stp q24, q25, [sp, #544]", "stp q26, q27, [sp, #576]", "stp q28, q29, [sp, #608]",
                 "stp q30, q31, [sp, #640]",
+                $($a64,)*
                 "bl {inner}",
                 "ldp q0, q1, [sp, #160]", "ldp q2, q3, [sp, #192]", "ldp q4, q5, [sp, #224]",
                 "ldp q6, q7, [sp, #256]", "ldp q8, q9, [sp, #288]", "ldp q10, q11, [sp, #320]",
@@ -173,14 +219,26 @@ macro_rules! preserve_all {
 }
 
 preserve_all! {
-    /// [`epoch_deadline_inner`] with the preserve-all convention.
-    epoch_deadline(_vmctx: *mut VMContext) = epoch_deadline_inner,
+    /// [`epoch_deadline_from`] with the preserve-all convention.
+    epoch_deadline(_vmctx: *mut VMContext) = epoch_deadline_from, with exit frame,
 }
 
-extern "C" fn memory_grow(vmctx: *mut VMContext, memory: u32, delta: u64) -> u64 {
-    // SAFETY: the instance's memories live as long as its store.
-    let memory = unsafe { &*instance(vmctx).memory_ptr(memory) };
-    memory.grow(delta).unwrap_or(u64::MAX)
+with_exit_frame!(
+    /// The `MemoryGrow` builtin: the store's limiter, user code, decides on the growth.
+    memory_grow(memory: u32, delta: u64) -> u64 = memory_grow_from
+);
+
+extern "C" fn memory_grow_from(
+    vmctx: *mut VMContext,
+    memory: u32,
+    delta: u64,
+    fp: usize,
+    pc: usize,
+) -> u64 {
+    let Some(memory) = instance(vmctx).memory(memory) else {
+        return u64::MAX;
+    };
+    crate::gc::stack::ExitFrame::record(fp, pc, || memory.grow(delta).unwrap_or(u64::MAX))
 }
 
 extern "C" fn memory_fill(
@@ -190,8 +248,9 @@ extern "C" fn memory_fill(
     value: u32,
     len: u64,
 ) -> u32 {
-    // SAFETY: as in `memory_grow`.
-    let memory = unsafe { &*instance(vmctx).memory_ptr(memory) };
+    let Some(memory) = instance(vmctx).memory(memory) else {
+        return status(false, TrapCode::MemoryOutOfBounds);
+    };
     status(
         memory.fill(dst, value as u8, len).is_ok(),
         TrapCode::MemoryOutOfBounds,
@@ -207,8 +266,9 @@ extern "C" fn memory_copy(
     len: u64,
 ) -> u32 {
     let inst = instance(vmctx);
-    // SAFETY: as in `memory_grow`.
-    let (d, s) = unsafe { (&*inst.memory_ptr(dst_mem), &*inst.memory_ptr(src_mem)) };
+    let (Some(d), Some(s)) = (inst.memory(dst_mem), inst.memory(src_mem)) else {
+        return status(false, TrapCode::MemoryOutOfBounds);
+    };
     status(
         d.copy_from(s, dst, src, len).is_ok(),
         TrapCode::MemoryOutOfBounds,
@@ -231,8 +291,9 @@ extern "C" fn memory_init(
     else {
         return status(false, TrapCode::MemoryOutOfBounds);
     };
-    // SAFETY: as in `memory_grow`.
-    let memory = unsafe { &*inst.memory_ptr(memory) };
+    let Some(memory) = inst.memory(memory) else {
+        return status(false, TrapCode::MemoryOutOfBounds);
+    };
     status(
         memory.write(dst, chunk).is_ok(),
         TrapCode::MemoryOutOfBounds,
@@ -240,18 +301,37 @@ extern "C" fn memory_init(
 }
 
 extern "C" fn data_drop(vmctx: *mut VMContext, data: u32) {
-    instance(vmctx).dropped_data[data as usize].set(true);
+    instance(vmctx).drop_data(data);
 }
 
-extern "C" fn table_grow(vmctx: *mut VMContext, table: u32, init: u64, delta: u64) -> u64 {
-    // SAFETY: the instance's tables live as long as its store.
-    let table = unsafe { &*instance(vmctx).table_ptr(table) };
-    table.grow(delta, init).unwrap_or(u64::MAX)
+with_exit_frame!(
+    /// The `TableGrow` builtin: the store's limiter, user code, decides on the growth.
+    table_grow(table: u32, init: u64, delta: u64) -> u64 = table_grow_from
+);
+
+extern "C" fn table_grow_from(
+    vmctx: *mut VMContext,
+    table: u32,
+    init: u64,
+    delta: u64,
+    fp: usize,
+    pc: usize,
+) -> u64 {
+    let inst = instance(vmctx);
+    let Some(table) = inst.table(table) else {
+        return u64::MAX;
+    };
+    // The new elements' value is only an argument here, in no stack map: it is rooted while the
+    // limiter may collect. (The root ignores words that are no GC objects: null, i31, functions.)
+    // SAFETY: as in `exn_new`; the reference to the store ends with this statement.
+    let _init = unsafe { &*inst.store }.root(init);
+    crate::gc::stack::ExitFrame::record(fp, pc, || table.grow(delta, init).unwrap_or(u64::MAX))
 }
 
 extern "C" fn table_fill(vmctx: *mut VMContext, table: u32, dst: u64, value: u64, len: u64) -> u32 {
-    // SAFETY: as in `table_grow`.
-    let table = unsafe { &*instance(vmctx).table_ptr(table) };
+    let Some(table) = instance(vmctx).table(table) else {
+        return status(false, TrapCode::TableOutOfBounds);
+    };
     status(
         table.fill(dst, value, len).is_some(),
         TrapCode::TableOutOfBounds,
@@ -267,8 +347,9 @@ extern "C" fn table_copy(
     len: u64,
 ) -> u32 {
     let inst = instance(vmctx);
-    // SAFETY: as in `table_grow`.
-    let (d, s) = unsafe { (&*inst.table_ptr(dst_t), &*inst.table_ptr(src_t)) };
+    let (Some(d), Some(s)) = (inst.table(dst_t), inst.table(src_t)) else {
+        return status(false, TrapCode::TableOutOfBounds);
+    };
     status(
         d.copy_from(s, dst, src, len).is_some(),
         TrapCode::TableOutOfBounds,
@@ -284,22 +365,25 @@ extern "C" fn table_init(
     len: u32,
 ) -> u32 {
     let inst = instance(vmctx);
-    let values = inst.elem_values[elem as usize].borrow();
-    let Some(chunk) = (src as usize)
-        .checked_add(len as usize)
-        .and_then(|end| values.get(src as usize..end))
-    else {
+    let values = inst.elem_segment(elem).map(RefCell::borrow);
+    let Some(chunk) = (src as usize).checked_add(len as usize).and_then(|end| {
+        values
+            .as_deref()
+            .map_or(&[][..], Vec::as_slice)
+            .get(src as usize..end)
+    }) else {
         return status(false, TrapCode::TableOutOfBounds);
     };
-    // SAFETY: as in `table_grow`.
-    let table = unsafe { &*inst.table_ptr(table) };
+    let Some(table) = inst.table(table) else {
+        return status(false, TrapCode::TableOutOfBounds);
+    };
     status(table.init(dst, chunk).is_some(), TrapCode::TableOutOfBounds)
 }
 
 extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
-    instance(vmctx).elem_values[elem as usize]
-        .borrow_mut()
-        .clear();
+    if let Some(values) = instance(vmctx).elem_segment(elem) {
+        values.borrow_mut().clear();
+    }
 }
 
 /// Most parameters copied to the stack before a host call; more go to the heap.
@@ -514,11 +598,13 @@ extern "C" fn array_init_elem(
     src: u32,
     len: u32,
 ) -> u32 {
-    let values = instance(vmctx).elem_values[elem as usize].borrow();
-    let Some(chunk) = (src as usize)
-        .checked_add(len as usize)
-        .and_then(|end| values.get(src as usize..end))
-    else {
+    let values = instance(vmctx).elem_segment(elem).map(RefCell::borrow);
+    let Some(chunk) = (src as usize).checked_add(len as usize).and_then(|end| {
+        values
+            .as_deref()
+            .map_or(&[][..], Vec::as_slice)
+            .get(src as usize..end)
+    }) else {
         return status(false, TrapCode::TableOutOfBounds);
     };
     if !dst.is_null() {

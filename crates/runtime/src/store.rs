@@ -116,8 +116,10 @@ pub struct StoreInner {
     pub(crate) globals: Vec<Box<Global>>,
     pub(crate) host_funcs: Vec<Box<HostFunc>>,
     pub(crate) instances: Vec<Box<Instance>>,
-    /// Instances whose instantiation failed after they defined globals, which live in their vmctx (kept
-    /// allocated so those globals stay valid; nothing else refers to these instances).
+    /// Instances whose instantiation failed once it had begun to fill their vmctx. They are kept: their
+    /// defined globals live in their vmctx, and their functions may be reachable from an imported
+    /// table an active element segment wrote to before the failure (so their element segments are GC
+    /// roots, like those of `instances`).
     pub(crate) failed_instances: Vec<Box<Instance>>,
     pub(crate) tags: Vec<Box<Tag>>,
     /// Exception objects thrown by the store's code (freed when caught without an `exnref`).

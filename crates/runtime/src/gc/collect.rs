@@ -1,6 +1,7 @@
-//! The mark phase of the non-moving mark-sweep collector: from the roots (globals, tables and element
-//! segments of the store, host roots, compiled frames), mark every reachable object, tracing
-//! references inside objects by their types' layouts. The sweep is [`GcHeap::finish_collection`].
+//! The mark phase of the non-moving mark-sweep collector: from the roots (globals, tables, the element
+//! segments of every instance, failed ones included, host roots, exceptions, compiled frames), mark
+//! every reachable object, tracing references inside objects by their types' layouts. The sweep is
+//! [`GcHeap::finish_collection`].
 //!
 //! Roots are words of reference-typed locations; only non-zero words with low bits `00` that lie in
 //! this store's heap are objects (i31 values and host references are tagged; function and exception
@@ -89,7 +90,10 @@ pub(crate) fn collect(store: &StoreInner, heap: &mut GcHeap, ctx: &mut VMStoreCo
     for t in &store.tables {
         t.for_each_element(&mut |w| m.mark(w));
     }
-    for inst in &store.instances {
+    // Instances whose instantiation failed count too: an active element segment may have made their
+    // functions reachable (from an imported table) before the failure, and those may use the
+    // instance's segments.
+    for inst in store.instances.iter().chain(&store.failed_instances) {
         for seg in &inst.elem_values {
             for &w in seg.borrow().iter() {
                 m.mark(w);

@@ -3,11 +3,13 @@
 //! Compiled code keeps every live GC reference in a stack slot across each call (Cranelift's user
 //! stack maps), and the code image records, per call return address, which slots those are (as
 //! distances below the calling frame's frame pointer). Whenever wasm code leaves for the runtime in a
-//! way that may collect (the `GcAlloc` builtin, a host call), the builtin records the *exit frame*:
-//! the frame pointer and return address of the wasm (or trampoline) frame that called it. A
-//! collection walks, from each exit frame of this thread, the frame-pointer chain up through the wasm
-//! frames (frame record `[saved fp, return address]`) until a return address outside compiled code
-//! (the entry trampoline's caller), reading the slots each frame's stack map names.
+//! way that may collect or run user code, which may collect (the `GcAlloc` builtin, a host call, the
+//! `MemoryGrow` and `TableGrow` builtins, which ask the store's limiter, and the `EpochDeadline`
+//! builtin, which calls the deadline callback), the builtin records the *exit frame*: the frame
+//! pointer and return address of the wasm (or trampoline) frame that called it. A collection walks,
+//! from each exit frame of this thread, the frame-pointer chain up through the wasm frames (frame
+//! record `[saved fp, return address]`) until a return address outside compiled code (the entry
+//! trampoline's caller), reading the slots each frame's stack map names.
 
 use crate::code_memory::lookup_code;
 use std::cell::Cell;
