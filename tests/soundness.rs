@@ -405,3 +405,49 @@ fn store_data_is_not_replaced_while_borrowed() -> Result<()> {
     assert_eq!(*store.data::<u8>().expect("replaced"), 5);
     Ok(())
 }
+
+/// A host function that panics traps its caller, whatever the panic's payload: even one whose `Drop`
+/// panics again (dropped inside a builtin, it would abort the process).
+#[test]
+fn host_function_panics_are_traps() -> Result<()> {
+    struct Bomb;
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            panic!("dropped");
+        }
+    }
+    let engine = Engine::default();
+    let module = Module::compile(
+        &engine,
+        r#"(module
+          (import "h" "message" (func $message))
+          (import "h" "bomb" (func $bomb))
+          (func (export "message") call $message)
+          (func (export "bomb") call $bomb))"#,
+    )?;
+    let mut linker = Linker::new();
+    linker.define(
+        "h",
+        "message",
+        HostFunc::wrap(|| -> () { panic!("boom {}", 7) }),
+    )?;
+    linker.define(
+        "h",
+        "bomb",
+        HostFunc::wrap(|| -> () { std::panic::panic_any(Bomb) }),
+    )?;
+    let mut store = Store::new(&engine);
+    let instance = Instance::new(&mut store, &module, &linker)?;
+    for (name, message) in [
+        ("message", "host function panicked: boom 7"),
+        ("bomb", "host function panicked: unknown panic"),
+    ] {
+        let trap = instance
+            .typed_func::<(), ()>(name)?
+            .call(())
+            .expect_err("the panic traps");
+        assert_eq!(trap.code(), TrapCode::HostError);
+        assert!(trap.to_string().contains(message), "{trap}");
+    }
+    Ok(())
+}

@@ -441,21 +441,18 @@ fn host_call_inner(vmctx: *mut VMContext, func: *const HostFunc, values: *mut Ra
         store: inst.store,
     };
     let results = &mut slots[..nr];
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        (func.callback)(&mut caller, params, results)
-    }));
-    match outcome {
+    match crate::panics::catch_panic(|| (func.callback)(&mut caller, params, results)) {
         Ok(Ok(())) => 0,
         Ok(Err(trap)) => {
             set_trap_message(trap.message, trap.exit_code);
             u32::from(trap.code.to_u8())
         }
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
+        Err(what) => {
+            let what = if what.is_empty() {
+                "unknown panic"
+            } else {
+                &what
+            };
             set_trap_message(Some(format!("host function panicked: {what}")), None);
             u32::from(TrapCode::HostError.to_u8())
         }
