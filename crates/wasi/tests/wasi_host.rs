@@ -932,7 +932,7 @@ fn streams_that_are_not_host_streams_are_of_unknown_type() {
 #[test]
 fn fd_numbers_are_reused_last_freed_first() {
     let (_dir, mut g) = scratch_guest("wasi-host-fd-reuse");
-    let mut open = |g: &mut Guest| {
+    let open = |g: &mut Guest| {
         assert_eq!(g.path_open("file", 0), 0);
         g.u32_at(16)
     };
