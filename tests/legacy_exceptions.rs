@@ -112,22 +112,27 @@ const LEGACY: &str = r#"(module
     (local.get 1))
 )"#;
 
-fn setup() -> Result<(Store, Instance)> {
+fn setup(wat: &str) -> Result<(Store, Instance)> {
     let engine = Engine::default();
-    let module = Module::compile(&engine, LEGACY)?;
+    let module = Module::compile(&engine, wat)?;
     let mut store = Store::new(&engine);
     let inst = Instance::new(&mut store, &module, &Linker::new())?;
     Ok((store, inst))
 }
 
-fn call_i32(inst: &mut Instance, name: &str, args: &[i32]) -> Result<i32> {
+/// Calls `name` with i32 arguments and reads its first result as a `T`.
+fn call<T: FromRawVal>(inst: &mut Instance, name: &str, args: &[i32]) -> Result<T> {
     let args: Vec<RawVal> = args.iter().map(|&v| RawVal::from(v)).collect();
-    Ok(inst.call(name, &args)?.into_result()?[0].read_as::<i32>())
+    Ok(inst.call(name, &args)?.into_result()?[0].read_as::<T>())
+}
+
+fn call_i32(inst: &mut Instance, name: &str, args: &[i32]) -> Result<i32> {
+    call(inst, name, args)
 }
 
 #[test]
 fn catch_and_catch_all_clauses() -> Result<()> {
-    let (_store, mut inst) = setup()?;
+    let (_store, mut inst) = setup(LEGACY)?;
     assert_eq!(call_i32(&mut inst, "catch", &[0])?, 0);
     assert_eq!(call_i32(&mut inst, "catch", &[1])?, 107);
     assert_eq!(call_i32(&mut inst, "catch", &[2])?, -1);
@@ -136,7 +141,7 @@ fn catch_and_catch_all_clauses() -> Result<()> {
 
 #[test]
 fn rethrow_delegate_and_try_table_interoperate() -> Result<()> {
-    let (_store, mut inst) = setup()?;
+    let (_store, mut inst) = setup(LEGACY)?;
     assert_eq!(call_i32(&mut inst, "rethrow", &[])?, 5);
     assert_eq!(call_i32(&mut inst, "delegate", &[])?, 18);
     assert_eq!(call_i32(&mut inst, "delegate_to_caller", &[])?, 1);
@@ -146,7 +151,7 @@ fn rethrow_delegate_and_try_table_interoperate() -> Result<()> {
 
 #[test]
 fn an_uncaught_rethrow_is_a_trap() -> Result<()> {
-    let (_store, mut inst) = setup()?;
+    let (_store, mut inst) = setup(LEGACY)?;
     let trap = trap_of(&mut inst, "uncaught", &[])?;
     assert_eq!(trap.code(), TrapCode::UnhandledException);
     // The instance stays usable.
@@ -156,7 +161,7 @@ fn an_uncaught_rethrow_is_a_trap() -> Result<()> {
 
 #[test]
 fn caught_exceptions_are_freed() -> Result<()> {
-    let (store, mut inst) = setup()?;
+    let (store, mut inst) = setup(LEGACY)?;
     let used = store.memory_budget().used;
     assert_eq!(call_i32(&mut inst, "loop", &[50_000])?, 1_250_025_000);
     assert_eq!(
@@ -295,42 +300,32 @@ const REUSE: &str = r#"(module
     end)
 )"#;
 
-fn reuse_setup() -> Result<(Store, Instance)> {
-    let engine = Engine::default();
-    let module = Module::compile(&engine, REUSE)?;
-    let mut store = Store::new(&engine);
-    let inst = Instance::new(&mut store, &module, &Linker::new())?;
-    Ok((store, inst))
-}
-
-fn call_i64(inst: &mut Instance, name: &str, args: &[i32]) -> Result<i64> {
-    let args: Vec<RawVal> = args.iter().map(|&v| RawVal::from(v)).collect();
-    Ok(inst.call(name, &args)?.into_result()?[0].read_as::<i64>())
-}
-
 #[test]
 fn a_rethrow_caught_inside_its_clause_leaves_the_exception_to_the_clause() -> Result<()> {
-    let (_store, mut inst) = reuse_setup()?;
-    assert_eq!(call_i64(&mut inst, "mixed", &[])?, 0xA_0000_1111);
-    assert_eq!(call_i64(&mut inst, "legacy", &[])?, 0xA_0000_1111);
-    assert_eq!(call_i64(&mut inst, "try_table_inside", &[])?, 0xA_0000_3333);
+    let (_store, mut inst) = setup(REUSE)?;
+    assert_eq!(call::<i64>(&mut inst, "mixed", &[])?, 0xA_0000_1111);
+    assert_eq!(call::<i64>(&mut inst, "legacy", &[])?, 0xA_0000_1111);
+    assert_eq!(
+        call::<i64>(&mut inst, "try_table_inside", &[])?,
+        0xA_0000_3333
+    );
     Ok(())
 }
 
 #[test]
 fn a_clause_may_rethrow_its_exception_into_inner_handlers_many_times() -> Result<()> {
-    let (_store, mut inst) = reuse_setup()?;
+    let (_store, mut inst) = setup(REUSE)?;
     // Caught n times inside the clause (5 each), then once by the outer clause (5 more).
-    assert_eq!(call_i64(&mut inst, "repeat", &[9])?, 50);
-    assert_eq!(call_i64(&mut inst, "repeat", &[2])?, 15);
+    assert_eq!(call::<i64>(&mut inst, "repeat", &[9])?, 50);
+    assert_eq!(call::<i64>(&mut inst, "repeat", &[2])?, 15);
     Ok(())
 }
 
 #[test]
 fn exceptions_rethrown_inside_their_clause_stay_charged() -> Result<()> {
-    let (store, mut inst) = reuse_setup()?;
+    let (store, mut inst) = setup(REUSE)?;
     let used = store.memory_budget().used;
-    assert_eq!(call_i64(&mut inst, "legacy", &[])?, 0xA_0000_1111);
+    assert_eq!(call::<i64>(&mut inst, "legacy", &[])?, 0xA_0000_1111);
     // `$a` (rethrown inside its clause) and `$b` (its clause left by a branch) stay, 32 bytes each.
     assert_eq!(store.live_exceptions(), 2);
     assert_eq!(store.memory_budget().used, used + 64);
