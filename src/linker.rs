@@ -230,6 +230,18 @@ impl HostContext<'_, '_> {
         self.caller.set_epoch_deadline(deadline);
     }
 
+    /// Whether the engine's epoch has reached the store's epoch deadline, so that the calling code,
+    /// compiled with [`crate::Config::epoch_interruption`], is interrupted at its next check (or asks
+    /// the epoch-deadline callback). Always false for other engines. Host functions that wait check
+    /// it so as not to outlast the deadline.
+    pub fn epoch_deadline_reached(&self) -> bool {
+        let Some(store) = self.store_cell() else {
+            return false;
+        };
+        store.engine.config().epoch_interruption
+            && store.engine.current_epoch() >= self.caller.epoch_deadline()
+    }
+
     /// The handle of the caller's store.
     pub(crate) fn store_cell(&self) -> Option<std::rc::Rc<crate::store::StoreCell>> {
         self.caller

@@ -122,6 +122,9 @@ fn event(userdata: u64, error: Errno, ty: u8, nbytes: u64) -> [u8; 32] {
 /// `poll_oneoff`: clock subscriptions sleep until the earliest deadline; fd subscriptions are reported
 /// ready at once (regular files and captured streams never block; an inherited stdin is reported ready
 /// too, so a read on it may then block).
+/// The longest `poll_oneoff` sleeps before checking the epoch deadline again: 10 ms.
+const SLEEP_SLICE_NS: u64 = 10_000_000;
+
 pub(crate) fn poll_oneoff(
     cx: &mut HostContext<'_, '_>,
     st: &mut WasiState,
@@ -182,11 +185,17 @@ pub(crate) fn poll_oneoff(
         }
     }
     if events.is_empty() {
-        // Only clocks: sleep until the first deadline, then report every clock that has expired.
+        // Only clocks: sleep until the first deadline, then report every clock that has expired. The
+        // sleep goes in slices, so that reaching the store's epoch deadline (epoch interruption)
+        // ends it with `intr`: a guest asking to sleep for years is stopped like a guest looping.
         if let Some(first) = clocks.iter().map(|c| c.1).min() {
-            let current = now(MONOTONIC)?;
-            if first > current {
-                std::thread::sleep(Duration::from_nanos(first - current));
+            let mut current = now(MONOTONIC)?;
+            while first > current {
+                if cx.epoch_deadline_reached() {
+                    return Err(Errno::Intr);
+                }
+                std::thread::sleep(Duration::from_nanos((first - current).min(SLEEP_SLICE_NS)));
+                current = now(MONOTONIC)?;
             }
         }
     }

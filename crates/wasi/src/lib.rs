@@ -133,7 +133,8 @@ fn define(
 ///   given one for something else fail as POSIX does (`notdir`, `noent`, `exist`, `isdir`) before
 ///   changing anything. `path_open` with `O_DIRECTORY` and a write right fails with `isdir`, with
 ///   `O_DIRECTORY` and `O_CREAT`/`O_EXCL`/`O_TRUNC` with `inval`.
-/// - `poll_oneoff`: clock subscriptions wait; fd subscriptions are reported ready at once.
+/// - `poll_oneoff`: clock subscriptions wait (ending with `intr` once the store's epoch deadline is
+///   reached, see `HostContext::epoch_deadline_reached`); fd subscriptions are reported ready at once.
 /// - `sched_yield`: yields the host thread. `proc_exit(n)`: ends the run with exit status `n`.
 ///   `proc_raise`: `nosys`. `sock_*`: sockets are not supported: `badf` for an fd that is not open,
 ///   `notsock` for one that is not a socket, `notsup` for a host socket.

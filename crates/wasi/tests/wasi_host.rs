@@ -948,3 +948,48 @@ fn fd_numbers_are_reused_last_freed_first() {
     assert_eq!(g.call("fd_renumber", &[i(4), i(6)]), 0);
     assert_eq!([open(&mut g), open(&mut g), open(&mut g)], [4, 7, 8]);
 }
+
+/// A guest sleeping in `poll_oneoff` is stopped by epoch interruption, as a guest looping is: the
+/// call returns `intr` once the deadline is reached, and the code then traps at its next check.
+#[test]
+fn poll_oneoff_sleeps_end_at_the_epoch_deadline() {
+    let mut config = wasmz::Config::new();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config).unwrap();
+    // One relative clock subscription of u64::MAX nanoseconds (about 584 years).
+    let module = Module::compile(
+        &engine,
+        r#"(module
+          (import "wasi_snapshot_preview1" "poll_oneoff"
+            (func $poll (param i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (func (export "sleep") (result i32)
+            (i32.store8 (i32.const 8) (i32.const 0))
+            (i32.store (i32.const 16) (i32.const 1))
+            (i64.store (i32.const 24) (i64.const -1))
+            (call $poll (i32.const 0) (i32.const 100) (i32.const 1) (i32.const 200))))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::new();
+    wasmz_wasi::add_to_linker(&mut linker).unwrap();
+    let mut store = Store::new(&engine);
+    store.set_data(WasiCtxBuilder::new().build());
+    let instance = Instance::new(&mut store, &module, &linker).unwrap();
+    store.set_epoch_deadline(1);
+    let ticker = {
+        let engine = engine.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            engine.increment_epoch();
+        })
+    };
+    let start = Instant::now();
+    let errno = instance
+        .typed_func::<(), i32>("sleep")
+        .unwrap()
+        .call(())
+        .unwrap();
+    ticker.join().unwrap();
+    assert_eq!(errno, Errno::Intr as i32);
+    assert!(start.elapsed() < Duration::from_secs(30));
+}
