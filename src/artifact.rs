@@ -543,19 +543,55 @@ pub(crate) unsafe fn load_file(engine: &Engine, path: &Path) -> Result<Module, E
     unsafe { load(engine, &map) }
 }
 
-/// The cache file of `bytes` under `dir` for an engine whose header is `fingerprint`.
-pub(crate) fn cache_path(dir: &Path, fingerprint: &str, bytes: &[u8]) -> PathBuf {
+/// The cache key of module `bytes` for an engine whose header is `fingerprint`: it names the cache
+/// entry and ends it (see [`cache_entry`]).
+pub(crate) fn cache_key(fingerprint: &str, bytes: &[u8]) -> [u8; 32] {
     let mut hasher = Sha256::new();
     hasher.update(b"wasmz module cache 1\n");
     hasher.update((fingerprint.len() as u64).to_le_bytes());
     hasher.update(fingerprint.as_bytes());
     hasher.update(bytes);
+    hasher.finalize().into()
+}
+
+/// The cache file of the module whose key is `key` under `dir`.
+pub(crate) fn cache_path(dir: &Path, key: &[u8; 32]) -> PathBuf {
     let mut name = String::with_capacity(70);
-    for b in hasher.finalize() {
+    for b in key {
         let _ = write!(name, "{b:02x}");
     }
     name.push_str(".cwasm");
     dir.join(name)
+}
+
+/// A cache entry: the artifact followed by the module's cache key, so that an entry found under
+/// another module's name (renamed or copied there) is not taken for that module's code.
+pub(crate) fn cache_entry(mut artifact: Vec<u8>, key: &[u8; 32]) -> Vec<u8> {
+    artifact.extend_from_slice(key);
+    artifact
+}
+
+/// Loads the cache entry in file `path` (see [`cache_entry`]) if it ends with `key`.
+///
+/// # Safety
+/// As for [`load_file`].
+pub(crate) unsafe fn load_cache_entry(
+    engine: &Engine,
+    path: &Path,
+    key: &[u8; 32],
+) -> Result<Module, Error> {
+    let io = |source| ArtifactError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    // SAFETY: as in `load_file`.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+    let Some(artifact) = map.strip_suffix(key.as_slice()) else {
+        return Err(corrupt("the cache entry belongs to another module").into());
+    };
+    // SAFETY: passed on to the caller.
+    unsafe { load(engine, artifact) }
 }
 
 /// Whether the cache entry at `path` and its directory belong to this process's user and no one else may

@@ -181,7 +181,9 @@ impl Config {
     /// bytes and of everything that shapes compiled code (wasmz and Cranelift versions, target, CPU
     /// features, and the settings of this `Config` that change code); it loads it when present and valid,
     /// and otherwise compiles and writes it (to a temporary file renamed into place, so concurrent
-    /// processes never see half a file). Failing to write the cache is not an error. On Unix an entry is
+    /// processes never see half a file). An entry ends with that hash, so that one renamed or copied
+    /// under another module's name is not taken for its code. Failing to write the cache is not an
+    /// error. On Unix an entry is
     /// only loaded when it and the directory belong to this process's user and are not writable by group
     /// or others; otherwise the module is compiled again and the entry replaced.
     ///

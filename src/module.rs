@@ -71,19 +71,24 @@ impl Module {
             let (info, image) = compile_image(engine, bytes)?;
             return Module::publish(engine, info, image);
         };
-        let path = artifact::cache_path(dir, &engine.inner.fingerprint, bytes);
+        let key = artifact::cache_key(&engine.inner.fingerprint, bytes);
+        let path = artifact::cache_path(dir, &key);
         if path.is_file() && artifact::cache_entry_is_private(&path) {
-            // An invalid entry (corrupt, or written by another build) is replaced below.
+            // An invalid entry (corrupt, written by another build, or another module's) is replaced
+            // below.
             // SAFETY: the cache directory holds only what wasmz wrote, the contract of the unsafe
             // `Config::cache_dir`; the entry and its directory belong to this user alone.
-            if let Ok(module) = unsafe { artifact::load_file(engine, &path) } {
+            if let Ok(module) = unsafe { artifact::load_cache_entry(engine, &path, &key) } {
                 return Ok(module);
             }
         }
         let (info, image) = compile_image(engine, bytes)?;
-        let bytes = artifact::write(&engine.inner.fingerprint, &info, &image, &image.code);
+        let entry = artifact::cache_entry(
+            artifact::write(&engine.inner.fingerprint, &info, &image, &image.code),
+            &key,
+        );
         // The cache is an optimization: a module that compiled is returned even if it cannot be saved.
-        let _ = artifact::write_atomically(&path, &bytes);
+        let _ = artifact::write_atomically(&path, &entry);
         Module::publish(engine, info, image)
     }
 

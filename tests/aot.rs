@@ -875,14 +875,23 @@ fn the_cache_is_used_and_repaired() -> Result<()> {
     let path = files[0].clone();
     assert_eq!(path.extension().and_then(|e| e.to_str()), Some("cwasm"));
     let written = std::fs::read(&path)?;
-    assert_eq!(written, first.serialize()?);
+    // The entry is the artifact followed by the module's 32-byte cache key.
+    let (artifact, key) = written.split_at(written.len() - 32);
+    assert_eq!(artifact, first.serialize()?);
     let expected = exercise_rich(&engine, &first)?;
 
-    // Hit: the file is loaded. To prove it, put another module's artifact under the same name.
+    // Hit: the file is loaded. To prove it, put another module's artifact under the same name,
+    // followed by this module's key.
     let other = Engine::default().precompile("(module (func (export \"planted\")))")?;
-    std::fs::write(&path, &other)?;
+    std::fs::write(&path, [&other[..], key].concat())?;
     let planted = Module::compile(&engine, RICH)?;
     assert_eq!(exports_of(&planted), ["planted"]);
+    // Another module's entry moved under this name (its own key at its end) is not taken for this
+    // module's code: compiled again and replaced.
+    std::fs::write(&path, [&other[..], &[0u8; 32][..]].concat())?;
+    let not_planted = Module::compile(&engine, RICH)?;
+    assert_eq!(exercise_rich(&engine, &not_planted)?, expected);
+    assert_eq!(std::fs::read(&path)?, written);
     std::fs::write(&path, &written)?;
     let hit = Module::compile(&engine, RICH)?;
     assert_eq!(exercise_rich(&engine, &hit)?, expected);
@@ -900,7 +909,7 @@ fn the_cache_is_used_and_repaired() -> Result<()> {
 
     // Corrupt: ignored and replaced.
     let mut corrupt = written.clone();
-    let code = ArtifactInfo::parse(&written)?.code_offset as usize;
+    let code = ArtifactInfo::parse(artifact)?.code_offset as usize;
     corrupt[code + 3] ^= 0xff;
     std::fs::write(&path, &corrupt)?;
     let repaired = Module::compile(&engine, RICH)?;
@@ -950,8 +959,11 @@ fn cache_entries_others_may_write_are_not_loaded() -> Result<()> {
     };
     Module::compile(&engine, real)?;
     let [entry] = cache_files(&dir).try_into().expect("one cache entry");
-    // Another module's artifact in the entry's place, as someone who may write the file could put it.
-    std::fs::write(&entry, engine.precompile(planted)?)?;
+    // Another module's artifact in the entry's place, followed by the entry's key (its last 32
+    // bytes), as someone who may write the file could put it.
+    let written = std::fs::read(&entry)?;
+    let key = &written[written.len() - 32..];
+    std::fs::write(&entry, [&engine.precompile(planted)?[..], key].concat())?;
     // Only this user may write it: the cache is trusted, and what is there is what runs.
     std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o644))?;
     assert_eq!(f(&Module::compile(&engine, real)?)?, 7, "private entry");
@@ -962,7 +974,7 @@ fn cache_entries_others_may_write_are_not_loaded() -> Result<()> {
         "group- or world-writable entry"
     );
     // The entry was compiled again and replaced.
-    assert_ne!(std::fs::read(&entry)?, engine.precompile(planted)?);
+    assert_eq!(std::fs::read(&entry)?, written);
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
@@ -1009,7 +1021,9 @@ fn concurrent_compilations_share_one_complete_cache_entry() -> Result<()> {
     })?;
     let files = cache_files(&dir);
     assert_eq!(files.len(), 1, "{files:?}");
-    ArtifactInfo::parse(&std::fs::read(&files[0])?)?;
+    // A complete artifact, followed by the 32-byte cache key.
+    let entry = std::fs::read(&files[0])?;
+    ArtifactInfo::parse(&entry[..entry.len() - 32])?;
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
