@@ -150,7 +150,8 @@ macro_rules! wasm_vec {
             }
         }
 
-        /// Sets `*out` to a vector of `size` zeroed elements.
+        /// Sets `*out` to a vector of `size` zeroed elements, or to an empty vector when the memory
+        /// cannot be had.
         ///
         /// # Safety
         /// `out` must be NULL or writable.
@@ -160,11 +161,11 @@ macro_rules! wasm_vec {
                 return;
             }
             let items = $crate::guard_value(None, || {
-                Some(
-                    (0..size)
-                        .map(|_| <$elem as $crate::wasm::vec::Element>::zero())
-                        .collect(),
-                )
+                // Reserved fallibly: an infallible allocation that fails aborts the process.
+                let mut items = Vec::new();
+                items.try_reserve_exact(size).ok()?;
+                items.extend((0..size).map(|_| <$elem as $crate::wasm::vec::Element>::zero()));
+                Some(items)
             });
             let vec = items.map_or_else($vec::empty, $vec::from_vec);
             // SAFETY: writable by the caller's guarantee; not read (may be uninitialized).

@@ -59,6 +59,11 @@ static wasm_exporttype_t *make_export(void) {
     } while (0)
 
 static void vectors(wasm_store_t *store, wasm_extern_t *an_extern) {
+    /* A size no memory can hold gives an empty vector, not an aborted process. */
+    wasm_byte_vec_t huge;
+    wasm_byte_vec_new_uninitialized(&huge, (size_t)1 << 46);
+    CHECK(huge.size == 0);
+    wasm_byte_vec_delete(&huge);
     VEC_TESTS(wasm_valtype_vec_t, wasm_valtype_t, wasm_valtype_vec_new_empty,
               wasm_valtype_vec_new_uninitialized, wasm_valtype_vec_new, wasm_valtype_vec_copy,
               wasm_valtype_vec_delete, wasm_valtype_new(WASM_I64));
