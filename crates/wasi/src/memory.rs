@@ -44,22 +44,36 @@ pub(crate) fn read_string(cx: &HostContext<'_, '_>, ptr: u32, len: u32) -> WasiR
     String::from_utf8(bytes).map_err(|_| Errno::Ilseq)
 }
 
+/// Most buffers of an I/O vector one call transfers (POSIX's `IOV_MAX` on Linux); a call given more
+/// transfers what the first ones hold, a short read or write the guest continues.
+const MAX_IOVECS: u32 = 1024;
+
 /// The (pointer, length) pairs of an `iovec`/`ciovec` array of `count` entries (8 bytes each) at
-/// `iovs`; an array that does not fit in memory is `fault`.
+/// `iovs`, the first [`MAX_IOVECS`] of them; an array that does not fit in memory, or any buffer of it
+/// that does not, is `fault`. The array is read in pieces: however many entries the guest gives, the
+/// host holds at most a few thousand at once.
 pub(crate) fn read_iovecs(
     cx: &HostContext<'_, '_>,
     iovs: u32,
     count: u32,
 ) -> WasiResult<Vec<(u32, u32)>> {
-    let raw = read_bytes(cx, iovs, array_len(count, 8)?)?;
-    Ok(raw
-        .chunks_exact(8)
-        .map(|c| {
+    check_range(cx, iovs, array_len(count, 8)?)?;
+    let mut kept = Vec::with_capacity(count.min(MAX_IOVECS) as usize);
+    let mut first = 0;
+    while first < count {
+        let n = (count - first).min(4096);
+        let raw = read_bytes(cx, iovs + first * 8, n * 8)?;
+        for c in raw.chunks_exact(8) {
             let ptr = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
             let len = u32::from_le_bytes([c[4], c[5], c[6], c[7]]);
-            (ptr, len)
-        })
-        .collect())
+            check_range(cx, ptr, len)?;
+            if kept.len() < MAX_IOVECS as usize {
+                kept.push((ptr, len));
+            }
+        }
+        first += n;
+    }
+    Ok(kept)
 }
 
 /// Checks that every buffer of an I/O vector lies in memory, so a bad one is reported before the host

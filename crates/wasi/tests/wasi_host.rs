@@ -993,3 +993,30 @@ fn poll_oneoff_sleeps_end_at_the_epoch_deadline() {
     assert_eq!(errno, Errno::Intr as i32);
     assert!(start.elapsed() < Duration::from_secs(30));
 }
+
+/// An I/O vector of more buffers than one call transfers (1024) gives a short write; a bad buffer
+/// anywhere in it is still `fault`.
+#[test]
+fn long_io_vectors_give_short_writes() {
+    let (_dir, mut g) = scratch_guest("wasi-host-iovecs");
+    // 2000 one-byte buffers, all at byte 60000 (an 'x').
+    g.memory.write(60000, b"x").unwrap();
+    for k in 0..2000u64 {
+        g.memory
+            .write(4096 + 8 * k, &60000u32.to_le_bytes())
+            .unwrap();
+        g.memory
+            .write(4096 + 8 * k + 4, &1u32.to_le_bytes())
+            .unwrap();
+    }
+    assert_eq!(g.call("fd_write", &[i(1), i(4096), i(2000), i(100)]), 0);
+    assert_eq!(g.u32_at(100), 1024);
+    // The last buffer points past the end of memory.
+    g.memory
+        .write(4096 + 8 * 1999, &u32::MAX.to_le_bytes())
+        .unwrap();
+    assert_eq!(
+        g.call("fd_write", &[i(1), i(4096), i(2000), i(100)]),
+        Errno::Fault as u16
+    );
+}
