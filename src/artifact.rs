@@ -527,7 +527,16 @@ pub(crate) unsafe fn load_file(engine: &Engine, path: &Path) -> Result<Module, E
         source,
     };
     let file = std::fs::File::open(path).map_err(io)?;
-    let len = file.metadata().map_err(io)?.len();
+    let metadata = file.metadata().map_err(io)?;
+    // A device or a pipe (`/dev/zero`, a FIFO) could be read forever.
+    if !metadata.is_file() {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ))
+        .into());
+    }
+    let len = metadata.len();
     if len < (PRELUDE + CHECKSUM) as u64 {
         let bytes = std::fs::read(path).map_err(io)?;
         // SAFETY: passed on to the caller.

@@ -319,6 +319,14 @@ fn files_and_compile_accept_artifacts() -> Result<()> {
         common::deserialize_file(&engine, dir.join("empty.cwasm")),
         Err(Error::Artifact(ArtifactError::NotAnArtifact))
     ));
+    // A device that never ends, and a directory, are refused before anything is read.
+    for not_a_file in [Path::new("/dev/zero"), dir.as_path()] {
+        let err = common::deserialize_file(&engine, not_a_file).unwrap_err();
+        let Error::Artifact(ArtifactError::Io { source, .. }) = &err else {
+            panic!("expected an I/O artifact error, got {err:?}")
+        };
+        assert_eq!(source.to_string(), "not a regular file");
+    }
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
