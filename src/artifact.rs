@@ -5,27 +5,29 @@
 //! are PC-relative, everything else goes through the VMContext), so loading copies it into executable
 //! memory with no relocation. Canonical type ids are engine-wide and are recomputed at load time.
 //!
-//! # Format, version 1
+//! # Format, version 4
 //!
 //! Integers are little-endian.
 //!
 //! | offset       | size | content                                                                 |
 //! |--------------|------|-------------------------------------------------------------------------|
 //! | 0            | 8    | magic `\0wzaot\r\n`                                                     |
-//! | 8            | 4    | format version (`3`)                                                    |
+//! | 8            | 4    | format version (`4`)                                                    |
 //! | 12           | 4    | header length `H`                                                       |
 //! | 16           | 8    | metadata length `M`                                                     |
 //! | 24           | 8    | code length `C`                                                         |
 //! | 32           | `H`  | header: UTF-8 lines `key=value\n`, keys in the order of [`HEADER_KEYS`]  |
 //! | 32+`H`       | `M`  | metadata: `postcard` encoding of `(ModuleInfo, CodeImage)` (no code)    |
-//! | 32+`H`+`M`   | `C`  | machine code, relocations applied                                       |
-//! | 32+`H`+`M`+`C` | 32 | SHA-256 of every byte before it                                         |
+//! | 32+`H`+`M`   | `P`  | zero bytes up to the code's alignment (see [`code_padding`])            |
+//! | 32+`H`+`M`+`P` | `C` | machine code, relocations applied                                      |
+//! | end - 16     | 16   | XXH3-128 of every byte before it                                        |
 //!
 //! Loading checks, in this order and before anything else is decoded: the length, the magic, the format
 //! version, that the section lengths add up to the file's length, the checksum, then every header line
 //! against the engine (target, wasmz version and build, Cranelift version, Cranelift flags, and the
 //! [`Config`](crate::Config) settings that change code). Only then is the metadata decoded, checked for
-//! consistency with the code, and the code published.
+//! consistency with the code, and the code published. Large code starts at a 64 KiB boundary of the
+//! file, so that [`load_file`] can map it straight from the file, executable, instead of copying it.
 //!
 //! The checksum detects corruption and accidental edits, not a malicious author: an artifact is native
 //! code, so load only artifacts from a source you trust.
@@ -45,7 +47,7 @@ use wasmz_runtime::CodeMemory;
 pub(crate) const MAGIC: [u8; 8] = *b"\0wzaot\r\n";
 
 /// Version of the layout described in the module documentation.
-pub(crate) const FORMAT_VERSION: u32 = 3;
+pub(crate) const FORMAT_VERSION: u32 = 4;
 
 /// The Cranelift release wasmz compiles with (checked against `Cargo.lock` by a test).
 pub const CRANELIFT_VERSION: &str = "0.135.8";
@@ -65,7 +67,30 @@ pub(crate) const HEADER_KEYS: [&str; 10] = [
 ];
 
 const PRELUDE: usize = 32;
-const CHECKSUM: usize = 32;
+const CHECKSUM: usize = 16;
+
+/// Code of at least this many bytes starts at a multiple of [`CODE_FILE_ALIGNMENT`] in the file.
+const MAPPED_CODE_MIN: u64 = 1 << 20;
+
+/// The file alignment of large code: a multiple of the page size of every supported host (4, 16 and
+/// 64 KiB pages), so the code can be mapped from the file.
+pub(crate) const CODE_FILE_ALIGNMENT: u64 = 64 * 1024;
+
+/// The zero bytes between the metadata, which ends at file offset `meta_end`, and `code_len` bytes of
+/// code: none for small code (copying it is cheap), enough to start large code at a multiple of
+/// [`CODE_FILE_ALIGNMENT`].
+fn code_padding(meta_end: u64, code_len: u64) -> u64 {
+    if code_len < MAPPED_CODE_MIN {
+        0
+    } else {
+        meta_end.next_multiple_of(CODE_FILE_ALIGNMENT) - meta_end
+    }
+}
+
+/// The checksum that ends an artifact.
+fn checksum(bytes: &[u8]) -> [u8; CHECKSUM] {
+    xxhash_rust::xxh3::xxh3_128(bytes).to_le_bytes()
+}
 
 /// Cranelift's shared flags that do not change generated code (only whether the IR verifier runs, which
 /// differs between debug and release builds of wasmz).
@@ -148,7 +173,10 @@ fn instrumentation(config: &Config) -> String {
 pub(crate) fn write(header: &str, info: &ModuleInfo, image: &CodeImage, code: &[u8]) -> Vec<u8> {
     let meta = postcard::to_stdvec(&(info, image)).expect("module metadata always serializes");
     let header_len = u32::try_from(header.len()).expect("headers are short");
-    let mut out = Vec::with_capacity(PRELUDE + header.len() + meta.len() + code.len() + CHECKSUM);
+    let meta_end = (PRELUDE + header.len() + meta.len()) as u64;
+    let padding = code_padding(meta_end, code.len() as u64) as usize;
+    let mut out =
+        Vec::with_capacity(PRELUDE + header.len() + meta.len() + padding + code.len() + CHECKSUM);
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     out.extend_from_slice(&header_len.to_le_bytes());
@@ -156,8 +184,9 @@ pub(crate) fn write(header: &str, info: &ModuleInfo, image: &CodeImage, code: &[
     out.extend_from_slice(&(code.len() as u64).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
     out.extend_from_slice(&meta);
+    out.resize(out.len() + padding, 0);
     out.extend_from_slice(code);
-    let digest = Sha256::digest(&out);
+    let digest = checksum(&out);
     out.extend_from_slice(&digest);
     out
 }
@@ -198,9 +227,19 @@ fn split(bytes: &[u8]) -> Result<Sections<'_>, ArtifactError> {
     let header_len = u64::from(read_u32(bytes, 12));
     let meta_len = read_u64(bytes, 16);
     let code_len = read_u64(bytes, 24);
-    let expected = [header_len, meta_len, code_len, (PRELUDE + CHECKSUM) as u64]
+    let meta_end = [header_len, meta_len, PRELUDE as u64]
         .iter()
         .try_fold(0u64, |sum, &n| sum.checked_add(n));
+    let expected = meta_end.and_then(|meta_end| {
+        [
+            meta_end,
+            code_padding(meta_end, code_len),
+            code_len,
+            CHECKSUM as u64,
+        ]
+        .iter()
+        .try_fold(0u64, |sum, &n| sum.checked_add(n))
+    });
     let len = bytes.len() as u64;
     if expected != Some(len) {
         return Err(match expected {
@@ -213,7 +252,7 @@ fn split(bytes: &[u8]) -> Result<Sections<'_>, ArtifactError> {
         });
     }
     let body = bytes.len() - CHECKSUM;
-    if Sha256::digest(&bytes[..body]).as_slice() != &bytes[body..] {
+    if checksum(&bytes[..body]) != bytes[body..] {
         return Err(ArtifactError::ChecksumMismatch);
     }
     // The lengths add up to the file's length, which fits in usize.
@@ -224,7 +263,7 @@ fn split(bytes: &[u8]) -> Result<Sections<'_>, ArtifactError> {
     Ok(Sections {
         header,
         meta: &bytes[header_end..meta_end],
-        code: &bytes[meta_end..body],
+        code: &bytes[body - code_len as usize..body],
     })
 }
 
@@ -498,16 +537,42 @@ fn check_consistency(info: &ModuleInfo, image: &CodeImage, code_len: usize) -> R
 /// `bytes` must be a trusted artifact (the contract of [`Module::deserialize`]): the checks here find
 /// corruption and mismatched settings, not a malicious author.
 pub(crate) unsafe fn load(engine: &Engine, bytes: &[u8]) -> Result<Module, Error> {
+    // SAFETY: passed on to the caller.
+    unsafe { load_from(engine, bytes, None) }
+}
+
+/// As [`load`]; when `file` is given, `bytes` are a mapping of its first bytes and the code is mapped
+/// from it where its offset allows (see [`CodeMemory::publish_from_file`]).
+///
+/// # Safety
+/// As [`load`], and a `file` must hold `bytes` at its start and not change while the module lives.
+unsafe fn load_from(
+    engine: &Engine,
+    bytes: &[u8],
+    file: Option<&std::fs::File>,
+) -> Result<Module, Error> {
     let sections = split(bytes)?;
     check_header(sections.header, engine)?;
     let (info, image): (ModuleInfo, CodeImage) = decode_metadata(sections.meta)?;
     check_consistency(&info, &image, sections.code.len())
         .map_err(|e| corrupt(format!("its metadata is inconsistent: {e}")))?;
+    let code_offset = sections.code.as_ptr() as usize - bytes.as_ptr() as usize;
+    let file = file.filter(|_| {
+        sections.code.len() as u64 >= MAPPED_CODE_MIN
+            && code_offset.is_multiple_of(wasmz_runtime::code_memory::page_size())
+    });
     // SAFETY: the caller vouches that the artifact is what wasmz compiled for this engine's settings,
     // which `check_header` matched against the host, and `check_consistency` found its metadata
-    // consistent with its code.
-    let code = unsafe { CodeMemory::publish_with_code(image, sections.code) }
-        .map_err(|e| Error::Resource(format!("cannot map code memory: {e}")))?;
+    // consistent with its code; a file holds the same bytes, unchanged while the module lives.
+    let code = unsafe {
+        match file {
+            Some(file) => {
+                CodeMemory::publish_from_file(image, file, code_offset as u64, sections.code.len())
+            }
+            None => CodeMemory::publish_with_code(image, sections.code),
+        }
+    }
+    .map_err(|e| Error::Resource(format!("cannot map code memory: {e}")))?;
     Ok(Module::from_parts(engine, info, code, None))
 }
 
@@ -516,11 +581,11 @@ fn decode_metadata(meta: &[u8]) -> Result<(ModuleInfo, CodeImage), ArtifactError
     postcard::from_bytes(meta).map_err(|e| corrupt(format!("its metadata cannot be decoded: {e}")))
 }
 
-/// Loads the artifact in file `path`, mapped rather than read.
+/// Loads the artifact in file `path`, mapped rather than read; large code stays mapped from the file.
 ///
 /// # Safety
-/// The file must hold a trusted artifact, as for [`load`], and must not be modified in place while it
-/// loads.
+/// The file must hold a trusted artifact, as for [`load`], and must not be modified in place while the
+/// module lives.
 pub(crate) unsafe fn load_file(engine: &Engine, path: &Path) -> Result<Module, Error> {
     let io = |source| ArtifactError::Io {
         path: path.to_path_buf(),
@@ -542,14 +607,14 @@ pub(crate) unsafe fn load_file(engine: &Engine, path: &Path) -> Result<Module, E
         // SAFETY: passed on to the caller.
         return unsafe { load(engine, &bytes) };
     }
-    // The mapping is read-only and private to this function; it is verified (checksum) before use and
-    // the code is copied out of it. wasmz writes artifacts by renaming complete files into place, so
-    // the mapped file is never changed in place by wasmz.
-    // SAFETY: as above; another program truncating the file meanwhile could fault, which is the
+    // The mapping is read-only; it is verified (checksum) before use, and large code is mapped again,
+    // executable, from the same file. wasmz writes artifacts by renaming complete files into place, so
+    // it never changes a mapped file in place.
+    // SAFETY: as above; another program changing or truncating the file meanwhile is excluded by the
     // documented contract of `deserialize_file`.
-    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+    let map = unsafe { memmap2::MmapOptions::new().populate().map(&file) }.map_err(io)?;
     // SAFETY: passed on to the caller.
-    unsafe { load(engine, &map) }
+    unsafe { load_from(engine, &map, Some(&file)) }
 }
 
 /// The cache key of module `bytes` for an engine whose header is `fingerprint`: it names the cache
@@ -599,8 +664,8 @@ pub(crate) unsafe fn load_cache_entry(
     let Some(artifact) = map.strip_suffix(key.as_slice()) else {
         return Err(corrupt("the cache entry belongs to another module").into());
     };
-    // SAFETY: passed on to the caller.
-    unsafe { load(engine, artifact) }
+    // SAFETY: passed on to the caller; the artifact is the start of the file.
+    unsafe { load_from(engine, artifact, Some(&file)) }
 }
 
 /// Whether the cache entry at `path` and its directory belong to this process's user and no one else may

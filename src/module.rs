@@ -144,8 +144,11 @@ impl Module {
     }
 
     /// Loads the artifact in file `path` like [`Module::deserialize`], mapping the file instead of
-    /// reading it. The file must not be modified in place while it loads (replacing it by renaming
-    /// another file over it is fine).
+    /// reading it. The machine code of a large module (1 MiB or more) stays mapped from the file
+    /// rather than copied, so that the module is ready in a few milliseconds and its code pages are
+    /// shared with other processes that load the same file. The file must therefore not be modified in
+    /// place or truncated while the module lives (replacing it by renaming another file over it is
+    /// fine: the mapping keeps the old file; `wasmz-aot compile` and the module cache write files so).
     ///
     /// # Errors
     /// As [`Module::deserialize`], and [`Error::Artifact`] with [`ArtifactError::Io`] (whose
@@ -153,7 +156,9 @@ impl Module {
     /// or mapped.
     ///
     /// # Safety
-    /// As [`Module::deserialize`]: the file must hold a trusted artifact.
+    /// As [`Module::deserialize`]: the file must hold a trusted artifact; and no one may write to it
+    /// or truncate it while the module (or anything made from it) lives, since the mapped code would
+    /// change under the running program.
     pub unsafe fn deserialize_file(
         engine: &Engine,
         path: impl AsRef<Path>,

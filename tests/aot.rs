@@ -5,7 +5,6 @@ mod common;
 
 use anyhow::{Context, Result, bail};
 use common::trap_of;
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use wasmz::{
     ArtifactError, ArtifactInfo, BoundsChecks, Config, Engine, EngineSetting, Error, ExecResult,
@@ -336,7 +335,7 @@ fn artifact_info_describes_the_header() -> Result<()> {
     let engine = Engine::new(Config::new().opt_level(OptLevel::None))?;
     let artifact = engine.precompile(TRAPS)?;
     let info = ArtifactInfo::parse(&artifact)?;
-    assert_eq!(info.format_version, 3);
+    assert_eq!(info.format_version, 4);
     assert_eq!(info.wasmz_version, env!("CARGO_PKG_VERSION"));
     assert_eq!(info.cranelift_version, wasmz::CRANELIFT_VERSION);
     assert_eq!(info.target, engine.target());
@@ -344,8 +343,9 @@ fn artifact_info_describes_the_header() -> Result<()> {
     assert_eq!(info.bounds_checks, "guard-pages");
     assert!(info.flags.contains("opt_level=none"), "{}", info.flags);
     assert_eq!(info.functions.len(), 4);
+    // The code is followed by the 16-byte checksum.
     assert_eq!(
-        info.code_offset + info.code_size + 32,
+        info.code_offset + info.code_size + 16,
         artifact.len() as u64
     );
     Ok(())
@@ -375,12 +375,12 @@ fn truncated_artifacts_are_refused() -> Result<()> {
         ArtifactError::Truncated {
             len: got,
             expected: None,
-        } => assert!(got == cut as u64 && (8..64).contains(&cut), "{err}"),
+        } => assert!(got == cut as u64 && (8..48).contains(&cut), "{err}"),
         ArtifactError::Truncated {
             len: got,
             expected: Some(announced),
         } => assert!(
-            got == cut as u64 && cut >= 64 && announced == len as u64,
+            got == cut as u64 && cut >= 48 && announced == len as u64,
             "{err}"
         ),
         ref other => panic!("cut at {cut}: expected a truncated artifact, got {other:?}"),
@@ -436,7 +436,7 @@ fn every_flipped_byte_is_refused() -> Result<()> {
             0..8 => matches!(err, ArtifactError::NotAnArtifact),
             8..12 => matches!(
                 err,
-                ArtifactError::FormatVersionMismatch { found, expected: 3 } if found != 3
+                ArtifactError::FormatVersionMismatch { found, expected: 4 } if found != 4
             ),
             12..32 => matches!(
                 err,
@@ -495,8 +495,8 @@ fn patch_header(artifact: &[u8], key: &str, value: &str) -> Vec<u8> {
     let mut out = artifact[..32].to_vec();
     out[12..16].copy_from_slice(&(new_header.len() as u32).to_le_bytes());
     out.extend_from_slice(new_header.as_bytes());
-    out.extend_from_slice(&artifact[32 + header_len..artifact.len() - 32]);
-    let digest = Sha256::digest(&out);
+    out.extend_from_slice(&artifact[32 + header_len..artifact.len() - 16]);
+    let digest = xxhash_rust::xxh3::xxh3_128(&out).to_le_bytes();
     out.extend_from_slice(&digest);
     out
 }
@@ -618,8 +618,8 @@ fn header_mismatches_are_refused_by_the_header_check() -> Result<()> {
     let mut out = artifact[..32].to_vec();
     out[12..16].copy_from_slice(&(short.len() as u32).to_le_bytes());
     out.extend_from_slice(short.as_bytes());
-    out.extend_from_slice(&artifact[32 + header_len..artifact.len() - 32]);
-    let digest = Sha256::digest(&out);
+    out.extend_from_slice(&artifact[32 + header_len..artifact.len() - 16]);
+    let digest = xxhash_rust::xxh3::xxh3_128(&out).to_le_bytes();
     out.extend_from_slice(&digest);
     let err = expect_artifact_error(common::deserialize(&engine, &out), "short header");
     assert!(
@@ -1038,7 +1038,7 @@ fn concurrent_compilations_share_one_complete_cache_entry() -> Result<()> {
 
 /// A module with many functions of some size.
 fn large_module(functions: usize) -> String {
-    let mut wat = String::from("(module (memory 1)\n");
+    let mut wat = String::from("(module (memory (export \"mem\") 1)\n");
     for i in 0..functions {
         wat.push_str(&format!(
             "(func (export \"f{i}\") (param i32 i32) (result i32) (local i32)
@@ -1243,5 +1243,82 @@ fn module_compile_refuses_artifacts_unless_the_engine_opted_in() -> Result<()> {
     let mut instance = Instance::new(&mut store, &module, &Linker::new())?;
     let values = instance.call("f", &[])?.into_result()?;
     assert_eq!(values[0].read_as::<i32>(), 7);
+    Ok(())
+}
+
+/// A module with more than 1 MiB of machine code (the size from which an artifact's code is mapped
+/// from its file): `n` functions of stores, and `trap`, whose `unreachable` is at a known offset.
+fn module_of_stores(n: usize) -> String {
+    let mut wat = String::from("(module (memory (export \"mem\") 1)\n");
+    for f in 0..n {
+        wat.push_str(&format!("(func (export \"f{f}\") (param i32)"));
+        for k in 0..400 {
+            wat.push_str(&format!(
+                " (i32.store offset={} (local.get 0) (i32.add (local.get 0) (i32.const {})))",
+                (k * 4) % 60000,
+                f * 1000 + k
+            ));
+        }
+        wat.push_str(")\n");
+    }
+    wat.push_str("(func (export \"trap\") (nop) (unreachable)))");
+    wat
+}
+
+#[test]
+fn large_artifacts_run_with_their_code_mapped_from_the_file() -> Result<()> {
+    let engine = Engine::default();
+    let wasm = wat::parse_str(module_of_stores(300))?;
+    let artifact = engine.precompile(&wasm)?;
+    let info = ArtifactInfo::parse(&artifact)?;
+    assert!(
+        info.code_size >= 1 << 20,
+        "{} bytes of code",
+        info.code_size
+    );
+    // Large code starts at a 64 KiB boundary of the file, small code right after the metadata.
+    assert_eq!(info.code_offset % (64 * 1024), 0, "{}", info.code_offset);
+    let small = ArtifactInfo::parse(&engine.precompile(RICH)?)?;
+    assert!(small.code_offset < 64 * 1024, "{}", small.code_offset);
+
+    let dir = temp_dir("large");
+    let path = dir.join("large.cwasm");
+    std::fs::write(&path, &artifact)?;
+    let module = common::deserialize_file(&engine, &path)?;
+    // The code is an executable mapping of the file itself, not a copy.
+    let maps = std::fs::read_to_string("/proc/self/maps")?;
+    let canonical = path.canonicalize()?;
+    assert!(
+        maps.lines()
+            .any(|l| l.ends_with(canonical.to_str().unwrap())
+                && l.split_whitespace().nth(1).is_some_and(|p| p.contains('x'))),
+        "no executable mapping of {}:\n{maps}",
+        canonical.display()
+    );
+    let mut inst = Instance::new(&mut Store::new(&engine), &module, &Linker::new())?;
+    let mem = inst.memory("mem").context("memory export")?;
+    for f in [0, 150, 299] {
+        inst.call(&format!("f{f}"), &[RawVal::from(64i32)])?
+            .values()
+            .context("no trap")?;
+        // The function's first store: offset 0 from address 64.
+        let mut word = [0u8; 4];
+        mem.read(64, &mut word)?;
+        assert_eq!(i32::from_le_bytes(word), f * 1000 + 64, "f{f}");
+    }
+    // Traps name the operator through the compact address map.
+    let trap = trap_of(&mut inst, "trap", &[])?;
+    assert_eq!(trap.code(), TrapCode::UnreachableCodeReached);
+    let offset = trap.backtrace()[0].module_offset.context("an offset")?;
+    assert_eq!(wasm[offset as usize], 0x00, "unreachable's opcode");
+    assert_eq!(wasm[offset as usize - 1], 0x01, "after the nop");
+    // The same artifact loaded from bytes (copied code) behaves the same.
+    let copied = common::deserialize(&engine, &artifact)?;
+    let mut inst = Instance::new(&mut Store::new(&engine), &copied, &Linker::new())?;
+    let trap = trap_of(&mut inst, "trap", &[])?;
+    assert_eq!(trap.backtrace()[0].module_offset, Some(offset));
+    drop(inst);
+    drop(module);
+    std::fs::remove_dir_all(&dir)?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! with the metadata the runtime needs (where each function starts, trap sites).
 
 use crate::TrapCode;
+pub use crate::address_map::{AddressMap, NO_WASM_OFFSET};
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
@@ -45,19 +46,14 @@ pub struct CodeImage {
     /// Where the machine code comes from: (code offset, byte offset in the wasm module of the
     /// operator it was compiled from, or [`NO_WASM_OFFSET`]), sorted by code offset; each entry holds
     /// up to the next one.
-    pub address_map: Vec<(u32, u32)>,
+    pub address_map: AddressMap,
 }
-
-/// The wasm offset of machine code that comes from no operator (prologues, trampolines, padding).
-pub const NO_WASM_OFFSET: u32 = u32::MAX;
 
 impl CodeImage {
     /// The byte offset in the wasm module of the operator the machine code at `offset` was compiled
     /// from, if any.
     pub fn wasm_offset(&self, offset: u32) -> Option<u32> {
-        let i = self.address_map.partition_point(|&(at, _)| at <= offset);
-        let (_, wasm) = *self.address_map.get(i.checked_sub(1)?)?;
-        (wasm != NO_WASM_OFFSET).then_some(wasm)
+        self.address_map.wasm_offset(offset)
     }
 
     /// The trap code recorded for the instruction at `offset`, if any.

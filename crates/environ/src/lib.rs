@@ -1,6 +1,7 @@
 //! The module environment of wasmz: validation and module metadata, value types, trap codes, the VMContext
 //! layout and the list of builtins. It knows nothing of code generation or of how memory is mapped.
 
+pub mod address_map;
 pub mod builtins;
 pub mod call_order;
 pub mod error;

@@ -59,6 +59,49 @@ impl CodeMemory {
         unsafe { CodeMemory::publish_parts(Arc::new(image), code, 0) }
     }
 
+    /// Maps the `len` bytes of code at `offset` in `file` executable and read-only, in place of copying
+    /// them, and registers them with the metadata of `image`. Pages are read from the file (usually the
+    /// page cache) as the code first touches them, so a large module starts without copying all its
+    /// code; where nothing maps files this way, the code is copied. `offset` must be a multiple of the
+    /// host's page size.
+    ///
+    /// On aarch64 the kernel makes the instruction cache coherent for the file pages it maps
+    /// executable, as it does for any program's text, so no cache maintenance is done here.
+    ///
+    /// # Errors
+    /// When the file cannot be mapped (an offset not aligned to the page size among the causes).
+    ///
+    /// # Safety
+    /// As [`CodeMemory::publish`], for the code in the file described by `image`; moreover, nothing may
+    /// modify or truncate that part of the file while the returned memory lives: the mapping shows
+    /// the file's current bytes.
+    pub unsafe fn publish_from_file(
+        image: CodeImage,
+        file: &std::fs::File,
+        offset: u64,
+        len: usize,
+    ) -> std::io::Result<CodeMemory> {
+        if len == 0 {
+            // SAFETY: no code at all.
+            return unsafe { CodeMemory::publish_with_code(image, &[]) };
+        }
+        // SAFETY: the caller guarantees the file's bytes at `offset..offset + len` are wasmz code for
+        // this host described by `image` and are not changed while mapped; the mapping is read-only.
+        let map = unsafe {
+            memmap2::MmapOptions::new()
+                .offset(offset)
+                .len(len)
+                .map_exec(file)?
+        };
+        let begin = map.as_ptr();
+        Ok(CodeMemory::register(
+            Backing::Mapping(map),
+            begin,
+            len,
+            Arc::new(image),
+        ))
+    }
+
     /// As [`CodeMemory::publish_with_code`], for one small lazily compiled function or trampoline:
     /// appended to `arena` when there is one with room, else in a mapping of its own. Successive
     /// mappings of their own start their code at different 64-byte lines of the page: were every
@@ -267,4 +310,17 @@ pub fn trap_code_at(pc: usize) -> Option<TrapCode> {
 /// Whether `pc` lies in published wasm code.
 pub fn is_wasm_pc(pc: usize) -> bool {
     lookup_code(pc).is_some()
+}
+
+/// The host's page size (4 KiB where the system does not say).
+pub fn page_size() -> usize {
+    static PAGE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *PAGE.get_or_init(|| {
+        // SAFETY: `sysconf` has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        usize::try_from(page)
+            .ok()
+            .filter(|&p| p > 0)
+            .unwrap_or(4096)
+    })
 }

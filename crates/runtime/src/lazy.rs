@@ -245,7 +245,7 @@ impl LazyModule {
             traps: compiled.traps,
             handlers: compiled.handlers,
             stack_maps: compiled.stack_maps,
-            address_map: compiled.address_map,
+            address_map: compiled.address_map.into_iter().collect(),
             ..CodeImage::default()
         };
         image.stack_maps.sort_by_key(|(offset, _)| *offset);
