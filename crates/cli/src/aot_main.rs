@@ -104,9 +104,24 @@ fn compile(input: PathBuf, output: PathBuf, target: Target, opt: Opt) -> Result<
     let artifact = engine
         .precompile(&bytes)
         .with_context(|| format!("cannot compile {}", input.display()))?;
-    std::fs::write(&output, &artifact)
+    write_replacing(&output, &artifact)
         .with_context(|| format!("cannot write {}", output.display()))?;
     Ok(())
+}
+
+/// Writes `bytes` to a new file beside `path`, then renames it over `path`: a program running the old
+/// artifact keeps its code mapped from the old file (see `Module::deserialize_file`), and no reader
+/// ever sees half an artifact.
+fn write_replacing(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .map_or_else(|| "artifact".into(), |n| n.to_string_lossy().into_owned());
+    let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let result = std::fs::write(&temp, bytes).and_then(|()| std::fs::rename(&temp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
 }
 
 fn inspect(file: PathBuf, functions: bool) -> Result<()> {

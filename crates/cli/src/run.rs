@@ -106,11 +106,21 @@ impl RunArgs {
     }
 }
 
+/// The first bytes of `file` (up to the length of an artifact's magic number), to tell an artifact
+/// from a module without reading the whole file.
+fn file_start(file: &std::path::Path) -> Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut start = Vec::with_capacity(8);
+    std::fs::File::open(file)
+        .and_then(|f| f.take(8).read_to_end(&mut start))
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    Ok(start)
+}
+
 /// Runs the module; returns the process exit status.
 pub fn run(args: RunArgs) -> Result<u8> {
     let file = args.file();
-    let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-    let precompiled = Module::is_precompiled(&bytes);
+    let precompiled = Module::is_precompiled(&file_start(&file)?);
     if precompiled && !args.allow_precompiled {
         bail!(
             "{} is a precompiled module (native code); run it with --allow-precompiled if you trust \
@@ -119,11 +129,6 @@ pub fn run(args: RunArgs) -> Result<u8> {
         );
     }
     let mut config = Config::new();
-    if precompiled {
-        // SAFETY: the user vouched for the artifact with --allow-precompiled, and the engine is used
-        // for this one file only.
-        unsafe { config.allow_precompiled(true) };
-    }
     // SAFETY: the user named the cache directory with --cache and so vouches that only wasmz writes
     // into it; entries that other users could have written are not loaded.
     unsafe { config.cache_dir(args.cache.clone()) };
@@ -137,8 +142,18 @@ pub fn run(args: RunArgs) -> Result<u8> {
     config.background_compilation(mode == Mode::Background);
     config.perf_map(args.perf_map);
     let engine = Engine::new(&config)?;
-    let module = Module::compile(&engine, &bytes)
-        .with_context(|| format!("cannot compile {}", file.display()))?;
+    let module = if precompiled {
+        // The artifact is mapped, not read: a large module's code stays mapped from the file.
+        // SAFETY: the user vouched for the artifact with --allow-precompiled, and for the file not
+        // changing while it runs (`wasmz-aot compile` replaces files by renaming new ones into place).
+        unsafe { Module::deserialize_file(&engine, &file) }
+            .with_context(|| format!("cannot load {}", file.display()))?
+    } else {
+        let bytes =
+            std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+        Module::compile(&engine, &bytes)
+            .with_context(|| format!("cannot compile {}", file.display()))?
+    };
 
     let program = match &args.argv0 {
         Some(name) => name.clone(),
