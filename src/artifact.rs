@@ -16,10 +16,13 @@
 //! | 12           | 4    | header length `H`                                                       |
 //! | 16           | 8    | metadata length `M`                                                     |
 //! | 24           | 8    | code length `C`                                                         |
-//! | 32           | `H`  | header: UTF-8 lines `key=value\n`, keys in the order of [`HEADER_KEYS`]  |
-//! | 32+`H`       | `M`  | metadata: `postcard` encoding of `(ModuleInfo, CodeImage)` (no code)    |
-//! | 32+`H`+`M`   | `P`  | zero bytes up to the code's alignment (see [`code_padding`])            |
-//! | 32+`H`+`M`+`P` | `C` | machine code, relocations applied                                      |
+//! | 32           | 8    | memory image length `I` (0: none)                                       |
+//! | 40           | `H`  | header: UTF-8 lines `key=value\n`, keys in the order of [`HEADER_KEYS`]  |
+//! | 40+`H`       | `M`  | metadata: `postcard` encoding of `(ModuleInfo, CodeImage)` (no code)    |
+//! |              |      | zero bytes up to a multiple of 64 KiB, when `I` > 0                     |
+//! |              | `I`  | memory image: the initial bytes of memory 0 (see [`Layout`])            |
+//! |              |      | zero bytes up to the code's alignment (see [`code_padding`])            |
+//! |              | `C`  | machine code, relocations applied                                       |
 //! | end - 16     | 16   | XXH3-128 of every byte before it                                        |
 //!
 //! Loading checks, in this order and before anything else is decoded: the length, the magic, the format
@@ -27,7 +30,10 @@
 //! against the engine (target, wasmz version and build, Cranelift version, Cranelift flags, and the
 //! [`Config`](crate::Config) settings that change code). Only then is the metadata decoded, checked for
 //! consistency with the code, and the code published. Large code starts at a 64 KiB boundary of the
-//! file, so that [`load_file`] can map it straight from the file, executable, instead of copying it.
+//! file, so that [`load_file`] can map it straight from the file, executable, instead of copying it;
+//! a memory image (the data segments of a module with 1 MiB of data or more, see
+//! `wasmz_environ::memory_image`) likewise, so that each instance maps it copy-on-write as the start of
+//! its memory 0.
 //!
 //! The checksum detects corruption and accidental edits, not a malicious author: an artifact is native
 //! code, so load only artifacts from a source you trust.
@@ -39,8 +45,10 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use wasmz_compiler::OptLevel;
+use wasmz_environ::memory_image::{IMAGE_ALIGNMENT, MIN_IMAGE_DATA, build_memory_image};
 use wasmz_environ::{CodeImage, ModuleInfo};
 use wasmz_runtime::CodeMemory;
+use wasmz_runtime::memory_image::MemoryImage;
 
 /// The first eight bytes of every artifact. The leading zero byte keeps it apart from the text format,
 /// the `\r\n` catches transfers that rewrite line endings.
@@ -66,7 +74,7 @@ pub(crate) const HEADER_KEYS: [&str; 10] = [
     "instrumentation",
 ];
 
-const PRELUDE: usize = 32;
+const PRELUDE: usize = 40;
 const CHECKSUM: usize = 16;
 
 /// Code of at least this many bytes starts at a multiple of [`CODE_FILE_ALIGNMENT`] in the file.
@@ -83,7 +91,47 @@ fn code_padding(meta_end: u64, code_len: u64) -> u64 {
     if code_len < MAPPED_CODE_MIN {
         0
     } else {
-        meta_end.next_multiple_of(CODE_FILE_ALIGNMENT) - meta_end
+        meta_end
+            .checked_next_multiple_of(CODE_FILE_ALIGNMENT)
+            .map_or(0, |aligned| aligned - meta_end)
+    }
+}
+
+/// Where an artifact's sections lie, from the lengths in its prelude (`None` when they overflow).
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    header_end: u64,
+    meta_end: u64,
+    image_start: u64,
+    image_end: u64,
+    code_start: u64,
+    /// Where the checksum starts.
+    body: u64,
+    /// The whole artifact's length.
+    total: u64,
+}
+
+impl Layout {
+    fn new(header_len: u64, meta_len: u64, image_len: u64, code_len: u64) -> Option<Layout> {
+        let header_end = (PRELUDE as u64).checked_add(header_len)?;
+        let meta_end = header_end.checked_add(meta_len)?;
+        let image_start = if image_len > 0 {
+            meta_end.checked_next_multiple_of(IMAGE_ALIGNMENT)?
+        } else {
+            meta_end
+        };
+        let image_end = image_start.checked_add(image_len)?;
+        let code_start = image_end.checked_add(code_padding(image_end, code_len))?;
+        let body = code_start.checked_add(code_len)?;
+        Some(Layout {
+            header_end,
+            meta_end,
+            image_start,
+            image_end,
+            code_start,
+            body,
+            total: body.checked_add(CHECKSUM as u64)?,
+        })
     }
 }
 
@@ -169,22 +217,56 @@ fn instrumentation(config: &Config) -> String {
     }
 }
 
-/// Writes an artifact.
-pub(crate) fn write(header: &str, info: &ModuleInfo, image: &CodeImage, code: &[u8]) -> Vec<u8> {
+/// Writes an artifact. A module whose data qualifies gets a memory image (see
+/// [`build_memory_image`]); `memory_image` must be the image's bytes when `info` already has one (a
+/// module loaded from an artifact).
+///
+/// # Panics
+/// When `info` has a memory image and `memory_image` is `None`.
+pub(crate) fn write(
+    header: &str,
+    info: &ModuleInfo,
+    image: &CodeImage,
+    code: &[u8],
+    memory_image: Option<&[u8]>,
+) -> Vec<u8> {
+    let built: Option<(ModuleInfo, Vec<u8>)> = if info.memory_image.is_some() {
+        None
+    } else if info.data.iter().map(|d| d.bytes.len() as u64).sum::<u64>() >= MIN_IMAGE_DATA {
+        let mut with_image = info.clone();
+        build_memory_image(&mut with_image).map(|bytes| (with_image, bytes))
+    } else {
+        None
+    };
+    let (info, memory_image): (&ModuleInfo, &[u8]) = match &built {
+        Some((info, bytes)) => (info, bytes),
+        None if info.memory_image.is_some() => (
+            info,
+            memory_image.expect("a module with a memory image has its bytes"),
+        ),
+        None => (info, &[]),
+    };
     let meta = postcard::to_stdvec(&(info, image)).expect("module metadata always serializes");
     let header_len = u32::try_from(header.len()).expect("headers are short");
-    let meta_end = (PRELUDE + header.len() + meta.len()) as u64;
-    let padding = code_padding(meta_end, code.len() as u64) as usize;
-    let mut out =
-        Vec::with_capacity(PRELUDE + header.len() + meta.len() + padding + code.len() + CHECKSUM);
+    let layout = Layout::new(
+        header.len() as u64,
+        meta.len() as u64,
+        memory_image.len() as u64,
+        code.len() as u64,
+    )
+    .expect("artifact lengths fit in 64 bits");
+    let mut out = Vec::with_capacity(layout.total as usize);
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     out.extend_from_slice(&header_len.to_le_bytes());
     out.extend_from_slice(&(meta.len() as u64).to_le_bytes());
     out.extend_from_slice(&(code.len() as u64).to_le_bytes());
+    out.extend_from_slice(&(memory_image.len() as u64).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
     out.extend_from_slice(&meta);
-    out.resize(out.len() + padding, 0);
+    out.resize(layout.image_start as usize, 0);
+    out.extend_from_slice(memory_image);
+    out.resize(layout.code_start as usize, 0);
     out.extend_from_slice(code);
     let digest = checksum(&out);
     out.extend_from_slice(&digest);
@@ -195,6 +277,9 @@ pub(crate) fn write(header: &str, info: &ModuleInfo, image: &CodeImage, code: &[
 struct Sections<'a> {
     header: &'a str,
     meta: &'a [u8],
+    /// The memory image (empty: none), at `image_offset` in the artifact.
+    image: &'a [u8],
+    image_offset: u64,
     code: &'a [u8],
 }
 
@@ -227,43 +312,39 @@ fn split(bytes: &[u8]) -> Result<Sections<'_>, ArtifactError> {
     let header_len = u64::from(read_u32(bytes, 12));
     let meta_len = read_u64(bytes, 16);
     let code_len = read_u64(bytes, 24);
-    let meta_end = [header_len, meta_len, PRELUDE as u64]
-        .iter()
-        .try_fold(0u64, |sum, &n| sum.checked_add(n));
-    let expected = meta_end.and_then(|meta_end| {
-        [
-            meta_end,
-            code_padding(meta_end, code_len),
-            code_len,
-            CHECKSUM as u64,
-        ]
-        .iter()
-        .try_fold(0u64, |sum, &n| sum.checked_add(n))
-    });
+    let image_len = read_u64(bytes, 32);
+    let layout = Layout::new(header_len, meta_len, image_len, code_len);
     let len = bytes.len() as u64;
-    if expected != Some(len) {
-        return Err(match expected {
-            Some(n) if n > len => ArtifactError::Truncated {
+    let layout = match layout {
+        Some(layout) if layout.total == len => layout,
+        Some(layout) if layout.total > len => {
+            return Err(ArtifactError::Truncated {
                 len,
-                expected: Some(n),
-            },
-            Some(n) => corrupt(format!("{len} bytes where its header announces {n}")),
-            None => corrupt("impossible section lengths"),
-        });
-    }
+                expected: Some(layout.total),
+            });
+        }
+        Some(layout) => {
+            return Err(corrupt(format!(
+                "{len} bytes where its header announces {}",
+                layout.total
+            )));
+        }
+        None => return Err(corrupt("impossible section lengths")),
+    };
     let body = bytes.len() - CHECKSUM;
     if checksum(&bytes[..body]) != bytes[body..] {
         return Err(ArtifactError::ChecksumMismatch);
     }
-    // The lengths add up to the file's length, which fits in usize.
-    let header_end = PRELUDE + header_len as usize;
-    let meta_end = header_end + meta_len as usize;
-    let header = std::str::from_utf8(&bytes[PRELUDE..header_end])
+    // Every offset of the layout is at most the file's length, which fits in usize.
+    let at = |offset: u64| offset as usize;
+    let header = std::str::from_utf8(&bytes[PRELUDE..at(layout.header_end)])
         .map_err(|_| corrupt("its header is not UTF-8"))?;
     Ok(Sections {
         header,
-        meta: &bytes[header_end..meta_end],
-        code: &bytes[body - code_len as usize..body],
+        meta: &bytes[at(layout.header_end)..at(layout.meta_end)],
+        image: &bytes[at(layout.image_start)..at(layout.image_end)],
+        image_offset: layout.image_start,
+        code: &bytes[at(layout.code_start)..at(layout.body)],
     })
 }
 
@@ -555,7 +636,24 @@ unsafe fn load_from(
     check_header(sections.header, engine)?;
     let (info, image): (ModuleInfo, CodeImage) = decode_metadata(sections.meta)?;
     check_consistency(&info, &image, sections.code.len())
+        .and_then(|()| check_memory_image(&info, sections.image.len()))
         .map_err(|e| corrupt(format!("its metadata is inconsistent: {e}")))?;
+    let memory_image = if sections.image.is_empty() {
+        None
+    } else {
+        Some(match file {
+            Some(file)
+                if sections
+                    .image_offset
+                    .is_multiple_of(wasmz_runtime::code_memory::page_size() as u64) =>
+            {
+                // SAFETY: the file is not changed while the module lives (the caller's contract).
+                unsafe { MemoryImage::from_file(file, sections.image_offset, sections.image.len()) }
+                    .map_err(|e| Error::Resource(format!("cannot map the memory image: {e}")))?
+            }
+            _ => MemoryImage::from_bytes(sections.image.into()),
+        })
+    };
     let code_offset = sections.code.as_ptr() as usize - bytes.as_ptr() as usize;
     let file = file.filter(|_| {
         sections.code.len() as u64 >= MAPPED_CODE_MIN
@@ -573,7 +671,51 @@ unsafe fn load_from(
         }
     }
     .map_err(|e| Error::Resource(format!("cannot map code memory: {e}")))?;
-    Ok(Module::from_parts(engine, info, code, None))
+    Ok(Module::from_parts(engine, info, code, None, memory_image))
+}
+
+/// Checks that a memory image of `image_len` bytes is what the metadata describes: present exactly
+/// when the layout is, on a memory 0 of the module's own that is not shared, inside its initial size
+/// (rounded up to whole 64 KiB), holding active segments of memory 0 whose bytes are left out.
+fn check_memory_image(info: &ModuleInfo, image_len: usize) -> Result<(), String> {
+    let Some(layout) = &info.memory_image else {
+        return if image_len == 0 {
+            Ok(())
+        } else {
+            Err("a memory image without a layout".into())
+        };
+    };
+    let memory = info
+        .memories
+        .first()
+        .filter(|m| info.num_imported_memories == 0 && !m.shared)
+        .ok_or("a memory image without a memory of its own")?;
+    let room = memory
+        .limits
+        .min
+        .checked_mul(memory.page_size())
+        .and_then(|b| b.checked_next_multiple_of(IMAGE_ALIGNMENT));
+    let end = layout.memory_offset.checked_add(layout.len);
+    if layout.len != image_len as u64
+        || end.is_none()
+        || room.is_none()
+        || end > room
+        || !layout.memory_offset.is_multiple_of(IMAGE_ALIGNMENT)
+    {
+        return Err("the memory image does not fit its memory".into());
+    }
+    for &(index, at, len) in &layout.segments {
+        let held = info.data.get(index as usize).is_some_and(|seg| {
+            matches!(seg.mode, wasmz_environ::DataMode::Active { memory: 0, .. })
+                && seg.bytes.is_empty()
+        });
+        let inside =
+            at >= layout.memory_offset && at.checked_add(len).is_some_and(|e| Some(e) <= end);
+        if !held || !inside {
+            return Err(format!("data segment {index} is not in the memory image"));
+        }
+    }
+    Ok(())
 }
 
 /// Decodes the metadata section.
@@ -826,7 +968,7 @@ mod tests {
         let engine = Engine::default();
         let info = ModuleInfo::default();
         let image = CodeImage::default();
-        let artifact = write(&engine.inner.fingerprint, &info, &image, &[0xc3]);
+        let artifact = write(&engine.inner.fingerprint, &info, &image, &[0xc3], None);
         assert!(split(&artifact).is_ok());
         for cut in [0, 7, 8, 31, 40, artifact.len() - 1] {
             let err = split(&artifact[..cut]).err().unwrap().to_string();
@@ -868,7 +1010,7 @@ mod tests {
         let code = module.runtime.code.code().to_vec();
         assert!(check_consistency(&info, &image, code.len()).is_ok());
         image.functions[0].end = code.len() as u32 + 1;
-        let artifact = write(&engine.inner.fingerprint, &info, &image, &code);
+        let artifact = write(&engine.inner.fingerprint, &info, &image, &code, None);
         // SAFETY: wasmz compiled this code; the load is refused before any of it is published.
         let err = unsafe { load(&engine, &artifact) }.unwrap_err().to_string();
         assert!(err.contains("inconsistent"), "{err}");
@@ -885,6 +1027,7 @@ mod tests {
             &ModuleInfo::default(),
             &CodeImage::default(),
             &[],
+            None,
         );
         // SAFETY: the artifact holds no code, and its header is refused.
         let err = unsafe { load(&engine, &artifact) }.unwrap_err().to_string();

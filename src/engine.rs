@@ -495,6 +495,7 @@ impl Engine {
             &info,
             &image,
             &image.code,
+            None,
         ))
     }
 

@@ -84,7 +84,7 @@ impl Module {
         }
         let (info, image) = compile_image(engine, bytes)?;
         let entry = artifact::cache_entry(
-            artifact::write(&engine.inner.fingerprint, &info, &image, &image.code),
+            artifact::write(&engine.inner.fingerprint, &info, &image, &image.code, None),
             &key,
         );
         // The cache is an optimization: a module that compiled is returned even if it cannot be saved.
@@ -110,6 +110,7 @@ impl Module {
                 &info,
                 &image,
                 &image.code,
+                None,
             ));
         }
         let code = &self.runtime.code;
@@ -118,6 +119,7 @@ impl Module {
             &self.runtime.info,
             code.image(),
             code.code(),
+            self.runtime.memory_image.as_ref().map(|m| m.bytes()),
         ))
     }
 
@@ -177,7 +179,7 @@ impl Module {
         // SAFETY: every caller passes an image that `compile_image` has just made for `engine`'s host.
         let code = unsafe { CodeMemory::publish(image) }
             .map_err(|e| Error::Resource(format!("cannot map code memory: {e}")))?;
-        Ok(Module::from_parts(engine, info, code, None))
+        Ok(Module::from_parts(engine, info, code, None, None))
     }
 
     /// Validates `bytes` and builds a module whose functions and trampolines are compiled on first use.
@@ -197,7 +199,7 @@ impl Module {
         };
         let lazy = LazyModule::new(&info, Box::new(compiler))
             .map_err(|e| Error::Resource(format!("cannot map code memory: {e}")))?;
-        let mut module = Module::from_parts(engine, info, code, Some(lazy));
+        let mut module = Module::from_parts(engine, info, code, Some(lazy), None);
         if engine.config().background_compilation {
             compile_in_background(&module.runtime, &wasm);
         }
@@ -235,6 +237,7 @@ impl Module {
         info: ModuleInfo,
         code: CodeMemory,
         lazy: Option<LazyModule>,
+        memory_image: Option<wasmz_runtime::memory_image::MemoryImage>,
     ) -> Module {
         let type_ids = engine
             .inner
@@ -250,6 +253,7 @@ impl Module {
                 type_ids,
                 types: engine.inner.types.clone(),
                 lazy,
+                memory_image,
             }),
             wasm: None,
         }

@@ -366,7 +366,25 @@ fn truncated_artifacts_are_refused() -> Result<()> {
     let info = ArtifactInfo::parse(&artifact)?;
     let len = artifact.len();
     let code = info.code_offset as usize;
-    let mut cuts = vec![0, 1, 7, 8, 12, 16, 24, 31, 32, 33, 64, 200, code - 1, code];
+    let mut cuts = vec![
+        0,
+        1,
+        7,
+        8,
+        12,
+        16,
+        24,
+        31,
+        32,
+        33,
+        40,
+        55,
+        56,
+        64,
+        200,
+        code - 1,
+        code,
+    ];
     cuts.extend([code + 1, code + 100, len - 33, len - 32, len - 31, len - 1]);
     // Shorter than the magic: not an artifact. Shorter than the prelude and checksum: truncated, with
     // no announced length. Longer: truncated, short of the length the prelude announces.
@@ -375,12 +393,12 @@ fn truncated_artifacts_are_refused() -> Result<()> {
         ArtifactError::Truncated {
             len: got,
             expected: None,
-        } => assert!(got == cut as u64 && (8..48).contains(&cut), "{err}"),
+        } => assert!(got == cut as u64 && (8..56).contains(&cut), "{err}"),
         ArtifactError::Truncated {
             len: got,
             expected: Some(announced),
         } => assert!(
-            got == cut as u64 && cut >= 48 && announced == len as u64,
+            got == cut as u64 && cut >= 56 && announced == len as u64,
             "{err}"
         ),
         ref other => panic!("cut at {cut}: expected a truncated artifact, got {other:?}"),
@@ -422,7 +440,7 @@ fn every_flipped_byte_is_refused() -> Result<()> {
     let artifact =
         engine.precompile("(module (func (export \"f\") (result i32) (i32.const 7)))")?;
     let info = ArtifactInfo::parse(&artifact)?;
-    let header_end = 32 + u32::from_le_bytes(artifact[12..16].try_into()?) as usize;
+    let header_end = 40 + u32::from_le_bytes(artifact[12..16].try_into()?) as usize;
     let mut kinds = [0usize; 3];
     for at in 0..artifact.len() {
         let mut bad = artifact.clone();
@@ -438,7 +456,7 @@ fn every_flipped_byte_is_refused() -> Result<()> {
                 err,
                 ArtifactError::FormatVersionMismatch { found, expected: 4 } if found != 4
             ),
-            12..32 => matches!(
+            12..40 => matches!(
                 err,
                 ArtifactError::Truncated { .. } | ArtifactError::Corrupt { .. }
             ),
@@ -479,7 +497,7 @@ fn every_flipped_byte_is_refused() -> Result<()> {
 /// header check can refuse the result.
 fn patch_header(artifact: &[u8], key: &str, value: &str) -> Vec<u8> {
     let header_len = u32::from_le_bytes(artifact[12..16].try_into().unwrap()) as usize;
-    let header = std::str::from_utf8(&artifact[32..32 + header_len]).unwrap();
+    let header = std::str::from_utf8(&artifact[40..40 + header_len]).unwrap();
     let mut found = false;
     let new_header: String = header
         .lines()
@@ -492,10 +510,10 @@ fn patch_header(artifact: &[u8], key: &str, value: &str) -> Vec<u8> {
         })
         .collect();
     assert!(found, "no header line {key}");
-    let mut out = artifact[..32].to_vec();
+    let mut out = artifact[..40].to_vec();
     out[12..16].copy_from_slice(&(new_header.len() as u32).to_le_bytes());
     out.extend_from_slice(new_header.as_bytes());
-    out.extend_from_slice(&artifact[32 + header_len..artifact.len() - 16]);
+    out.extend_from_slice(&artifact[40 + header_len..artifact.len() - 16]);
     let digest = xxhash_rust::xxh3::xxh3_128(&out).to_le_bytes();
     out.extend_from_slice(&digest);
     out
@@ -613,12 +631,12 @@ fn header_mismatches_are_refused_by_the_header_check() -> Result<()> {
     }
     // A header without one of its lines is malformed.
     let header_len = u32::from_le_bytes(artifact[12..16].try_into()?) as usize;
-    let header = std::str::from_utf8(&artifact[32..32 + header_len])?;
+    let header = std::str::from_utf8(&artifact[40..40 + header_len])?;
     let short: String = header.lines().skip(1).map(|l| format!("{l}\n")).collect();
-    let mut out = artifact[..32].to_vec();
+    let mut out = artifact[..40].to_vec();
     out[12..16].copy_from_slice(&(short.len() as u32).to_le_bytes());
     out.extend_from_slice(short.as_bytes());
-    out.extend_from_slice(&artifact[32 + header_len..artifact.len() - 16]);
+    out.extend_from_slice(&artifact[40 + header_len..artifact.len() - 16]);
     let digest = xxhash_rust::xxh3::xxh3_128(&out).to_le_bytes();
     out.extend_from_slice(&digest);
     let err = expect_artifact_error(common::deserialize(&engine, &out), "short header");
@@ -1319,6 +1337,164 @@ fn large_artifacts_run_with_their_code_mapped_from_the_file() -> Result<()> {
     assert_eq!(trap.backtrace()[0].module_offset, Some(offset));
     drop(inst);
     drop(module);
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+/// The byte at index `i` of [`big_data_module`]'s large segment.
+fn pattern(i: usize) -> u8 {
+    (i * 7 % 251) as u8
+}
+
+/// A module with 1.2 MB of active data in memory 0 (enough for a memory image), a small active
+/// segment after it and a passive one; `extra` goes inside the module (imports come first).
+fn big_data_module(imports: &str, extra: &str) -> String {
+    let mut data = String::with_capacity(4 << 20);
+    for i in 0..1_200_000 {
+        data.push_str(&format!("\\{:02x}", pattern(i)));
+    }
+    format!(
+        r#"(module {imports}
+          (memory (export "mem") 64)
+          (data (i32.const 0x10010) "{data}")
+          (data $passive "passive!")
+          (data (i32.const 0x200000) "tail")
+          (func (export "load8") (param i32) (result i32) (i32.load8_u (local.get 0)))
+          (func (export "store8") (param i32 i32) (i32.store8 (local.get 0) (local.get 1)))
+          (func (export "init") (param i32) (memory.init $passive (local.get 0) (i32.const 0) (i32.const 8)))
+          {extra})"#
+    )
+}
+
+/// Checks the initial contents of [`big_data_module`]'s memory through `inst` (sampled, and both ends).
+fn check_big_data(inst: &mut Instance) -> Result<()> {
+    let load8 = |inst: &mut Instance, addr: i32| -> Result<i32> {
+        Ok(inst
+            .call("load8", &[RawVal::from(addr)])?
+            .values()
+            .context("no trap")?[0]
+            .read_as::<i32>())
+    };
+    for i in (0..1_200_000).step_by(4099).chain([1, 1_199_999]) {
+        assert_eq!(
+            load8(inst, 0x10010 + i as i32)?,
+            i32::from(pattern(i)),
+            "{i}"
+        );
+    }
+    assert_eq!(load8(inst, 0x1000f)?, 0);
+    assert_eq!(load8(inst, 0x10010 + 1_200_000)?, 0);
+    let tail: Vec<i32> = (0..4)
+        .map(|k| load8(inst, 0x200000 + k))
+        .collect::<Result<_>>()?;
+    assert_eq!(tail, [116, 97, 105, 108]);
+    // The passive segment is untouched by the image.
+    inst.call("init", &[RawVal::from(0x30_0000i32)])?;
+    assert_eq!(load8(inst, 0x30_0000 + 7)?, i32::from(b'!'));
+    Ok(())
+}
+
+#[test]
+fn large_data_is_mapped_copy_on_write_from_the_artifact() -> Result<()> {
+    let engine = Engine::default();
+    let artifact = engine.precompile(big_data_module("", ""))?;
+    let dir = temp_dir("image");
+    let path = dir.join("data.cwasm");
+    std::fs::write(&path, &artifact)?;
+    let module = common::deserialize_file(&engine, &path)?;
+    let mut first = Instance::new(&mut Store::new(&engine), &module, &Linker::new())?;
+    // Memory 0 starts with a private, writable mapping of the file.
+    let canonical = path.canonicalize()?;
+    let maps = std::fs::read_to_string("/proc/self/maps")?;
+    assert!(
+        maps.lines()
+            .any(|l| l.ends_with(canonical.to_str().unwrap())
+                && l.split_whitespace().nth(1) == Some("rw-p")),
+        "no copy-on-write mapping of {}:\n{maps}",
+        canonical.display()
+    );
+    check_big_data(&mut first)?;
+    // Writes stay in their memory: a second instance, and the file, see the original bytes.
+    first.call("store8", &[RawVal::from(0x10010i32), RawVal::from(0xeei32)])?;
+    let mut second = Instance::new(&mut Store::new(&engine), &module, &Linker::new())?;
+    check_big_data(&mut second)?;
+    assert_eq!(std::fs::read(&path)?, artifact);
+    // Loaded from bytes the image is copied, with the same contents; serializing either gives the
+    // same artifact back.
+    let copied = common::deserialize(&engine, &artifact)?;
+    check_big_data(&mut Instance::new(
+        &mut Store::new(&engine),
+        &copied,
+        &Linker::new(),
+    )?)?;
+    assert_eq!(module.serialize()?, artifact);
+    assert_eq!(copied.serialize()?, artifact);
+    // Memories made later, in the same place of the address space or not, start zeroed.
+    drop((first, second, module));
+    let plain = Module::compile(
+        &engine,
+        r#"(module (memory (export "mem") 64)
+             (func (export "load8") (param i32) (result i32) (i32.load8_u (local.get 0))))"#,
+    )?;
+    for _ in 0..4 {
+        let mut inst = Instance::new(&mut Store::new(&engine), &plain, &Linker::new())?;
+        for addr in [0x10010, 0x10011, 0x100000, 0x200000] {
+            let v = inst
+                .call("load8", &[RawVal::from(addr)])?
+                .values()
+                .context("ok")?[0]
+                .read_as::<i32>();
+            assert_eq!(v, 0, "{addr:#x}");
+        }
+    }
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+#[test]
+fn a_failed_instantiation_keeps_the_image_segments_for_memory_init() -> Result<()> {
+    // The first element segment puts `$first4` into the imported table, the second is out of bounds:
+    // instantiation fails before any data segment is applied, so `memory.init` of the image's
+    // segment still copies its bytes.
+    let extra = r#"
+      (func $first4 (result i32)
+        (memory.init 0 (i32.const 0) (i32.const 0) (i32.const 4))
+        (i32.load (i32.const 0)))
+      (elem (table $t) (i32.const 0) func $first4)
+      (elem (table $t) (i32.const 5) func $first4)"#;
+    let text = big_data_module(r#"(import "host" "t" (table $t 2 funcref))"#, extra);
+    let engine = Engine::default();
+    let artifact = engine.precompile(&text)?;
+    let dir = temp_dir("image-failed");
+    let path = dir.join("failed.cwasm");
+    std::fs::write(&path, &artifact)?;
+    for module in [
+        common::deserialize_file(&engine, &path)?,
+        common::deserialize(&engine, &artifact)?,
+        Module::compile(&engine, &text)?,
+    ] {
+        let mut store = Store::new(&engine);
+        let table = wasmz::Table::new(
+            &mut store,
+            wasmz::TableType {
+                element: ValType::FuncRef,
+                limits: wasmz::Limits { min: 2, max: None },
+                table64: false,
+            },
+            Val::FuncRef(None),
+        )?;
+        let mut linker = Linker::new();
+        linker.define_table("host", "t", table.clone())?;
+        let err = Instance::new(&mut store, &module, &linker).expect_err("out of bounds");
+        assert!(matches!(err, Error::Trap(_)), "{err}");
+        let Some(Val::FuncRef(Some(f))) = table.get(0) else {
+            bail!("no function in the table");
+        };
+        let mut out = [RawVal::default()];
+        f.call(&[], &mut out)?.map_err(|t| anyhow::anyhow!("{t}"))?;
+        let expected = i32::from_le_bytes([pattern(0), pattern(1), pattern(2), pattern(3)]);
+        assert_eq!(out[0].read_as::<i32>(), expected);
+    }
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }

@@ -7,6 +7,7 @@ pub mod call_order;
 pub mod error;
 pub mod gc_layout;
 pub mod image;
+pub mod memory_image;
 pub mod module;
 pub mod parse;
 pub mod refs;

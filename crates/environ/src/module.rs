@@ -221,6 +221,10 @@ pub struct ModuleInfo {
     pub func_names: HashMap<u32, String>,
     /// Functions that may be referenced (exported, in element segments, or `ref.func` in globals).
     pub escaping_funcs: Vec<bool>,
+    /// Set when the active data segments of memory 0 were moved into a memory image (see
+    /// [`crate::memory_image`]): ahead-of-time artifacts store one, and such segments' `bytes` are
+    /// then empty here.
+    pub memory_image: Option<crate::memory_image::MemoryImageLayout>,
 }
 
 impl ModuleInfo {

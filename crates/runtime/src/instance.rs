@@ -33,6 +33,9 @@ pub struct RuntimeModule {
     pub types: Arc<TypeRegistry>,
     /// For a lazily compiled module, the code compiled on first use (then `code` holds nothing).
     pub lazy: Option<LazyModule>,
+    /// The image of memory 0, when `info.memory_image` says the module has one (loaded from an
+    /// artifact): it holds those data segments' bytes.
+    pub memory_image: Option<crate::memory_image::MemoryImage>,
 }
 
 /// Exports of modules with at most this many are looked up by a linear scan (cheaper than hashing).
@@ -256,12 +259,24 @@ impl Instance {
     /// instantiation for an active segment), and for an index the module does not have.
     pub(crate) fn data_segment(&self, data: u32) -> &[u8] {
         match self.dropped_data.get(data as usize) {
-            Some(dropped) if !dropped.get() => self
-                .module
-                .info
-                .data
-                .get(data as usize)
-                .map_or(&[], |seg| &seg.bytes),
+            Some(dropped) if !dropped.get() => {
+                let module = &self.module;
+                // A segment moved into the memory image (possible to reach here only when the
+                // instantiation failed before applying it).
+                let in_image = module
+                    .info
+                    .memory_image
+                    .as_ref()
+                    .zip(module.memory_image.as_ref())
+                    .and_then(|(layout, image)| layout.segment(image.bytes(), data));
+                in_image.unwrap_or_else(|| {
+                    module
+                        .info
+                        .data
+                        .get(data as usize)
+                        .map_or(&[], |seg| &seg.bytes)
+                })
+            }
             _ => &[],
         }
     }
@@ -938,8 +953,16 @@ fn initialize(
             }
         }
     }
-    // Data segments.
+    // Data segments: first those of memory 0 held by the module's memory image, if it has one (they
+    // lie inside the memory's initial size and do not overlap, so they cannot trap and their order
+    // does not matter), then the others in order (the image's own are empty).
     if trap.is_none() {
+        if let (Some(layout), Some(image)) = (&info.memory_image, &module.memory_image) {
+            let memory = s.memory(instance.memories[0]);
+            image.apply(memory, layout).map_err(|e| {
+                InstantiationError::Resource(format!("cannot initialize memory 0: {e}"))
+            })?;
+        }
         for (i, seg) in info.data.iter().enumerate() {
             if let DataMode::Active { memory, offset } = &seg.mode {
                 let at = instance.eval(s, offset)? as u64;

@@ -15,6 +15,7 @@ pub mod lazy;
 mod lazy_stubs;
 pub mod libcalls;
 pub mod memory;
+pub mod memory_image;
 mod panics;
 pub mod parking;
 pub mod perfmap;

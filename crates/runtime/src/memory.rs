@@ -516,6 +516,71 @@ impl LinearMemory {
         Some(old_pages)
     }
 
+    /// Replaces bytes `offset..offset + len` of the memory by a private copy-on-write mapping of `file`
+    /// at `file_offset`: reads see the file's bytes, writes stay in this memory. The memory's
+    /// reservation is then never reused (its pages would read back the file, not zeros). Returns
+    /// `false`, changing nothing, when the range cannot be mapped: not inside the memory's accessible
+    /// pages, an offset or the length not a multiple of the host's page size, or a shared memory.
+    ///
+    /// # Errors
+    /// When the system refuses the mapping (the range's contents are then undefined: the memory must
+    /// not be used).
+    ///
+    /// # Safety
+    /// Nothing may modify or truncate that part of the file while the memory lives (wasm code would see
+    /// the change, or fault), and no other thread may be using the memory (it is being initialized).
+    pub unsafe fn map_file(
+        &self,
+        offset: u64,
+        len: u64,
+        file: &std::fs::File,
+        file_offset: u64,
+    ) -> Result<bool, MemoryError> {
+        use std::os::fd::AsRawFd as _;
+        let page = crate::code_memory::page_size() as u64;
+        let fits = offset
+            .checked_add(len)
+            .is_some_and(|end| end <= self.accessible.load(Ordering::Relaxed) as u64);
+        let aligned = offset.is_multiple_of(page)
+            && len.is_multiple_of(page)
+            && file_offset.is_multiple_of(page);
+        let (Ok(at), Ok(size), Ok(file_offset)) = (
+            usize::try_from(offset),
+            usize::try_from(len),
+            libc::off_t::try_from(file_offset),
+        ) else {
+            return Ok(false);
+        };
+        if !fits || !aligned || self.ty.shared || size == 0 {
+            return Ok(false);
+        }
+        // From here on the reservation holds file pages: it must not go back to the pool.
+        self.reusable.store(false, Ordering::Relaxed);
+        // SAFETY: `[at, at + size)` lies inside the accessible part of our reservation (checked above),
+        // so MAP_FIXED replaces only pages of this memory, which no one else uses yet; the caller
+        // guarantees the file is not changed while mapped.
+        let p = unsafe {
+            libc::mmap(
+                self.base().add(at).cast(),
+                size,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_FIXED,
+                file.as_raw_fd(),
+                file_offset,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(MemoryError::Allocation {
+                pages: self.pages(),
+                reason: format!(
+                    "cannot map the memory image: {}",
+                    std::io::Error::last_os_error()
+                ),
+            });
+        }
+        Ok(true)
+    }
+
     fn check(&self, offset: u64, len: u64) -> Result<usize, MemoryError> {
         let size = self.byte_size();
         match offset.checked_add(len) {
