@@ -135,9 +135,49 @@ impl Layout {
     }
 }
 
-/// The checksum that ends an artifact.
+/// Artifacts longer than this are checksummed in [`CHECKSUM_CHUNK`]-byte chunks on several threads.
+const CHUNKED_CHECKSUM_MIN: usize = 8 << 20;
+
+/// The chunk of a chunked checksum.
+const CHECKSUM_CHUNK: usize = 4 << 20;
+
+/// The checksum that ends an artifact: XXH3-128 of `bytes`, or for more than
+/// [`CHUNKED_CHECKSUM_MIN`] bytes, XXH3-128 of the XXH3-128 digests (little-endian) of its
+/// [`CHECKSUM_CHUNK`]-byte chunks, computed on up to four threads: a large module's artifact is
+/// checked in a fraction of the time one thread takes.
 fn checksum(bytes: &[u8]) -> [u8; CHECKSUM] {
-    xxhash_rust::xxh3::xxh3_128(bytes).to_le_bytes()
+    use xxhash_rust::xxh3::xxh3_128;
+    if bytes.len() <= CHUNKED_CHECKSUM_MIN {
+        return xxh3_128(bytes).to_le_bytes();
+    }
+    let chunks: Vec<&[u8]> = bytes.chunks(CHECKSUM_CHUNK).collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
+    let digest_all = |chunks: &[&[u8]]| -> Vec<[u8; CHECKSUM]> {
+        chunks.iter().map(|c| xxh3_128(c).to_le_bytes()).collect()
+    };
+    let groups: Vec<&[&[u8]]> = chunks.chunks(chunks.len().div_ceil(threads)).collect();
+    let digests: Vec<[u8; CHECKSUM]> = std::thread::scope(|scope| {
+        let started: Vec<_> = groups
+            .iter()
+            .map(|&group| {
+                std::thread::Builder::new().spawn_scoped(scope, move || digest_all(group))
+            })
+            .collect();
+        // A group whose thread could not start (or failed) is digested here.
+        started
+            .into_iter()
+            .zip(&groups)
+            .flat_map(|(thread, &group)| {
+                thread
+                    .ok()
+                    .and_then(|t| t.join().ok())
+                    .unwrap_or_else(|| digest_all(group))
+            })
+            .collect()
+    });
+    xxh3_128(digests.as_flattened()).to_le_bytes()
 }
 
 /// Cranelift's shared flags that do not change generated code (only whether the IR verifier runs, which
@@ -961,6 +1001,29 @@ mod tests {
         assert!(!values[4].contains("enable_verifier"));
         assert!(values[4].contains("preserve_frame_pointers=1"));
         assert_eq!(values[6], "speed");
+    }
+
+    #[test]
+    fn large_artifacts_are_checksummed_by_chunks() {
+        use xxhash_rust::xxh3::xxh3_128;
+        let mut bytes: Vec<u8> = (0..CHUNKED_CHECKSUM_MIN as u32 * 2 + 12345)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
+        let digests: Vec<u8> = bytes
+            .chunks(CHECKSUM_CHUNK)
+            .flat_map(|c| xxh3_128(c).to_le_bytes())
+            .collect();
+        let sum = checksum(&bytes);
+        assert_eq!(sum, xxh3_128(&digests).to_le_bytes());
+        // Any byte counts, in any chunk.
+        for at in [0, CHECKSUM_CHUNK - 1, CHECKSUM_CHUNK, bytes.len() - 1] {
+            bytes[at] ^= 1;
+            assert_ne!(checksum(&bytes), sum, "{at}");
+            bytes[at] ^= 1;
+        }
+        // Up to the threshold it is the plain digest.
+        let small = &bytes[..CHUNKED_CHECKSUM_MIN];
+        assert_eq!(checksum(small), xxh3_128(small).to_le_bytes());
     }
 
     #[test]

@@ -1498,3 +1498,54 @@ fn a_failed_instantiation_keeps_the_image_segments_for_memory_init() -> Result<(
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
+
+/// A module with one memory of `pages` pages and one active data segment of `len` bytes at 0, built
+/// byte by byte (a text module of that size would take long to parse).
+fn module_with_data(pages: u32, len: usize) -> Vec<u8> {
+    fn leb(mut v: u64, out: &mut Vec<u8>) {
+        loop {
+            let byte = (v & 0x7f) as u8;
+            v >>= 7;
+            out.push(if v == 0 { byte } else { byte | 0x80 });
+            if v == 0 {
+                return;
+            }
+        }
+    }
+    let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+    let mut memory = vec![1, 0];
+    leb(u64::from(pages), &mut memory);
+    wasm.push(5);
+    leb(memory.len() as u64, &mut wasm);
+    wasm.extend(memory);
+    let mut data = vec![1, 0, 0x41, 0, 0x0b];
+    leb(len as u64, &mut data);
+    data.extend((0..len).map(|i| (i % 253) as u8));
+    wasm.push(11);
+    leb(data.len() as u64, &mut wasm);
+    wasm.extend(data);
+    wasm
+}
+
+#[test]
+fn a_flipped_byte_anywhere_in_a_large_artifact_is_refused() -> Result<()> {
+    let engine = Engine::default();
+    let artifact = engine.precompile(module_with_data(200, 10 << 20))?;
+    assert!(artifact.len() > 10 << 20);
+    common::deserialize(&engine, &artifact)?;
+    for at in [
+        100,
+        artifact.len() / 3,
+        artifact.len() / 2,
+        artifact.len() - 17,
+    ] {
+        let mut bad = artifact.clone();
+        bad[at] ^= 0x04;
+        let err = expect_artifact_error(common::deserialize(&engine, &bad), "flipped");
+        assert!(
+            matches!(err, ArtifactError::ChecksumMismatch),
+            "{at}: {err:?}"
+        );
+    }
+    Ok(())
+}

@@ -28,6 +28,7 @@ pub struct CodeImage {
     /// Offset of the host trampoline of each type in the type section.
     pub host_trampolines: Vec<u32>,
     /// Trap sites, sorted by offset.
+    #[serde(with = "crate::serde_util::trap_sites")]
     pub traps: Vec<(u32, TrapCode)>,
     /// Exception handlers of the calls inside `try_table`s, sorted by return address: (offset of the
     /// call's return address, offset of the handler, the frame pointer minus the stack pointer the

@@ -74,3 +74,69 @@ pub mod bytes {
         deserializer.deserialize_byte_buf(BytesVisitor)
     }
 }
+
+/// Serializes trap sites `(code offset, trap code)` as two byte strings, the offsets (4 bytes each,
+/// little-endian) and the codes (one byte each), so that a large module's hundreds of thousands of
+/// sites decode in a tight loop rather than one serde value at a time.
+pub mod trap_sites {
+    use super::*;
+    use crate::TrapCode;
+    use serde::de::Error;
+
+    /// Writes `sites` as two byte strings.
+    pub fn serialize<S: Serializer>(
+        sites: &[(u32, TrapCode)],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let offsets: Vec<u8> = sites.iter().flat_map(|(o, _)| o.to_le_bytes()).collect();
+        let codes: Vec<u8> = sites.iter().map(|(_, c)| c.to_u8()).collect();
+        (
+            serde_bytes_ref::Bytes(&offsets),
+            serde_bytes_ref::Bytes(&codes),
+        )
+            .serialize(serializer)
+    }
+
+    /// Reads sites written by [`serialize`].
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<(u32, TrapCode)>, D::Error> {
+        let (offsets, codes) = <(Wrapped, Wrapped)>::deserialize(deserializer)?;
+        if offsets.0.len() != codes.0.len() * 4 {
+            return Err(D::Error::custom("trap offsets and codes differ in number"));
+        }
+        offsets
+            .0
+            .chunks_exact(4)
+            .zip(codes.0.iter())
+            .map(|(offset, &code)| {
+                let offset = u32::from_le_bytes(offset.try_into().expect("four bytes"));
+                let code = TrapCode::from_u8(code)
+                    .ok_or_else(|| D::Error::custom(format!("unknown trap code {code}")))?;
+                Ok((offset, code))
+            })
+            .collect()
+    }
+
+    /// A byte string read with [`super::bytes`].
+    struct Wrapped(Box<[u8]>);
+
+    impl<'de> Deserialize<'de> for Wrapped {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Wrapped, D::Error> {
+            super::bytes::deserialize(deserializer).map(Wrapped)
+        }
+    }
+
+    mod serde_bytes_ref {
+        use serde::{Serialize, Serializer};
+
+        /// A byte slice serialized as one byte string.
+        pub struct Bytes<'a>(pub &'a [u8]);
+
+        impl Serialize for Bytes<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_bytes(self.0)
+            }
+        }
+    }
+}
