@@ -150,22 +150,33 @@ fn checksum(bytes: &[u8]) -> [u8; CHECKSUM] {
     if bytes.len() <= CHUNKED_CHECKSUM_MIN {
         return xxh3_128(bytes).to_le_bytes();
     }
+    let digests = chunk_digests(bytes, |chunk| xxh3_128(chunk).to_le_bytes());
+    xxh3_128(digests.as_flattened()).to_le_bytes()
+}
+
+/// The digests of `bytes`' [`CHECKSUM_CHUNK`]-byte chunks by `digest`, computed on up to four threads
+/// (a group of chunks whose thread cannot start is digested by the caller).
+fn chunk_digests<const N: usize>(
+    bytes: &[u8],
+    digest: impl Fn(&[u8]) -> [u8; N] + Sync,
+) -> Vec<[u8; N]> {
     let chunks: Vec<&[u8]> = bytes.chunks(CHECKSUM_CHUNK).collect();
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 4);
-    let digest_all = |chunks: &[&[u8]]| -> Vec<[u8; CHECKSUM]> {
-        chunks.iter().map(|c| xxh3_128(c).to_le_bytes()).collect()
-    };
-    let groups: Vec<&[&[u8]]> = chunks.chunks(chunks.len().div_ceil(threads)).collect();
-    let digests: Vec<[u8; CHECKSUM]> = std::thread::scope(|scope| {
+    let digest_all =
+        |chunks: &[&[u8]]| -> Vec<[u8; N]> { chunks.iter().map(|c| digest(c)).collect() };
+    let groups: Vec<&[&[u8]]> = chunks
+        .chunks(chunks.len().div_ceil(threads).max(1))
+        .collect();
+    std::thread::scope(|scope| {
         let started: Vec<_> = groups
             .iter()
             .map(|&group| {
+                let digest_all = &digest_all;
                 std::thread::Builder::new().spawn_scoped(scope, move || digest_all(group))
             })
             .collect();
-        // A group whose thread could not start (or failed) is digested here.
         started
             .into_iter()
             .zip(&groups)
@@ -176,8 +187,7 @@ fn checksum(bytes: &[u8]) -> [u8; CHECKSUM] {
                     .unwrap_or_else(|| digest_all(group))
             })
             .collect()
-    });
-    xxh3_128(digests.as_flattened()).to_le_bytes()
+    })
 }
 
 /// Cranelift's shared flags that do not change generated code (only whether the IR verifier runs, which
@@ -801,12 +811,28 @@ pub(crate) unsafe fn load_file(engine: &Engine, path: &Path) -> Result<Module, E
 
 /// The cache key of module `bytes` for an engine whose header is `fingerprint`: it names the cache
 /// entry and ends it (see [`cache_entry`]).
+///
+/// The key is SHA-256 over a label, the fingerprint and the module; a module over
+/// [`CHUNKED_CHECKSUM_MIN`] bytes enters it as the SHA-256 digests of its [`CHECKSUM_CHUNK`]-byte
+/// chunks (computed on several threads) under another label, which keeps the key as hard to collide
+/// as SHA-256 itself.
 pub(crate) fn cache_key(fingerprint: &str, bytes: &[u8]) -> [u8; 32] {
     let mut hasher = Sha256::new();
-    hasher.update(b"wasmz module cache 1\n");
+    let chunked = bytes.len() > CHUNKED_CHECKSUM_MIN;
+    hasher.update(if chunked {
+        b"wasmz module cache 2 (chunked)\n".as_slice()
+    } else {
+        b"wasmz module cache 1\n".as_slice()
+    });
     hasher.update((fingerprint.len() as u64).to_le_bytes());
     hasher.update(fingerprint.as_bytes());
-    hasher.update(bytes);
+    if chunked {
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        let digests = chunk_digests(bytes, |chunk| Sha256::digest(chunk).into());
+        hasher.update(digests.as_flattened());
+    } else {
+        hasher.update(bytes);
+    }
     hasher.finalize().into()
 }
 
@@ -1024,6 +1050,27 @@ mod tests {
         // Up to the threshold it is the plain digest.
         let small = &bytes[..CHUNKED_CHECKSUM_MIN];
         assert_eq!(checksum(small), xxh3_128(small).to_le_bytes());
+    }
+
+    #[test]
+    fn cache_keys_of_large_modules_cover_every_byte() {
+        let mut bytes = vec![7u8; CHUNKED_CHECKSUM_MIN + CHECKSUM_CHUNK + 3];
+        let key = cache_key("a", &bytes);
+        assert_eq!(cache_key("a", &bytes), key);
+        assert_ne!(cache_key("b", &bytes), key);
+        for at in [0, CHECKSUM_CHUNK, bytes.len() - 1] {
+            bytes[at] ^= 1;
+            assert_ne!(cache_key("a", &bytes), key, "{at}");
+            bytes[at] ^= 1;
+        }
+        // A module that is the digests of another's chunks does not share its key.
+        let digests: Vec<u8> = bytes
+            .chunks(CHECKSUM_CHUNK)
+            .flat_map(|c| <[u8; 32]>::from(Sha256::digest(c)))
+            .collect();
+        assert_ne!(cache_key("a", &digests), key);
+        bytes.pop();
+        assert_ne!(cache_key("a", &bytes), key);
     }
 
     #[test]
