@@ -1502,6 +1502,11 @@ fn a_failed_instantiation_keeps_the_image_segments_for_memory_init() -> Result<(
 /// A module with one memory of `pages` pages and one active data segment of `len` bytes at 0, built
 /// byte by byte (a text module of that size would take long to parse).
 fn module_with_data(pages: u32, len: usize) -> Vec<u8> {
+    module_with_data_at(pages, len, false, 0)
+}
+
+/// As [`module_with_data`], the segment at `at`, in a 64-bit memory when `memory64`.
+fn module_with_data_at(pages: u32, len: usize, memory64: bool, at: u32) -> Vec<u8> {
     fn leb(mut v: u64, out: &mut Vec<u8>) {
         loop {
             let byte = (v & 0x7f) as u8;
@@ -1513,12 +1518,26 @@ fn module_with_data(pages: u32, len: usize) -> Vec<u8> {
         }
     }
     let mut wasm = b"\0asm\x01\0\0\0".to_vec();
-    let mut memory = vec![1, 0];
+    let mut memory = vec![1, if memory64 { 4 } else { 0 }];
     leb(u64::from(pages), &mut memory);
     wasm.push(5);
     leb(memory.len() as u64, &mut wasm);
     wasm.extend(memory);
-    let mut data = vec![1, 0, 0x41, 0, 0x0b];
+    // Export the memory as "mem".
+    wasm.extend([7, 7, 1, 3, b'm', b'e', b'm', 2, 0]);
+    let mut data = vec![1, 0, if memory64 { 0x42 } else { 0x41 }];
+    // A signed LEB128 of `at` (non-negative, below 2^31).
+    let mut v = u64::from(at);
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 && byte & 0x40 == 0 {
+            data.push(byte);
+            break;
+        }
+        data.push(byte | 0x80);
+    }
+    data.push(0x0b);
     leb(len as u64, &mut data);
     data.extend((0..len).map(|i| (i % 253) as u8));
     wasm.push(11);
@@ -1547,5 +1566,44 @@ fn a_flipped_byte_anywhere_in_a_large_artifact_is_refused() -> Result<()> {
             "{at}: {err:?}"
         );
     }
+    Ok(())
+}
+
+#[test]
+fn memory_images_fill_64_bit_and_explicitly_checked_memories() -> Result<()> {
+    let dir = temp_dir("image-kinds");
+    let len = (1 << 20) + 4321;
+    for (memory64, bounds) in [
+        (false, BoundsChecks::Explicit),
+        (true, BoundsChecks::GuardPages),
+        (true, BoundsChecks::Explicit),
+    ] {
+        let engine = Engine::new(Config::new().bounds_checks(bounds))?;
+        let at = 3 * 65536 + 100;
+        let artifact = engine.precompile(module_with_data_at(40, len, memory64, at))?;
+        let path = dir.join(format!("m{memory64}-{bounds:?}.cwasm"));
+        std::fs::write(&path, &artifact)?;
+        for module in [
+            common::deserialize_file(&engine, &path)?,
+            common::deserialize(&engine, &artifact)?,
+        ] {
+            let inst = Instance::new(&mut Store::new(&engine), &module, &Linker::new())?;
+            let mem = inst.memory("mem").context("memory export")?;
+            let mut bytes = vec![0u8; len + 200];
+            mem.read(u64::from(at) - 100, &mut bytes)?;
+            assert!(
+                bytes[..100].iter().all(|&b| b == 0),
+                "{memory64} {bounds:?}"
+            );
+            assert!(
+                bytes[len + 100..].iter().all(|&b| b == 0),
+                "{memory64} {bounds:?}"
+            );
+            for (i, &b) in bytes[100..len + 100].iter().enumerate() {
+                assert_eq!(b, (i % 253) as u8, "{memory64} {bounds:?} byte {i}");
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
