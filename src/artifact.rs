@@ -33,7 +33,9 @@
 //! file, so that [`load_file`] can map it straight from the file, executable, instead of copying it;
 //! a memory image (the data segments of a module with 1 MiB of data or more, see
 //! `wasmz_environ::memory_image`) likewise, so that each instance maps it copy-on-write as the start of
-//! its memory 0.
+//! its memory 0. The metadata's largest parts, the trap table and the address map, are byte strings
+//! that a module loaded from a file keeps as views of the file's mapping instead of decoding them
+//! (`wasmz_environ::shared_bytes`).
 //!
 //! The checksum detects corruption and accidental edits, not a malicious author: an artifact is native
 //! code, so load only artifacts from a source you trust.
@@ -44,6 +46,7 @@ use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use wasmz_compiler::OptLevel;
 use wasmz_environ::memory_image::{IMAGE_ALIGNMENT, MIN_IMAGE_DATA, build_memory_image};
 use wasmz_environ::{CodeImage, ModuleInfo};
@@ -650,8 +653,7 @@ fn check_consistency(info: &ModuleInfo, image: &CodeImage, code_len: usize) -> R
     {
         return Err("the trampolines do not match the types".into());
     }
-    if image.traps.iter().any(|&(o, _)| o >= code_len) || !image.traps.is_sorted_by_key(|&(o, _)| o)
-    {
+    if !image.traps.is_valid_for(code_len) {
         return Err("the trap table is out of order or outside the code".into());
     }
     if image.stack_maps.iter().any(|(o, _)| *o > code_len)
@@ -672,19 +674,35 @@ pub(crate) unsafe fn load(engine: &Engine, bytes: &[u8]) -> Result<Module, Error
     unsafe { load_from(engine, bytes, None) }
 }
 
-/// As [`load`]; when `file` is given, `bytes` are a mapping of its first bytes and the code is mapped
-/// from it where its offset allows (see [`CodeMemory::publish_from_file`]).
+/// A mapped artifact file: the start of `map` is the artifact, `file` the file it maps.
+struct MappedFile<'a> {
+    file: &'a std::fs::File,
+    map: Arc<memmap2::Mmap>,
+}
+
+/// As [`load`]; when `mapped` is given, `bytes` are the start of its mapping, the code and memory image
+/// are mapped from its file where their offsets allow (see [`CodeMemory::publish_from_file`]), and the
+/// metadata's large tables stay in the mapping instead of being copied.
 ///
 /// # Safety
-/// As [`load`], and a `file` must hold `bytes` at its start and not change while the module lives.
+/// As [`load`], and a mapped file must not change while the module lives.
 unsafe fn load_from(
     engine: &Engine,
     bytes: &[u8],
-    file: Option<&std::fs::File>,
+    mapped: Option<MappedFile<'_>>,
 ) -> Result<Module, Error> {
     let sections = split(bytes)?;
     check_header(sections.header, engine)?;
-    let (info, image): (ModuleInfo, CodeImage) = decode_metadata(sections.meta)?;
+    let (info, image): (ModuleInfo, CodeImage) = match &mapped {
+        Some(mapped) => {
+            let owner: wasmz_environ::shared_bytes::Owner = mapped.map.clone();
+            wasmz_environ::shared_bytes::deserialize_sharing(owner, || {
+                decode_metadata(sections.meta)
+            })?
+        }
+        None => decode_metadata(sections.meta)?,
+    };
+    let file = mapped.as_ref().map(|m| m.file);
     check_consistency(&info, &image, sections.code.len())
         .and_then(|()| check_memory_image(&info, sections.image.len()))
         .map_err(|e| corrupt(format!("its metadata is inconsistent: {e}")))?;
@@ -805,8 +823,13 @@ pub(crate) unsafe fn load_file(engine: &Engine, path: &Path) -> Result<Module, E
     // SAFETY: as above; another program changing or truncating the file meanwhile is excluded by the
     // documented contract of `deserialize_file`.
     let map = unsafe { memmap2::MmapOptions::new().populate().map(&file) }.map_err(io)?;
+    let map = Arc::new(map);
+    let mapped = MappedFile {
+        file: &file,
+        map: map.clone(),
+    };
     // SAFETY: passed on to the caller.
-    unsafe { load_from(engine, &map, Some(&file)) }
+    unsafe { load_from(engine, &map, Some(mapped)) }
 }
 
 /// The cache key of module `bytes` for an engine whose header is `fingerprint`: it names the cache
@@ -868,12 +891,16 @@ pub(crate) unsafe fn load_cache_entry(
     };
     let file = std::fs::File::open(path).map_err(io)?;
     // SAFETY: as in `load_file`.
-    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+    let map = Arc::new(unsafe { memmap2::Mmap::map(&file) }.map_err(io)?);
     let Some(artifact) = map.strip_suffix(key.as_slice()) else {
         return Err(corrupt("the cache entry belongs to another module").into());
     };
+    let mapped = MappedFile {
+        file: &file,
+        map: map.clone(),
+    };
     // SAFETY: passed on to the caller; the artifact is the start of the file.
-    unsafe { load_from(engine, artifact, Some(&file)) }
+    unsafe { load_from(engine, artifact, Some(mapped)) }
 }
 
 /// Whether the cache entry at `path` and its directory belong to this process's user and no one else may

@@ -146,9 +146,10 @@ impl Module {
     }
 
     /// Loads the artifact in file `path` like [`Module::deserialize`], mapping the file instead of
-    /// reading it. The machine code of a large module (1 MiB or more) stays mapped from the file
-    /// rather than copied, so that the module is ready in a few milliseconds and its code pages are
-    /// shared with other processes that load the same file. The file must therefore not be modified in
+    /// reading it. The machine code of a large module (1 MiB or more), its memory image (1 MiB of data
+    /// or more, mapped copy-on-write into each instance's memory) and its trap table and address map
+    /// stay mapped from the file rather than copied, so that the module is ready in a few milliseconds
+    /// and those pages are shared with other processes that load the same file. The file must therefore not be modified in
     /// place or truncated while the module lives (replacing it by renaming another file over it is
     /// fine: the mapping keeps the old file; `wasmz-aot compile` and the module cache write files so).
     ///

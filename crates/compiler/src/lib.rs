@@ -502,7 +502,6 @@ pub fn compile_module(
     };
     let (functions, entry, host) = (all(functions), all(entry), all(host));
     let mut image = link::link(functions, entry, host, module.num_imported_funcs)?;
-    image.traps.sort_by_key(|(offset, _)| *offset);
     image.handlers.sort_by_key(|(offset, _, _)| *offset);
     image.stack_maps.sort_by_key(|(offset, _)| *offset);
     image.num_imported_funcs = module.num_imported_funcs;

@@ -2,15 +2,23 @@
 
 use crate::{CompileError, CompiledFunction};
 use cranelift_codegen::binemit::Reloc;
-use wasmz_environ::image::{CodeImage, FUNCTION_ALIGNMENT};
+use wasmz_environ::TrapCode;
+use wasmz_environ::image::{AddressMapBuilder, CodeImage, FUNCTION_ALIGNMENT};
 
-fn place(image: &mut CodeImage, f: &CompiledFunction) -> u32 {
+/// What `link` gathers while it places functions, before it goes into the image.
+#[derive(Default)]
+struct Tables {
+    traps: Vec<(u32, TrapCode)>,
+    address_map: AddressMapBuilder,
+}
+
+fn place(image: &mut CodeImage, tables: &mut Tables, f: &CompiledFunction) -> u32 {
     while !image.code.len().is_multiple_of(FUNCTION_ALIGNMENT) {
         image.code.push(0);
     }
     let start = u32::try_from(image.code.len()).expect("code images stay below 4 GiB");
     image.code.extend_from_slice(&f.code);
-    image
+    tables
         .traps
         .extend(f.traps.iter().map(|(o, c)| (start + o, *c)));
     image.handlers.extend(
@@ -23,9 +31,9 @@ fn place(image: &mut CodeImage, f: &CompiledFunction) -> u32 {
             .iter()
             .map(|(ret, slots)| (start + ret, slots.clone())),
     );
-    image
-        .address_map
-        .extend(f.addresses.iter().map(|(at, wasm)| (start + at, *wasm)));
+    for &(at, wasm) in &f.addresses {
+        tables.address_map.push(start + at, wasm);
+    }
     start
 }
 
@@ -37,14 +45,24 @@ pub(crate) fn link(
     num_imported_funcs: u32,
 ) -> Result<CodeImage, CompileError> {
     let mut image = CodeImage::default();
+    let mut tables = Tables::default();
     let mut starts = Vec::with_capacity(functions.len());
     for f in &functions {
-        let start = place(&mut image, f);
+        let start = place(&mut image, &mut tables, f);
         starts.push(start);
         image.functions.push(start..start + f.code.len() as u32);
     }
-    image.entry_trampolines = entry.iter().map(|f| place(&mut image, f)).collect();
-    image.host_trampolines = host.iter().map(|f| place(&mut image, f)).collect();
+    image.entry_trampolines = entry
+        .iter()
+        .map(|f| place(&mut image, &mut tables, f))
+        .collect();
+    image.host_trampolines = host
+        .iter()
+        .map(|f| place(&mut image, &mut tables, f))
+        .collect();
+    tables.traps.sort_by_key(|(offset, _)| *offset);
+    image.traps = tables.traps.into_iter().collect();
+    image.address_map = tables.address_map.finish();
     for (caller, (f, start)) in (num_imported_funcs..).zip(functions.iter().zip(&starts)) {
         for &(offset, callee, addend, kind) in &f.calls {
             let site = start + offset;

@@ -6,6 +6,7 @@
 //! third of the time to load one; delta-encoded it takes about a quarter of the space and loads as one
 //! byte string.
 
+use crate::shared_bytes::SharedBytes;
 use serde::{Deserialize, Serialize};
 
 /// The wasm offset of machine code that comes from no operator (prologues, trampolines, padding).
@@ -23,34 +24,26 @@ const CHECKPOINT_INTERVAL: u32 = 64;
 /// so that a lookup starts from the nearest checkpoint.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AddressMap {
-    /// The entries, encoded.
-    #[serde(with = "byte_string")]
-    bytes: Vec<u8>,
+    /// The entries, encoded (shared with a mapped artifact when loaded from one).
+    bytes: SharedBytes,
     /// `(code offset, wasm offset plus one, position in `bytes` after the entry)` of entries 0, 64,
     /// 128, ...
     checkpoints: Vec<(u32, u32, u32)>,
     /// Number of entries.
     len: u32,
+}
+
+/// Builds an [`AddressMap`] entry by entry.
+#[derive(Debug, Default)]
+pub struct AddressMapBuilder {
+    bytes: Vec<u8>,
+    checkpoints: Vec<(u32, u32, u32)>,
+    len: u32,
     /// The last entry's `(code offset, wasm offset plus one)`, where the next one is encoded from.
     last: (u32, u32),
 }
 
-impl AddressMap {
-    /// An empty map.
-    pub fn new() -> AddressMap {
-        AddressMap::default()
-    }
-
-    /// Number of entries.
-    pub fn len(&self) -> usize {
-        self.len as usize
-    }
-
-    /// Whether the map has no entries.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
+impl AddressMapBuilder {
     /// Appends an entry: machine code from offset `at` on comes from wasm offset `wasm` (or from no
     /// operator: [`NO_WASM_OFFSET`]). Entries must come in code-offset order.
     ///
@@ -70,6 +63,32 @@ impl AddressMap {
         }
         self.len = self.len.checked_add(1).expect("address map too long");
         self.last = (at, wasm);
+    }
+
+    /// The map.
+    pub fn finish(self) -> AddressMap {
+        AddressMap {
+            bytes: SharedBytes::new(self.bytes),
+            checkpoints: self.checkpoints,
+            len: self.len,
+        }
+    }
+}
+
+impl AddressMap {
+    /// An empty map.
+    pub fn new() -> AddressMap {
+        AddressMap::default()
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Whether the map has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     /// The entries, in order.
@@ -106,32 +125,13 @@ impl AddressMap {
     }
 }
 
-impl Extend<(u32, u32)> for AddressMap {
-    fn extend<T: IntoIterator<Item = (u32, u32)>>(&mut self, entries: T) {
-        for (at, wasm) in entries {
-            self.push(at, wasm);
-        }
-    }
-}
-
 impl FromIterator<(u32, u32)> for AddressMap {
     fn from_iter<T: IntoIterator<Item = (u32, u32)>>(entries: T) -> AddressMap {
-        let mut map = AddressMap::new();
-        map.extend(entries);
-        map
-    }
-}
-
-/// Serde for the encoded bytes: one byte string (see [`crate::serde_util::bytes`]).
-mod byte_string {
-    use serde::{Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
-        crate::serde_util::bytes::serialize(bytes, serializer)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
-        crate::serde_util::bytes::deserialize(deserializer).map(Vec::from)
+        let mut map = AddressMapBuilder::default();
+        for (at, wasm) in entries {
+            map.push(at, wasm);
+        }
+        map.finish()
     }
 }
 
@@ -241,7 +241,7 @@ mod tests {
     #[test]
     fn damaged_bytes_answer_nothing_rather_than_panic() {
         let mut map: AddressMap = [(0, 5), (10, 6), (20, 7)].into_iter().collect();
-        map.bytes = vec![0xff; 3];
+        map.bytes = SharedBytes::new(vec![0xff; 3]);
         assert_eq!(map.iter().count(), 0);
         assert_eq!(map.wasm_offset(15), Some(5));
         map.checkpoints.clear();

@@ -2,7 +2,8 @@
 //! with the metadata the runtime needs (where each function starts, trap sites).
 
 use crate::TrapCode;
-pub use crate::address_map::{AddressMap, NO_WASM_OFFSET};
+pub use crate::address_map::{AddressMap, AddressMapBuilder, NO_WASM_OFFSET};
+pub use crate::trap_table::TrapTable;
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
@@ -28,8 +29,7 @@ pub struct CodeImage {
     /// Offset of the host trampoline of each type in the type section.
     pub host_trampolines: Vec<u32>,
     /// Trap sites, sorted by offset.
-    #[serde(with = "crate::serde_util::trap_sites")]
-    pub traps: Vec<(u32, TrapCode)>,
+    pub traps: TrapTable,
     /// Exception handlers of the calls inside `try_table`s, sorted by return address: (offset of the
     /// call's return address, offset of the handler, the frame pointer minus the stack pointer the
     /// handler expects).
@@ -59,10 +59,7 @@ impl CodeImage {
 
     /// The trap code recorded for the instruction at `offset`, if any.
     pub fn lookup_trap(&self, offset: u32) -> Option<TrapCode> {
-        self.traps
-            .binary_search_by_key(&offset, |(o, _)| *o)
-            .ok()
-            .map(|i| self.traps[i].1)
+        self.traps.lookup(offset)
     }
 
     /// The handler of the call whose return address is at `offset`: (handler offset, frame pointer

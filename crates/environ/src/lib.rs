@@ -13,8 +13,10 @@ pub mod parse;
 pub mod refs;
 pub mod registry;
 pub mod serde_util;
+pub mod shared_bytes;
 pub mod subtypes;
 pub mod trap;
+pub mod trap_table;
 pub mod types;
 pub mod vmoffsets;
 

@@ -241,15 +241,16 @@ impl LazyModule {
             .unwrap_or_else(|what| Err(format!("internal compiler error: {what}")))?;
         let len =
             u32::try_from(compiled.code.len()).map_err(|_| format!("{item:?} is too large"))?;
+        let mut traps = compiled.traps;
+        traps.sort_by_key(|(offset, _)| *offset);
         let mut image = CodeImage {
-            traps: compiled.traps,
+            traps: traps.into_iter().collect(),
             handlers: compiled.handlers,
             stack_maps: compiled.stack_maps,
             address_map: compiled.address_map.into_iter().collect(),
             ..CodeImage::default()
         };
         image.stack_maps.sort_by_key(|(offset, _)| *offset);
-        image.traps.sort_by_key(|(offset, _)| *offset);
         image.handlers.sort_by_key(|(offset, _, _)| *offset);
         match item {
             LazyItem::Function(f) => {

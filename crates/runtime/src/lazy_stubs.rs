@@ -63,7 +63,9 @@ impl LazyStubs {
             stub(&mut code[at..at + STUB_SIZE], at, func | tag);
         }
         let image = CodeImage {
-            traps: vec![(TRAP_OFFSET, TrapCode::CompileError)],
+            traps: [(TRAP_OFFSET, TrapCode::CompileError)]
+                .into_iter()
+                .collect(),
             num_imported_funcs: first,
             ..CodeImage::default()
         };

@@ -331,11 +331,13 @@ mod tests {
     fn only_faults_at_trap_sites_of_the_right_kind_and_address_become_traps() {
         let image = CodeImage {
             code: vec![0; 64],
-            traps: vec![
+            traps: [
                 (8, TrapCode::MemoryOutOfBounds),
                 (16, TrapCode::IntegerDivisionByZero),
                 (24, TrapCode::StackOverflow),
-            ],
+            ]
+            .into_iter()
+            .collect(),
             ..CodeImage::default()
         };
         // SAFETY: the code is never run: the test only asks the registry about its addresses.
