@@ -3,8 +3,8 @@
 # on an x86-64 Debian 12 host. Installs what it needs when missing (root, apt).
 #
 #   ci/aarch64.sh            every workspace test but the C API's, then the whole spec suite
-#   ci/aarch64.sh quick      the trap, lazy-compilation and atomics tests and the core and simd
-#                            spec groups (what .ci/run runs)
+#   ci/aarch64.sh quick      the trap, lazy-compilation, atomics and artifact tests and the core
+#                            and simd spec groups (what .ci/run runs)
 #   ci/aarch64.sh artifact   an x86-64-compiled aarch64 artifact of SQLite and zlib programs runs on
 #                            aarch64 with the same output as on x86-64
 #
@@ -70,7 +70,7 @@ counts() {
 start=$(date +%s)
 case $mode in
 quick)
-    cargo_a64 test --no-fail-fast -p wasmz --test traps --test trap_reporting --test threads_atomics --test lazy --test lazy_fork 2>&1 | tee "$log"
+    cargo_a64 test --no-fail-fast -p wasmz --test traps --test trap_reporting --test threads_atomics --test lazy --test lazy_fork --test aot 2>&1 | tee "$log"
     counts
     WASMZ_SPEC_GROUP=core,simd cargo_a64 test -p wasmz-spec-tests 2>&1 | tee -a "$log"
     ;;
