@@ -18,7 +18,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from measure import median, ms, print_table, ratio, rounds, run
+from measure import interleaved, median, ms, print_table, ratio, rounds, run
 
 FLITE_TEXT = " ".join(["The quick brown fox jumps over the lazy dog, and the compiled code computes the same "
                        "waveform on every runtime."] * 150)
@@ -73,17 +73,9 @@ def startup_rows(module, wasm, artifacts, tools, big_dir, opts, failures):
         cmds = {"wasmz": wasmz_cmd, "wasmtime": wasmtime_cmd}
         for cmd in cmds.values():         # fills the caches (and the page cache)
             run(cmd)
-        times = {tool: [] for tool in cmds}
-        outputs = {}
-        for _, order in rounds(list(cmds), opts.runs):
-            for tool in order:
-                result = run(cmds[tool])
-                problem = result.failure()
-                if problem:
-                    failures.append(problem)
-                    continue
-                times[tool].append(result.elapsed)
-                outputs.setdefault(tool, result.stdout)
+        results = interleaved(cmds, opts.runs, failures)
+        times = {tool: [r.elapsed for r in runs] for tool, runs in results.items()}
+        outputs = {tool: runs[0].stdout for tool, runs in results.items() if runs}
         if outputs.get("wasmz") is None or outputs.get("wasmz") != outputs.get("wasmtime"):
             failures.append(f"{wasm.name} start-up {mode}: wasmz's and wasmtime's outputs differ")
         if all(times.values()):
@@ -212,20 +204,10 @@ def report(opts, tools, work, failures):
         artifacts = {"wasmz": big_dir / f"{wasm.stem}.wasmz.cwasm", "wasmtime": big_dir / f"{wasm.stem}.wasmtime.cwasm"}
         cmds = {"wasmz": [tools["wasmz-aot"], "compile", wasm, "-o", artifacts["wasmz"]],
                 "wasmtime": [tools["wasmtime"], "compile", wasm, "-o", artifacts["wasmtime"]]}
-        times = {tool: [] for tool in cmds}
-        peaks = {tool: [] for tool in cmds}
-        for round_, order in rounds(list(cmds), opts.runs):
-            for tool in order:
-                result = run(cmds[tool])
-                problem = result.failure()
-                if problem:
-                    failures.append(problem)
-                    continue
-                times[tool].append(result.elapsed)
-                peaks[tool].append(result.peak_kb)
-            print(f"  {name} round {round_ + 1}: " + ", ".join(
-                f"{tool} {ms(times[tool][-1])} {peaks[tool][-1] / 1024:.0f} MB" for tool in cmds if times[tool]),
-                file=sys.stderr)
+        print(f"  compiling {name} {opts.runs} times with each tool", file=sys.stderr)
+        results = interleaved(cmds, opts.runs, failures)
+        times = {tool: [r.elapsed for r in runs] for tool, runs in results.items()}
+        peaks = {tool: [r.peak_kb for r in runs] for tool, runs in results.items()}
         t = {tool: median(v) for tool, v in times.items()}
         p = {tool: median(v) / 1024 for tool, v in peaks.items()}
         size = {tool: f"{a.stat().st_size / 1e6:.1f} MB" if a.exists() else "-" for tool, a in artifacts.items()}

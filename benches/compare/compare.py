@@ -23,7 +23,7 @@ from pathlib import Path
 
 import big_modules
 import first_output
-from measure import geomean, median, ms, print_table, ratio, rounds, run
+from measure import geomean, interleaved, median, ms, print_table, ratio, rounds, run
 from runtimes import command
 from workloads import build, make_input, reset_data, select, workloads
 
@@ -74,16 +74,10 @@ def compare(opts, tools, work, failures):
 
     sqlite_wasm = build_dir / "sqlite.wasm"
     if sqlite_wasm.exists():
-        compile_times = {"wasmz-aot": [], "wasmtime": []}
         cmds = {"wasmz-aot": [opts.wasmz_aot, "compile", sqlite_wasm, "-o", work / "sqlite.cwasm"],
                 "wasmtime": [opts.wasmtime, "compile", sqlite_wasm, "-o", work / "sqlite.wasmtime.cwasm"]}
-        for _, order in rounds(list(cmds), opts.runs):
-            for tool in order:
-                result = run(cmds[tool])
-                problem = result.failure()
-                if problem:
-                    failures.append(problem)
-                compile_times[tool].append(result.elapsed)
+        results = interleaved(cmds, opts.runs, failures)
+        compile_times = {tool: [r.elapsed for r in runs] for tool, runs in results.items()}
         ours, theirs = median(compile_times["wasmz-aot"]), median(compile_times["wasmtime"])
         print(f"\nCompiling sqlite.wasm ({sqlite_wasm.stat().st_size / 1e6:.2f} MB) ahead of time, median of "
               f"{opts.runs}: wasmz-aot {ms(ours)}, wasmtime {ms(theirs)}, ratio {ratio(ours, theirs)}")

@@ -62,6 +62,21 @@ def rounds(names, count):
         yield r, names[k:] + names[:k]
 
 
+def interleaved(cmds, count, failures):
+    """Runs each command of cmds (name -> command) count times in rotating order; returns name -> the
+    successful Runs, and appends a description of each failed run to failures."""
+    results = {name: [] for name in cmds}
+    for _, order in rounds(list(cmds), count):
+        for name in order:
+            result = run(cmds[name])
+            problem = result.failure()
+            if problem:
+                failures.append(problem)
+                continue
+            results[name].append(result)
+    return results
+
+
 def median(values):
     return statistics.median(values) if values else float("nan")
 
