@@ -987,6 +987,11 @@ pub struct ArtifactInfo {
     pub code_offset: u64,
     /// Size of the machine code in bytes.
     pub code_size: u64,
+    /// Where the memory image (the initial contents of memory 0 that instances map, for a module with
+    /// 1 MiB of data or more) starts in the artifact, in bytes; 0 when there is none.
+    pub memory_image_offset: u64,
+    /// Size of the memory image in bytes (0: none).
+    pub memory_image_size: u64,
     /// The code range of each function the module defines, relative to the start of the code (entry and
     /// host trampolines follow the last function).
     pub functions: Vec<std::ops::Range<u32>>,
@@ -1018,6 +1023,12 @@ impl ArtifactInfo {
             instrumentation: v[9].into(),
             code_offset: (bytes.len() - CHECKSUM - sections.code.len()) as u64,
             code_size: sections.code.len() as u64,
+            memory_image_offset: if sections.image.is_empty() {
+                0
+            } else {
+                sections.image_offset
+            },
+            memory_image_size: sections.image.len() as u64,
             functions: image.functions,
         })
     }

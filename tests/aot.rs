@@ -1398,6 +1398,13 @@ fn check_big_data(inst: &mut Instance) -> Result<()> {
 fn large_data_is_mapped_copy_on_write_from_the_artifact() -> Result<()> {
     let engine = Engine::default();
     let artifact = engine.precompile(big_data_module("", ""))?;
+    let info = ArtifactInfo::parse(&artifact)?;
+    assert!(info.memory_image_size >= 1_200_000, "{info:?}");
+    assert_eq!(info.memory_image_offset % (64 * 1024), 0);
+    assert_eq!(
+        ArtifactInfo::parse(&engine.precompile(RICH)?)?.memory_image_size,
+        0
+    );
     let dir = temp_dir("image");
     let path = dir.join("data.cwasm");
     std::fs::write(&path, &artifact)?;

@@ -147,6 +147,13 @@ fn inspect(file: PathBuf, functions: bool) -> Result<()> {
         "code:           {} bytes at offset {}",
         info.code_size, info.code_offset
     )?;
+    if info.memory_image_size > 0 {
+        writeln!(
+            out,
+            "memory image:   {} bytes at offset {}",
+            info.memory_image_size, info.memory_image_offset
+        )?;
+    }
     writeln!(out, "functions:      {}", info.functions.len())?;
     if functions {
         writeln!(out, "defined function: start..end in the file (size)")?;
