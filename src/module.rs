@@ -176,17 +176,19 @@ impl Module {
     }
 
     /// Loads compiled code and builds the module.
-    fn publish(engine: &Engine, info: ModuleInfo, image: CodeImage) -> Result<Module, Error> {
+    fn publish(engine: &Engine, mut info: ModuleInfo, image: CodeImage) -> Result<Module, Error> {
         // SAFETY: every caller passes an image that `compile_image` has just made for `engine`'s host.
         let code = unsafe { CodeMemory::publish(image) }
             .map_err(|e| Error::Resource(format!("cannot map code memory: {e}")))?;
-        Ok(Module::from_parts(engine, info, code, None, None))
+        let memory_image = memory_image(&mut info);
+        Ok(Module::from_parts(engine, info, code, None, memory_image))
     }
 
     /// Validates `bytes` and builds a module whose functions and trampolines are compiled on first use.
     fn compile_lazily(engine: &Engine, bytes: &[u8]) -> Result<Module, Error> {
         let wasm: Arc<[u8]> = wasm_binary(bytes)?.into();
-        let info = wasmz_environ::parse_module(&wasm, engine.config().features())?;
+        let mut info = wasmz_environ::parse_module(&wasm, engine.config().features())?;
+        let memory_image = memory_image(&mut info);
         let image = CodeImage {
             num_imported_funcs: info.num_imported_funcs,
             ..CodeImage::default()
@@ -200,7 +202,7 @@ impl Module {
         };
         let lazy = LazyModule::new(&info, Box::new(compiler))
             .map_err(|e| Error::Resource(format!("cannot map code memory: {e}")))?;
-        let mut module = Module::from_parts(engine, info, code, Some(lazy), None);
+        let mut module = Module::from_parts(engine, info, code, Some(lazy), memory_image);
         if engine.config().background_compilation {
             compile_in_background(&module.runtime, &wasm);
         }
@@ -382,6 +384,18 @@ fn lower_this_threads_priority() {
             libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19);
         }
     }
+}
+
+/// Moves the data segments of `info`'s memory 0 into a memory image when the module qualifies (see
+/// `wasmz_environ::memory_image`), held in an anonymous memory file that each instance maps
+/// copy-on-write, or in memory where the system has no such file.
+fn memory_image(info: &mut ModuleInfo) -> Option<wasmz_runtime::memory_image::MemoryImage> {
+    use wasmz_runtime::memory_image::MemoryImage;
+    let bytes = wasmz_environ::memory_image::build_memory_image(info)?;
+    Some(
+        MemoryImage::in_memory_file(&bytes)
+            .unwrap_or_else(|_| MemoryImage::from_bytes(bytes.into_boxed_slice())),
+    )
 }
 
 /// Starts the threads that compile every function of the lazily compiled `module` (whose bytes are

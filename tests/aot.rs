@@ -1614,3 +1614,39 @@ fn memory_images_fill_64_bit_and_explicitly_checked_memories() -> Result<()> {
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
+
+#[test]
+fn compiled_modules_map_their_memory_image_from_a_memory_file() -> Result<()> {
+    let text = big_data_module("", "");
+    for config in [
+        Config::new(),
+        Config::new().lazy_compilation(true).clone(),
+        Config::new().background_compilation(true).clone(),
+    ] {
+        let engine = Engine::new(&config)?;
+        let module = Module::compile(&engine, &text)?;
+        let mut first = Instance::new(&mut Store::new(&engine), &module, &Linker::new())?;
+        let maps = std::fs::read_to_string("/proc/self/maps")?;
+        assert!(
+            maps.lines().any(|l| l.contains("memfd:wasmz-memory-image")
+                && l.split_whitespace().nth(1) == Some("rw-p")),
+            "no copy-on-write mapping of the memory file:\n{maps}"
+        );
+        check_big_data(&mut first)?;
+        first.call("store8", &[RawVal::from(0x10010i32), RawVal::from(0xeei32)])?;
+        check_big_data(&mut Instance::new(
+            &mut Store::new(&engine),
+            &module,
+            &Linker::new(),
+        )?)?;
+        // Its artifact holds the same image.
+        let artifact = module.serialize()?;
+        let copied = common::deserialize(&engine, &artifact)?;
+        check_big_data(&mut Instance::new(
+            &mut Store::new(&engine),
+            &copied,
+            &Linker::new(),
+        )?)?;
+    }
+    Ok(())
+}

@@ -30,6 +30,46 @@ impl MemoryImage {
         }
     }
 
+    /// `bytes` in an anonymous memory file of their own (sealed against any change), which memories
+    /// will map copy-on-write: a module compiled in this process gets the same copy-free instantiation
+    /// as one loaded from an artifact file.
+    ///
+    /// # Errors
+    /// When the system cannot create, fill or map the memory file (or has none: outside Linux).
+    pub fn in_memory_file(bytes: &[u8]) -> std::io::Result<MemoryImage> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            use std::io::Write as _;
+            use std::os::fd::FromRawFd as _;
+            // SAFETY: a NUL-terminated name and valid flags; the result is checked.
+            let fd = unsafe {
+                libc::memfd_create(
+                    c"wasmz-memory-image".as_ptr(),
+                    libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
+                )
+            };
+            if fd < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // SAFETY: `fd` is a fresh descriptor that nothing else owns.
+            let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+            file.write_all(bytes)?;
+            let seals =
+                libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+            // SAFETY: `fcntl` on a descriptor we own; a failure leaves the file unsealed, which only
+            // this process knows of and never writes again.
+            let _ = unsafe { libc::fcntl(fd, libc::F_ADD_SEALS, seals) };
+            // SAFETY: the file holds `bytes` from offset 0 and nothing changes it (it is sealed, or at
+            // least known to this process alone).
+            unsafe { MemoryImage::from_file(&file, 0, bytes.len()) }
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            let _ = bytes;
+            Err(std::io::ErrorKind::Unsupported.into())
+        }
+    }
+
     /// The `len` bytes at `offset` of `file` (a multiple of the page size), which memories will map
     /// copy-on-write.
     ///
