@@ -74,6 +74,49 @@ fn compile(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // A module with 4 MiB of data (an interpreter's tables, a font, a voice): wasmz maps its memory
+    // image copy-on-write, an interpreter copies the data in.
+    let data = data_module(4 << 20);
+    let zm = wasmz::Module::compile(&z, &data).expect("compiles");
+    let im = wasmi::Module::new(&i, &data).expect("compiles");
+    let mut g = c.benchmark_group("instantiate_4mb_data");
+    g.bench_function("wasmz", |b| {
+        b.iter(|| {
+            let mut store = wasmz::Store::new(&z);
+            wasmz::Instance::new(&mut store, &zm, &wasmz::Linker::new()).expect("instantiates")
+        })
+    });
+    g.bench_function("wasmi", |b| {
+        b.iter(|| {
+            let mut store = wasmi::Store::new(&i, ());
+            wasmi::Linker::<()>::new(&i)
+                .instantiate_and_start(&mut store, &im)
+                .expect("instantiates");
+        })
+    });
+    g.finish();
+}
+
+/// A module whose memory (128 pages) starts with `len` bytes of data, in one active segment.
+fn data_module(len: usize) -> Vec<u8> {
+    let leb = |mut v: usize, out: &mut Vec<u8>| loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        out.push(if v == 0 { byte } else { byte | 0x80 });
+        if v == 0 {
+            break;
+        }
+    };
+    let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+    wasm.extend([5, 4, 1, 0, 0x80, 1]);
+    let mut section = vec![1, 0, 0x41, 0, 0x0b];
+    leb(len, &mut section);
+    section.extend((0..len).map(|i| (i * 31 % 251) as u8));
+    wasm.push(11);
+    leb(section.len(), &mut wasm);
+    wasm.extend(section);
+    wasm
 }
 
 criterion_group!(benches, compile);
