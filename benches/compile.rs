@@ -56,41 +56,27 @@ fn compile(c: &mut Criterion) {
     });
     g.finish();
 
-    let zm = wasmz::Module::compile(&z, &small).expect("compiles");
-    let im = wasmi::Module::new(&i, &small).expect("compiles");
-    let mut g = c.benchmark_group("instantiate_small");
-    g.bench_function("wasmz", |b| {
-        b.iter(|| {
-            let mut store = wasmz::Store::new(&z);
-            wasmz::Instance::new(&mut store, &zm, &wasmz::Linker::new()).expect("instantiates")
-        })
-    });
-    g.bench_function("wasmi", |b| {
-        b.iter(|| {
-            let mut store = wasmi::Store::new(&i, ());
-            wasmi::Linker::<()>::new(&i)
-                .instantiate_and_start(&mut store, &im)
-                .expect("instantiates");
-        })
-    });
-    g.finish();
-
+    instantiate(c, "instantiate_small", &z, &i, &small);
     // A module with 4 MiB of data (an interpreter's tables, a font, a voice): wasmz maps its memory
     // image copy-on-write, an interpreter copies the data in.
-    let data = data_module(4 << 20);
-    let zm = wasmz::Module::compile(&z, &data).expect("compiles");
-    let im = wasmi::Module::new(&i, &data).expect("compiles");
-    let mut g = c.benchmark_group("instantiate_4mb_data");
+    instantiate(c, "instantiate_4mb_data", &z, &i, &data_module(4 << 20));
+}
+
+/// Benchmark group `name`: instantiating module `wasm` with wasmz (engine `z`) and wasmi (`i`).
+fn instantiate(c: &mut Criterion, name: &str, z: &wasmz::Engine, i: &wasmi::Engine, wasm: &[u8]) {
+    let zm = wasmz::Module::compile(z, wasm).expect("compiles");
+    let im = wasmi::Module::new(i, wasm).expect("compiles");
+    let mut g = c.benchmark_group(name);
     g.bench_function("wasmz", |b| {
         b.iter(|| {
-            let mut store = wasmz::Store::new(&z);
+            let mut store = wasmz::Store::new(z);
             wasmz::Instance::new(&mut store, &zm, &wasmz::Linker::new()).expect("instantiates")
         })
     });
     g.bench_function("wasmi", |b| {
         b.iter(|| {
-            let mut store = wasmi::Store::new(&i, ());
-            wasmi::Linker::<()>::new(&i)
+            let mut store = wasmi::Store::new(i, ());
+            wasmi::Linker::<()>::new(i)
                 .instantiate_and_start(&mut store, &im)
                 .expect("instantiates");
         })

@@ -21,6 +21,15 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// An instance of `module` with no imports, in a store of its own.
+fn instantiate(engine: &Engine, module: &Module) -> Result<Instance> {
+    Ok(Instance::new(
+        &mut Store::new(engine),
+        module,
+        &Linker::new(),
+    )?)
+}
+
 /// The artifact error of a load that must fail.
 fn expect_artifact_error(result: Result<Module, Error>, what: &str) -> ArtifactError {
     match result {
@@ -118,11 +127,7 @@ fn large_data_is_mapped_copy_on_write_from_the_artifact() -> Result<()> {
     // Loaded from bytes the image is copied, with the same contents; serializing either gives the
     // same artifact back.
     let copied = common::deserialize(&engine, &artifact)?;
-    check_big_data(&mut Instance::new(
-        &mut Store::new(&engine),
-        &copied,
-        &Linker::new(),
-    )?)?;
+    check_big_data(&mut instantiate(&engine, &copied)?)?;
     assert_eq!(module.serialize()?, artifact);
     assert_eq!(copied.serialize()?, artifact);
     // Memories made later, in the same place of the address space or not, start zeroed.
@@ -330,11 +335,9 @@ fn compiled_modules_map_their_memory_image_from_a_memory_file() -> Result<()> {
         )?)?;
         // Its artifact holds the same image.
         let artifact = module.serialize()?;
-        let copied = common::deserialize(&engine, &artifact)?;
-        check_big_data(&mut Instance::new(
-            &mut Store::new(&engine),
-            &copied,
-            &Linker::new(),
+        check_big_data(&mut instantiate(
+            &engine,
+            &common::deserialize(&engine, &artifact)?,
         )?)?;
     }
     Ok(())
