@@ -2,8 +2,8 @@
 //! file can be mapped copy-on-write as the start of the memory instead of having its data segments
 //! copied in at every instantiation.
 //!
-//! A module qualifies when its memory 0 is its own (not imported) and not shared, its active data
-//! segments for memory 0 have constant offsets, lie inside the memory's initial size and do not
+//! A module qualifies when its memory 0 is its own (not imported) and not shared, all its active data
+//! segments are for memory 0, have constant offsets, lie inside the memory's initial size and do not
 //! overlap, and they hold at least [`MIN_IMAGE_DATA`] bytes over a span not much larger than that (a
 //! sparse image would cost more file than it saves copying). Nothing else changes: the segments are
 //! applied by the image instead of one by one, with the same result, since none of them can trap.
@@ -59,8 +59,13 @@ pub fn build_memory_image(info: &mut ModuleInfo) -> Option<Vec<u8>> {
     let min_bytes = memory.limits.min.checked_mul(memory.page_size())?;
     let mut segments = Vec::new();
     for (index, seg) in info.data.iter().enumerate() {
-        let DataMode::Active { memory: 0, offset } = &seg.mode else {
-            continue;
+        let offset = match &seg.mode {
+            DataMode::Passive => continue,
+            DataMode::Active { memory: 0, offset } => offset,
+            // A segment of another memory may trap, and the segments after it must then stay
+            // unapplied (a function of the failed instance may have escaped through an imported
+            // table and read memory 0): the image would apply them all up front.
+            DataMode::Active { .. } => return None,
         };
         let at = match (offset.ops.as_slice(), memory.memory64) {
             ([ConstOp::I32(c)], false) => u64::from(*c as u32),
