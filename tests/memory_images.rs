@@ -342,3 +342,21 @@ fn compiled_modules_map_their_memory_image_from_a_memory_file() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn an_empty_segment_outside_the_image_loads_and_applies() -> Result<()> {
+    let engine = Engine::default();
+    let artifact = engine.precompile(big_data_module("", r#"(data (i32.const 0) "")"#))?;
+    assert!(ArtifactInfo::parse(&artifact)?.memory_image_size > 0);
+    let dir = temp_dir("image-empty");
+    let path = dir.join("empty.cwasm");
+    std::fs::write(&path, &artifact)?;
+    for module in [
+        common::deserialize_file(&engine, &path)?,
+        common::deserialize(&engine, &artifact)?,
+    ] {
+        check_big_data(&mut instantiate(&engine, &module)?)?;
+    }
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}

@@ -76,13 +76,16 @@ pub fn build_memory_image(info: &mut ModuleInfo) -> Option<Vec<u8>> {
         if at.checked_add(len)? > min_bytes {
             return None;
         }
-        segments.push((u32::try_from(index).ok()?, at, len));
+        // An empty segment stays as it is: applying it writes nothing (its offset is in bounds).
+        if len > 0 {
+            segments.push((u32::try_from(index).ok()?, at, len));
+        }
     }
     let total: u64 = segments.iter().map(|&(_, _, len)| len).sum();
     if total < MIN_IMAGE_DATA {
         return None;
     }
-    let mut by_offset: Vec<_> = segments.iter().filter(|s| s.2 > 0).collect();
+    let mut by_offset: Vec<_> = segments.iter().collect();
     by_offset.sort_by_key(|&&(_, at, _)| at);
     if by_offset.windows(2).any(|w| w[0].1 + w[0].2 > w[1].1) {
         return None;
@@ -153,6 +156,17 @@ mod tests {
         assert_eq!(layout.segment(&image, 0).unwrap(), &vec![7; 1 << 20][..]);
         assert_eq!(layout.segment(&image, 1).unwrap(), &[9; 10]);
         assert!(info.data.iter().all(|d| d.bytes.is_empty()));
+    }
+
+    #[test]
+    fn empty_segments_stay_out_of_the_image() {
+        let mut info = module(64, vec![active(0, 0, 0), active(0x2_0000, 1 << 20, 3)]);
+        let image = build_memory_image(&mut info).expect("an image");
+        let layout = info.memory_image.clone().expect("a layout");
+        assert_eq!(layout.memory_offset, 0x2_0000);
+        assert_eq!(layout.segments, [(1, 0x2_0000, 1 << 20)]);
+        assert_eq!(layout.segment(&image, 0), None);
+        assert_eq!(layout.segment(&image, 1).map(|b| b.len()), Some(1 << 20));
     }
 
     #[test]
