@@ -95,8 +95,8 @@ pub fn build_memory_image(info: &mut ModuleInfo) -> Option<Vec<u8>> {
         .iter()
         .map(|&&(_, at, len)| at + len)
         .max()?
-        .next_multiple_of(IMAGE_ALIGNMENT);
-    if end - start > 2 * total + MIN_IMAGE_DATA {
+        .checked_next_multiple_of(IMAGE_ALIGNMENT)?;
+    if end.checked_sub(start)? > total.saturating_mul(2).saturating_add(MIN_IMAGE_DATA) {
         return None;
     }
     let mut image = vec![0u8; usize::try_from(end - start).ok()?];
