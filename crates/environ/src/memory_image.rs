@@ -159,6 +159,79 @@ mod tests {
     }
 
     #[test]
+    fn an_image_gives_the_memory_that_applying_the_segments_gives() {
+        const PAGES: u64 = 64;
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let (mut built, mut refused) = (0, 0);
+        for round in 0..200 {
+            let count = 1 + next(4) as usize;
+            let data: Vec<DataSegment> = (0..count)
+                .map(|k| {
+                    let len = [0, 1, 1000, 300_000, 700_000, 700_000][next(6) as usize];
+                    // Mostly apart (a slot of 1 MB each), sometimes anywhere.
+                    let at = if next(4) == 0 {
+                        next(PAGES * 65536 + 100_000)
+                    } else {
+                        k as u64 * 1_000_000 + next(250_000)
+                    } as i32;
+                    active(at, len, (round * 7 + k) as u8 + 1)
+                })
+                .collect();
+            let mut info = module(PAGES, data.clone());
+            // The memory as instantiation without an image leaves it (when no segment traps).
+            let mut expected = vec![0u8; (PAGES * 65536) as usize];
+            let fits = data.iter().all(|seg| {
+                let DataMode::Active { offset, .. } = &seg.mode else {
+                    unreachable!()
+                };
+                let [ConstOp::I32(at)] = offset.ops[..] else {
+                    unreachable!()
+                };
+                let at = at as u32 as usize;
+                let Some(slot) = expected.get_mut(at..at + seg.bytes.len()) else {
+                    return false;
+                };
+                slot.copy_from_slice(&seg.bytes);
+                true
+            });
+            let Some(image) = build_memory_image(&mut info) else {
+                refused += 1;
+                let kept: Vec<_> = info.data.iter().map(|d| d.bytes.clone()).collect();
+                let original: Vec<_> = data.iter().map(|d| d.bytes.clone()).collect();
+                assert_eq!(kept, original, "round {round}");
+                continue;
+            };
+            built += 1;
+            assert!(fits, "round {round}: an image for segments that do not fit");
+            let layout = info.memory_image.clone().unwrap();
+            let mut memory = vec![0u8; (PAGES * 65536) as usize];
+            let at = layout.memory_offset as usize;
+            memory[at..at + image.len()].copy_from_slice(&image);
+            // The remaining (empty) segments write nothing.
+            assert!(
+                info.data.iter().all(|d| d.bytes.is_empty()),
+                "round {round}"
+            );
+            assert!(memory == expected, "round {round}");
+            for (index, seg) in data.iter().enumerate() {
+                if !seg.bytes.is_empty() {
+                    assert_eq!(layout.segment(&image, index as u32), Some(&seg.bytes[..]));
+                }
+            }
+        }
+        assert!(
+            built >= 20 && refused >= 20,
+            "{built} built, {refused} refused"
+        );
+    }
+
+    #[test]
     fn empty_segments_stay_out_of_the_image() {
         let mut info = module(64, vec![active(0, 0, 0), active(0x2_0000, 1 << 20, 3)]);
         let image = build_memory_image(&mut info).expect("an image");
