@@ -48,7 +48,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use wasmz_compiler::OptLevel;
-use wasmz_environ::memory_image::{IMAGE_ALIGNMENT, MIN_IMAGE_DATA, build_memory_image};
+use wasmz_environ::memory_image::{IMAGE_ALIGNMENT, build_memory_image};
 use wasmz_environ::{CodeImage, ModuleInfo};
 use wasmz_runtime::CodeMemory;
 use wasmz_runtime::memory_image::MemoryImage;
@@ -270,9 +270,8 @@ fn instrumentation(config: &Config) -> String {
     }
 }
 
-/// Writes an artifact. A module whose data qualifies gets a memory image (see
-/// [`build_memory_image`]); `memory_image` must be the image's bytes when `info` already has one (a
-/// module loaded from an artifact).
+/// Writes the artifact of a compiled module: `info` and `image` with the machine code `code` and, when
+/// `info` has a memory image, its bytes `memory_image`.
 ///
 /// # Panics
 /// When `info` has a memory image and `memory_image` is `None`.
@@ -283,21 +282,9 @@ pub(crate) fn write(
     code: &[u8],
     memory_image: Option<&[u8]>,
 ) -> Vec<u8> {
-    let built: Option<(ModuleInfo, Vec<u8>)> = if info.memory_image.is_some() {
-        None
-    } else if info.data.iter().map(|d| d.bytes.len() as u64).sum::<u64>() >= MIN_IMAGE_DATA {
-        let mut with_image = info.clone();
-        build_memory_image(&mut with_image).map(|bytes| (with_image, bytes))
-    } else {
-        None
-    };
-    let (info, memory_image): (&ModuleInfo, &[u8]) = match &built {
-        Some((info, bytes)) => (info, bytes),
-        None if info.memory_image.is_some() => (
-            info,
-            memory_image.expect("a module with a memory image has its bytes"),
-        ),
-        None => (info, &[]),
+    let memory_image = match &info.memory_image {
+        Some(_) => memory_image.expect("a module with a memory image has its bytes"),
+        None => &[],
     };
     let meta = postcard::to_stdvec(&(info, image)).expect("module metadata always serializes");
     let header_len = u32::try_from(header.len()).expect("headers are short");
@@ -324,6 +311,13 @@ pub(crate) fn write(
     let digest = checksum(&out);
     out.extend_from_slice(&digest);
     out
+}
+
+/// Writes the artifact of a module just compiled (`info` as parsed): its data segments go into a memory
+/// image when the module qualifies (see [`build_memory_image`]).
+pub(crate) fn write_compiled(header: &str, mut info: ModuleInfo, image: &CodeImage) -> Vec<u8> {
+    let memory_image = build_memory_image(&mut info);
+    write(header, &info, image, &image.code, memory_image.as_deref())
 }
 
 /// The sections of an artifact whose structure and checksum have been verified.

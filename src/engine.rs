@@ -490,12 +490,10 @@ impl Engine {
             return Err(crate::ArtifactError::AlreadyPrecompiled.into());
         }
         let (info, image) = crate::module::compile_image(self, bytes)?;
-        Ok(crate::artifact::write(
+        Ok(crate::artifact::write_compiled(
             &self.inner.fingerprint,
-            &info,
+            info,
             &image,
-            &image.code,
-            None,
         ))
     }
 

@@ -83,13 +83,12 @@ impl Module {
             }
         }
         let (info, image) = compile_image(engine, bytes)?;
-        let entry = artifact::cache_entry(
-            artifact::write(&engine.inner.fingerprint, &info, &image, &image.code, None),
-            &key,
-        );
+        let module = Module::publish(engine, info, image)?;
         // The cache is an optimization: a module that compiled is returned even if it cannot be saved.
-        let _ = artifact::write_atomically(&path, &entry);
-        Module::publish(engine, info, image)
+        if let Ok(artifact) = module.serialize() {
+            let _ = artifact::write_atomically(&path, &artifact::cache_entry(artifact, &key));
+        }
+        Ok(module)
     }
 
     /// Serializes the compiled module into an artifact that [`Module::deserialize`] loads without
@@ -105,12 +104,10 @@ impl Module {
     pub fn serialize(&self) -> Result<Vec<u8>, Error> {
         if let Some(wasm) = &self.wasm {
             let (info, image) = compile_image(&self.engine, wasm)?;
-            return Ok(artifact::write(
+            return Ok(artifact::write_compiled(
                 &self.engine.inner.fingerprint,
-                &info,
+                info,
                 &image,
-                &image.code,
-                None,
             ));
         }
         let code = &self.runtime.code;
