@@ -360,3 +360,26 @@ fn an_empty_segment_outside_the_image_loads_and_applies() -> Result<()> {
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
+
+#[test]
+fn the_cache_keeps_the_memory_image() -> Result<()> {
+    let dir = temp_dir("image-cache");
+    let mut config = Config::new();
+    // SAFETY: a directory of this test's own, which only wasmz writes.
+    unsafe { config.cache_dir(Some(dir.clone())) };
+    let engine = Engine::new(&config)?;
+    let text = big_data_module("", "");
+    // Compiled and written to the cache, then loaded from it.
+    for _ in 0..2 {
+        let module = Module::compile(&engine, &text)?;
+        check_big_data(&mut instantiate(&engine, &module)?)?;
+    }
+    let entries: Vec<_> = std::fs::read_dir(&dir)?.collect::<Result<_, _>>()?;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let entry = std::fs::read(entries[0].path())?;
+    // An entry is the artifact followed by its 32-byte cache key.
+    let info = ArtifactInfo::parse(&entry[..entry.len() - 32])?;
+    assert!(info.memory_image_size >= 1_200_000, "{info:?}");
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
