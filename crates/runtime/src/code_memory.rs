@@ -62,8 +62,7 @@ impl CodeMemory {
     /// Maps the `len` bytes of code at `offset` in `file` executable and read-only, in place of copying
     /// them, and registers them with the metadata of `image`. Pages are read from the file (usually the
     /// page cache) as the code first touches them, so a large module starts without copying all its
-    /// code; where nothing maps files this way, the code is copied. `offset` must be a multiple of the
-    /// host's page size.
+    /// code. `offset` must be a multiple of the host's page size.
     ///
     /// On aarch64 the kernel makes the instruction cache coherent for the file pages it maps
     /// executable, as it does for any program's text, so no cache maintenance is done here.

@@ -1,5 +1,6 @@
 //! A module's memory image (see `wasmz_environ::memory_image`) as instantiation applies it: mapped
-//! copy-on-write from the artifact file it was loaded from, or copied from bytes.
+//! copy-on-write from the artifact file the module was loaded from or from a memory file of its own,
+//! or copied from bytes.
 
 use crate::memory::{LinearMemory, MemoryError};
 use memmap2::Mmap;
@@ -11,8 +12,8 @@ pub struct MemoryImage {
 }
 
 enum Source {
-    /// In an artifact file at `offset`; `view` maps the same bytes read-only, for `memory.init` of
-    /// the segments the image holds.
+    /// In a file (an artifact, or a memory file) at `offset`; `view` maps the same bytes read-only,
+    /// for `memory.init` of the segments the image holds.
     File {
         file: std::fs::File,
         offset: u64,
