@@ -73,7 +73,7 @@ pub enum ArtifactError {
         /// The version this wasmz reads.
         expected: u32,
     },
-    /// The artifact's SHA-256 checksum does not match its contents: it was damaged or edited.
+    /// The artifact's checksum (XXH3-128) does not match its contents: it was damaged or edited.
     #[error(
         "cannot load the precompiled module: artifact is corrupt: its checksum does not match its \
          contents"

@@ -121,8 +121,8 @@ impl Module {
     }
 
     /// Loads an artifact made by [`Module::serialize`] or [`Engine::precompile`]. Nothing is compiled or
-    /// validated again: the header and a SHA-256 checksum over the whole artifact are verified, then the
-    /// code is copied into executable memory.
+    /// validated again: the header and a checksum (XXH3-128) over the whole artifact are verified, then
+    /// the code is copied into executable memory.
     ///
     /// # Safety
     /// An artifact is native code that runs with the process's rights, and nothing in it can be
