@@ -33,8 +33,8 @@ pub struct RuntimeModule {
     pub types: Arc<TypeRegistry>,
     /// For a lazily compiled module, the code compiled on first use (then `code` holds nothing).
     pub lazy: Option<LazyModule>,
-    /// The image of memory 0, when `info.memory_image` says the module has one (loaded from an
-    /// artifact): it holds those data segments' bytes.
+    /// The image of memory 0, when `info.memory_image` says the module has one: it holds those data
+    /// segments' bytes.
     pub memory_image: Option<crate::memory_image::MemoryImage>,
 }
 
@@ -953,9 +953,10 @@ fn initialize(
             }
         }
     }
-    // Data segments: first those of memory 0 held by the module's memory image, if it has one (they
-    // lie inside the memory's initial size and do not overlap, so they cannot trap and their order
-    // does not matter), then the others in order (the image's own are empty).
+    // Data segments: first those held by the module's memory image, if it has one (a module has one
+    // only when all its active segments are for memory 0, inside its initial size and apart, so none
+    // can trap and their order does not matter), then every segment in order as usual (those the
+    // image holds are left empty, and write nothing).
     if trap.is_none() {
         if let (Some(layout), Some(image)) = (&info.memory_image, &module.memory_image) {
             let memory = s.memory(instance.memories[0]);
