@@ -70,7 +70,7 @@ counts() {
 start=$(date +%s)
 case $mode in
 quick)
-    cargo_a64 test --no-fail-fast -p wasmz --test traps --test trap_reporting --test threads_atomics --test lazy --test lazy_fork --test aot --test memory_images 2>&1 | tee "$log"
+    cargo_a64 test --no-fail-fast -p wasmz --test traps --test trap_reporting --test threads_atomics --test lazy --test lazy_fork --test aot --test memory_images --test loop_alignment 2>&1 | tee "$log"
     counts
     WASMZ_SPEC_GROUP=core,simd cargo_a64 test -p wasmz-spec-tests 2>&1 | tee -a "$log"
     ;;

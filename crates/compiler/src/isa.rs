@@ -132,6 +132,8 @@ pub fn build_isa_for(
             .map_err(|e| err("flags", format!("{name}={value}: {e}")))
     };
     set(&mut flags, "opt_level", opt_name)?;
+    // Block offsets and edges of the machine code, from which the linker finds loop headers to align.
+    set(&mut flags, "machine_code_cfg_info", "true")?;
     // Tail calls (`return_call`) need frame pointers on x64; frame pointers also let traps walk wasm frames.
     set(&mut flags, "preserve_frame_pointers", "true")?;
     // Functions with more results than return registers get an implicit return area.

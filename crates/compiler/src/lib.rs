@@ -7,6 +7,7 @@ pub mod env;
 
 pub mod isa;
 mod link;
+mod loop_alignment;
 pub mod trampolines;
 mod translate;
 
@@ -89,6 +90,8 @@ pub(crate) struct CompiledFunction {
     /// Where each run of machine code comes from: (offset in `code`, wasm module offset or
     /// [`NO_WASM_OFFSET`]), sorted by offset (see [`CodeImage::address_map`]).
     pub addresses: Vec<(u32, u32)>,
+    /// Where the function should start relative to a 64-byte line (see [`loop_alignment`]).
+    pub start_phase: u32,
 }
 
 pub use wasmz_environ::image::NO_WASM_OFFSET;
@@ -190,13 +193,26 @@ fn compile_function(
         })
         .collect();
     let addresses = address_map(compiled.buffer.get_srclocs_sorted());
+    let code = compiled.code_buffer();
+    let call_returns: Vec<u32> = compiled.buffer.call_sites().map(|c| c.ret_addr).collect();
+    let start_phase = loop_alignment::start_phase(&loop_alignment::Layout {
+        block_starts: &compiled.bb_starts,
+        edges: &compiled.bb_edges,
+        calls: &call_returns,
+        code_len: u32::try_from(code.len()).unwrap_or(u32::MAX),
+        alignment: compiled
+            .buffer
+            .alignment
+            .max(isa.function_alignment().minimum),
+    });
     Ok(CompiledFunction {
-        code: compiled.code_buffer().to_vec(),
+        code: code.to_vec(),
         calls,
         traps,
         handlers,
         stack_maps,
         addresses,
+        start_phase,
     })
 }
 

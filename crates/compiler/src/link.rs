@@ -13,7 +13,8 @@ struct Tables {
 }
 
 fn place(image: &mut CodeImage, tables: &mut Tables, f: &CompiledFunction) -> u32 {
-    while !image.code.len().is_multiple_of(FUNCTION_ALIGNMENT) {
+    // Each function starts at its phase past a line boundary (on the boundary for most of them).
+    while image.code.len() % FUNCTION_ALIGNMENT != f.start_phase as usize % FUNCTION_ALIGNMENT {
         image.code.push(0);
     }
     let start = u32::try_from(image.code.len()).expect("code images stay below 4 GiB");

@@ -7,10 +7,12 @@ pub use crate::trap_table::TrapTable;
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
-/// Alignment of each function in the image: a cache line. Where a function's loops fall relative to the
-/// instruction fetch and decoded-instruction-cache windows (32 and 64 bytes on x86-64) changes their
-/// speed; with 16-byte alignment, recursive fib(36) ran 9% slower than with 64 on the development
-/// machine (identical instructions, whole-process times in the same run).
+/// The line that functions in the image are placed by: a cache line. Each function starts on a line
+/// boundary, or at an offset past one that keeps its innermost loop inside one fetch window (the
+/// compiler's loop alignment). Where a function's code falls relative to the instruction fetch and
+/// decoded-instruction-cache windows (32 and 64 bytes on x86-64) changes its speed; with 16-byte
+/// alignment, recursive fib(36) ran 9% slower than with 64 on the development machine (identical
+/// instructions, whole-process times in the same run).
 pub const FUNCTION_ALIGNMENT: usize = 64;
 
 /// A module's machine code and its metadata. Offsets are relative to the start of `code`.
