@@ -363,6 +363,7 @@ unsafe impl LazyCompiler for LazyFunctionCompiler {
             handlers: compiled.handlers,
             stack_maps: compiled.stack_maps,
             address_map: compiled.addresses,
+            start_phase: compiled.start_phase,
         })
     }
 }

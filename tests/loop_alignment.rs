@@ -1,6 +1,6 @@
 //! Integration tests of function placement: functions whose innermost loop would straddle a fetch
 //! window start past a line boundary, and still run, trap and report traps as before, compiled in the
-//! process and loaded from an artifact.
+//! process (eagerly, lazily and in the background) and loaded from an artifact.
 
 mod common;
 use common::trap_of;
@@ -80,4 +80,18 @@ fn functions_moved_for_their_loops_run_and_trap_where_they_did() -> Result<()> {
     // SAFETY: the artifact was serialized just above by this build.
     let loaded = unsafe { Module::deserialize(&engine, &artifact)? };
     check(&engine, &loaded, &wasm)
+}
+
+#[test]
+fn lazily_compiled_functions_at_their_phase_run_and_trap_where_they_did() -> Result<()> {
+    let wasm = wat::parse_str(module())?;
+    for config in [
+        Config::new().lazy_compilation(true),
+        Config::new().background_compilation(true),
+    ] {
+        let engine = Engine::new(config)?;
+        let module = Module::compile(&engine, &wasm)?;
+        check(&engine, &module, &wasm)?;
+    }
+    Ok(())
 }

@@ -316,6 +316,10 @@ pub struct LazyCompiled {
     pub stack_maps: Vec<(u32, Vec<u32>)>,
     /// The address map (as in [`CodeImage::address_map`]).
     pub addresses: Vec<(u32, u32)>,
+    /// Where the code should start past a 64-byte line boundary, so that its innermost loop without
+    /// calls does not straddle a fetch window (0 for most code; see
+    /// [`wasmz_environ::image::FUNCTION_ALIGNMENT`]).
+    pub start_phase: u32,
 }
 
 /// Compiles one function or trampoline of `module` (whose bytes are `wasm`) on its own, for lazy
@@ -400,6 +404,7 @@ pub fn compile_lazy(
         handlers,
         stack_maps,
         addresses: compiled.addresses,
+        start_phase: compiled.start_phase,
     })
 }
 

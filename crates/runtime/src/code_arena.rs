@@ -118,7 +118,8 @@ impl CodeArena {
         Err(io::Error::from(io::ErrorKind::Unsupported))
     }
 
-    /// Appends `code` and returns where it starts in the executable mapping, or `None` when the arena
+    /// Appends `code`, `phase` bytes (less than a line) past the start of a line, and returns where it
+    /// starts in the executable mapping, or `None` when the arena
     /// is full, belongs to another process, or the file-size limit was lowered below its size since
     /// it was made (the caller maps the code elsewhere).
     ///
@@ -128,11 +129,12 @@ impl CodeArena {
     /// # Safety
     /// The bytes become executable: they must be machine code that wasmz's compiler produced for
     /// this host (see `CodeMemory::publish`).
-    pub(crate) unsafe fn append(&self, code: &[u8]) -> io::Result<Option<*const u8>> {
+    pub(crate) unsafe fn append(&self, code: &[u8], phase: usize) -> io::Result<Option<*const u8>> {
         if code.is_empty() || std::process::id() != self.owner || !self.within_file_size_limit()? {
             return Ok(None);
         }
-        let len = code.len().next_multiple_of(ALIGN);
+        let phase = phase % ALIGN;
+        let len = (phase + code.len()).next_multiple_of(ALIGN);
         let Ok(offset) = self
             .next
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |next| {
@@ -141,8 +143,8 @@ impl CodeArena {
         else {
             return Ok(None);
         };
-        self.write_at(code, offset)?;
-        let start = (self.base + offset) as *const u8;
+        self.write_at(code, offset + phase)?;
+        let start = (self.base + offset + phase) as *const u8;
         crate::code_memory::flush_instruction_cache(start, code.len());
         Ok(Some(start))
     }
@@ -247,21 +249,40 @@ mod tests {
         let first = [0xc3u8; 100];
         let second = [0x90u8; 4000];
         // SAFETY: the bytes are never run.
-        let a = unsafe { arena.append(&first) }.unwrap().unwrap();
+        let a = unsafe { arena.append(&first, 0) }.unwrap().unwrap();
         // SAFETY: as above.
-        let b = unsafe { arena.append(&second) }.unwrap().unwrap();
+        let b = unsafe { arena.append(&second, 0) }.unwrap().unwrap();
         assert_eq!(a as usize % ALIGN, 0);
         assert_eq!(b as usize, a as usize + 128);
         assert_eq!(arena.bytes(a, first.len()), first);
         assert_eq!(arena.bytes(b, second.len()), second);
         // 4160 bytes used: 4033 more do not fit (4096 with the alignment), 4032 do.
         // SAFETY: as above.
-        assert!(unsafe { arena.append(&[1; 4033]) }.unwrap().is_none());
+        assert!(unsafe { arena.append(&[1; 4033], 0) }.unwrap().is_none());
         // SAFETY: as above.
-        let c = unsafe { arena.append(&[2; 4032]) }.unwrap().unwrap();
+        let c = unsafe { arena.append(&[2; 4032], 0) }.unwrap().unwrap();
         assert_eq!(arena.bytes(c, 4032), [2; 4032]);
         // SAFETY: as above.
-        assert!(unsafe { arena.append(&[3]) }.unwrap().is_none());
+        assert!(unsafe { arena.append(&[3], 0) }.unwrap().is_none());
+    }
+
+    #[test]
+    fn code_starts_at_its_phase_past_a_line() {
+        let arena = CodeArena::new(4096).unwrap();
+        // SAFETY: the bytes are never run.
+        let a = unsafe { arena.append(&[0x90; 40], 33) }.unwrap().unwrap();
+        assert_eq!(a as usize % ALIGN, 33);
+        assert_eq!(arena.bytes(a, 40), [0x90; 40]);
+        // 33 + 40 bytes take two lines: the next code starts on the third.
+        // SAFETY: as above.
+        let b = unsafe { arena.append(&[0xc3; 8], 0) }.unwrap().unwrap();
+        assert_eq!(b as usize, a as usize - 33 + 128);
+        // A phase of a line or more wraps within the line.
+        // SAFETY: as above.
+        let c = unsafe { arena.append(&[0xc3; 8], 64 + 5) }
+            .unwrap()
+            .unwrap();
+        assert_eq!(c as usize % ALIGN, 5);
     }
 
     #[test]
@@ -270,7 +291,7 @@ mod tests {
         // As in a child forked after the arena was made.
         arena.owner = std::process::id().wrapping_add(1);
         // SAFETY: the bytes are never run.
-        assert!(unsafe { arena.append(&[0xc3]) }.unwrap().is_none());
+        assert!(unsafe { arena.append(&[0xc3], 0) }.unwrap().is_none());
         assert_eq!(arena.next.load(Ordering::Relaxed), 0);
     }
 
@@ -278,7 +299,7 @@ mod tests {
     fn nothing_is_written_past_a_lowered_file_size_limit() {
         let mut arena = CodeArena::new(1 << 20).unwrap();
         // SAFETY: the bytes are never run.
-        assert!(unsafe { arena.append(&[0xc3]) }.unwrap().is_some());
+        assert!(unsafe { arena.append(&[0xc3], 0) }.unwrap().is_some());
         // A child process lowers its limit below the arena's size: appending would raise SIGXFSZ.
         // SAFETY: the child allocates nothing and takes no lock before `_exit`.
         let child = unsafe { libc::fork() };
@@ -293,7 +314,7 @@ mod tests {
             // SAFETY: plain system calls; `_exit` ends the child without unwinding.
             unsafe {
                 libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
-                let appended = arena.append(&[0xc3]);
+                let appended = arena.append(&[0xc3], 0);
                 libc::_exit(match appended {
                     Ok(None) => 0,
                     _ => 1,
@@ -313,7 +334,7 @@ mod tests {
     fn the_mapping_is_never_writable() {
         let arena = CodeArena::new(4096).unwrap();
         // SAFETY: the bytes are never run.
-        let a = unsafe { arena.append(&[0xc3; 16]) }.unwrap().unwrap();
+        let a = unsafe { arena.append(&[0xc3; 16], 0) }.unwrap().unwrap();
         let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
         let line = maps
             .lines()

@@ -102,7 +102,8 @@ impl CodeMemory {
     }
 
     /// As [`CodeMemory::publish_with_code`], for one small lazily compiled function or trampoline:
-    /// appended to `arena` when there is one with room, else in a mapping of its own. Successive
+    /// appended to `arena` when there is one with room, else in a mapping of its own; either way it
+    /// starts `phase` bytes past a 64-byte line boundary (the compiler's choice for its loop). Successive
     /// mappings of their own start their code at different 64-byte lines of the page: were every
     /// function at offset 0 of its page, all their entries would compete for the same few sets of the
     /// (virtually indexed) level-1 instruction cache and evict each other in a call-heavy loop.
@@ -116,10 +117,13 @@ impl CodeMemory {
         arena: Option<&Arc<CodeArena>>,
         image: CodeImage,
         code: &[u8],
+        phase: u32,
     ) -> std::io::Result<CodeMemory> {
+        const LINE: usize = 64;
+        let phase = phase as usize % LINE;
         if let Some(arena) = arena {
             // SAFETY: passed on to the caller.
-            if let Some(begin) = unsafe { arena.append(code) }? {
+            if let Some(begin) = unsafe { arena.append(code, phase) }? {
                 let backing = Backing::Arena(arena.clone());
                 return Ok(CodeMemory::register(
                     backing,
@@ -130,11 +134,10 @@ impl CodeMemory {
             }
         }
         static NEXT_LINE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        const LINE: usize = 64;
         const LINES_PER_PAGE: usize = 4096 / LINE;
         let line = NEXT_LINE.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % LINES_PER_PAGE;
         // SAFETY: passed on to the caller.
-        unsafe { CodeMemory::publish_parts(Arc::new(image), code, line * LINE) }
+        unsafe { CodeMemory::publish_parts(Arc::new(image), code, line * LINE + phase) }
     }
 
     /// Maps `start + code.len()` bytes, copies `code` to offset `start`, makes the mapping executable and

@@ -50,6 +50,9 @@ pub struct LazyCode {
     pub stack_maps: Vec<(u32, Vec<u32>)>,
     /// The address map: (code offset, wasm module offset), sorted (see `CodeImage::address_map`).
     pub address_map: Vec<(u32, u32)>,
+    /// Where the code should start past a 64-byte line boundary (0 for most code): the compiler's
+    /// choice that keeps its innermost loop inside one fetch window.
+    pub start_phase: u32,
 }
 
 /// Compiles the items of one module on demand (implemented by the embedder, which owns the compiler).
@@ -265,8 +268,15 @@ impl LazyModule {
         }
         // SAFETY: the code comes from the `LazyCompiler`, whose contract is that it is what wasmz's
         // compiler produced for `item`, described by `image`.
-        let code = unsafe { CodeMemory::publish_function(self.arena(info), image, &compiled.code) }
-            .map_err(|e| format!("cannot map code memory: {e}"))?;
+        let code = unsafe {
+            CodeMemory::publish_function(
+                self.arena(info),
+                image,
+                &compiled.code,
+                compiled.start_phase,
+            )
+        }
+        .map_err(|e| format!("cannot map code memory: {e}"))?;
         Ok((code, compiled.code.len()))
     }
 }
