@@ -11,9 +11,9 @@
 //!
 //! The loop chosen is the most deeply nested one without calls, and among those the shortest: with no
 //! profile, the innermost and tightest loop is the best guess for the hottest one, and short loops are
-//! the ones a boundary hurts most. A function moves only when that loop, up to a line long, straddles
-//! the window it could fit in (32 bytes for a loop of up to 32, else a line): every other function
-//! starts on a line boundary, as an entry that is called often runs best there (recursive fib(36) took
+//! the ones a boundary hurts most. A function moves only when that loop straddles the window it could
+//! fit in (32 bytes for a loop of up to 32, else a line), or, when longer than a line, does not start
+//! one: every other function starts on a line boundary, as an entry that is called often runs best there (recursive fib(36) took
 //! 9% longer with functions 16-byte aligned). Loops with calls are left alone, since their time goes
 //! to the calls; moving the functions of Takeuchi's and Ackermann's recursion (whose tail calls clang
 //! turned into loops around calls) made them 22% slower. Loops are read off the machine code's block
@@ -38,29 +38,31 @@ pub(crate) struct Layout<'a> {
 }
 
 /// The offset from a [`LINE`] boundary at which a function should start: 0 (start on a boundary)
-/// unless that would make its chosen loop straddle a boundary it could fit inside.
+/// unless its chosen loop is placed badly there.
 pub(crate) fn start_phase(layout: &Layout) -> u32 {
     let Some(chosen) = innermost_loop(layout) else {
         return 0;
     };
     let len = chosen.end - chosen.header;
-    // A loop of up to 32 bytes should sit in one 32-byte fetch window, one of up to a line in one line;
-    // a longer one crosses boundaries wherever it starts.
-    let window = match len {
-        0..=32 => 32,
-        33..=LINE => LINE,
-        _ => return 0,
+    let alignment = layout.alignment.clamp(1, LINE);
+    // A loop of up to 32 bytes should sit in one 32-byte fetch window, one of up to a line in one
+    // line, and a longer one should start a line (within the code's alignment).
+    let placed_well = |phase: u32| {
+        let at = chosen.header + phase;
+        match len {
+            0..=32 => at % 32 + len <= 32,
+            33..=LINE => at % LINE + len <= LINE,
+            _ => at % LINE < alignment,
+        }
     };
-    let fits = |phase: u32| (chosen.header + phase) % window + len <= window;
-    if fits(0) {
+    if placed_well(0) {
         return 0;
     }
     // Otherwise the header goes to the start of a line, or as close after it as the alignment of the
     // code allows.
-    let alignment = layout.alignment.clamp(1, LINE);
     let exact = (LINE - chosen.header % LINE) % LINE;
     let phase = exact.next_multiple_of(alignment) % LINE;
-    if fits(phase) { phase } else { 0 }
+    if placed_well(phase) { phase } else { 0 }
 }
 
 /// A loop: the offsets it spans, and its header (the first).
@@ -174,8 +176,12 @@ mod tests {
         assert_eq!(phase(&[0, 50, 90], &[(50, 50)], 100, 1), 14);
         // With 16-byte alignment, at 16 it is at 66..106, still inside one line.
         assert_eq!(phase(&[0, 50, 90], &[(50, 50)], 100, 16), 16);
-        // Longer loops cross lines wherever they start.
-        assert_eq!(phase(&[0, 50, 150], &[(50, 50)], 160, 1), 0);
+        // A longer loop starts a line: loop 50..150 at 64..164.
+        assert_eq!(phase(&[0, 50, 150], &[(50, 50)], 160, 1), 14);
+        // With 16-byte alignment its header gets 2 bytes into the line.
+        assert_eq!(phase(&[0, 50, 150], &[(50, 50)], 160, 16), 16);
+        // One that starts a line already stays.
+        assert_eq!(phase(&[0, 64, 164], &[(64, 64)], 170, 1), 0);
     }
 
     #[test]
