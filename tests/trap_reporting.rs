@@ -452,3 +452,39 @@ fn very_deep_backtraces_keep_both_ends() -> Result<()> {
     assert_eq!(shallow.frames_elided(), 0);
     Ok(())
 }
+
+#[test]
+fn identical_functions_report_their_own_index_and_offset() -> Result<()> {
+    // $a and $c have the same type and body bytes (compiled once), $b differs; each divides by its
+    // argument, and `i32.div_u` must be reported inside the body of the function that trapped.
+    let bytes = wat::parse_str(
+        r#"(module
+          (func $a (export "a") (param i32) (result i32) (i32.div_u (i32.const 7) (local.get 0)))
+          (func $b (export "b") (param i32) (result i32) (i32.div_s (i32.const 7) (local.get 0)))
+          (func $c (export "c") (param i32) (result i32) (i32.div_u (i32.const 7) (local.get 0))))"#,
+    )?;
+    let engine = Engine::default();
+    let module = Module::compile(&engine, &bytes)?;
+    // SAFETY: serialized just above by this build.
+    let loaded = unsafe { Module::deserialize(&engine, module.serialize()?)? };
+    for module in [&module, &loaded] {
+        let mut inst = Instance::new(&mut Store::new(&engine), module, &Linker::new())?;
+        let mut offsets = Vec::new();
+        for (name, index, opcode) in [("a", 0, 0x6e), ("b", 1, 0x6d), ("c", 2, 0x6e)] {
+            assert_eq!(call(&mut inst, name, &i32s(&[2]))?[0].read_as::<i32>(), 3);
+            let trap = trap_of(&mut inst, name, &i32s(&[0]))?;
+            assert_eq!(trap.code(), TrapCode::IntegerDivisionByZero, "{trap}");
+            let frame = &trap.backtrace()[0];
+            assert_eq!(frame.func_index, index, "{trap}");
+            let offset = frame.module_offset.expect("a wasm offset");
+            assert_eq!(bytes[offset as usize], opcode, "{trap}");
+            offsets.push(offset);
+        }
+        // Three different places in the module, in the order of the bodies.
+        assert!(
+            offsets[0] < offsets[1] && offsets[1] < offsets[2],
+            "{offsets:?}"
+        );
+    }
+    Ok(())
+}

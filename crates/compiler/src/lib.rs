@@ -20,6 +20,7 @@ pub use wasmz_environ::CodeImage;
 
 use cranelift_codegen::{Context, control::ControlPlane, ir};
 use env::ModuleEnv;
+use std::collections::HashMap;
 use thiserror::Error;
 use translate::TranslatorContext;
 use wasmz_environ::{FuncType, ModuleInfo, TrapCode, VMOffsets, WasmError};
@@ -77,6 +78,7 @@ pub fn wasm_trap_code(code: ir::TrapCode) -> Option<TrapCode> {
 }
 
 /// One compiled function before layout.
+#[derive(Clone)]
 pub(crate) struct CompiledFunction {
     pub code: Vec<u8>,
     /// (offset in `code`, called function index, addend, kind)
@@ -92,6 +94,20 @@ pub(crate) struct CompiledFunction {
     pub addresses: Vec<(u32, u32)>,
     /// Where the function should start relative to a 64-byte line (see [`loop_alignment`]).
     pub start_phase: u32,
+}
+
+impl CompiledFunction {
+    /// The same code for an identical body `delta` bytes further on in the module: only the wasm
+    /// offsets of the address map change.
+    fn moved_in_module(&self, delta: i64) -> CompiledFunction {
+        let mut copy = self.clone();
+        for (_, wasm) in &mut copy.addresses {
+            if *wasm != NO_WASM_OFFSET {
+                *wasm = u32::try_from(i64::from(*wasm) + delta).unwrap_or(NO_WASM_OFFSET);
+            }
+        }
+        copy
+    }
 }
 
 pub use wasmz_environ::image::NO_WASM_OFFSET;
@@ -419,6 +435,36 @@ enum Job {
     Host(u32),
 }
 
+/// For each defined function, the first earlier defined function with the same type and the same body
+/// bytes, if any. Such functions compile to the same machine code (calls, globals, tables and memories
+/// are named by index in the bytes), so only the first is compiled; C and C++ programs have a few
+/// percent of such bodies (template instances, identical small helpers).
+fn identical_bodies(module: &ModuleInfo, wasm: &[u8]) -> Vec<Option<u32>> {
+    let mut first: HashMap<(u32, &[u8]), u32> = HashMap::new();
+    (0..module.bodies.len())
+        .map(|i| {
+            let range = &module.bodies[i];
+            let bytes = usize::try_from(range.start)
+                .ok()
+                .zip(usize::try_from(range.end).ok())
+                .and_then(|(start, end)| wasm.get(start..end))?;
+            let ty = module.functions[module.num_imported_funcs as usize + i];
+            match first.entry((ty, bytes)) {
+                std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(i as u32);
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+/// Where defined function `i`'s body starts in the module's bytes.
+fn body_start(module: &ModuleInfo, i: usize) -> i64 {
+    module.bodies[i].start as i64
+}
+
 /// Compiles every defined function of `module` (whose bytes are `wasm`) and the trampolines of its types.
 ///
 /// # Errors
@@ -432,9 +478,11 @@ pub fn compile_module(
     let env = module_env(isa, module, options);
     let num_defined = module.bodies.len();
     let num_types = module.types.len();
-    // One job per defined function and per trampoline, biggest function bodies first so that no core is
-    // left with one large function at the end; workers take the next job from a shared counter.
+    let copy_of = identical_bodies(module, wasm);
+    // One job per distinct defined function and per trampoline, biggest function bodies first so that no
+    // core is left with one large function at the end; workers take the next job from a shared counter.
     let mut jobs: Vec<Job> = (0..num_defined)
+        .filter(|&i| copy_of[i].is_none())
         .map(|i| Job::Function(i as u32))
         .chain((0..num_types as u32).flat_map(|t| [Job::Entry(t), Job::Host(t)]))
         .collect();
@@ -514,6 +562,14 @@ pub fn compile_module(
                 Job::Host(t) => &mut host[t as usize],
             };
             *slot = Some(compiled);
+        }
+    }
+    for (i, original) in copy_of.iter().enumerate() {
+        if let Some(original) = *original {
+            let copy = functions[original as usize].as_ref().map(|f| {
+                f.moved_in_module(body_start(module, i) - body_start(module, original as usize))
+            });
+            functions[i] = copy;
         }
     }
     let all = |v: Vec<Option<CompiledFunction>>| -> Vec<CompiledFunction> {
