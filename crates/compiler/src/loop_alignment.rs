@@ -13,12 +13,12 @@
 //! profile, the innermost and tightest loop is the best guess for the hottest one, and short loops are
 //! the ones a boundary hurts most. A function moves only when that loop straddles the window it could
 //! fit in (32 bytes for a loop of up to 32, else a line), or, when longer than a line, does not start
-//! one: every other function starts on a line boundary, as an entry that is called often runs best there (recursive fib(36) took
-//! 9% longer with functions 16-byte aligned). Loops with calls are left alone, since their time goes
-//! to the calls; moving the functions of Takeuchi's and Ackermann's recursion (whose tail calls clang
-//! turned into loops around calls) made them 22% slower. Loops are read off the machine code's block
-//! layout: a branch from a block to itself or to an earlier block closes a loop that spans from the
-//! target to the end of the branching block.
+//! one: every other function starts on a line boundary, where an entry that is called often runs best
+//! (recursive fib(36) took 9% longer with functions 16-byte aligned). Loops with calls are left alone,
+//! since their time goes to the calls; moving the functions of Takeuchi's and Ackermann's recursion
+//! (whose tail calls clang turned into loops around calls) made them 22% slower. Loops are read off
+//! the machine code's block layout: a branch from a block to itself or to an earlier block closes a
+//! loop that spans from the target to the end of the branching block.
 
 /// Bytes in the unit that loop headers are aligned to.
 pub(crate) const LINE: u32 = 64;
