@@ -173,3 +173,55 @@ fn the_configured_memory_budget_holds_without_link_budget() -> Result<()> {
     assert_eq!(store.memory_budget().limit, Some(4 * 65536));
     Ok(())
 }
+
+/// Host functions read and write the memory the calling instance exports as "memory", whichever index
+/// it has, else its memory 0; without either, memory access is an error that traps the guest.
+#[test]
+fn host_functions_see_the_memory_exported_as_memory() -> Result<()> {
+    let engine = Engine::default();
+    let mut linker = Linker::new();
+    linker.define(
+        "host",
+        "poke",
+        HostFunc::wrap(|cx: &mut HostContext, at: i32| -> Result<(), HostError> {
+            let mut byte = [0u8];
+            cx.read_memory(at as u64, &mut byte)?;
+            cx.write_memory(at as u64, &[byte[0] + 1])
+        }),
+    )?;
+    let cases = [
+        // Memory 1 is the one exported as "memory": memory 0 stays untouched.
+        (
+            r#"(memory 1) (memory (export "memory") 1)
+               (data (memory 1) (i32.const 7) "\05")
+               (func (export "run") (result i32)
+                 (call $poke (i32.const 7))
+                 (i32.add (i32.mul (i32.load8_u 1 (i32.const 7)) (i32.const 100))
+                          (i32.load8_u 0 (i32.const 7))))"#,
+            600,
+        ),
+        // No export named "memory" (the memory's export has another name): memory 0.
+        (
+            r#"(memory (export "mem") 1) (data (i32.const 7) "\09")
+               (func (export "run") (result i32) (call $poke (i32.const 7)) (i32.load8_u (i32.const 7)))"#,
+            10,
+        ),
+    ];
+    for (body, expected) in cases {
+        let wat = format!(r#"(module (import "host" "poke" (func $poke (param i32))) {body})"#);
+        let module = Module::compile(&engine, &wat)?;
+        let mut store = Store::new(&engine);
+        let instance = Instance::new(&mut store, &module, &linker)?;
+        assert_eq!(instance.typed_func::<(), i32>("run")?.call(())?, expected);
+    }
+    let module = Module::compile(
+        &engine,
+        r#"(module (import "host" "poke" (func $poke (param i32)))
+             (func (export "run") (call $poke (i32.const 7))))"#,
+    )?;
+    let mut store = Store::new(&engine);
+    let instance = Instance::new(&mut store, &module, &linker)?;
+    let err = instance.typed_func::<(), ()>("run")?.call(()).unwrap_err();
+    assert!(err.to_string().contains("no memory"), "{err}");
+    Ok(())
+}

@@ -6,7 +6,7 @@ use crate::store::StoreInner;
 use crate::values::RawVal;
 use std::any::Any;
 use std::sync::Arc;
-use wasmz_environ::{EntityIndex, FuncType, TrapCode};
+use wasmz_environ::{FuncType, TrapCode};
 
 /// A trap requested by a host function.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,14 +41,7 @@ pub struct Caller<'a> {
 impl Caller<'_> {
     /// The calling instance's memory: its export named "memory", else its memory 0.
     pub fn memory(&self) -> Option<&LinearMemory> {
-        let info = &self.instance.module().info;
-        let index = match info.export_map.get("memory") {
-            Some(EntityIndex::Memory(m)) => *m,
-            _ if !info.memories.is_empty() => 0,
-            _ => return None,
-        };
-        // SAFETY: the store outlives every call into its instances, and memories are never removed.
-        Some(unsafe { &*self.instance.memory_ptr(index) })
+        self.instance.host_memory()
     }
 
     /// The store's embedder data, borrowed until the returned flag is cleared (see

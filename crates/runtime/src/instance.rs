@@ -235,6 +235,9 @@ pub struct Instance {
     pub(crate) elem_values: Vec<RefCell<Vec<u64>>>,
     /// Set once the reactor initializer (`_initialize`) has been run.
     reactor_initialized: Cell<bool>,
+    /// The memory host functions see (see [`Instance::host_memory`]), found once at instantiation
+    /// rather than by name on every host call.
+    host_memory: Option<u32>,
 }
 
 impl Drop for Instance {
@@ -326,9 +329,10 @@ impl Instance {
             .cast()
     }
 
-    /// The memory `index` of this instance.
-    pub(crate) fn memory_ptr(&self, index: u32) -> *const LinearMemory {
-        self.memory_ptrs[index as usize]
+    /// The memory that host functions called by this instance read and write: its export named
+    /// "memory", else its memory 0; `None` when it has neither.
+    pub(crate) fn host_memory(&self) -> Option<&LinearMemory> {
+        self.memory(self.host_memory?)
     }
 
     /// The memory `index` of this instance; `None` for an index it does not have.
@@ -722,6 +726,11 @@ pub unsafe fn instantiate(
         dropped_data: info.data.iter().map(|_| Cell::new(false)).collect(),
         elem_values: info.elems.iter().map(|_| RefCell::default()).collect(),
         reactor_initialized: Cell::new(false),
+        host_memory: match info.export_map.get("memory") {
+            Some(EntityIndex::Memory(m)) => Some(*m),
+            _ if !info.memories.is_empty() => Some(0),
+            _ => None,
+        },
     });
     let trap = match initialize(s, &mut instance, module, imports) {
         Ok(trap) => trap,
