@@ -90,7 +90,15 @@ pub(crate) fn fill_random(buf: &mut [u8]) -> WasiResult<()> {
 pub(crate) fn random_get(cx: &mut HostContext<'_, '_>, buf: u32, len: u32) -> WasiResult<()> {
     const CHUNK: u32 = 64 << 10;
     crate::memory::check_range(cx, buf, len)?;
-    let mut bytes = vec![0u8; len.min(CHUNK) as usize];
+    // Small requests (the usual ones: a seed, a key) are served from a buffer on the stack.
+    let mut small = [0u8; 256];
+    let mut large = Vec::new();
+    let bytes: &mut [u8] = if len as usize <= small.len() {
+        &mut small
+    } else {
+        large.resize(len.min(CHUNK) as usize, 0);
+        &mut large
+    };
     let mut done = 0;
     while done < len {
         let n = (len - done).min(CHUNK);

@@ -8,7 +8,7 @@
 //! host allocation.
 
 use crate::errno::{Errno, WasiResult};
-use std::io::{IoSlice, IoSliceMut};
+use std::io::IoSliceMut;
 use wasmz::HostContext;
 
 /// Largest single guest buffer the host copies at once (larger requests are shortened, which WASI
@@ -59,10 +59,13 @@ pub(crate) fn read_iovecs(
 ) -> WasiResult<Vec<(u32, u32)>> {
     check_range(cx, iovs, array_len(count, 8)?)?;
     let mut kept = Vec::with_capacity(count.min(MAX_IOVECS) as usize);
+    // Entries are read 64 at a time into a buffer on the stack: most calls pass one or two.
+    let mut raw = [0u8; 64 * 8];
     let mut first = 0;
     while first < count {
-        let n = (count - first).min(4096);
-        let raw = read_bytes(cx, iovs + first * 8, n * 8)?;
+        let n = (count - first).min(64);
+        let raw = &mut raw[..n as usize * 8];
+        cx.read_memory(u64::from(iovs + first * 8), raw)?;
         for c in raw.chunks_exact(8) {
             let ptr = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
             let len = u32::from_le_bytes([c[4], c[5], c[6], c[7]]);
@@ -149,8 +152,12 @@ pub(crate) fn write_from_guest(
         return write_all(&gather(cx, iovs)?);
     }
     let mut total = 0;
-    for buf in ciovec_slices(cx, iovs)? {
-        let done = match write_all(&buf) {
+    for (ptr, len) in capped(iovs) {
+        // SAFETY: the memory is not shared (`in_place`), so no other thread writes to it, and the WASI
+        // host functions hold no other handle to it: nothing writes to it while `buf` (which borrows
+        // `cx`) lives.
+        let buf = unsafe { cx.memory_slice(u64::from(ptr), len) }?;
+        let done = match write_all(buf) {
             Ok(n) => n,
             Err(_) if total > 0 => break,
             Err(e) => return Err(e),
@@ -161,24 +168,6 @@ pub(crate) fn write_from_guest(
         }
     }
     Ok(total)
-}
-
-/// The guest buffers of a `ciovec` array, in place (no copy), for a vectored write. Only for a memory
-/// that is not shared (see [`in_place`]).
-///
-/// The WASI host functions hold no other handle to the guest's memory and the memory is not shared
-/// with other threads, so nothing writes to it while the returned slices (which borrow `cx`) live.
-fn ciovec_slices<'a>(
-    cx: &'a HostContext<'_, '_>,
-    iovs: &[(u32, u32)],
-) -> WasiResult<Vec<IoSlice<'a>>> {
-    capped(iovs)
-        .map(|(ptr, len)| {
-            // SAFETY: see above: nothing writes to guest memory while the slices live.
-            let data = unsafe { cx.memory_slice(u64::from(ptr), len) }?;
-            Ok(IoSlice::new(data))
-        })
-        .collect()
 }
 
 /// The guest buffers of an `iovec` array, in place (no copy), for a vectored read: all of them when
