@@ -74,6 +74,7 @@ pub struct HostContext<'a, 'b> {
 }
 
 impl HostContext<'_, '_> {
+    #[inline]
     fn memory(&self) -> Result<&wasmz_runtime::LinearMemory, HostError> {
         self.caller
             .memory()
@@ -87,6 +88,7 @@ impl HostContext<'_, '_> {
     }
 
     /// Size of the caller's memory in bytes (0 without a memory).
+    #[inline]
     pub fn memory_size(&self) -> u64 {
         self.caller.memory().map_or(0, |m| m.byte_size())
     }
@@ -95,6 +97,7 @@ impl HostContext<'_, '_> {
     ///
     /// # Errors
     /// When there is no memory or the range is out of bounds (the error traps the guest if returned).
+    #[inline]
     pub fn read_memory(&self, offset: u64, buf: &mut [u8]) -> Result<(), HostError> {
         self.memory()?
             .read(offset, buf)
@@ -105,6 +108,7 @@ impl HostContext<'_, '_> {
     ///
     /// # Errors
     /// When there is no memory or the range is out of bounds.
+    #[inline]
     pub fn write_memory(&mut self, offset: u64, data: &[u8]) -> Result<(), HostError> {
         self.memory()?
             .write(offset, data)
@@ -169,6 +173,7 @@ impl HostContext<'_, '_> {
     ///
     /// # Errors
     /// As [`HostContext::read_memory`].
+    #[inline]
     pub fn read_u32(&self, offset: u64) -> Result<u32, HostError> {
         let mut b = [0; 4];
         self.read_memory(offset, &mut b)?;
@@ -179,6 +184,7 @@ impl HostContext<'_, '_> {
     ///
     /// # Errors
     /// As [`HostContext::write_memory`].
+    #[inline]
     pub fn write_u32(&mut self, offset: u64, value: u32) -> Result<(), HostError> {
         self.write_memory(offset, &value.to_le_bytes())
     }

@@ -40,6 +40,7 @@ pub struct Caller<'a> {
 
 impl Caller<'_> {
     /// The calling instance's memory: its export named "memory", else its memory 0.
+    #[inline]
     pub fn memory(&self) -> Option<&LinearMemory> {
         self.instance.host_memory()
     }

@@ -331,11 +331,13 @@ impl Instance {
 
     /// The memory that host functions called by this instance read and write: its export named
     /// "memory", else its memory 0; `None` when it has neither.
+    #[inline]
     pub(crate) fn host_memory(&self) -> Option<&LinearMemory> {
         self.memory(self.host_memory?)
     }
 
     /// The memory `index` of this instance; `None` for an index it does not have.
+    #[inline]
     pub(crate) fn memory(&self, index: u32) -> Option<&LinearMemory> {
         let ptr = *self.memory_ptrs.get(index as usize)?;
         // SAFETY: the pointers are to memories of the instance's store, which are boxed (or shared

@@ -386,8 +386,8 @@ extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) {
     }
 }
 
-/// Most parameters copied to the stack before a host call; more go to the heap.
-const INLINE_PARAMS: usize = 16;
+/// Most results a host function writes into a buffer on the stack; more go to the heap.
+const INLINE_RESULTS: usize = 4;
 
 with_exit_frame!(
     /// The `HostCall` builtin: records the calling trampoline's frame as an exit frame, so that a
@@ -410,39 +410,34 @@ fn host_call_inner(vmctx: *mut VMContext, func: *const HostFunc, values: *mut Ra
     // live as long as their store.
     let func = unsafe { &*func };
     let (np, nr) = (func.ty.params.len(), func.ty.results.len());
-    // SAFETY: the host trampoline passes a buffer of max(params, results) 16-byte slots.
+    // SAFETY: the host trampoline passes a buffer of max(params, results) 16-byte slots, whose first
+    // `np` hold the arguments.
     let slots = unsafe { std::slice::from_raw_parts_mut(values, np.max(nr)) };
-    // The results overwrite the arguments' slots, so the arguments are copied out first; only the slots
-    // in use are written (no zeroing of the whole inline buffer on every call).
-    let mut inline = [const { std::mem::MaybeUninit::<RawVal>::uninit() }; INLINE_PARAMS];
-    let heap;
-    let params: &[RawVal] = if np <= INLINE_PARAMS {
-        // SAFETY: `np` slots of the trampoline's buffer are initialized arguments, copied into `np` slots
-        // of `inline` (a distinct buffer of at least `np` slots); those are then initialized.
-        unsafe {
-            if np == 1 {
-                inline[0].write(slots[0]);
-            } else {
-                std::ptr::copy_nonoverlapping(
-                    slots.as_ptr(),
-                    inline.as_mut_ptr().cast::<RawVal>(),
-                    np,
-                );
-            }
-            std::slice::from_raw_parts(inline.as_ptr().cast::<RawVal>(), np)
-        }
+    // The results go to the same slots as the arguments, so the function writes them into a buffer of
+    // their own, copied over the arguments once it returns; the arguments are read in place.
+    let mut inline = [RawVal::default(); INLINE_RESULTS];
+    let mut heap = Vec::new();
+    let results: &mut [RawVal] = if nr <= INLINE_RESULTS {
+        &mut inline[..nr]
     } else {
-        heap = slots[..np].to_vec();
-        &heap
+        heap.resize(nr, RawVal::default());
+        &mut heap
     };
+    let params: &[RawVal] = &slots[..np];
     let inst = instance(vmctx);
     let mut caller = Caller {
         instance: inst,
         store: inst.store,
     };
-    let results = &mut slots[..nr];
     match crate::panics::catch_panic(|| (func.callback)(&mut caller, params, results)) {
-        Ok(Ok(())) => 0,
+        Ok(Ok(())) => {
+            if let [one] = results {
+                slots[0] = *one;
+            } else {
+                slots[..nr].copy_from_slice(results);
+            }
+            0
+        }
         Ok(Err(trap)) => {
             set_trap_message(trap.message, trap.exit_code);
             u32::from(trap.code.to_u8())

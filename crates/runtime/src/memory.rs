@@ -427,6 +427,7 @@ impl LinearMemory {
     }
 
     /// The definition's length, for atomic access.
+    #[inline]
     fn length(&self) -> &AtomicU64 {
         // SAFETY: the length is a naturally aligned u64 inside the definition, which lives as long as
         // `self`; every Rust access to it goes through this atomic (compiled code only reads it, with
@@ -435,6 +436,7 @@ impl LinearMemory {
     }
 
     /// Current size in bytes.
+    #[inline]
     pub fn byte_size(&self) -> u64 {
         self.length().load(Ordering::Acquire)
     }
@@ -444,6 +446,7 @@ impl LinearMemory {
         self.byte_size() >> self.ty.page_size_log2
     }
 
+    #[inline]
     fn base(&self) -> *mut u8 {
         // SAFETY: the base is written once, at creation, and never changes.
         unsafe { (*self.def.get()).base }
@@ -581,6 +584,7 @@ impl LinearMemory {
         Ok(true)
     }
 
+    #[inline]
     fn check(&self, offset: u64, len: u64) -> Result<usize, MemoryError> {
         let size = self.byte_size();
         match offset.checked_add(len) {
@@ -607,6 +611,7 @@ impl LinearMemory {
     ///
     /// # Errors
     /// When the range is out of bounds.
+    #[inline]
     pub fn read(&self, offset: u64, buf: &mut [u8]) -> Result<(), MemoryError> {
         let start = self.check(offset, buf.len() as u64)?;
         // SAFETY: the range is inside the accessible part of the memory (checked above) and `buf` is a
@@ -621,6 +626,7 @@ impl LinearMemory {
     ///
     /// # Errors
     /// When the range is out of bounds.
+    #[inline]
     pub fn write(&self, offset: u64, data: &[u8]) -> Result<(), MemoryError> {
         let start = self.check(offset, data.len() as u64)?;
         // SAFETY: as in `read`.
