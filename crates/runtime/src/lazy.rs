@@ -2,8 +2,11 @@
 //!
 //! The runtime does not know how to compile; the embedder gives a [`LazyModule`] a [`LazyCompiler`] that
 //! turns one [`LazyItem`] into machine code. Each item gets code once per module: a thread that needs
-//! it compiles it unless it has code already (two threads asking at once may both compile it; the
-//! first code stored is used by all, the other is dropped unused), and its code is appended to the
+//! it compiles it unless it has code already. A thread that needs a function another thread is
+//! compiling waits for that code, for about as long as compiling the function should take with a wide
+//! margin, and only then compiles it too (the first code stored is used by all, the other is dropped
+//! unused): the program's thread then never redoes the work of a background thread that started
+//! first, yet never waits long on one that gets no processor. Its code is appended to the
 //! module's code arena (see
 //! `code_arena`; a fresh mapping of its own where there is none), never written again, so other threads
 //! may run it while more code is added. Each piece of code is registered with the code registry like a
@@ -21,7 +24,8 @@ use crate::instance::Instance;
 use crate::lazy_stubs::LazyStubs;
 use crate::vmcontext::VMFuncRef;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 use wasmz_environ::{CodeImage, ModuleInfo, TrapCode};
 
 /// Something a lazily compiled module compiles on demand.
@@ -90,6 +94,22 @@ pub struct LazyModule {
     stubs: LazyStubs,
     /// Where compiled code goes, made at the first compilation (`None` if it could not be made).
     arena: OnceLock<Option<Arc<CodeArena>>>,
+    /// Signalled (with `stored_lock` held) whenever an item's code is stored, for threads waiting for
+    /// an item that another thread is compiling.
+    stored: Condvar,
+    stored_lock: Mutex<()>,
+}
+
+/// How long a thread that needs function `func` waits for the thread already compiling it before it
+/// compiles the function itself: several times what compiling a body of its size takes (Cranelift
+/// compiles about a byte of wasm per microsecond here), so that only a compiling thread that is not
+/// running at all (a background thread starved of processor time) makes it give up.
+fn patience(info: &ModuleInfo, func: u32) -> Duration {
+    let body = func
+        .checked_sub(info.num_imported_funcs)
+        .and_then(|d| info.bodies.get(d as usize))
+        .map_or(0, |b| b.end - b.start);
+    Duration::from_millis(5) + Duration::from_micros(body.saturating_mul(4))
 }
 
 /// Bytes of address space to reserve for the code of the module described by `info`: generously more
@@ -125,6 +145,8 @@ impl LazyModule {
             code_bytes: AtomicUsize::new(0),
             stubs: LazyStubs::new(info)?,
             arena: OnceLock::new(),
+            stored: Condvar::new(),
+            stored_lock: Mutex::new(()),
         })
     }
 
@@ -188,16 +210,17 @@ impl LazyModule {
     /// Compiles defined function `func` (an index in the function index space) unless some thread has
     /// compiled it or is compiling it: for threads that compile ahead of the program, which should
     /// move on to the next function rather than compile one that the program's thread is compiling
-    /// because it is about to call it. (A thread that needs the code compiles it in
-    /// [`LazyModule::ensure`] whoever else is compiling it.)
+    /// because it is about to call it. (A thread that needs the code waits for it in
+    /// [`LazyModule::ensure`], within limits, when another thread is compiling it.)
     pub fn compile_ahead(&self, info: &ModuleInfo, func: u32) {
-        let Some(claim) = self.claim(info, LazyItem::Function(func)) else {
+        let item = LazyItem::Function(func);
+        let (Some(claim), Some(slot)) = (self.claim(info, item), self.slot(item, info)) else {
             return;
         };
-        if !claim.swap(true, Ordering::Relaxed) {
+        if !claim.swap(true, Ordering::AcqRel) && slot.get().is_none() {
             // A function that fails to compile traps at its first call, with this message; nothing
             // to report here.
-            let _ = self.ensure(info, LazyItem::Function(func));
+            self.compile_into(info, item, slot);
         }
     }
 
@@ -209,7 +232,8 @@ impl LazyModule {
         }
     }
 
-    /// The code of `item`, compiling it first if no thread has yet.
+    /// The code of `item`, compiling it first if no thread has yet; if another thread is compiling it,
+    /// waiting for that code first (see [`patience`]).
     ///
     /// # Errors
     /// Why the item could not be compiled (the same message every time it is asked for).
@@ -218,22 +242,56 @@ impl LazyModule {
             .slot(item, info)
             .ok_or_else(|| format!("{item:?} does not exist in the module"))?;
         if slot.get().is_none() {
-            if let Some(claim) = self.claim(info, item) {
-                claim.store(true, Ordering::Relaxed);
+            let elsewhere = self
+                .claim(info, item)
+                .is_some_and(|claim| claim.swap(true, Ordering::AcqRel));
+            if let (true, LazyItem::Function(func)) = (elsewhere, item) {
+                self.wait_for(slot, patience(info, func));
             }
-            // Compiled here even when another thread is compiling it too: waiting for that thread
-            // (a background thread, which runs at a low priority) could take far longer than
-            // compiling. The first result stored is the one used; a later one is dropped unused.
-            let compiled = self.compile(info, item);
-            let len = compiled.as_ref().map_or(0, |(_, len)| *len);
-            if slot.set(compiled.map(|(code, _)| code)).is_ok() {
-                self.code_bytes.fetch_add(len, Ordering::Relaxed);
+            if slot.get().is_none() {
+                self.compile_into(info, item, slot);
             }
         }
         let result = slot.get().expect("set above");
         match result {
             Ok(code) => Ok(code.at(0)),
             Err(e) => Err(e.clone()),
+        }
+    }
+
+    /// Compiles `item` and stores its code (or why it could not be compiled) in `slot` unless another
+    /// thread stored it first, then wakes the threads waiting for code.
+    fn compile_into(&self, info: &ModuleInfo, item: LazyItem, slot: &Slot) {
+        let compiled = self.compile(info, item);
+        let len = compiled.as_ref().map_or(0, |(_, len)| *len);
+        if slot.set(compiled.map(|(code, _)| code)).is_ok() {
+            self.code_bytes.fetch_add(len, Ordering::Relaxed);
+        }
+        // Taking the lock orders this wake-up after any waiter's last look at its slot.
+        let _held = self
+            .stored_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.stored.notify_all();
+    }
+
+    /// Waits until `slot` holds code or `patience` has passed.
+    fn wait_for(&self, slot: &Slot, patience: Duration) {
+        let deadline = Instant::now() + patience;
+        let mut held = self
+            .stored_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        while slot.get().is_none() {
+            let now = Instant::now();
+            if now >= deadline {
+                return;
+            }
+            held = self
+                .stored
+                .wait_timeout(held, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
     }
 
@@ -312,4 +370,115 @@ pub unsafe fn resolve_funcref(funcref: *mut VMFuncRef) -> Result<*const u8, Stri
         .map_err(|e| format!("function {} failed to compile: {e}", f.func_index))?;
     f.wasm_call = code;
     Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    /// A module of one defined function `() -> ()` whose body the tests pretend is `body_len` bytes
+    /// long (which sets how long a thread waits for another's compilation of it).
+    fn one_function(body_len: u64) -> ModuleInfo {
+        let wasm = [
+            0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+            0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // types: () -> ()
+            0x03, 0x02, 0x01, 0x00, // functions: one of type 0
+            0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b, // code: an empty body
+        ];
+        let mut info =
+            wasmz_environ::parse_module(&wasm, wasmz_environ::wasmparser::WasmFeatures::default())
+                .expect("valid module");
+        info.bodies[0] = 0..body_len;
+        info
+    }
+
+    /// Fails every compilation with the number of the call; the first call returns only when
+    /// `release` says so.
+    struct Numbered {
+        calls: AtomicUsize,
+        started: Mutex<mpsc::Sender<()>>,
+        release: Mutex<mpsc::Receiver<()>>,
+    }
+
+    // SAFETY: it never returns code.
+    unsafe impl LazyCompiler for Numbered {
+        fn compile(&self, _: &ModuleInfo, _: LazyItem) -> Result<LazyCode, String> {
+            let call = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+            if call == 1 {
+                let _ = self.started.lock().unwrap().send(());
+                let _ = self.release.lock().unwrap().recv();
+            }
+            Err(format!("call {call}"))
+        }
+    }
+
+    /// A module whose first compilation blocks until the returned sender sends (or is dropped), with
+    /// a receiver that hears when that compilation has started.
+    fn blocking_module(
+        body_len: u64,
+    ) -> (
+        ModuleInfo,
+        Arc<LazyModule>,
+        mpsc::Receiver<()>,
+        mpsc::Sender<()>,
+    ) {
+        let info = one_function(body_len);
+        let (started_tx, started_rx) = mpsc::channel();
+        let (release_tx, release_rx) = mpsc::channel();
+        let compiler = Numbered {
+            calls: AtomicUsize::new(0),
+            started: Mutex::new(started_tx),
+            release: Mutex::new(release_rx),
+        };
+        let lazy = Arc::new(LazyModule::new(&info, Box::new(compiler)).expect("stubs"));
+        (info, lazy, started_rx, release_tx)
+    }
+
+    #[test]
+    fn a_thread_that_needs_a_function_waits_for_the_thread_compiling_it() {
+        // A large body: the second thread waits for seconds before it would compile on its own.
+        let (info, lazy, started, release) = blocking_module(1 << 20);
+        let ahead = {
+            let (info, lazy) = (info.clone(), lazy.clone());
+            std::thread::spawn(move || lazy.compile_ahead(&info, 0))
+        };
+        started.recv().expect("the first compilation starts");
+        let needs = {
+            let (info, lazy) = (info.clone(), lazy.clone());
+            std::thread::spawn(move || lazy.ensure(&info, LazyItem::Function(0)).map(|_| ()))
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        release.send(()).expect("the first compilation is waiting");
+        ahead.join().unwrap();
+        // The waiting thread got the first compilation's result and compiled nothing itself.
+        assert_eq!(needs.join().unwrap(), Err("call 1".to_string()));
+        assert_eq!(
+            lazy.ensure(&info, LazyItem::Function(0)).map(|_| ()),
+            Err("call 1".to_string())
+        );
+    }
+
+    #[test]
+    fn a_thread_compiles_itself_when_the_other_compilation_takes_far_too_long() {
+        // An empty body: the second thread waits 5 ms, then compiles the function itself.
+        let (info, lazy, started, release) = blocking_module(0);
+        let ahead = {
+            let (info, lazy) = (info.clone(), lazy.clone());
+            std::thread::spawn(move || lazy.compile_ahead(&info, 0))
+        };
+        started.recv().expect("the first compilation starts");
+        // The first compilation is still blocked: this result can only be this thread's own.
+        assert_eq!(
+            lazy.ensure(&info, LazyItem::Function(0)).map(|_| ()),
+            Err("call 2".to_string())
+        );
+        release.send(()).expect("the first compilation is waiting");
+        ahead.join().unwrap();
+        // The code stored first stays.
+        assert_eq!(
+            lazy.ensure(&info, LazyItem::Function(0)).map(|_| ()),
+            Err("call 2".to_string())
+        );
+    }
 }
