@@ -344,14 +344,10 @@ impl Memory {
                 id,
             });
         }
-        let limits = store.cell.get().limits();
-        let memory =
-            LinearMemory::new(ty, limits.explicit_bounds_checks, limits.memory_limit_pages)
-                .map_err(|e| Error::Resource(e.to_string()))?;
         let id = store
             .cell
             .get_mut()
-            .add_memory(memory)
+            .create_memory(ty)
             .map_err(|e| Error::Resource(e.to_string()))?;
         Ok(Memory {
             store: store.cell.clone(),

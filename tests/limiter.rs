@@ -98,6 +98,40 @@ fn a_refused_memory_fails_instantiation() -> Result<()> {
     Ok(())
 }
 
+/// The limiter decides before the memory is made: a memory the engine could not create anyway (its
+/// initial size is over the configured limit) is still put to the limiter, whose refusal is the error.
+#[test]
+fn the_limiter_is_asked_before_a_memory_is_made() -> Result<()> {
+    let mut config = Config::new();
+    config.memory_limit(Some(8 * PAGE));
+    let engine = Engine::new(&config)?;
+    let module = Module::compile(&engine, r#"(module (memory 16 32))"#)?;
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let mut store = Store::new(&engine);
+    store.set_limiter(Recorder {
+        max_bytes: 4 * PAGE,
+        max_elements: 100,
+        log: log.clone(),
+    });
+    let err = Instance::new(&mut store, &module, &Linker::new()).unwrap_err();
+    assert_eq!(
+        log.borrow()[..],
+        [("memory", 0, 16 * PAGE, Some(32 * PAGE))]
+    );
+    assert!(
+        matches!(&err, Error::Resource(m) if m.contains("limiter")),
+        "{err}"
+    );
+    // The same through the API.
+    let err = Memory::new(&mut store, MemoryType::new(16, Some(32))).unwrap_err();
+    assert!(
+        matches!(&err, Error::Resource(m) if m.contains("limiter")),
+        "{err}"
+    );
+    assert_eq!(log.borrow().len(), 2);
+    Ok(())
+}
+
 #[test]
 fn a_refused_table_fails_instantiation() -> Result<()> {
     let engine = Engine::default();

@@ -857,17 +857,17 @@ fn initialize(
     // Defined memories.
     let limits = s.limits();
     for ty in &info.memories[info.num_imported_memories as usize..] {
-        let memory = LinearMemory::new(
-            *ty,
-            limits.explicit_bounds_checks,
-            limits.memory_limit_pages,
-        )
-        .map_err(|e| InstantiationError::Resource(e.to_string()))?;
-        // `Arc::from` moves the memory: its address is taken once it has its final place.
         let id = if ty.shared {
+            let memory = LinearMemory::new(
+                *ty,
+                limits.explicit_bounds_checks,
+                limits.memory_limit_pages,
+            )
+            .map_err(|e| InstantiationError::Resource(e.to_string()))?;
+            // `Arc::from` moves the memory: its address is taken once it has its final place.
             s.add_shared_memory(Arc::from(memory))
         } else {
-            s.add_memory(memory)
+            s.create_memory(*ty)
                 .map_err(|e| InstantiationError::Resource(e.to_string()))?
         };
         instance

@@ -366,17 +366,31 @@ impl LinearMemory {
         Ok(memory)
     }
 
-    /// Charges the memory's current size to `budget` and charges later growth to it too.
+    /// Asks `budget`'s limiter whether a memory of type `ty` may be created: before it is, so that a
+    /// refused memory never reserves address space.
+    ///
+    /// # Errors
+    /// When the limiter refuses.
+    pub fn admit(ty: MemoryType, budget: &crate::budget::MemoryBudget) -> Result<(), MemoryError> {
+        let page_size = ty.page_size();
+        let initial = ty.limits.min.saturating_mul(page_size);
+        let maximum = ty.limits.max.map(|max| max.saturating_mul(page_size));
+        if budget.allow_memory(0, initial, maximum) {
+            Ok(())
+        } else {
+            Err(MemoryError::Allocation {
+                pages: ty.limits.min,
+                reason: "the store's resource limiter refused the memory".into(),
+            })
+        }
+    }
+
+    /// Charges the memory's current size to `budget` and charges later growth to it too. (The
+    /// limiter is asked before the memory is created, see [`LinearMemory::admit`].)
     ///
     /// # Errors
     /// When the current size does not fit in the budget (the memory stays unattached).
     pub fn attach_budget(&self, budget: &crate::budget::MemoryBudget) -> Result<(), MemoryError> {
-        if !budget.allow_memory(0, self.byte_size(), self.maximum_bytes()) {
-            return Err(MemoryError::Allocation {
-                pages: self.pages(),
-                reason: "the store's resource limiter refused the memory".into(),
-            });
-        }
         if !budget.try_charge(self.byte_size()) {
             return Err(MemoryError::Allocation {
                 pages: self.pages(),

@@ -194,14 +194,20 @@ impl StoreInner {
         self.limits
     }
 
-    /// Adds a memory, charging its size to the store's budget.
+    /// Creates an unshared memory of type `ty` with the store's limits and adds it, charging its size
+    /// to the store's budget. The store's limiter is asked first, before any address space is
+    /// reserved.
     ///
     /// # Errors
-    /// When the memory does not fit in the budget.
-    pub fn add_memory(
+    /// When the limiter refuses the memory, it cannot be created, or it does not fit in the budget.
+    pub fn create_memory(
         &mut self,
-        memory: Box<LinearMemory>,
+        ty: wasmz_environ::MemoryType,
     ) -> Result<MemoryId, crate::MemoryError> {
+        LinearMemory::admit(ty, &self.budget)?;
+        let limits = self.limits;
+        let memory =
+            LinearMemory::new(ty, limits.explicit_bounds_checks, limits.memory_limit_pages)?;
         memory.attach_budget(&self.budget)?;
         self.memories.push(StoreMemory::Owned(memory));
         Ok(MemoryId(self.memories.len() - 1))
