@@ -3,10 +3,11 @@
 //! The runtime does not know how to compile; the embedder gives a [`LazyModule`] a [`LazyCompiler`] that
 //! turns one [`LazyItem`] into machine code. Each item gets code once per module: a thread that needs
 //! it compiles it unless it has code already. A thread that needs a function another thread is
-//! compiling waits for that code, for about as long as compiling the function should take with a wide
-//! margin, and only then compiles it too (the first code stored is used by all, the other is dropped
-//! unused): the program's thread then never redoes the work of a background thread that started
-//! first, yet never waits long on one that gets no processor. Its code is appended to the
+//! compiling waits for that code until a few times the function's compile time after that thread
+//! started (see [`patience`]), and only then compiles it too (the first code stored is used by all,
+//! the other is dropped unused): the program's thread then never redoes the work of a background
+//! thread that started first, yet never waits long on one that gets no processor. Its code is
+//! appended to the
 //! module's code arena (see
 //! `code_arena`; a fresh mapping of its own where there is none), never written again, so other threads
 //! may run it while more code is added. Each piece of code is registered with the code registry like a
