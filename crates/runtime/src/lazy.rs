@@ -4,7 +4,7 @@
 //! turns one [`LazyItem`] into machine code. Each item gets code once per module: a thread that needs
 //! it compiles it unless it has code already. A thread that needs a function another thread is
 //! compiling waits for that code until a few times the function's compile time after that thread
-//! started (see [`patience`]), and only then compiles it too (the first code stored is used by all,
+//! started (see `patience`), and only then compiles it too (the first code stored is used by all,
 //! the other is dropped unused): the program's thread then never redoes the work of a background
 //! thread that started first, yet never waits long on one that gets no processor. Its code is
 //! appended to the
@@ -239,7 +239,7 @@ impl LazyModule {
     }
 
     /// The code of `item`, compiling it first if no thread has yet; if another thread is compiling it,
-    /// waiting for that code first (see [`patience`]).
+    /// waiting for that code first (see `patience`).
     ///
     /// # Errors
     /// Why the item could not be compiled (the same message every time it is asked for).
