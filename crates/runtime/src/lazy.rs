@@ -23,6 +23,7 @@ use crate::code_arena::CodeArena;
 use crate::code_memory::CodeMemory;
 use crate::instance::Instance;
 use crate::lazy_stubs::LazyStubs;
+use crate::thread_cpu::ThreadClock;
 use crate::vmcontext::VMFuncRef;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
@@ -82,8 +83,10 @@ pub struct LazyModule {
     compiler: Box<dyn LazyCompiler>,
     /// One slot per defined function.
     functions: Box<[Slot]>,
-    /// Per defined function: 0 until some thread starts compiling it, then 1 plus the microseconds
-    /// from `created` to that start (see [`LazyModule::compile_ahead`] and [`patience`]).
+    /// Per defined function: 0 until some thread starts compiling it; then, in the low 32 bits, 1 plus
+    /// the milliseconds from `created` to that start and, in the high 32 bits, that thread's
+    /// processor-time clock (0 where there is none; see [`LazyModule::compile_ahead`] and
+    /// [`patience`]).
     claimed: Box<[AtomicU64]>,
     /// When the module was made: the origin of the times in `claimed`.
     created: Instant,
@@ -106,9 +109,9 @@ pub struct LazyModule {
 /// How long after another thread started compiling function `func` a thread that needs it stops
 /// waiting for that code and compiles the function itself: 2 ms plus 2 µs per byte of its body, two
 /// to four times what compiling it takes when the compiling thread runs (0.5 to 1 µs per byte on the
-/// development machine). A background thread starved of processor time (they run at nice 19) thus
-/// delays the program's thread by at most that much beyond its own compilation; one that runs
-/// always finishes first.
+/// development machine). It stops sooner when, after [`STARVED_AFTER`] of waiting, the compiling
+/// thread has had less than a quarter of a processor since the wait began: a background thread runs
+/// at nice 19, and on a busy machine it hardly runs at all.
 fn patience(info: &ModuleInfo, func: u32) -> Duration {
     let body = func
         .checked_sub(info.num_imported_funcs)
@@ -116,6 +119,10 @@ fn patience(info: &ModuleInfo, func: u32) -> Duration {
         .map_or(0, |b| b.end - b.start);
     Duration::from_millis(2) + Duration::from_micros(body.saturating_mul(2))
 }
+
+/// How long a thread waits before it judges whether the thread it waits for runs (and how often it
+/// looks again after that).
+const STARVED_AFTER: Duration = Duration::from_millis(2);
 
 /// Bytes of address space to reserve for the code of the module described by `info`: generously more
 /// than compiled code takes (a few bytes of machine code per byte of wasm, plus trampolines). Code that
@@ -249,8 +256,8 @@ impl LazyModule {
             .ok_or_else(|| format!("{item:?} does not exist in the module"))?;
         if slot.get().is_none() {
             let elsewhere = self.claim(info, item).and_then(|claim| self.stake(claim));
-            if let (Some(started), LazyItem::Function(func)) = (elsewhere, item) {
-                self.wait_for(slot, started + patience(info, func));
+            if let (Some((started, clock)), LazyItem::Function(func)) = (elsewhere, item) {
+                self.wait_for(slot, started + patience(info, func), clock);
             }
             if slot.get().is_none() {
                 self.compile_into(info, item, slot);
@@ -279,18 +286,35 @@ impl LazyModule {
         self.stored.notify_all();
     }
 
+    /// Milliseconds since the module was made.
+    fn millis(&self) -> u32 {
+        u32::try_from(self.created.elapsed().as_millis()).unwrap_or(u32::MAX - 1)
+    }
+
     /// Records in `claim` that this thread starts compiling its function now, unless another thread
-    /// did first: then returns when that thread started.
-    fn stake(&self, claim: &AtomicU64) -> Option<Instant> {
-        let now = u64::try_from(self.created.elapsed().as_micros()).unwrap_or(u64::MAX - 1);
-        match claim.compare_exchange(0, now + 1, Ordering::AcqRel, Ordering::Acquire) {
+    /// did first: then returns when that thread started, and its processor-time clock.
+    fn stake(&self, claim: &AtomicU64) -> Option<(Instant, Option<ThreadClock>)> {
+        let millis = self.millis();
+        let clock = ThreadClock::current().map_or(0, ThreadClock::to_bits);
+        let word = u64::from(clock) << 32 | u64::from(millis + 1);
+        match claim.compare_exchange(0, word, Ordering::AcqRel, Ordering::Acquire) {
             Ok(_) => None,
-            Err(started) => Some(self.created + Duration::from_micros(started - 1)),
+            Err(theirs) => {
+                let started = Duration::from_millis(u64::from(theirs as u32) - 1);
+                Some((
+                    self.created + started,
+                    ThreadClock::from_bits((theirs >> 32) as u32),
+                ))
+            }
         }
     }
 
-    /// Waits until `slot` holds code or `deadline` has passed.
-    fn wait_for(&self, slot: &Slot, deadline: Instant) {
+    /// Waits until `slot` holds code, `deadline` has passed, or the thread compiling it (whose
+    /// processor-time clock is `clock`) has run less than a quarter of the time since the wait began,
+    /// judged from [`STARVED_AFTER`] on.
+    fn wait_for(&self, slot: &Slot, deadline: Instant, clock: Option<ThreadClock>) {
+        let used = || clock.and_then(ThreadClock::used);
+        let (began, used_before) = (Instant::now(), used());
         let mut held = self
             .stored_lock
             .lock()
@@ -300,9 +324,17 @@ impl LazyModule {
             if now >= deadline {
                 return;
             }
+            let waited = now - began;
+            if waited >= STARVED_AFTER
+                && let (Some(before), Some(after)) = (used_before, used())
+                && after.saturating_sub(before) * 4 < waited
+            {
+                return;
+            }
+            let nap = (deadline - now).min(STARVED_AFTER / 2);
             held = self
                 .stored
-                .wait_timeout(held, deadline - now)
+                .wait_timeout(held, nap)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
@@ -407,9 +439,11 @@ mod tests {
     }
 
     /// Fails every compilation with the number of the call; the first call returns only when
-    /// `release` says so.
+    /// `release` says so, meanwhile spinning (a compiling thread that runs) or blocked (one that gets
+    /// no processor).
     struct Numbered {
         calls: AtomicUsize,
+        spins: bool,
         started: Mutex<mpsc::Sender<()>>,
         release: Mutex<mpsc::Receiver<()>>,
     }
@@ -420,7 +454,14 @@ mod tests {
             let call = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
             if call == 1 {
                 let _ = self.started.lock().unwrap().send(());
-                let _ = self.release.lock().unwrap().recv();
+                let release = self.release.lock().unwrap();
+                if self.spins {
+                    while let Err(mpsc::TryRecvError::Empty) = release.try_recv() {
+                        std::hint::spin_loop();
+                    }
+                } else {
+                    let _ = release.recv();
+                }
             }
             Err(format!("call {call}"))
         }
@@ -430,6 +471,7 @@ mod tests {
     /// a receiver that hears when that compilation has started.
     fn blocking_module(
         body_len: u64,
+        spins: bool,
     ) -> (
         ModuleInfo,
         Arc<LazyModule>,
@@ -441,6 +483,7 @@ mod tests {
         let (release_tx, release_rx) = mpsc::channel();
         let compiler = Numbered {
             calls: AtomicUsize::new(0),
+            spins,
             started: Mutex::new(started_tx),
             release: Mutex::new(release_rx),
         };
@@ -450,13 +493,17 @@ mod tests {
 
     #[test]
     fn a_thread_that_needs_a_function_waits_for_the_thread_compiling_it() {
-        // A large body: the second thread waits for seconds before it would compile on its own.
-        let (info, lazy, started, release) = blocking_module(1 << 20);
+        // A large body: the second thread waits for seconds before it would compile on its own, as
+        // long as the first one runs.
+        let (info, lazy, started, release) = blocking_module(1 << 20, true);
         let ahead = {
             let (info, lazy) = (info.clone(), lazy.clone());
             std::thread::spawn(move || lazy.compile_ahead(&info, 0))
         };
         started.recv().expect("the first compilation starts");
+        // Whether the compiling thread gets its share of a processor depends on the machine's load
+        // (tests run side by side): forget its clock, so that only the deadline ends the wait here.
+        lazy.claimed[0].fetch_and(u64::from(u32::MAX), Ordering::AcqRel);
         let needs = {
             let (info, lazy) = (info.clone(), lazy.clone());
             std::thread::spawn(move || lazy.ensure(&info, LazyItem::Function(0)).map(|_| ()))
@@ -472,27 +519,46 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_thread_compiles_itself_when_the_other_compilation_takes_far_too_long() {
-        // An empty body: the second thread waits until 2 ms after the first compilation started, then
-        // compiles the function itself.
-        let (info, lazy, started, release) = blocking_module(0);
+    /// Starts a first compilation that runs (`spins`) or not, then asks for the code from this
+    /// thread and returns the result and how long that took.
+    fn ensure_during_first_compilation(
+        body_len: u64,
+        spins: bool,
+    ) -> (Result<(), String>, Duration) {
+        let (info, lazy, started, release) = blocking_module(body_len, spins);
         let ahead = {
             let (info, lazy) = (info.clone(), lazy.clone());
             std::thread::spawn(move || lazy.compile_ahead(&info, 0))
         };
         started.recv().expect("the first compilation starts");
-        // The first compilation is still blocked: this result can only be this thread's own.
-        assert_eq!(
-            lazy.ensure(&info, LazyItem::Function(0)).map(|_| ()),
-            Err("call 2".to_string())
-        );
+        let asked = Instant::now();
+        let result = lazy.ensure(&info, LazyItem::Function(0)).map(|_| ());
+        let took = asked.elapsed();
         release.send(()).expect("the first compilation is waiting");
         ahead.join().unwrap();
         // The code stored first stays.
         assert_eq!(
             lazy.ensure(&info, LazyItem::Function(0)).map(|_| ()),
-            Err("call 2".to_string())
+            result
         );
+        (result, took)
+    }
+
+    #[test]
+    fn a_thread_compiles_itself_when_the_other_compilation_takes_far_too_long() {
+        // An empty body: the second thread waits until 2 ms after the first compilation started,
+        // then compiles the function itself although the first one runs.
+        let (result, _) = ensure_during_first_compilation(0, true);
+        // The first compilation was still going: this result can only be this thread's own.
+        assert_eq!(result, Err("call 2".to_string()));
+    }
+
+    #[test]
+    fn a_thread_does_not_wait_for_a_compilation_that_gets_no_processor() {
+        // A large body (seconds of patience), but the first compilation does not run: the second
+        // thread stops waiting after a few milliseconds and compiles the function itself.
+        let (result, took) = ensure_during_first_compilation(1 << 20, false);
+        assert_eq!(result, Err("call 2".to_string()));
+        assert!(took < Duration::from_secs(1), "waited {took:?}");
     }
 }

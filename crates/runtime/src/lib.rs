@@ -22,6 +22,7 @@ pub mod perfmap;
 pub mod stack;
 pub mod store;
 pub mod table;
+mod thread_cpu;
 pub mod traphandlers;
 pub mod values;
 pub mod vmcontext;
