@@ -7,11 +7,10 @@
 //! started (see `patience`), and only then compiles it too (the first code stored is used by all,
 //! the other is dropped unused): the program's thread then never redoes the work of a background
 //! thread that started first, yet never waits long on one that gets no processor. Its code is
-//! appended to the
-//! module's code arena (see
-//! `code_arena`; a fresh mapping of its own where there is none), never written again, so other threads
-//! may run it while more code is added. Each piece of code is registered with the code registry like a
-//! whole module's image, so trap codes and backtrace names work the same for lazily compiled code.
+//! appended to the module's code arena (see `code_arena`; a fresh mapping of its own where there is
+//! none), never written again, so other threads may run it while more code is added. Each piece of
+//! code is registered with the code registry like a whole module's image, so trap codes and
+//! backtrace names work the same for lazily compiled code.
 //!
 //! Until a function has code, its instances' `VMFuncRef`s point to its compile-on-call stub (see
 //! `lazy_stubs`), so calls between the functions of a module need no check. A `VMFuncRef` copied into an
@@ -313,8 +312,14 @@ impl LazyModule {
     /// processor-time clock is `clock`) has run less than a quarter of the time since the wait began,
     /// judged from [`STARVED_AFTER`] on.
     fn wait_for(&self, slot: &Slot, deadline: Instant, clock: Option<ThreadClock>) {
+        let began = Instant::now();
+        if began >= deadline {
+            // Most often on a busy machine, where the other thread claimed the function long ago:
+            // no need to read its clock.
+            return;
+        }
         let used = || clock.and_then(ThreadClock::used);
-        let (began, used_before) = (Instant::now(), used());
+        let used_before = used();
         let mut held = self
             .stored_lock
             .lock()
