@@ -302,10 +302,6 @@ impl<T> Drop for DataMut<'_, T> {
 pub type ContextHostFn =
     fn(usize, &mut HostContext<'_, '_>, &[RawVal], &mut [RawVal]) -> Result<(), HostError>;
 
-type UserCallback = dyn Fn(&mut HostContext<'_, '_>, &[RawVal], &mut [RawVal]) -> Result<(), HostError>
-    + Send
-    + Sync;
-
 /// The callback of a host function made with typed values.
 type ValCallback =
     dyn Fn(&mut HostContext<'_, '_>, &[Val], &mut [Val]) -> Result<(), HostError> + Send + Sync;
@@ -430,7 +426,7 @@ impl HostFunc {
         + 'static,
         trusted_results: bool,
     ) -> HostFunc {
-        let f: Arc<UserCallback> = Arc::new(f);
+        // `f` is moved into the callback itself, so that a call is one dynamic dispatch, not two.
         let callback = move |caller: &mut Caller<'_>, params: &[RawVal], results: &mut [RawVal]| {
             let mut cx = HostContext { caller };
             f(&mut cx, params, results).map_err(|e| HostTrap {

@@ -431,10 +431,8 @@ fn host_call_inner(vmctx: *mut VMContext, func: *const HostFunc, values: *mut Ra
     };
     match crate::panics::catch_panic(|| (func.callback)(&mut caller, params, results)) {
         Ok(Ok(())) => {
-            if let [one] = results {
-                slots[0] = *one;
-            } else {
-                slots[..nr].copy_from_slice(results);
+            for (slot, result) in slots.iter_mut().zip(results.iter()) {
+                *slot = reread_in_halves(result);
             }
             0
         }
@@ -452,6 +450,19 @@ fn host_call_inner(vmctx: *mut VMContext, func: *const HostFunc, values: *mut Ra
             u32::from(TrapCode::HostError.to_u8())
         }
     }
+}
+
+/// `value`, read as two 8-byte halves. A host function has just written it, typically as two 8-byte
+/// stores (`RawVal::from` of a number): a single 16-byte load of it could not be forwarded from those
+/// stores and would wait for them to reach the cache, on every host call; volatile reads keep the
+/// compiler from merging the halves back into one load.
+#[inline(always)]
+fn reread_in_halves(value: &RawVal) -> RawVal {
+    let words = (value as *const RawVal).cast::<u64>();
+    // SAFETY: `RawVal` is 16 bytes, 16-byte aligned and plain data, so both 8-byte words are in
+    // bounds, aligned and initialized; `value` is a live reference.
+    let (low, high) = unsafe { (words.read_volatile(), words.add(1).read_volatile()) };
+    RawVal::from_bits(u128::from(low) | (u128::from(high) << 64))
 }
 
 extern "C" fn raise_trap(_vmctx: *mut VMContext, code: u32, fp: usize) {

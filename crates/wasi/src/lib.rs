@@ -75,9 +75,6 @@ fn state_of(cx: &mut HostContext<'_, '_>) -> Result<Rc<RefCell<WasiState>>, Host
         })
 }
 
-type Body =
-    dyn Fn(&mut HostContext<'_, '_>, &mut WasiState, &[RawVal]) -> WasiResult<()> + Send + Sync;
-
 /// Defines the WASI function `name` with i32/i64 `params` and one i32 result: the error number.
 fn define(
     linker: &mut Linker,
@@ -88,7 +85,8 @@ fn define(
     + Sync
     + 'static,
 ) -> Result<(), wasmz::Error> {
-    let body: Box<Body> = Box::new(body);
+    // `body` is moved into the host function's closure (one per WASI function), so that a call
+    // reaches it without a second dynamic dispatch.
     linker.define(
         MODULE,
         name,
