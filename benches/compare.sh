@@ -6,21 +6,22 @@
 #   benches/compare.sh --big [--runs N]
 #
 # Installs the peers once into $PEERS_DIR (default: target/peers; about 30 minutes of building the first
-# time, cached after), builds wasmz's CLIs in release mode and the C workloads of benches/compare/c (plus
-# SQLite, zlib, QuickJS and Lua, whose sources come from the cargo registry) with clang-16 for
-# wasm32-wasi and gcc natively, then runs benches/compare/compare.py (see there for the reports). Needs
-# clang-16, lld-16, wasi-libc, gcc and python3 (3.10 or later); --big also npm. Not part of CI.
+# time, cached after), builds wasmz's CLIs with the `dist` profile (the build to ship: release with
+# LTO) and the C workloads of benches/compare/c (plus SQLite, zlib, QuickJS and Lua, whose sources
+# come from the cargo registry) with clang-16 for wasm32-wasi and gcc natively, then runs
+# benches/compare/compare.py (see there for the reports). Needs clang-16, lld-16, wasi-libc, gcc and
+# python3 (3.10 or later); --big also npm. Not part of CI.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 peers="${PEERS_DIR:-$repo/target/peers}"
 work="${COMPARE_DIR:-$repo/target/compare}"
-bin="${CARGO_TARGET_DIR:-$repo/target}/release"
+bin="${CARGO_TARGET_DIR:-$repo/target}/dist"
 
 if [[ ! -x "$peers/bin/wasmtime" || ! -x "$peers/bin/wasmi" ]]; then
     echo "installing wasmtime-cli 48.0.8 and wasmi_cli 2.0.0 into $peers" >&2
     cargo install --locked --root "$peers" wasmtime-cli@48.0.8 wasmi_cli@2.0.0
 fi
-(cd "$repo" && cargo fetch --quiet && cargo build --release --quiet -p wasmz-cli)
+(cd "$repo" && cargo fetch --quiet && cargo build --profile dist --quiet -p wasmz-cli)
 # QuickJS's and Lua's sources come from the rquickjs-sys and lua-src crates, which nothing in the
 # workspace depends on: fetch them through a throwaway package.
 mkdir -p "$work/fetch/src"
