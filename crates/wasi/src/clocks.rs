@@ -87,22 +87,27 @@ pub(crate) fn fill_random(buf: &mut [u8]) -> WasiResult<()> {
 
 /// `random_get`: the buffer is checked first (`fault`), then filled through a small host buffer, so a
 /// large request never needs a host allocation of its size.
-pub(crate) fn random_get(cx: &mut HostContext<'_, '_>, buf: u32, len: u32) -> WasiResult<()> {
+pub(crate) fn random_get(
+    cx: &mut HostContext<'_, '_>,
+    st: &mut WasiState,
+    buf: u32,
+    len: u32,
+) -> WasiResult<()> {
     const CHUNK: u32 = 64 << 10;
     crate::memory::check_range(cx, buf, len)?;
-    // Small requests (the usual ones: a seed, a key) are served from a buffer on the stack.
-    let mut small = [0u8; 256];
-    let mut large = Vec::new();
-    let bytes: &mut [u8] = if len as usize <= small.len() {
-        &mut small
-    } else {
-        large.resize(len.min(CHUNK) as usize, 0);
-        &mut large
-    };
+    // Small requests (the usual ones: a seed, a key) go through a buffer on the stack and come from
+    // the store's pool.
+    let mut small = [0u8; crate::random_pool::MAX_POOLED];
+    if len as usize <= small.len() {
+        let bytes = &mut small[..len as usize];
+        st.random.fill(bytes)?;
+        return write_bytes(cx, buf, bytes);
+    }
+    let mut large = vec![0u8; len.min(CHUNK) as usize];
     let mut done = 0;
     while done < len {
         let n = (len - done).min(CHUNK);
-        let chunk = &mut bytes[..n as usize];
+        let chunk = &mut large[..n as usize];
         fill_random(chunk)?;
         write_bytes(cx, buf + done, chunk)?;
         done += n;

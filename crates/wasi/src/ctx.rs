@@ -51,6 +51,8 @@ pub(crate) struct WasiState {
     pub(crate) args: Vec<Vec<u8>>,
     pub(crate) env: Vec<Vec<u8>>,
     pub(crate) fds: FdTable,
+    /// Where `random_get` takes small requests from.
+    pub(crate) random: crate::random_pool::RandomPool,
 }
 
 /// Everything a WASI guest can reach: its arguments, environment variables, standard streams and
@@ -270,6 +272,7 @@ impl WasiCtxBuilder {
                 args: self.args,
                 env,
                 fds,
+                random: crate::random_pool::RandomPool::new(),
             })),
             stdout,
             stderr,

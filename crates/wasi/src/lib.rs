@@ -40,6 +40,7 @@ mod fd;
 mod fdtable;
 mod memory;
 mod path;
+mod random_pool;
 
 pub use ctx::{OutputBuffer, WasiCtx, WasiCtxBuilder};
 pub use errno::{Errno, WasiResult};
@@ -112,7 +113,8 @@ fn define(
 /// - `args_*`, `environ_*`: from [`WasiCtxBuilder::args`] and [`WasiCtxBuilder::env`].
 /// - `clock_res_get`, `clock_time_get`: realtime, monotonic, process and thread CPU time clocks of the
 ///   host.
-/// - `random_get`: the host's `getrandom`.
+/// - `random_get`: the host's `getrandom`; requests of up to 256 bytes are served from a page of
+///   its output, each byte once (see `random_pool.rs`).
 /// - `fd_*`: standard streams (fds 0-2), files and directories. `fd_pread`/`fd_pwrite`/`fd_seek`/
 ///   `fd_tell` on a stream give `spipe`. A directory fd supports none of `fd_read`, `fd_write`,
 ///   `fd_pread`, `fd_pwrite`, `fd_seek`, `fd_tell`, `fd_advise`, `fd_allocate`,
@@ -171,8 +173,8 @@ pub fn add_to_linker(linker: &mut Linker) -> Result<(), wasmz::Error> {
     define(linker, "clock_time_get", &[I, L, I], |cx, _, p| {
         clocks::clock_time_get(cx, u(p, 0), w(p, 1), u(p, 2))
     })?;
-    define(linker, "random_get", &[I, I], |cx, _, p| {
-        clocks::random_get(cx, u(p, 0), u(p, 1))
+    define(linker, "random_get", &[I, I], |cx, st, p| {
+        clocks::random_get(cx, st, u(p, 0), u(p, 1))
     })?;
     define(linker, "poll_oneoff", &[I, I, I, I], |cx, st, p| {
         clocks::poll_oneoff(cx, st, u(p, 0), u(p, 1), u(p, 2), u(p, 3))
