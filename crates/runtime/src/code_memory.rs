@@ -220,7 +220,8 @@ impl Drop for CodeMemory {
 /// On x86-64 the instruction cache is coherent with data writes and there is nothing to do. On aarch64
 /// it is not: the written lines are cleaned from the data cache to the point of unification and the
 /// matching instruction-cache lines invalidated (both broadcast to every core of the inner shareable
-/// domain), then this core's pipeline is resynchronized. The bytes are fresh (a new mapping, or a range of
+/// domain), then this core's pipeline is resynchronized, and every other core running a thread of the
+/// process (see [`crate::pipeline_sync`]). The bytes are fresh (a new mapping, or a range of
 /// an arena never written before), so no other thread has run them yet; whatever stale lines any core
 /// holds for the addresses (a previously unmapped image, or the zeros of an arena's unwritten range) are
 /// invalidated here.
@@ -251,6 +252,8 @@ pub(crate) fn flush_instruction_cache(start: *const u8, len: usize) {
     }
     // SAFETY: barriers complete the invalidations and resynchronize this core's instruction fetch.
     unsafe { core::arch::asm!("dsb ish", "isb", options(nostack)) };
+    // Other threads may branch to the code without an `isb` of their own: resynchronize them too.
+    crate::pipeline_sync::sync_all_threads();
 }
 
 /// Makes freshly written code visible to instruction fetch: nothing to do on this architecture, whose

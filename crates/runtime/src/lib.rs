@@ -19,6 +19,7 @@ pub mod memory_image;
 mod panics;
 pub mod parking;
 pub mod perfmap;
+mod pipeline_sync;
 pub mod stack;
 pub mod store;
 pub mod table;
