@@ -91,7 +91,10 @@ fn install_alt_stack() {
     if current.ss_flags & libc::SS_DISABLE == 0 && current.ss_size >= ALT_STACK_SIZE {
         return; // The thread already has a large enough one (e.g. Rust's main thread handler).
     }
-    let page = 4096;
+    // The guard must be a whole page of the host's size (16 or 64 KiB on some aarch64 kernels):
+    // `mprotect` rounds its length up to pages, and a 4 KiB guard would take a whole page from the
+    // stack above it.
+    let page = crate::code_memory::page_size();
     let size = ALT_STACK_SIZE + page;
     // SAFETY: a fresh anonymous mapping; the lowest page becomes a guard page.
     let map = unsafe {
