@@ -17,8 +17,6 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// `MEMBARRIER_CMD_QUERY`: the bit mask of the commands the kernel supports.
-const QUERY: libc::c_int = 0;
 /// `MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE`.
 const PRIVATE_EXPEDITED_SYNC_CORE: libc::c_int = 1 << 5;
 /// `MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE`.
@@ -44,11 +42,6 @@ fn membarrier(cmd: libc::c_int) -> std::io::Result<libc::c_long> {
     }
 }
 
-/// Whether the kernel offers the synchronization [`sync_all_threads`] asks for.
-pub(crate) fn supported() -> bool {
-    membarrier(QUERY).is_ok_and(|mask| mask & libc::c_long::from(PRIVATE_EXPEDITED_SYNC_CORE) != 0)
-}
-
 /// Makes every core running a thread of this process execute a context synchronization event;
 /// returns whether it happened (not on a kernel without the command). The process registers for the
 /// command the first time (and again in a child after `fork`, which starts unregistered).
@@ -72,6 +65,15 @@ pub(crate) fn sync_all_threads() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `MEMBARRIER_CMD_QUERY`: the bit mask of the commands the kernel supports.
+    const QUERY: libc::c_int = 0;
+
+    /// Whether the kernel offers the synchronization [`sync_all_threads`] asks for.
+    fn supported() -> bool {
+        membarrier(QUERY)
+            .is_ok_and(|mask| mask & libc::c_long::from(PRIVATE_EXPEDITED_SYNC_CORE) != 0)
+    }
 
     #[test]
     fn every_thread_is_synchronized_where_the_kernel_offers_it() {
