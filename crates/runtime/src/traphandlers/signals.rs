@@ -17,8 +17,19 @@ const SIGNALS: [libc::c_int; 4] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, li
 /// The handlers that were installed before ours, in `SIGNALS` order.
 static PREVIOUS: OnceLock<[libc::sigaction; 4]> = OnceLock::new();
 
-/// Size of each thread's alternate signal stack.
+/// Size of each thread's alternate signal stack where the kernel's signal frame is small.
 const ALT_STACK_SIZE: usize = 64 * 1024;
+
+/// Size of each thread's alternate signal stack: [`ALT_STACK_SIZE`], or more where the kernel says its
+/// signal frame needs much of that (`AT_MINSIGSTKSZ`: on aarch64 the frame holds the SVE registers,
+/// and the SME state, which can take tens of KiB), in whole pages.
+fn alt_stack_size() -> usize {
+    // SAFETY: `getauxval` only reads the auxiliary vector; it returns 0 for an absent entry.
+    let frame = usize::try_from(unsafe { libc::getauxval(libc::AT_MINSIGSTKSZ) }).unwrap_or(0);
+    ALT_STACK_SIZE
+        .max(frame.saturating_add(ALT_STACK_SIZE / 2))
+        .next_multiple_of(crate::code_memory::page_size())
+}
 
 struct AltStack {
     map: *mut libc::c_void,
@@ -88,14 +99,15 @@ fn install_alt_stack() {
     let mut current: libc::stack_t = unsafe { std::mem::zeroed() };
     // SAFETY: as above.
     unsafe { libc::sigaltstack(std::ptr::null(), &mut current) };
-    if current.ss_flags & libc::SS_DISABLE == 0 && current.ss_size >= ALT_STACK_SIZE {
+    let stack_size = alt_stack_size();
+    if current.ss_flags & libc::SS_DISABLE == 0 && current.ss_size >= stack_size {
         return; // The thread already has a large enough one (e.g. Rust's main thread handler).
     }
     // The guard must be a whole page of the host's size (16 or 64 KiB on some aarch64 kernels):
     // `mprotect` rounds its length up to pages, and a 4 KiB guard would take a whole page from the
     // stack above it.
     let page = crate::code_memory::page_size();
-    let size = ALT_STACK_SIZE + page;
+    let size = stack_size + page;
     // SAFETY: a fresh anonymous mapping; the lowest page becomes a guard page.
     let map = unsafe {
         libc::mmap(
@@ -116,7 +128,7 @@ fn install_alt_stack() {
         let stack = libc::stack_t {
             ss_sp: map.cast::<u8>().add(page).cast(),
             ss_flags: 0,
-            ss_size: ALT_STACK_SIZE,
+            ss_size: stack_size,
         };
         libc::sigaltstack(&stack, std::ptr::null_mut());
     }
