@@ -13,10 +13,31 @@
 //! - where the page cannot be set up that way (an old kernel), every request goes to `getrandom`.
 //!
 //! The count of bytes left lives in the page itself, so that wiping the page on fork empties the
-//! pool.
+//! pool. A `pthread_atfork` handler also counts forks, and a pool whose bytes were fetched before
+//! the last fork fetches new ones: where `MADV_WIPEONFORK` is accepted but not honoured (QEMU's user
+//! mode, for one, ignores such advice), a child still does not repeat its parent's bytes.
 
 use crate::clocks::fill_random;
 use crate::errno::WasiResult;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// How many times the process, or an ancestor since the first pool, forked into the one running:
+/// incremented in each child by a `pthread_atfork` handler.
+static FORKS: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn count_fork_in_child() {
+    FORKS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Registers the fork counter once per process; whether it is registered.
+fn count_forks() -> bool {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    // SAFETY: registers a handler that only increments an atomic, which is async-signal-safe as a
+    // child handler must be.
+    *REGISTERED
+        .get_or_init(|| unsafe { libc::pthread_atfork(None, None, Some(count_fork_in_child)) == 0 })
+}
 
 /// Bytes of the page, a header of 8 bytes (the count of bytes left) then the pooled bytes.
 const PAGE: usize = 4096;
@@ -28,6 +49,8 @@ pub(crate) const MAX_POOLED: usize = 256;
 /// One store's pool of random bytes (see the module documentation).
 pub(crate) struct RandomPool {
     page: Page,
+    /// [`FORKS`] when the page's bytes were fetched.
+    forks: u64,
 }
 
 /// The pool's page.
@@ -46,6 +69,7 @@ impl RandomPool {
     pub(crate) fn new() -> RandomPool {
         RandomPool {
             page: Page::Unmapped,
+            forks: 0,
         }
     }
 
@@ -55,7 +79,11 @@ impl RandomPool {
             return fill_random(buf);
         }
         if let Page::Unmapped = self.page {
-            self.page = map_page().map_or(Page::Unavailable, Page::Mapped);
+            self.page = if count_forks() {
+                map_page().map_or(Page::Unavailable, Page::Mapped)
+            } else {
+                Page::Unavailable
+            };
         }
         let Page::Mapped(page) = self.page else {
             return fill_random(buf);
@@ -70,9 +98,11 @@ impl RandomPool {
         ))
         .unwrap_or(0)
         .min(bytes.len());
-        if left < buf.len() {
+        let forks = FORKS.load(Ordering::Relaxed);
+        if left < buf.len() || forks != self.forks {
             fill_random(bytes)?;
             left = bytes.len();
+            self.forks = forks;
         }
         let start = bytes.len() - left;
         let taken = &mut bytes[start..start + buf.len()];
@@ -163,6 +193,31 @@ mod tests {
         let mut large = vec![0u8; 10_000];
         pool.fill(&mut large).unwrap();
         assert!(large.iter().filter(|&&b| b == 0).count() < 200);
+    }
+
+    #[test]
+    fn bytes_fetched_before_a_fork_are_not_handed_out_after_it() {
+        let mut pool = RandomPool::new();
+        let mut first = [0u8; 16];
+        pool.fill(&mut first).unwrap();
+        let Page::Mapped(page) = pool.page else {
+            panic!("the page was not set up on this host");
+        };
+        // The bytes the pool would hand out next, as a child whose page was not wiped would.
+        // SAFETY: the pool's page, read while the pool is not in use.
+        let page = unsafe { std::slice::from_raw_parts(page.as_ptr(), PAGE) };
+        let left = u64::from_ne_bytes(page[..HEADER].try_into().unwrap()) as usize;
+        let start = PAGE - left;
+        let stale: [u8; 16] = page[start..start + 16].try_into().unwrap();
+        // What the fork handler does in a child (here without forking).
+        count_fork_in_child();
+        let mut next = [0u8; 16];
+        pool.fill(&mut next).unwrap();
+        assert_ne!(next, stale, "bytes from before the fork were handed out");
+        // The pool goes on from its new bytes.
+        let mut after = [0u8; 16];
+        pool.fill(&mut after).unwrap();
+        assert_ne!(after, next);
     }
 
     #[test]
