@@ -147,17 +147,38 @@ pub fn child_main(root: &Path, path: &str) -> u8 {
 
 /// The parent side: runs one file in a child process (the current executable) and collects its report. The
 /// child is killed after `timeout`.
+///
+/// A child killed before it reported anything, not even that it parsed the file, never reached wasmz,
+/// which runs only after the parse: it hung starting up, as a child under QEMU's user mode did once in
+/// some hundreds of files. Such a file is run once more; a hang in wasmz is reported as it is.
 pub fn run_file_in_child(root: &Path, file: &SuiteFile, timeout: Duration) -> FileReport {
+    match run_child(root, file, timeout) {
+        (_, ChildRun::TimedOutSilent) => run_child(root, file, timeout).0,
+        (report, _) => report,
+    }
+}
+
+/// How a child's run ended, for [`run_file_in_child`]'s retry.
+#[derive(Debug, PartialEq, Eq)]
+enum ChildRun {
+    /// Killed at the deadline without having sent a single protocol line.
+    TimedOutSilent,
+    /// Anything else.
+    Other,
+}
+
+fn run_child(root: &Path, file: &SuiteFile, timeout: Duration) -> (FileReport, ChildRun) {
     let start = Instant::now();
     let exe = match std::env::current_exe() {
         Ok(exe) => exe,
         Err(e) => {
-            return FileReport::fatal(
+            let report = FileReport::fatal(
                 &file.group,
                 &file.path,
                 1,
                 format!("cannot find test binary: {e}"),
             );
+            return (report, ChildRun::Other);
         }
     };
     let spawned = Command::new(exe)
@@ -170,12 +191,13 @@ pub fn run_file_in_child(root: &Path, file: &SuiteFile, timeout: Duration) -> Fi
     let mut child = match spawned {
         Ok(child) => child,
         Err(e) => {
-            return FileReport::fatal(
+            let report = FileReport::fatal(
                 &file.group,
                 &file.path,
                 1,
                 format!("cannot start child process: {e}"),
             );
+            return (report, ChildRun::Other);
         }
     };
     let stdout = child.stdout.take().expect("stdout is piped");
@@ -185,10 +207,12 @@ pub fn run_file_in_child(root: &Path, file: &SuiteFile, timeout: Duration) -> Fi
         let reader = scope.spawn(move || read_protocol(stdout));
         let err_reader = scope.spawn(move || last_lines(stderr, 5));
         let deadline = start + timeout;
+        let mut timed_out = false;
         let status: Result<ExitStatus, String> = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break Ok(status),
                 Ok(None) if Instant::now() >= deadline => {
+                    timed_out = true;
                     let _ = child.kill();
                     let _ = child.wait();
                     break Err(format!("timed out after {}s", timeout.as_secs()));
@@ -201,8 +225,13 @@ pub fn run_file_in_child(root: &Path, file: &SuiteFile, timeout: Duration) -> Fi
                 }
             }
         };
-        let (collector, ending) = reader.join().unwrap_or_default();
+        let (collector, ending, heard) = reader.join().unwrap_or_default();
         let stderr_tail = err_reader.join().unwrap_or_default();
+        let run = if timed_out && !heard {
+            ChildRun::TimedOutSilent
+        } else {
+            ChildRun::Other
+        };
         let ending = match (ending, status) {
             (Some(ending), Ok(_)) => ending,
             (_, Err(why)) => Ending::Crashed(why),
@@ -214,14 +243,16 @@ pub fn run_file_in_child(root: &Path, file: &SuiteFile, timeout: Duration) -> Fi
                 Ending::Crashed(why)
             }
         };
-        collector.finish(file, ending, start.elapsed())
+        (collector.finish(file, ending, start.elapsed()), run)
     })
 }
 
-/// Reads the child's stdout until it closes: the collected events and the ending, if the child reported one.
-fn read_protocol(stdout: impl Read) -> (Collector, Option<Ending>) {
+/// Reads the child's stdout until it closes: the collected events, the ending if the child reported one,
+/// and whether it sent any protocol line at all.
+fn read_protocol(stdout: impl Read) -> (Collector, Option<Ending>, bool) {
     let mut collector = Collector::default();
     let mut ending = None;
+    let mut heard = false;
     let mut reader = BufReader::new(stdout);
     let mut buf = Vec::new();
     loop {
@@ -232,12 +263,18 @@ fn read_protocol(stdout: impl Read) -> (Collector, Option<Ending>) {
         }
         let line = String::from_utf8_lossy(&buf);
         match decode(line.trim_end_matches(['\n', '\r'])) {
-            Some(Message::Event(event)) => collector.event(event),
-            Some(Message::End(end)) => ending = Some(end),
+            Some(Message::Event(event)) => {
+                heard = true;
+                collector.event(event);
+            }
+            Some(Message::End(end)) => {
+                heard = true;
+                ending = Some(end);
+            }
             None => {}
         }
     }
-    (collector, ending)
+    (collector, ending, heard)
 }
 
 /// The last `n` non-empty lines of a stream.
@@ -287,6 +324,19 @@ fn describe_status(status: ExitStatus) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_child_is_heard_only_through_protocol_lines() {
+        let line = |e: Event| format!("{}\n", encode_event(&e));
+        let (_, _, heard) = read_protocol("runtime noise\nmore noise\n".as_bytes());
+        assert!(!heard, "lines without the marker are not the protocol");
+        let parsed = line(Event::Parsed { total: 3 });
+        let (_, _, heard) = read_protocol(format!("noise\n{parsed}").as_bytes());
+        assert!(heard);
+        let end = format!("{}\n", encode_ending(&Ending::Completed));
+        let (_, ending, heard) = read_protocol(end.as_bytes());
+        assert!(heard && ending == Some(Ending::Completed));
+    }
 
     #[test]
     fn protocol_round_trips() {
