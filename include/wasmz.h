@@ -186,8 +186,9 @@ WASMZ_API void wasmz_config_delete(wasmz_config_t *config);
  * -1 and wasmz_memory_grow() fails. WASMZ_NO_MEMORY_LIMIT (the default) removes the limit. */
 WASMZ_API wasmz_error_t *wasmz_config_memory_limit(wasmz_config_t *config, uint64_t bytes);
 
-/* Explicit bounds checks (true) instead of guard pages (false, the default) for linear memories:
- * slower code, but each memory reserves only the address space it can grow to. */
+/* Explicit bounds checks (true) instead of guard pages (false) for linear memories: slower code, but
+ * each memory reserves only the address space it can grow to. Without this call, guard pages unless
+ * the process's address-space limit (ulimit -v) is below 9 GiB. */
 WASMZ_API wasmz_error_t *wasmz_config_explicit_bounds_checks(wasmz_config_t *config, bool enable);
 
 /* How many bytes of native stack wasm may use per call from the host (default 512 KiB); deeper

@@ -12,9 +12,15 @@ use wasmz_environ::{FuncType, TypeRegistry};
 pub use wasmz_compiler::OptLevel;
 
 /// How linear-memory accesses are kept in bounds.
+///
+/// Unless [`Config::bounds_checks`] names one, an engine for the host uses guard pages when the
+/// process may reserve them, and explicit checks when its address-space limit (`RLIMIT_AS`, as set by
+/// `ulimit -v`) is below 9 GiB: a memory with guard pages reserves 8 GiB, so none could be created
+/// under such a limit. [`Engine::bounds_checks`] tells which an engine chose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BoundsChecks {
-    /// Reserve address space with guard pages so 32-bit accesses need no check (default).
+    /// Reserve address space with guard pages so 32-bit accesses need no check (the default where the
+    /// address space allows).
     #[default]
     GuardPages,
     /// Compare every access with the memory's length; reserves only what a memory can grow to (its
@@ -27,6 +33,8 @@ pub enum BoundsChecks {
 pub struct Config {
     pub(crate) opt_level: OptLevel,
     pub(crate) bounds_checks: BoundsChecks,
+    /// Whether [`Config::bounds_checks`] chose the mode (else [`Engine::new`] does).
+    bounds_checks_chosen: bool,
     pub(crate) max_wasm_stack: usize,
     pub(crate) memory_limit: Option<u64>,
     pub(crate) memory_budget: Option<u64>,
@@ -48,6 +56,7 @@ impl Default for Config {
         Config {
             opt_level: OptLevel::Speed,
             bounds_checks: BoundsChecks::GuardPages,
+            bounds_checks_chosen: false,
             max_wasm_stack: 512 * 1024,
             memory_limit: None,
             memory_budget: None,
@@ -90,9 +99,11 @@ impl Config {
         self
     }
 
-    /// Chooses guard pages or explicit bounds checks for linear memories.
+    /// Chooses guard pages or explicit bounds checks for linear memories (by default the engine
+    /// chooses: see [`BoundsChecks`]).
     pub fn bounds_checks(&mut self, mode: BoundsChecks) -> &mut Self {
         self.bounds_checks = mode;
+        self.bounds_checks_chosen = true;
         self
     }
 
@@ -425,14 +436,23 @@ impl Engine {
         let isa =
             wasmz_compiler::build_isa_for(triple.as_ref(), config.opt_level, &config.target_cpu)
                 .map_err(|e| Error::Engine(e.to_string()))?;
-        let fingerprint = crate::artifact::fingerprint(config, &isa);
+        let mut config = config.clone();
+        // Under an address-space limit that leaves no room for a guard region, guard pages would
+        // make every memory fail to be created. (Code for another target runs in another process.)
+        if !config.bounds_checks_chosen
+            && isa.triple().to_string() == crate::artifact::host_triple()
+            && !wasmz_runtime::memory::guard_pages_fit_address_space()
+        {
+            config.bounds_checks = BoundsChecks::Explicit;
+        }
+        let fingerprint = crate::artifact::fingerprint(&config, &isa);
         if config.perf_map {
             wasmz_runtime::perfmap::enable()
                 .map_err(|e| Error::Engine(format!("cannot create the perf map: {e}")))?;
         }
         Ok(Engine {
             inner: Arc::new(EngineInner {
-                config: config.clone(),
+                config,
                 isa,
                 fingerprint,
                 types: Arc::new(TypeRegistry::new()),
@@ -508,6 +528,12 @@ impl Engine {
     /// The current epoch: how many times [`Engine::increment_epoch`] was called.
     pub fn current_epoch(&self) -> u64 {
         self.inner.epoch.load(Ordering::Relaxed)
+    }
+
+    /// How this engine keeps memory accesses in bounds: the mode [`Config::bounds_checks`] chose, or
+    /// the one the engine chose for the process's address space (see [`BoundsChecks`]).
+    pub fn bounds_checks(&self) -> BoundsChecks {
+        self.inner.config.bounds_checks
     }
 
     /// The engine's settings.

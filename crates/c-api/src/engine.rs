@@ -55,7 +55,8 @@ pub unsafe extern "C" fn wasmz_config_memory_limit(
     })
 }
 
-/// Chooses explicit bounds checks (`true`) or guard pages (`false`, the default) for linear memories.
+/// Chooses explicit bounds checks (`true`) or guard pages (`false`) for linear memories (without this
+/// call, the engine chooses: see [`BoundsChecks`]).
 ///
 /// # Safety
 /// `config` must be NULL or a live config.

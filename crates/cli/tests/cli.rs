@@ -618,6 +618,41 @@ fn every_compilation_mode_runs_under_a_small_file_size_ulimit() {
         let args = ["run", mode, "--invoke", "f", wat.to_str().unwrap(), "6"];
         let out = wasmz_under_ulimit("-f 64", &args);
         assert_eq!(out.status.code(), Some(0), "{mode}: {}", text(&out.stderr));
-        assert_eq!(text(&out.stdout), "37\n", "{mode}");
+        assert_eq!(text(&out.stdout), "70\n", "{mode}");
+    }
+}
+
+#[test]
+fn every_compilation_mode_runs_under_a_small_address_space_ulimit() {
+    // A memory with guard pages reserves 8 GiB of address space: under `ulimit -v` of about 1 GiB,
+    // wasmz checks bounds explicitly instead, and the memory still grows by 256 MiB.
+    let dir = TempDir::new("cli-as");
+    let wat = dir.path().join("grow.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+             (memory 1)
+             (func (export "grow") (param i32) (result i32)
+               (if (i32.eq (memory.grow (local.get 0)) (i32.const -1)) (then (return (i32.const -1))))
+               (i32.store (i32.sub (i32.mul (memory.size) (i32.const 65536)) (i32.const 4))
+                          (i32.const 42))
+               (i32.load (i32.sub (i32.mul (memory.size) (i32.const 65536)) (i32.const 4))))
+             (func (export "oob") (result i32)
+               (i32.load (i32.mul (memory.size) (i32.const 65536)))))"#,
+    )
+    .unwrap();
+    let wat = wat.to_str().unwrap();
+    for mode in ["--eager", "--lazy", "--background"] {
+        let out = wasmz_under_ulimit(
+            "-v 1000000",
+            &["run", mode, "--invoke", "grow", wat, "4096"],
+        );
+        assert_eq!(out.status.code(), Some(0), "{mode}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "42\n", "{mode}");
+        // Past the end of the memory: a trap, with explicit bounds checks as with guard pages.
+        let out = wasmz_under_ulimit("-v 1000000", &["run", mode, "--invoke", "oob", wat]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(134), "{mode}: {err}");
+        assert!(err.contains("out of bounds memory access"), "{mode}: {err}");
     }
 }

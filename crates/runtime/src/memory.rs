@@ -10,8 +10,9 @@
 //! Reserving is cheap: the reservation is inaccessible address space (`PROT_NONE`, `MAP_NORESERVE`),
 //! and accessible pages are backed by memory only when touched. When the system refuses a large
 //! reservation (a limit on the address space, a small virtual address space), an unshared memory takes
-//! the largest one it grants down to its initial size, and then cannot grow as far (growth returns
-//! -1, as wasm allows); a shared memory must get its whole reservation, or is not created.
+//! half of the largest one it grants, leaving the other half to the rest of the process (its heap,
+//! thread stacks and code), and never less than its initial size; it then cannot grow as far (growth
+//! returns -1, as wasm allows). A shared memory must get its whole reservation, or is not created.
 //!
 //! A memory may be shared between threads (the threads proposal's `shared` memories, held in an `Arc`
 //! by every store that uses them). Growth is serialized by a lock; it makes the new pages accessible
@@ -32,6 +33,50 @@ use wasmz_environ::MemoryType;
 pub const PAGE_SIZE: u64 = 65536;
 /// Reservation for a 32-bit memory with guard pages.
 const GUARDED_RESERVATION: u64 = (8 << 30) + PAGE_SIZE;
+
+/// Address space the rest of a process needs beside one memory with guard pages (code, heaps, thread
+/// stacks, the other memories' reservations), and the most a memory that cannot get its whole
+/// reservation leaves to the rest: 1 GiB.
+const ADDRESS_SPACE_HEADROOM: u64 = 1 << 30;
+
+/// The process's limit on its address space in bytes (the soft `RLIMIT_AS`, which `ulimit -v` sets),
+/// or `None` when there is none.
+pub fn address_space_limit() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `getrlimit` writes the limit into `limit`, a live struct.
+    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } != 0
+        || limit.rlim_cur == libc::RLIM_INFINITY
+    {
+        return None;
+    }
+    Some(limit.rlim_cur)
+}
+
+/// Whether the process's address-space limit leaves room for a memory with guard pages (an 8 GiB
+/// reservation) and for the rest of the process: true without a limit, false under one below 9 GiB.
+pub fn guard_pages_fit_address_space() -> bool {
+    address_space_limit().is_none_or(|limit| limit >= GUARDED_RESERVATION + ADDRESS_SPACE_HEADROOM)
+}
+
+/// Why the system refused `wanted` bytes of address space for a memory with guard pages: `e`, with the
+/// process's address-space limit when it has one, and the way out.
+fn guarded_reservation_refused(wanted: usize, e: &std::io::Error) -> String {
+    let limit = match address_space_limit() {
+        Some(limit) => format!(
+            " (the process's address-space limit, `ulimit -v`, is {} MiB)",
+            limit >> 20
+        ),
+        None => String::new(),
+    };
+    format!(
+        "a memory with guard pages reserves {} MiB of address space{limit}, and the system \
+         refused: {e}; with explicit bounds checks a memory reserves only what it may grow to",
+        wanted >> 20
+    )
+}
 
 /// The accessible (read-write) prefix a memory of `bytes` bytes needs: whole 64 KiB steps, a multiple
 /// of every system page size, so that protection changes start on page boundaries even when a memory
@@ -210,22 +255,53 @@ impl Reservation {
     }
 }
 
-/// A reservation of `wanted` bytes, or if the system refuses, the largest it grants of halving sizes
-/// (whole 64 KiB steps) down to `least`.
+/// A reservation of `wanted` bytes or, if the system refuses, of part of the address space it has
+/// left, at least `least` bytes.
+///
+/// The largest size the system grants is about all the address space the process has left (under
+/// `ulimit -v`, say), and taking all of it would make the allocations of the rest of the process
+/// fail: its heap, thread stacks and code. So the memory leaves the rest half of that, up to
+/// [`ADDRESS_SPACE_HEADROOM`]. The largest size granted is found by halving the size until one is
+/// granted, then bisecting four times between that and the last refused (within a sixteenth).
 fn reserve(
     wanted: usize,
     least: usize,
     mut acquire: impl FnMut(usize) -> std::io::Result<Reservation>,
 ) -> std::io::Result<Reservation> {
     debug_assert!(0 < least && least <= wanted);
+    let page = PAGE_SIZE as usize;
+    let mut refused = wanted;
     let mut size = wanted;
-    loop {
+    let granted = loop {
         match acquire(size) {
-            Ok(r) => return Ok(r),
+            Ok(r) if size == wanted || size == least => return Ok(r),
+            Ok(r) => {
+                r.unmap();
+                break size;
+            }
             Err(e) if size <= least => return Err(e),
-            Err(_) => size = (accessible_bytes(size as u64 / 2) as usize).max(least),
+            Err(_) => {
+                refused = size;
+                size = (accessible_bytes(size as u64 / 2) as usize).max(least);
+            }
+        }
+    };
+    let mut granted = granted;
+    for _ in 0..4 {
+        let mid = (granted + (refused - granted) / 2) / page * page;
+        if mid <= granted {
+            break;
+        }
+        match acquire(mid) {
+            Ok(r) => {
+                r.unmap();
+                granted = mid;
+            }
+            Err(_) => refused = mid,
         }
     }
+    let rest = (granted / 2).min(ADDRESS_SPACE_HEADROOM as usize);
+    acquire(((granted - rest) / page * page).max(least))
 }
 
 /// One linear memory.
@@ -331,6 +407,8 @@ impl LinearMemory {
                         "a shared memory reserves the address space of its maximum size \
                          ({wanted} bytes) up front, and the system refused: {e}"
                     ))
+                } else if guarded {
+                    err(&guarded_reservation_refused(wanted, &e))
                 } else {
                     err(&e.to_string())
                 }
@@ -902,25 +980,46 @@ mod tests {
     }
 
     #[test]
-    fn a_refused_reservation_is_retried_smaller_down_to_the_least() {
-        let pool = ReservationPool::new(0);
+    fn a_refused_reservation_leaves_half_of_what_is_left_and_takes_at_least_the_least() {
         let page = PAGE_SIZE as usize;
-        let mut tried = Vec::new();
-        // The system grants at most 5 pages.
-        let mut acquire = |size: usize| {
-            tried.push(size / page);
-            if size > 5 * page {
-                Err(std::io::Error::from_raw_os_error(libc::ENOMEM))
-            } else {
-                pool.acquire(size)
-            }
+        // Reserves as `reserve(wanted, least)` does where the system grants at most 10 pages: the
+        // size reserved (in pages) or the error, and the sizes tried.
+        let reserve_pages = |wanted: usize, least: usize| {
+            let pool = ReservationPool::new(0);
+            let mut tried = Vec::new();
+            let r = reserve(wanted * page, least * page, |size| {
+                tried.push(size / page);
+                if size > 10 * page {
+                    Err(std::io::Error::from_raw_os_error(libc::ENOMEM))
+                } else {
+                    pool.acquire(size)
+                }
+            });
+            let r = r.map(|r| {
+                let size = r.size / page;
+                r.unmap();
+                size
+            });
+            (r.map_err(|e| e.raw_os_error()), tried)
         };
-        let r = reserve(19 * page, 2 * page, &mut acquire).unwrap();
-        assert_eq!(r.size, 5 * page);
-        r.unmap();
-        let err = reserve(16 * page, 6 * page, &mut acquire).unwrap_err();
-        assert_eq!(err.raw_os_error(), Some(libc::ENOMEM));
-        assert_eq!(tried, [19, 10, 5, 16, 8, 6]);
+        // 16 pages refused, 8 granted, then bisected: 12 refused, 10 granted, 11 refused; half of
+        // the 10 pages left for the rest of the process.
+        assert_eq!(
+            reserve_pages(32, 2),
+            (Ok(5), vec![32, 16, 8, 12, 10, 11, 5])
+        );
+        // Never less than the least.
+        assert_eq!(
+            reserve_pages(32, 7),
+            (Ok(7), vec![32, 16, 8, 12, 10, 11, 7])
+        );
+        // The least when the system grants just that, all of it when it grants it.
+        assert_eq!(reserve_pages(16, 10), (Ok(10), vec![16, 10]));
+        assert_eq!(reserve_pages(4, 1), (Ok(4), vec![4]));
+        assert_eq!(
+            reserve_pages(16, 11),
+            (Err(Some(libc::ENOMEM)), vec![16, 11])
+        );
     }
 
     #[test]
