@@ -656,3 +656,38 @@ fn every_compilation_mode_runs_under_a_small_address_space_ulimit() {
         assert!(err.contains("out of bounds memory access"), "{mode}: {err}");
     }
 }
+
+#[test]
+fn every_compilation_mode_runs_when_no_thread_may_be_started() {
+    // `ulimit -u` (`prlimit --nproc`) counts the processes and threads of a user, and root is exempt:
+    // wasmz runs as the user nobody, with one thread allowed, its main one. Compiling must not need
+    // another.
+    let root = Command::new("id").arg("-u").output().expect("run id");
+    if text(&root.stdout).trim() != "0" {
+        eprintln!("skipped: only root can run wasmz as another user");
+        return;
+    }
+    let dir = TempDir::new("cli-nproc");
+    let wat = dir.path().join("calls.wat");
+    // Enough functions for compilation to want several threads: `f` calls a chain of 64.
+    let chain: String = (0..64)
+        .map(|i| format!("(func $f{i} (param i32) (result i32) (call $f{} (i32.add (local.get 0) (i32.const 1))))\n", i + 1))
+        .collect();
+    std::fs::write(
+        &wat,
+        format!(
+            "(module {chain} (func $f64 (param i32) (result i32) (local.get 0)) (func (export \"f\") (param i32) (result i32) (call $f0 (local.get 0))))"
+        ),
+    )
+    .unwrap();
+    for mode in ["--eager", "--lazy", "--background"] {
+        let out = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .args(["prlimit", "--nproc=1", env!("CARGO_BIN_EXE_wasmz")])
+            .args(["run", mode, "--invoke", "f", wat.to_str().unwrap(), "6"])
+            .output()
+            .expect("run wasmz under setpriv");
+        assert_eq!(out.status.code(), Some(0), "{mode}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "70\n", "{mode}");
+    }
+}

@@ -533,7 +533,11 @@ pub fn compile_module(
     };
     let results: Vec<Result<Vec<(Job, CompiledFunction)>, CompileError>> =
         std::thread::scope(|s| {
-            let handles: Vec<_> = (1..threads).map(|_| s.spawn(worker)).collect();
+            // A thread the system refuses to start (a limit on threads) leaves its share of the
+            // jobs to the others, this one at least.
+            let handles: Vec<_> = (1..threads)
+                .filter_map(|_| std::thread::Builder::new().spawn_scoped(s, worker).ok())
+                .collect();
             let mut results = vec![worker()];
             results.extend(handles.into_iter().map(|h| {
                 h.join().unwrap_or_else(|panic| {
