@@ -618,7 +618,7 @@ fn every_compilation_mode_runs_under_a_small_file_size_ulimit() {
         let args = ["run", mode, "--invoke", "f", wat.to_str().unwrap(), "6"];
         let out = wasmz_under_ulimit("-f 64", &args);
         assert_eq!(out.status.code(), Some(0), "{mode}: {}", text(&out.stderr));
-        assert_eq!(text(&out.stdout), "70\n", "{mode}");
+        assert_eq!(text(&out.stdout), "37\n", "{mode}");
     }
 }
 
