@@ -18,11 +18,14 @@
 //! Exit status: 0 on success, 1 on any error (printed to stderr).
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use wasmz::{ArtifactInfo, Config, Engine, OptLevel};
+use wasmz::{ArtifactInfo, Config, Engine};
+
+mod opt_level;
+use opt_level::Opt;
 
 /// Precompiles WebAssembly modules for wasmz.
 #[derive(Parser, Debug)]
@@ -67,14 +70,6 @@ enum Command {
     },
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-#[value(rename_all = "snake_case")]
-enum Opt {
-    None,
-    Speed,
-    SpeedAndSize,
-}
-
 /// What `compile` compiles for.
 struct Target {
     triple: Option<String>,
@@ -86,11 +81,7 @@ fn compile(input: PathBuf, output: PathBuf, target: Target, opt: Opt) -> Result<
     let bytes =
         std::fs::read(&input).with_context(|| format!("cannot read {}", input.display()))?;
     let mut config = Config::new();
-    config.opt_level(match opt {
-        Opt::None => OptLevel::None,
-        Opt::Speed => OptLevel::Speed,
-        Opt::SpeedAndSize => OptLevel::SpeedAndSize,
-    });
+    config.opt_level(opt.into());
     if let Some(triple) = &target.triple {
         config.target(triple);
     }

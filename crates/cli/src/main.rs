@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! wasmz run [--dir HOST[::GUEST]]... [--env K[=V]]... [--cache DIR] [--eager | --lazy | --background]
-//!           [--allow-precompiled] [--invoke NAME] FILE [ARGS...]
+//!           [--opt-level none|speed|speed_and_size] [--allow-precompiled] [--invoke NAME] FILE [ARGS...]
 //! ```
 //!
 //! Runs FILE (`.wasm` binary, `.wat` text, or, with `--allow-precompiled`, a `.cwasm` artifact made by
@@ -32,6 +32,7 @@
 //! `pipe` (64), and wasmz's own reports to a closed stream are dropped (the exit status stays the
 //! one above).
 
+mod opt_level;
 mod run;
 
 use clap::{Parser, Subcommand};

@@ -48,6 +48,10 @@ pub struct RunArgs {
     /// when called, so that a module built for a richer host runs as far as it can.
     #[arg(long)]
     unknown_imports_trap: bool,
+    /// Cranelift optimization level of the code compiled for this run; a `.cwasm` artifact must have
+    /// been compiled at the same level (`wasmz-aot compile --opt-level`).
+    #[arg(long, value_enum, default_value = "speed")]
+    opt_level: crate::opt_level::Opt,
     /// Writes `/tmp/perf-<pid>.map` naming the compiled wasm functions, for `perf report`.
     #[arg(long)]
     perf_map: bool,
@@ -129,6 +133,7 @@ pub fn run(args: RunArgs) -> Result<u8> {
         );
     }
     let mut config = Config::new();
+    config.opt_level(args.opt_level.into());
     // SAFETY: the user named the cache directory with --cache and so vouches that only wasmz writes
     // into it; entries that other users could have written are not loaded.
     unsafe { config.cache_dir(args.cache.clone()) };

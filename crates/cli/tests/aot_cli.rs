@@ -90,6 +90,42 @@ fn compiles_inspects_and_runs_an_artifact() {
 }
 
 #[test]
+fn an_artifact_without_optimization_runs_at_its_opt_level() {
+    let dir = TempDir::new("aot-cli-opt");
+    let wat = dir.0.join("fib.wat");
+    let cwasm = dir.0.join("fib.cwasm");
+    std::fs::write(&wat, FIB).unwrap();
+    let (wat, cwasm) = (wat.to_str().unwrap(), cwasm.to_str().unwrap());
+    let aot = env!("CARGO_BIN_EXE_wasmz-aot");
+    let out = run(aot, &["compile", "--opt-level", "none", wat, "-o", cwasm]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let wasmz = env!("CARGO_BIN_EXE_wasmz");
+    let args = ["run", "--allow-precompiled", "--invoke", "fib", cwasm, "20"];
+    // The artifact is refused at another level, with the reason ...
+    let out = run(wasmz, &args);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("opt_level=none"),
+        "{}",
+        text(&out.stderr)
+    );
+    // ... and runs at its own.
+    let out = run(
+        wasmz,
+        &[&args[..1], &["--opt-level", "none"], &args[1..]].concat(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "6765\n");
+    // A module compiled for the run at that level gives the same result.
+    let out = run(
+        wasmz,
+        &["run", "--opt-level", "none", "--invoke", "fib", wat, "20"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "6765\n");
+}
+
+#[test]
 fn cross_compiles_for_aarch64_and_refuses_to_run_it_here() {
     if cfg!(target_arch = "aarch64") {
         return;
