@@ -100,15 +100,29 @@ fn compile(input: PathBuf, output: PathBuf, target: Target, opt: Opt) -> Result<
     Ok(())
 }
 
-/// Writes `bytes` to a new file beside `path`, then renames it over `path`: a program running the old
-/// artifact keeps its code mapped from the old file (see `Module::deserialize_file`), and no reader
-/// ever sees half an artifact.
+/// Writes `bytes` to `path`. A regular file (or a new one) is replaced: the bytes go to a new file
+/// beside it, which is then renamed over it, so that a program running the old artifact keeps its code
+/// mapped from the old file (see `Module::deserialize_file`) and no reader ever sees half an artifact.
+/// Through a symbolic link, the file it names is replaced. Anything else, such as `/dev/null` or a
+/// pipe, is written to: renaming over it would replace the device or the pipe itself.
 fn write_replacing(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let path = match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => return std::fs::write(path, bytes),
+        Ok(_) => std::fs::canonicalize(path)?,
+        Err(_) => path.to_path_buf(),
+    };
     let name = path
         .file_name()
         .map_or_else(|| "artifact".into(), |n| n.to_string_lossy().into_owned());
     let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    let result = std::fs::write(&temp, bytes).and_then(|()| std::fs::rename(&temp, path));
+    // A new file: never one that was there (or a link someone put there) before.
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temp)?;
+    let result = file
+        .write_all(bytes)
+        .and_then(|()| std::fs::rename(&temp, &path));
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);
     }

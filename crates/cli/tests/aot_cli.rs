@@ -213,3 +213,79 @@ fn bad_input_is_an_error() {
     let out = run(aot, &["inspect", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn the_output_may_be_a_pipe_or_a_symbolic_link() {
+    let dir = TempDir::new("aot-cli-out");
+    let wat = dir.0.join("fib.wat");
+    std::fs::write(&wat, FIB).unwrap();
+    let wat = wat.to_str().unwrap();
+    let aot = env!("CARGO_BIN_EXE_wasmz-aot");
+    let plain = dir.0.join("plain.cwasm");
+    let out = run(aot, &["compile", wat, "-o", plain.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let artifact = std::fs::read(&plain).unwrap();
+
+    // A pipe (like `-o /dev/null` or `-o /dev/stdout`) is written to, not replaced by a file.
+    let fifo = dir.0.join("fifo");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success());
+    // Opened for reading and writing, so that opening it does not wait for a writer; read on another
+    // thread, so that the compiler never waits for room in the pipe.
+    let pipe = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&fifo)
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let len = artifact.len();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut buf = vec![0; len];
+        let _ = tx.send((&pipe).read_exact(&mut buf).map(|()| buf));
+    });
+    let out = run(aot, &["compile", wat, "-o", fifo.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let read = rx.recv_timeout(std::time::Duration::from_secs(60));
+    assert_eq!(
+        read.expect("the artifact through the pipe").unwrap(),
+        artifact
+    );
+    use std::os::unix::fs::FileTypeExt;
+    let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(kind.is_fifo(), "{kind:?}");
+
+    // Through a symbolic link, the file it names is replaced and the link stays.
+    let target = dir.0.join("target.cwasm");
+    std::fs::write(&target, b"old").unwrap();
+    let link = dir.0.join("link.cwasm");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let out = run(aot, &["compile", wat, "-o", link.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), artifact);
+    // No temporary file is left behind.
+    let mut names: Vec<String> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "fib.wat",
+            "fifo",
+            "link.cwasm",
+            "plain.cwasm",
+            "target.cwasm"
+        ]
+    );
+}
