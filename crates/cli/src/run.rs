@@ -110,21 +110,47 @@ impl RunArgs {
     }
 }
 
-/// The first bytes of `file` (up to the length of an artifact's magic number), to tell an artifact
-/// from a module without reading the whole file.
-fn file_start(file: &std::path::Path) -> Result<Vec<u8>> {
-    use std::io::Read as _;
-    let mut start = Vec::with_capacity(8);
-    std::fs::File::open(file)
-        .and_then(|f| f.take(8).read_to_end(&mut start))
-        .with_context(|| format!("cannot read {}", file.display()))?;
-    Ok(start)
+/// The module file, opened once (it may be a pipe, such as `/dev/stdin`, which can be read only once),
+/// with its first bytes read: enough to tell an artifact from a module without reading the whole file.
+struct ModuleFile {
+    file: std::fs::File,
+    start: Vec<u8>,
+}
+
+impl ModuleFile {
+    fn open(path: &std::path::Path) -> Result<ModuleFile> {
+        use std::io::Read as _;
+        let mut file =
+            std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let mut start = Vec::with_capacity(8);
+        (&mut file)
+            .take(8)
+            .read_to_end(&mut start)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        Ok(ModuleFile { file, start })
+    }
+
+    /// Whether the file is a regular file (which can be mapped), not a pipe or a device.
+    fn is_regular(&self) -> bool {
+        self.file.metadata().is_ok_and(|m| m.is_file())
+    }
+
+    /// All the file's bytes.
+    fn read_all(mut self, path: &std::path::Path) -> Result<Vec<u8>> {
+        use std::io::Read as _;
+        let mut bytes = self.start;
+        self.file
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        Ok(bytes)
+    }
 }
 
 /// Runs the module; returns the process exit status.
 pub fn run(args: RunArgs) -> Result<u8> {
     let file = args.file();
-    let precompiled = Module::is_precompiled(&file_start(&file)?);
+    let module_file = ModuleFile::open(&file)?;
+    let precompiled = Module::is_precompiled(&module_file.start);
     if precompiled && !args.allow_precompiled {
         bail!(
             "{} is a precompiled module (native code); run it with --allow-precompiled if you trust \
@@ -148,14 +174,21 @@ pub fn run(args: RunArgs) -> Result<u8> {
     config.perf_map(args.perf_map);
     let engine = Engine::new(&config)?;
     let module = if precompiled {
-        // The artifact is mapped, not read: a large module's code stays mapped from the file.
-        // SAFETY: the user vouched for the artifact with --allow-precompiled, and for the file not
-        // changing while it runs (`wasmz-aot compile` replaces files by renaming new ones into place).
-        unsafe { Module::deserialize_file(&engine, &file) }
-            .with_context(|| format!("cannot load {}", file.display()))?
+        // An artifact file is mapped, not read: a large module's code stays mapped from the file.
+        let loaded = if module_file.is_regular() {
+            // SAFETY: the user vouched for the artifact with --allow-precompiled, and for the file
+            // not changing while it runs (`wasmz-aot compile` replaces files by renaming new ones
+            // into place).
+            unsafe { Module::deserialize_file(&engine, &file) }
+        } else {
+            // A pipe or a device cannot be mapped: its bytes are read.
+            let bytes = module_file.read_all(&file)?;
+            // SAFETY: the user vouched for the artifact with --allow-precompiled.
+            unsafe { Module::deserialize(&engine, &bytes) }
+        };
+        loaded.with_context(|| format!("cannot load {}", file.display()))?
     } else {
-        let bytes =
-            std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+        let bytes = module_file.read_all(&file)?;
         Module::compile(&engine, &bytes)
             .with_context(|| format!("cannot compile {}", file.display()))?
     };

@@ -691,3 +691,57 @@ fn every_compilation_mode_runs_when_no_thread_may_be_started() {
         assert_eq!(text(&out.stdout), "70\n", "{mode}");
     }
 }
+
+#[test]
+fn the_module_may_come_through_a_pipe() {
+    // `f` returns 5, as a binary module, as text and as an artifact.
+    let binary: &[u8] = &[
+        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+        0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f, // type 0: [] -> [i32]
+        0x03, 0x02, 0x01, 0x00, // function 0 of type 0
+        0x07, 0x05, 0x01, 0x01, b'f', 0x00, 0x00, // export "f"
+        0x0a, 0x06, 0x01, 0x04, 0x00, 0x41, 0x05, 0x0b, // i32.const 5
+    ];
+    let wat = r#"(module (func (export "f") (result i32) (i32.const 5)))"#;
+    let dir = TempDir::new("cli-pipe");
+    let wasm = dir.path().join("f.wasm");
+    let cwasm = dir.path().join("f.cwasm");
+    std::fs::write(&wasm, binary).unwrap();
+    let aot = Command::new(env!("CARGO_BIN_EXE_wasmz-aot"))
+        .args([
+            "compile",
+            wasm.to_str().unwrap(),
+            "-o",
+            cwasm.to_str().unwrap(),
+        ])
+        .output()
+        .expect("run wasmz-aot");
+    assert_eq!(aot.status.code(), Some(0), "{}", text(&aot.stderr));
+    let artifact = std::fs::read(&cwasm).unwrap();
+    for (what, bytes, extra) in [
+        ("binary", binary, &[][..]),
+        ("text", wat.as_bytes(), &[][..]),
+        ("artifact", &artifact[..], &["--allow-precompiled"][..]),
+    ] {
+        use std::io::Write as _;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wasmz"))
+            .arg("run")
+            .args(extra)
+            .args(["--invoke", "f", "/dev/stdin"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run wasmz");
+        let mut stdin = child.stdin.take().unwrap();
+        // Written on another thread: wasmz may read it only in part before failing.
+        let bytes = bytes.to_vec();
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(&bytes);
+        });
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{what}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "5\n", "{what}");
+    }
+}
