@@ -6,17 +6,20 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 /// Runs `f`; a panic becomes `Err` with its message (empty when the payload is neither a `&str` nor a
 /// `String`).
 ///
-/// The payload is leaked, not dropped: its `Drop` is the embedder's code and may panic again, and a
-/// panic while dropping a payload here would abort the process.
+/// A payload of another type is leaked, not dropped: its `Drop` is the embedder's code and may panic
+/// again, and a panic while dropping a payload here would abort the process. The payloads of `panic!`
+/// (a `String`, or a `&'static str`) are dropped: their `Drop` cannot panic, and a host function that
+/// panics on every call must not leak memory on every call.
 pub fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R, String> {
-    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        std::mem::forget(payload);
-        message
+    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| match payload.downcast::<String>() {
+        Ok(message) => *message,
+        Err(payload) => match payload.downcast::<&'static str>() {
+            Ok(message) => message.to_string(),
+            Err(payload) => {
+                std::mem::forget(payload);
+                String::new()
+            }
+        },
     })
 }
 
@@ -25,7 +28,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn messages_are_kept_and_payloads_never_dropped() {
+    fn messages_are_kept_and_payloads_of_other_types_never_dropped() {
         assert_eq!(catch_panic(|| 7), Ok(7));
         assert_eq!(
             catch_panic(|| -> () { panic!("boom {}", 1) }),
