@@ -9,8 +9,8 @@
 //! 8       instance: *mut Instance (runtime data behind this vmctx)
 //! 16      store_context: *const VMStoreContext (see [`store_context`]; shared by the store's instances)
 //! 24      builtins: *const [usize; Builtin::COUNT]
-//! 32      reserved (fuel)
-//! 40      reserved (epoch deadline)
+//! 32      reserved
+//! 40      null: u64, always 0 (the element a table access out of bounds reads: see `NULL_WORD`)
 //! 48      memory_bases: [*mut u8; num_memories]   (copies of each memory's base, which never moves)
 //! ..      memories: [*mut VMMemoryDefinition; num_memories]
 //! ..      tables:   [*mut VMTableDefinition; num_tables]
@@ -152,6 +152,12 @@ impl VMOffsets {
     pub const STORE_CONTEXT: u32 = 16;
     /// Offset of the builtins table pointer.
     pub const BUILTINS: u32 = 24;
+    /// Offset of a word that is always 0 (the vmctx is zeroed, and nothing writes it): a table
+    /// access reads it in place of an element out of bounds, whether under speculation past the
+    /// bounds check (no element past the table's end is read, even speculatively) or, for
+    /// `call_indirect`, instead of checking the bounds first (the null element sends it to the path
+    /// that traps, which then tells an index out of bounds from a null element).
+    pub const NULL_WORD: u32 = 40;
     /// Offset of the first memory base.
     const HEADER_SIZE: u32 = 48;
 

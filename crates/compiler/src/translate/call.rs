@@ -231,12 +231,25 @@ impl FuncTranslator<'_, '_> {
         let index = self.pop();
         let ty = self.env.module.func_type(type_index).clone();
         let args = self.popn(ty.params.len());
-        let addr = self.table_element_addr(table_index, index, TrapCode::TableOutOfBounds);
+        // An index out of bounds reads the vmctx's null word: one test of the element finds both a
+        // null element and a bad index, and the cold path tells which.
+        let (addr, oob) = self.table_element(table_index, index);
         let func = self.builder.ins().load(POINTER, trusted(), addr, 0);
         let is_null = self.builder.ins().icmp_imm_s(IntCC::Equal, func, 0);
+        let null = self.builder.create_block();
+        let not_null = self.builder.create_block();
+        self.builder.ins().brif(is_null, null, &[], not_null, &[]);
+        self.builder.seal_block(null);
+        self.builder.seal_block(not_null);
+        self.builder.switch_to_block(null);
+        self.builder.set_cold_block(null);
         self.builder
             .ins()
-            .trapnz(is_null, crate::trap_code(TrapCode::IndirectCallToNull));
+            .trapnz(oob, crate::trap_code(TrapCode::TableOutOfBounds));
+        self.builder
+            .ins()
+            .trap(crate::trap_code(TrapCode::IndirectCallToNull));
+        self.builder.switch_to_block(not_null);
         let expected = self.canonical_type_id(type_index);
         let actual = self
             .builder

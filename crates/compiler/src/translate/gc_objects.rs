@@ -289,10 +289,8 @@ impl FuncTranslator<'_, '_> {
             .builder
             .ins()
             .icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
-        self.builder
-            .ins()
-            .trapnz(out, crate::trap_code(TrapCode::ArrayOutOfBounds));
-        self.scaled_addr(obj, index, kind)
+        let addr = self.scaled_addr(obj, index, kind);
+        self.guard_bounds(out, crate::trap_code(TrapCode::ArrayOutOfBounds), addr)
     }
 
     /// The address of element `index` of the array `obj`, after checking that the `len` elements from
@@ -308,10 +306,8 @@ impl FuncTranslator<'_, '_> {
             .builder
             .ins()
             .icmp(IntCC::UnsignedGreaterThan, end, size);
-        self.builder
-            .ins()
-            .trapnz(out, crate::trap_code(TrapCode::ArrayOutOfBounds));
-        self.scaled_addr(obj, index, kind)
+        let addr = self.scaled_addr(obj, index, kind);
+        self.guard_bounds(out, crate::trap_code(TrapCode::ArrayOutOfBounds), addr)
     }
 
     fn scaled_addr(&mut self, obj: Value, index: Value, kind: StorageKind) -> Value {

@@ -57,7 +57,9 @@ impl FuncTranslator<'_, '_> {
         let memory = &self.env.module.memories[memarg_memory(memarg) as usize];
         let explicit = self.env.explicit_bounds_checks || !memory.may_use_guard_pages();
         match i32::try_from(memarg.offset) {
-            Ok(offset) => {
+            // An explicitly checked access keeps its offset in the guarded address (see
+            // `guard_bounds`).
+            Ok(offset) if !explicit => {
                 let at_zero = MemArg {
                     offset: 0,
                     ..*memarg
@@ -71,7 +73,7 @@ impl FuncTranslator<'_, '_> {
                 );
                 (addr, offset)
             }
-            Err(_) => (
+            _ => (
                 self.checked_memory_address(memarg, index, size, explicit),
                 0,
             ),
@@ -109,6 +111,12 @@ impl FuncTranslator<'_, '_> {
         let base = self.memory_base(memory);
         let memory64 = self.is_memory64(memory);
         let index = self.memory_index_to_i64(memory, index);
+        let addr = self.builder.ins().iadd(base, index);
+        let addr = if memarg.offset == 0 {
+            addr
+        } else {
+            self.builder.ins().iadd_imm_s(addr, memarg.offset as i64)
+        };
         if explicit {
             let def = self.memory_def(memory);
             let length = self.builder.ins().load(
@@ -131,13 +139,9 @@ impl FuncTranslator<'_, '_> {
                 .builder
                 .ins()
                 .icmp(IntCC::UnsignedGreaterThan, end, length);
-            self.builder.ins().trapnz(oob, TrapCode::HEAP_OUT_OF_BOUNDS);
-        }
-        let addr = self.builder.ins().iadd(base, index);
-        if memarg.offset == 0 {
-            addr
+            self.guard_bounds(oob, TrapCode::HEAP_OUT_OF_BOUNDS, addr)
         } else {
-            self.builder.ins().iadd_imm_s(addr, memarg.offset as i64)
+            addr
         }
     }
 

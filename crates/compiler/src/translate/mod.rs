@@ -356,6 +356,20 @@ impl FuncTranslator<'_, '_> {
         let at = self.stack.len() - n;
         self.stack.split_off(at)
     }
+
+    /// Traps with `code` when `oob` (a bounds check's failure) holds, and returns `addr`, the address the
+    /// check guards, or null where `oob` holds.
+    ///
+    /// The CPU may run the access at `addr` speculatively before the check's branch resolves; when it
+    /// mispredicts, the access would read out of bounds, and what it read could leak through the cache
+    /// (Spectre variant 1). `select_spectre_guard` is a conditional move, never a branch, so the
+    /// speculated access reads at null instead (plus the access's small static offset: unmapped
+    /// pages).
+    fn guard_bounds(&mut self, oob: Value, code: ir::TrapCode, addr: Value) -> Value {
+        self.builder.ins().trapnz(oob, code);
+        let null = self.builder.ins().iconst(POINTER, 0);
+        self.builder.ins().select_spectre_guard(oob, null, addr)
+    }
 }
 
 /// Block arguments from plain values.

@@ -8,7 +8,7 @@ use crate::env::{POINTER, readonly, trusted};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{InstBuilder, Value, types};
 use wasmparser::Operator;
-use wasmz_environ::{Builtin, TrapCode, WasmResult, vmoffsets};
+use wasmz_environ::{Builtin, TrapCode, VMOffsets, WasmResult, vmoffsets};
 
 impl FuncTranslator<'_, '_> {
     fn is_table64(&self, table: u32) -> bool {
@@ -30,6 +30,16 @@ impl FuncTranslator<'_, '_> {
         index: Value,
         oob_trap: TrapCode,
     ) -> Value {
+        let (addr, oob) = self.table_element(table, index);
+        self.builder.ins().trapnz(oob, crate::trap_code(oob_trap));
+        addr
+    }
+
+    /// The address of element `index` of `table` and whether `index` is out of bounds, when the address
+    /// is that of the vmctx's null word instead (see `VMOffsets::NULL_WORD`). The choice is a
+    /// conditional move (`select_spectre_guard`), never a branch: even a mispredicted bounds check
+    /// reads no element past the table's end (Spectre variant 1).
+    pub(super) fn table_element(&mut self, table: u32, index: Value) -> (Value, Value) {
         let def_offset = self.env.offsets.table(table);
         let def = self
             .builder
@@ -44,7 +54,6 @@ impl FuncTranslator<'_, '_> {
             .builder
             .ins()
             .icmp(IntCC::UnsignedGreaterThanOrEqual, index, length);
-        self.builder.ins().trapnz(oob, crate::trap_code(oob_trap));
         let base = self
             .builder
             .ins()
@@ -53,7 +62,16 @@ impl FuncTranslator<'_, '_> {
             .builder
             .ins()
             .imul_imm_s(index, i64::from(vmoffsets::table::ELEMENT_SIZE));
-        self.builder.ins().iadd(base, byte_offset)
+        let addr = self.builder.ins().iadd(base, byte_offset);
+        let null_word = self
+            .builder
+            .ins()
+            .iadd_imm_s(self.vmctx, i64::from(VMOffsets::NULL_WORD));
+        let addr = self
+            .builder
+            .ins()
+            .select_spectre_guard(oob, null_word, addr);
+        (addr, oob)
     }
 
     pub(super) fn translate_table(&mut self, op: &Operator<'_>) -> WasmResult<bool> {
