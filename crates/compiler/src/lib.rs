@@ -681,6 +681,37 @@ mod tests {
     }
 
     #[test]
+    fn explicit_bounds_checks_guard_the_address_under_speculation() {
+        let wat = r#"(module
+          (type $ii (func (param i32) (result i32)))
+          (type $bytes (array (mut i8)))
+          (table 1 funcref)
+          (memory i64 1)
+          (func (param i32 i64 (ref $bytes)) (result i32)
+            (drop (table.get (local.get 0)))
+            (drop (i32.load offset=8 (local.get 1)))
+            (drop (array.get_u $bytes (local.get 2) (local.get 0)))
+            (call_indirect (type $ii) (local.get 0) (local.get 0))))"#;
+        let text = clif(wat, 0, false);
+        // The table element, the memory access (64-bit memories are always checked explicitly), the
+        // array element and the table call's element.
+        assert_eq!(text.matches("select_spectre_guard").count(), 4, "{text}");
+        // Only the table call leaves out its bounds branch: three traps of bounds checks inline, the
+        // table call's in the cold path of its null test, and its signature check.
+        assert_eq!(text.matches("trapnz").count(), 5, "{text}");
+        let cold: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.ends_with(" cold:"))
+            .skip(1)
+            .take_while(|l| !l.trim().is_empty())
+            .collect();
+        assert!(
+            cold.len() == 2 && cold[0].contains("trapnz") && cold[1].contains(" trap "),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn translation_shares_bases_signatures_and_callees() {
         let wat = r#"(module
           (memory 1)
