@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
-use std::io::Write;
+use std::io::{Read as _, Write};
 use std::path::PathBuf;
 use wasmz::{Config, Engine, ExecResult, Instance, Linker, Module, RawVal, Store, Trap, ValType};
 use wasmz_wasi::WasiCtxBuilder;
@@ -119,7 +119,6 @@ struct ModuleFile {
 
 impl ModuleFile {
     fn open(path: &std::path::Path) -> Result<ModuleFile> {
-        use std::io::Read as _;
         let mut file =
             std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
         let mut start = Vec::with_capacity(8);
@@ -137,7 +136,6 @@ impl ModuleFile {
 
     /// All the file's bytes.
     fn read_all(mut self, path: &std::path::Path) -> Result<Vec<u8>> {
-        use std::io::Read as _;
         let mut bytes = self.start;
         self.file
             .read_to_end(&mut bytes)

@@ -10,9 +10,10 @@
 //! Reserving is cheap: the reservation is inaccessible address space (`PROT_NONE`, `MAP_NORESERVE`),
 //! and accessible pages are backed by memory only when touched. When the system refuses a large
 //! reservation (a limit on the address space, a small virtual address space), an unshared memory takes
-//! half of the largest one it grants, leaving the other half to the rest of the process (its heap,
-//! thread stacks and code), and never less than its initial size; it then cannot grow as far (growth
-//! returns -1, as wasm allows). A shared memory must get its whole reservation, or is not created.
+//! about the largest one it grants less what it leaves to the rest of the process (its heap, thread
+//! stacks and code: half of it, at most 1 GiB), and never less than its initial size; it then cannot
+//! grow as far (growth returns -1, as wasm allows). A shared memory must get its whole reservation, or
+//! is not created.
 //!
 //! A memory may be shared between threads (the threads proposal's `shared` memories, held in an `Arc`
 //! by every store that uses them). Growth is serialized by a lock; it makes the new pages accessible
@@ -272,7 +273,7 @@ fn reserve(
     let page = PAGE_SIZE as usize;
     let mut refused = wanted;
     let mut size = wanted;
-    let granted = loop {
+    let mut granted = loop {
         match acquire(size) {
             Ok(r) if size == wanted || size == least => return Ok(r),
             Ok(r) => {
@@ -286,7 +287,6 @@ fn reserve(
             }
         }
     };
-    let mut granted = granted;
     for _ in 0..4 {
         let mid = (granted + (refused - granted) / 2) / page * page;
         if mid <= granted {
