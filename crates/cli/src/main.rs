@@ -5,6 +5,8 @@
 //!           [--opt-level none|speed|speed_and_size] [--allow-precompiled] [--invoke NAME] FILE [ARGS...]
 //! ```
 //!
+//! `wasmz FILE [ARGS...]` is short for `wasmz run FILE [ARGS...]`.
+//!
 //! Runs FILE (`.wasm` binary, `.wat` text, or, with `--allow-precompiled`, a `.cwasm` artifact made by
 //! `wasmz-aot compile`: native code, so only one from a trusted source) with WASI preview1;
 //! `--cache DIR` keeps compiled modules in DIR for later runs. Functions are compiled at their first
@@ -52,8 +54,21 @@ enum Command {
     Run(run::RunArgs),
 }
 
+/// The command line, with `run` put in when the first argument is neither a subcommand nor an option:
+/// `wasmz app.wasm ARGS` is `wasmz run app.wasm ARGS`, as with Wasmtime.
+fn arguments() -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(first) = args.get(1) {
+        let first = first.to_string_lossy();
+        if !first.starts_with('-') && first != "run" && first != "help" {
+            args.insert(1, "run".into());
+        }
+    }
+    args
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(arguments());
     match cli.command {
         Command::Run(args) => match run::run(args) {
             Ok(code) => ExitCode::from(code),

@@ -66,6 +66,21 @@ fn runs_hello_world_with_args_and_env() {
         text(&out.stdout),
         "Hello, --help!\nHello, --dir!\nHello, x!\n"
     );
+    // `wasmz FILE ARGS` is `wasmz run FILE ARGS`.
+    let out = wasmz(&[wasm.to_str().unwrap(), "Bob", "--help"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "Hello, Bob!\nHello, --help!\n");
+    // Options and `help` are still wasmz's own.
+    let out = wasmz(&["--version"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("wasmz "));
+    let out = wasmz(&["help"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("Usage: wasmz"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
