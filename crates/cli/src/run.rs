@@ -52,6 +52,15 @@ pub struct RunArgs {
     /// been compiled at the same level (`wasmz-aot compile --opt-level`).
     #[arg(long, value_enum, default_value = "speed")]
     opt_level: crate::opt_level::Opt,
+    /// Stops the program (a trap, `interrupt`) once it has run this long: `500ms`, `10s`, `2m`, or
+    /// seconds without a unit. Wasm code checks the time at function entries and loop headers, and
+    /// WASI calls that wait (sleeping, `poll_oneoff`) end at it too.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<std::time::Duration>,
+    /// Lets the program run this many units of fuel (one per function entry and loop iteration),
+    /// then stops it (a trap, `all fuel consumed`).
+    #[arg(long, value_name = "UNITS")]
+    fuel: Option<u64>,
     /// Writes `/tmp/perf-<pid>.map` naming the compiled wasm functions, for `perf report`.
     #[arg(long)]
     perf_map: bool,
@@ -144,6 +153,25 @@ impl ModuleFile {
     }
 }
 
+/// A duration of `--timeout`: a number with `ms`, `s`, `m` or `h`, or of seconds without a unit.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let seconds_per_unit = match unit {
+        "ms" => Some(0.001),
+        "s" => Some(1.0),
+        "m" => Some(60.0),
+        "h" => Some(3600.0),
+        _ => None,
+    };
+    seconds_per_unit
+        .zip(number.parse::<f64>().ok())
+        .and_then(|(unit, n)| std::time::Duration::try_from_secs_f64(n * unit).ok())
+        .ok_or_else(|| format!("`{text}` is not a duration (such as 500ms, 10s or 2m)"))
+}
+
 /// Runs the module; returns the process exit status.
 pub fn run(args: RunArgs) -> Result<u8> {
     let file = args.file();
@@ -170,6 +198,8 @@ pub fn run(args: RunArgs) -> Result<u8> {
     config.lazy_compilation(mode == Mode::Lazy);
     config.background_compilation(mode == Mode::Background);
     config.perf_map(args.perf_map);
+    config.epoch_interruption(args.timeout.is_some());
+    config.consume_fuel(args.fuel.is_some());
     let engine = Engine::new(&config)?;
     let module = if precompiled {
         // An artifact file is mapped, not read: a large module's code stays mapped from the file.
@@ -232,6 +262,21 @@ pub fn run(args: RunArgs) -> Result<u8> {
     }
     let mut store = Store::new(&engine);
     store.set_data(builder.build());
+    if let Some(fuel) = args.fuel {
+        store.set_fuel(fuel);
+    }
+    if let Some(timeout) = args.timeout {
+        // One tick of the epoch, when the time is up, ends the run (from the start function on).
+        store.set_epoch_deadline(1);
+        let engine = engine.clone();
+        std::thread::Builder::new()
+            .name("wasmz-timeout".into())
+            .spawn(move || {
+                std::thread::sleep(timeout);
+                engine.increment_epoch();
+            })
+            .context("cannot start the timeout's thread")?;
+    }
     let mut instance = match Instance::new(&mut store, &module, &linker) {
         Ok(i) => i,
         // A wasm start function may exit (proc_exit) or trap during instantiation.

@@ -760,3 +760,73 @@ fn the_module_may_come_through_a_pipe() {
         assert_eq!(text(&out.stdout), "5\n", "{what}");
     }
 }
+
+#[test]
+fn timeout_and_fuel_stop_a_program() {
+    let dir = TempDir::new("cli-limits");
+    let write = |name: &str, wat: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, wat).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let spin = write(
+        "spin.wat",
+        r#"(module (func (export "_start") (loop (br 0))))"#,
+    );
+    // A 30-second sleep in `poll_oneoff`, then a call. The sleep ends at the deadline with the error
+    // `intr`, and the program stops at its next check (the call), as at a loop's.
+    let sleep = write(
+        "sleep.wat",
+        r#"(module
+             (import "wasi_snapshot_preview1" "poll_oneoff"
+               (func $poll (param i32 i32 i32 i32) (result i32)))
+             (memory (export "memory") 1)
+             (func $after (param i32))
+             (func (export "_start")
+               (i32.store (i32.const 16) (i32.const 1))
+               (i64.store (i32.const 24) (i64.const 30000000000))
+               (call $after
+                 (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))"#,
+    );
+    let square = write(
+        "square.wat",
+        r#"(module (func (export "f") (param i32) (result i32) (i32.mul (local.get 0) (local.get 0))))"#,
+    );
+    for (args, message) in [
+        (vec!["--timeout", "300ms", &spin], "wasm trap: interrupt"),
+        (vec!["--timeout", "0.3", &sleep], "wasm trap: interrupt"),
+        (
+            vec!["--fuel", "10000", &spin],
+            "wasm trap: all fuel consumed",
+        ),
+    ] {
+        let started = std::time::Instant::now();
+        let out = wasmz(&[&["run"][..], &args].concat());
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(134), "{args:?}: {err}");
+        assert!(err.contains(message), "{args:?}: {err}");
+        // Stopped, not run to its end (the sleep would take 30 s).
+        assert!(started.elapsed().as_secs() < 20, "{args:?}");
+    }
+    // Within its limits a program runs as usual.
+    let out = wasmz(&[
+        "run",
+        "--timeout",
+        "1m",
+        "--fuel",
+        "100",
+        "--invoke",
+        "f",
+        &square,
+        "7",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "49\n");
+    let out = wasmz(&["run", "--timeout", "soon", &spin]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("not a duration"),
+        "{}",
+        text(&out.stderr)
+    );
+}
