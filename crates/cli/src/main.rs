@@ -3,7 +3,7 @@
 //! ```text
 //! wasmz run [--dir HOST[::GUEST]]... [--env K[=V]]... [--cache DIR] [--eager | --lazy | --background]
 //!           [--opt-level none|speed|speed_and_size] [--timeout DURATION] [--fuel UNITS]
-//!           [--allow-precompiled] [--invoke NAME] FILE [ARGS...]
+//!           [--max-memory SIZE] [--allow-precompiled] [--invoke NAME] FILE [ARGS...]
 //! ```
 //!
 //! `wasmz FILE [ARGS...]` is short for `wasmz run FILE [ARGS...]`.

@@ -61,6 +61,11 @@ pub struct RunArgs {
     /// then stops it (a trap, `all fuel consumed`).
     #[arg(long, value_name = "UNITS")]
     fuel: Option<u64>,
+    /// Limits each linear memory of the program to SIZE bytes (`64KiB`, `512M`, `2GiB`, ...: K, M and G
+    /// are powers of 1024): `memory.grow` past it fails, as when the system has no more memory, and
+    /// a module whose memory starts larger does not start.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_memory: Option<u64>,
     /// Writes `/tmp/perf-<pid>.map` naming the compiled wasm functions, for `perf report`.
     #[arg(long)]
     perf_map: bool,
@@ -172,6 +177,26 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         .ok_or_else(|| format!("`{text}` is not a duration (such as 500ms, 10s or 2m)"))
 }
 
+/// A size of `--max-memory`: a number of bytes, or of KiB, MiB or GiB (`K`, `KiB`, `M`, `MiB`, `G`,
+/// `GiB`; a trailing `B` alone means bytes).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => text.split_at(i),
+        None => (text, ""),
+    };
+    let shift = match unit {
+        "" | "B" => Some(0),
+        "K" | "KiB" | "KB" => Some(10),
+        "M" | "MiB" | "MB" => Some(20),
+        "G" | "GiB" | "GB" => Some(30),
+        _ => None,
+    };
+    shift
+        .zip(number.parse::<u64>().ok())
+        .and_then(|(shift, n)| n.checked_mul(1 << shift))
+        .ok_or_else(|| format!("`{text}` is not a size (such as 65536, 64KiB, 512M or 2GiB)"))
+}
+
 /// Runs the module; returns the process exit status.
 pub fn run(args: RunArgs) -> Result<u8> {
     let file = args.file();
@@ -200,6 +225,7 @@ pub fn run(args: RunArgs) -> Result<u8> {
     config.perf_map(args.perf_map);
     config.epoch_interruption(args.timeout.is_some());
     config.consume_fuel(args.fuel.is_some());
+    config.memory_limit(args.max_memory);
     let engine = Engine::new(&config)?;
     let module = if precompiled {
         // An artifact file is mapped, not read: a large module's code stays mapped from the file.

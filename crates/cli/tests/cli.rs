@@ -830,3 +830,40 @@ fn timeout_and_fuel_stop_a_program() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn max_memory_limits_each_memory() {
+    let dir = TempDir::new("cli-max-memory");
+    let wat = dir.path().join("grow.wat");
+    std::fs::write(
+        &wat,
+        r#"(module (memory 1)
+             (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#,
+    )
+    .unwrap();
+    let wat = wat.to_str().unwrap();
+    let grow = |limit: &str, pages: &str| {
+        let out = wasmz(&["run", "--max-memory", limit, "--invoke", "grow", wat, pages]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    assert_eq!(grow("128KiB", "1"), "1\n");
+    assert_eq!(grow("128KiB", "2"), "-1\n");
+    assert_eq!(grow("1M", "15"), "1\n");
+    assert_eq!(grow("1M", "16"), "-1\n");
+    // A memory that starts larger than the limit: the module does not start.
+    let out = wasmz(&["run", "--max-memory", "32K", "--invoke", "grow", wat, "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("exceeds the memory limit"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = wasmz(&["run", "--max-memory", "lots", wat]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("not a size"),
+        "{}",
+        text(&out.stderr)
+    );
+}
