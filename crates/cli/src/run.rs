@@ -10,6 +10,10 @@ use wasmz_wasi::WasiCtxBuilder;
 /// Exit status when the guest traps (128 + SIGABRT, as for a native program that aborts).
 pub const TRAP_EXIT_STATUS: u8 = 134;
 
+/// How long `--timeout` lets a program that is in a host call when the time is up reach its next
+/// epoch check, before the process ends without it.
+const TIMEOUT_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Arguments of `wasmz run`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -54,7 +58,8 @@ pub struct RunArgs {
     opt_level: crate::opt_level::Opt,
     /// Stops the program (a trap, `interrupt`) once it has run this long: `500ms`, `10s`, `2m`, or
     /// seconds without a unit. Wasm code checks the time at function entries and loop headers, and
-    /// WASI calls that wait (sleeping, `poll_oneoff`) end at it too.
+    /// WASI calls that wait (sleeping, `poll_oneoff`) end at it too; a program still in another host
+    /// call (a read that blocks) a second later is ended with the process.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<std::time::Duration>,
     /// Lets the program run this many units of fuel (one per function entry and loop iteration),
@@ -292,7 +297,9 @@ pub fn run(args: RunArgs) -> Result<u8> {
         store.set_fuel(fuel);
     }
     if let Some(timeout) = args.timeout {
-        // One tick of the epoch, when the time is up, ends the run (from the start function on).
+        // One tick of the epoch, when the time is up, ends the run (from the start function on) at
+        // the guest's next check. A guest blocked in a host call that does not wait for the epoch
+        // (reading a pipe that stays silent, say) makes no check: a moment later, the process ends.
         store.set_epoch_deadline(1);
         let engine = engine.clone();
         std::thread::Builder::new()
@@ -300,6 +307,12 @@ pub fn run(args: RunArgs) -> Result<u8> {
             .spawn(move || {
                 std::thread::sleep(timeout);
                 engine.increment_epoch();
+                std::thread::sleep(TIMEOUT_GRACE);
+                report(format_args!(
+                    "error: wasm trap: interrupt (the time limit ran out while the program was \
+                     in a host call)"
+                ));
+                std::process::exit(i32::from(TRAP_EXIT_STATUS));
             })
             .context("cannot start the timeout's thread")?;
     }

@@ -820,6 +820,42 @@ fn timeout_and_fuel_stop_a_program() {
         // Stopped, not run to its end (the sleep would take 30 s).
         assert!(started.elapsed().as_secs() < 20, "{args:?}");
     }
+    // A read of a pipe that stays silent is a host call that never checks the epoch: the process
+    // ends a moment after the time is up.
+    let read = write(
+        "read.wat",
+        r#"(module
+             (import "wasi_snapshot_preview1" "fd_read"
+               (func $read (param i32 i32 i32 i32) (result i32)))
+             (memory (export "memory") 1)
+             (func (export "_start")
+               (i32.store (i32.const 0) (i32.const 16))
+               (i32.store (i32.const 4) (i32.const 8))
+               (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))))"#,
+    );
+    let started = std::time::Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wasmz"))
+        .args(["run", "--timeout", "300ms", &read])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run wasmz");
+    // Held open, never written. Should wasmz hang, it is killed after 30 s (and the test fails).
+    let stdin = child.stdin.take();
+    while child.try_wait().unwrap().is_none() && started.elapsed().as_secs() < 30 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(134), "{err}");
+    assert!(
+        err.contains("interrupt (the time limit ran out while"),
+        "{err}"
+    );
+    assert!(started.elapsed().as_secs() < 20);
     // Within its limits a program runs as usual.
     let out = wasmz(&[
         "run",
