@@ -163,15 +163,20 @@ impl ModuleFile {
     }
 }
 
+/// `text` split into its number and its unit (the rest from the first letter on; empty for none).
+fn number_and_unit(text: &str) -> (&str, &str) {
+    text.split_at(
+        text.find(|c: char| c.is_ascii_alphabetic())
+            .unwrap_or(text.len()),
+    )
+}
+
 /// A duration of `--timeout`: a number with `ms`, `s`, `m` or `h`, or of seconds without a unit.
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(i) => text.split_at(i),
-        None => (text, "s"),
-    };
+    let (number, unit) = number_and_unit(text);
     let seconds_per_unit = match unit {
         "ms" => Some(0.001),
-        "s" => Some(1.0),
+        "" | "s" => Some(1.0),
         "m" => Some(60.0),
         "h" => Some(3600.0),
         _ => None,
@@ -185,10 +190,7 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 /// A size of `--max-memory`: a number of bytes, or of KiB, MiB or GiB (`K`, `KiB`, `M`, `MiB`, `G`,
 /// `GiB`; a trailing `B` alone means bytes).
 fn parse_size(text: &str) -> Result<u64, String> {
-    let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(i) => text.split_at(i),
-        None => (text, ""),
-    };
+    let (number, unit) = number_and_unit(text);
     let shift = match unit {
         "" | "B" => Some(0),
         "K" | "KiB" | "KB" => Some(10),
