@@ -236,20 +236,14 @@ impl FuncTranslator<'_, '_> {
         let (addr, oob) = self.table_element(table_index, index);
         let func = self.builder.ins().load(POINTER, trusted(), addr, 0);
         let is_null = self.builder.ins().icmp_imm_s(IntCC::Equal, func, 0);
-        let null = self.builder.create_block();
-        let not_null = self.builder.create_block();
-        self.builder.ins().brif(is_null, null, &[], not_null, &[]);
-        self.builder.seal_block(null);
-        self.builder.seal_block(not_null);
-        self.builder.switch_to_block(null);
-        self.builder.set_cold_block(null);
+        let not_null = self.enter_cold_path(is_null);
         self.builder
             .ins()
             .trapnz(oob, crate::trap_code(TrapCode::TableOutOfBounds));
         self.builder
             .ins()
             .trap(crate::trap_code(TrapCode::IndirectCallToNull));
-        self.builder.switch_to_block(not_null);
+        self.leave_cold_path(not_null);
         let expected = self.canonical_type_id(type_index);
         let actual = self
             .builder
@@ -263,19 +257,13 @@ impl FuncTranslator<'_, '_> {
                 .trapnz(mismatch, crate::trap_code(TrapCode::BadSignature));
         } else {
             // A function of a declared subtype may be called too: ask the registry when ids differ.
-            let slow = self.builder.create_block();
-            let cont = self.builder.create_block();
-            self.builder.ins().brif(mismatch, slow, &[], cont, &[]);
-            self.builder.seal_block(slow);
-            self.builder.switch_to_block(slow);
-            self.builder.set_cold_block(slow);
+            let cont = self.enter_cold_path(mismatch);
             let ok = self.ask_registry(actual, expected);
             self.builder
                 .ins()
                 .trapz(ok, crate::trap_code(TrapCode::BadSignature));
             self.builder.ins().jump(cont, &[]);
-            self.builder.seal_block(cont);
-            self.builder.switch_to_block(cont);
+            self.leave_cold_path(cont);
         }
         self.call_funcref(kind, &ty, func, &args);
     }

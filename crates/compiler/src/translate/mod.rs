@@ -227,12 +227,7 @@ impl FuncTranslator<'_, '_> {
                     .ins()
                     .icmp(IntCC::UnsignedGreaterThanOrEqual, epoch, deadline);
             // At the deadline, the store's callback may extend it; otherwise the code traps here.
-            let ask = self.builder.create_block();
-            let cont = self.builder.create_block();
-            self.builder.ins().brif(reached, ask, &[], cont, &[]);
-            self.builder.set_cold_block(ask);
-            self.builder.switch_to_block(ask);
-            self.builder.seal_block(ask);
+            let cont = self.enter_cold_path(reached);
             env.call_builtin(
                 &mut self.builder,
                 self.vmctx,
@@ -254,8 +249,7 @@ impl FuncTranslator<'_, '_> {
                 .ins()
                 .trapnz(still, crate::trap_code(TrapCode::Interrupted));
             self.builder.ins().jump(cont, &[]);
-            self.builder.switch_to_block(cont);
-            self.builder.seal_block(cont);
+            self.leave_cold_path(cont);
         }
     }
 
@@ -355,6 +349,25 @@ impl FuncTranslator<'_, '_> {
     fn popn(&mut self, n: usize) -> Vec<Value> {
         let at = self.stack.len() - n;
         self.stack.split_off(at)
+    }
+
+    /// Branches on `cond` to a new cold block (laid out apart from the hot code) and goes on there.
+    /// Returns the block where the code goes on when `cond` is false: once the cold path ends (in a
+    /// trap, or a jump to that block), [`Self::leave_cold_path`] continues there.
+    fn enter_cold_path(&mut self, cond: Value) -> Block {
+        let cold = self.builder.create_block();
+        let cont = self.builder.create_block();
+        self.builder.ins().brif(cond, cold, &[], cont, &[]);
+        self.builder.set_cold_block(cold);
+        self.builder.seal_block(cold);
+        self.builder.switch_to_block(cold);
+        cont
+    }
+
+    /// Goes on in `cont`, the block [`Self::enter_cold_path`] returned, after the cold path.
+    fn leave_cold_path(&mut self, cont: Block) {
+        self.builder.seal_block(cont);
+        self.builder.switch_to_block(cont);
     }
 
     /// Traps with `code` when `oob` (a bounds check's failure) holds, and returns `addr`, the address the
