@@ -28,9 +28,14 @@ enum Mode {
     Background,
 }
 
-fn wasmz_run(wasm: &[u8], mode: Mode) -> Option<Vec<(String, Outcome)>> {
+fn wasmz_run(wasm: &[u8], mode: Mode, explicit: bool) -> Option<Vec<(String, Outcome)>> {
     let mut config = wasmz::Config::new();
     config
+        .bounds_checks(if explicit {
+            wasmz::BoundsChecks::Explicit
+        } else {
+            wasmz::BoundsChecks::GuardPages
+        })
         .consume_fuel(true)
         .wasm_simd(false)
         .lazy_compilation(matches!(mode, Mode::Lazy))
@@ -153,9 +158,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(path) = std::env::var("WASMZ_FUZZ_DUMP") {
         std::fs::write(path, &wasm).expect("dump the module");
     }
-    // The compilation mode is chosen by the input's length, which leaves the module's decoding alone.
+    // The compilation mode and the bounds checks are chosen by the input's length, which leaves the
+    // module's decoding alone.
     let mode = [Mode::Eager, Mode::Lazy, Mode::Background][data.len() % 3];
-    let (Some(z), Some(i)) = (wasmz_run(&wasm, mode), wasmi_run(&wasm)) else { return };
+    let explicit = (data.len() / 3) % 2 == 1;
+    let (Some(z), Some(i)) = (wasmz_run(&wasm, mode, explicit), wasmi_run(&wasm)) else { return };
     // Pair the results by export name: the two runtimes list exports in different orders.
     for (name, a) in &z {
         let Some((_, b)) = i.iter().find(|(n, _)| n == name) else { continue };
