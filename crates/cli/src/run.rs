@@ -461,7 +461,7 @@ fn parse_arg(ty: ValType, s: &str) -> Result<RawVal> {
             s.parse::<f64>()
                 .map_err(|e| anyhow!("`{s}` is not a number: {e}"))?,
         ),
-        other => bail!("cannot pass a {other} from the command line"),
+        other => bail!("cannot pass a value of type {other} from the command line"),
     })
 }
 
